@@ -1,0 +1,366 @@
+#include "checks/directive.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrator/error.h"
+
+/* A cursor over one directive line, for the error messages' sake. */
+struct line {
+	const char *p, *end;
+	unsigned no;
+};
+
+static void skip_ws(struct line *l)
+{
+	while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' ||
+				 *l->p == '\r'))
+		l->p++;
+}
+
+static bool at_end(struct line *l)
+{
+	skip_ws(l);
+	return l->p >= l->end;
+}
+
+/* Reads a bare word (letters, digits, '-', '_'); returns its length. */
+static size_t word(struct line *l, const char **start)
+{
+	skip_ws(l);
+	*start = l->p;
+	while (l->p < l->end && (isalnum((unsigned char)*l->p) ||
+				 *l->p == '-' || *l->p == '_'))
+		l->p++;
+	return (size_t)(l->p - *start);
+}
+
+static bool word_is(struct line *l, const char *w)
+{
+	const char *save = l->p, *s;
+	size_t n = word(l, &s);
+
+	if (n == strlen(w) && strncmp(s, w, n) == 0)
+		return true;
+	l->p = save;
+	return false;
+}
+
+static int bad(struct mg_error *err, struct line *l, const char *what)
+{
+	mg_error_set(err, MG_EINVALID, "%s", what);
+	mg_error_detail(err, "line %u", l->no);
+	return MG_EINVALID;
+}
+
+static char *dup_range(const char *s, const char *e)
+{
+	char *r = malloc((size_t)(e - s) + 1);
+
+	if (r != NULL) {
+		memcpy(r, s, (size_t)(e - s));
+		r[e - s] = '\0';
+	}
+	return r;
+}
+
+/*
+ * An identifier as SQL writes it: bare (letters, digits, '_', '$') or
+ * quoted with "" or `` (doubled quotes inside). With `dotted`, several
+ * joined by '.' (schema.table). We keep it as written: the database
+ * resolves it, and a name that does not exist is reported when the check
+ * first runs.
+ */
+static int ident(char **out, struct line *l, bool dotted,
+		 struct mg_error *err)
+{
+	const char *start;
+
+	skip_ws(l);
+	start = l->p;
+	for (;;) {
+		if (l->p < l->end && (*l->p == '"' || *l->p == '`')) {
+			char q = *l->p++;
+
+			for (;;) {
+				if (l->p >= l->end)
+					return bad(err, l,
+						   "unterminated quoted name");
+				if (*l->p++ != q)
+					continue;
+				if (l->p < l->end && *l->p == q) {
+					l->p++; /* a doubled quote */
+					continue;
+				}
+				break;
+			}
+		} else {
+			const char *s = l->p;
+
+			while (l->p < l->end &&
+			       (isalnum((unsigned char)*l->p) ||
+				*l->p == '_' || *l->p == '$' ||
+				(unsigned char)*l->p >= 0x80))
+				l->p++;
+			if (l->p == s)
+				return bad(err, l, "expected a table or "
+						   "column name");
+		}
+		if (!dotted || l->p >= l->end || *l->p != '.')
+			break;
+		l->p++;
+	}
+	if ((*out = dup_range(start, l->p)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int parse_cols(struct mg_check *c, struct line *l,
+		      struct mg_error *err)
+{
+	int rc;
+
+	skip_ws(l);
+	if (l->p >= l->end || *l->p != '(')
+		return bad(err, l, "expected '(' and a column list after "
+				   "the table name");
+	l->p++;
+	for (;;) {
+		char **v = realloc(c->cols, (c->ncols + 1) * sizeof(*v));
+
+		if (v == NULL)
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		c->cols = v;
+		if ((rc = ident(&c->cols[c->ncols], l, false, err)) < 0)
+			return rc;
+		c->ncols++;
+		skip_ws(l);
+		if (l->p < l->end && *l->p == ',') {
+			l->p++;
+			continue;
+		}
+		if (l->p < l->end && *l->p == ')') {
+			l->p++;
+			return 0;
+		}
+		return bad(err, l, "expected ',' or ')' in the column list");
+	}
+}
+
+static int parse_delta(struct mg_check *c, struct line *l,
+		       struct mg_error *err)
+{
+	const char *s;
+	char *e;
+	long long v;
+
+	skip_ws(l);
+	s = l->p;
+	if (s >= l->end || (*s != '+' && *s != '-'))
+		return bad(err, l, "delta needs a signed count such as +1 "
+				   "or -3");
+	errno = 0;
+	v = strtoll(s, &e, 10);
+	if (e == s + 1 || errno != 0 || e > l->end)
+		return bad(err, l, "delta needs a signed count such as +1 "
+				   "or -3");
+	c->delta = v;
+	l->p = e;
+	return 0;
+}
+
+/* The rest of the line is the query; a trailing ';' is dropped. */
+static int parse_query(struct mg_check *c, struct line *l,
+		       struct mg_error *err)
+{
+	const char *e = l->end;
+
+	skip_ws(l);
+	while (e > l->p && (isspace((unsigned char)e[-1]) || e[-1] == ';'))
+		e--;
+	if (e == l->p)
+		return bad(err, l, "the check needs a query");
+	if ((c->query = dup_range(l->p, e)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	l->p = l->end;
+	return 0;
+}
+
+static int parse_check(struct mg_check *c, struct line *l,
+		       struct mg_error *err)
+{
+	int rc;
+
+	if (word_is(l, "rows")) {
+		if ((rc = ident(&c->table, l, true, err)) < 0)
+			return rc;
+		if (word_is(l, "unchanged")) {
+			c->kind = MG_CHECK_ROWS_UNCHANGED;
+		} else if (word_is(l, "delta")) {
+			c->kind = MG_CHECK_ROWS_DELTA;
+			if ((rc = parse_delta(c, l, err)) < 0)
+				return rc;
+		} else {
+			return bad(err, l, "expected 'unchanged' or 'delta "
+					   "<+N|-N>' after the table name");
+		}
+	} else if (word_is(l, "data")) {
+		c->kind = MG_CHECK_DATA_UNCHANGED;
+		if ((rc = ident(&c->table, l, true, err)) < 0 ||
+		    (rc = parse_cols(c, l, err)) < 0)
+			return rc;
+		if (!word_is(l, "unchanged"))
+			return bad(err, l, "expected 'unchanged' after the "
+					   "column list");
+	} else if (word_is(l, "empty")) {
+		c->kind = MG_CHECK_EMPTY;
+		return parse_query(c, l, err);
+	} else if (word_is(l, "true")) {
+		c->kind = MG_CHECK_TRUE;
+		return parse_query(c, l, err);
+	} else {
+		return bad(err, l, "unknown check: expected rows, data, "
+				   "empty or true");
+	}
+	if (!at_end(l))
+		return bad(err, l, "unexpected text after the check");
+	if (c->pre)
+		return bad(err, l, "check:pre takes only 'empty' or 'true' "
+				   "queries");
+	return 0;
+}
+
+static int add_check(struct mg_directives *d, struct line *l, bool pre,
+		     const char *text, struct mg_error *err)
+{
+	struct mg_check *v, *c;
+	int rc;
+
+	v = realloc(d->checks, (d->nchecks + 1) * sizeof(*v));
+	if (v == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	d->checks = v;
+	c = &d->checks[d->nchecks++];
+	memset(c, 0, sizeof(*c));
+	c->pre = pre;
+	c->line = l->no;
+	if ((c->text = dup_range(text, l->end)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	if ((rc = parse_check(c, l, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static int parse_migrate(struct mg_directives *d, struct line *l,
+			 struct mg_error *err)
+{
+	const char *w;
+	size_t n = word(l, &w);
+
+	if (n == 14 && strncmp(w, "no-transaction", n) == 0)
+		d->no_transaction = true;
+	else if (n == 12 && strncmp(w, "irreversible", n) == 0)
+		d->irreversible = true;
+	else if ((n == 2 && strncmp(w, "up", n) == 0) ||
+		 (n == 4 && strncmp(w, "down", n) == 0))
+		return bad(err, l, "dbmate's one-file layout is not "
+				   "supported: split the file into "
+				   "NNN_name.up.sql and NNN_name.down.sql");
+	else
+		return bad(err, l, "unknown directive: expected "
+				   "migrate:no-transaction or "
+				   "migrate:irreversible");
+	if (!at_end(l))
+		return bad(err, l, "unexpected text after the directive");
+	return 0;
+}
+
+/* Handles one line that starts with "--"; not every such line is ours. */
+static int parse_line(struct mg_directives *d, struct line *l,
+		      struct mg_error *err)
+{
+	const char *text;
+	size_t rest;
+
+	l->p += 2;
+	skip_ws(l);
+	text = l->p;
+	rest = (size_t)(l->end - l->p);
+	if (rest >= 8 && strncmp(l->p, "migrate:", 8) == 0) {
+		l->p += 8;
+		return parse_migrate(d, l, err);
+	}
+	if (rest >= 9 && strncmp(l->p, "check:pre", 9) == 0 &&
+	    (rest == 9 || isspace((unsigned char)l->p[9]))) {
+		l->p += 9;
+		return add_check(d, l, true, text, err);
+	}
+	if (rest >= 6 && strncmp(l->p, "check:", 6) == 0) {
+		l->p += 6;
+		return add_check(d, l, false, text, err);
+	}
+	return 0;
+}
+
+int mg_directives_parse(struct mg_directives *out, const char *text,
+			size_t len, struct mg_error *err)
+{
+	struct mg_directives d = { 0 };
+	const char *p = text, *end = text + len;
+	struct line l = { 0 };
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		l.p = p;
+		l.end = nl ? nl : end;
+		l.no++;
+		if (l.end - p >= 2 && p[0] == '-' && p[1] == '-' &&
+		    (rc = parse_line(&d, &l, err)) < 0)
+			goto cleanup;
+		p = nl ? nl + 1 : end;
+	}
+	*out = d;
+	memset(&d, 0, sizeof(d));
+cleanup:
+	mg_directives_dispose(&d);
+	return rc;
+}
+
+void mg_directives_dispose(struct mg_directives *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->nchecks; i++) {
+		struct mg_check *c = &d->checks[i];
+
+		free(c->text);
+		free(c->table);
+		for (j = 0; j < c->ncols; j++)
+			free(c->cols[j]);
+		free(c->cols);
+		free(c->query);
+	}
+	free(d->checks);
+	memset(d, 0, sizeof(*d));
+}
+
+const char *mg_check_kind_name(enum mg_check_kind kind)
+{
+	switch (kind) {
+	case MG_CHECK_ROWS_UNCHANGED:
+	case MG_CHECK_ROWS_DELTA:
+		return "rows";
+	case MG_CHECK_DATA_UNCHANGED:
+		return "data";
+	case MG_CHECK_EMPTY:
+		return "empty";
+	case MG_CHECK_TRUE:
+		return "true";
+	}
+	return "?";
+}

@@ -1,0 +1,52 @@
+#ifndef MG_DIRECTIVE_H
+#define MG_DIRECTIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mg_error;
+
+/*
+ * The directives of a migration file: SQL line comments at the start of a
+ * line, `-- migrate:...` and `-- check: ...` (SPEC.md, "Directives").
+ */
+enum mg_check_kind {
+	MG_CHECK_ROWS_UNCHANGED, /* rows <table> unchanged */
+	MG_CHECK_ROWS_DELTA,     /* rows <table> delta <+N|-N> */
+	MG_CHECK_DATA_UNCHANGED, /* data <table> (<col>, ...) unchanged */
+	MG_CHECK_EMPTY,          /* empty <query> */
+	MG_CHECK_TRUE,           /* true <query> */
+};
+
+struct mg_check {
+	enum mg_check_kind kind;
+	bool pre;      /* check:pre: evaluated before the file runs */
+	unsigned line; /* 1-based line of the directive */
+	char *text;    /* the directive as written, after "--" */
+	char *table;   /* rows, data: as written, may be schema-qualified */
+	char **cols;   /* data: column names as written */
+	size_t ncols;
+	int64_t delta; /* rows delta */
+	char *query;   /* empty, true */
+};
+
+struct mg_directives {
+	bool no_transaction;
+	bool irreversible;
+	struct mg_check *checks; /* owned */
+	size_t nchecks;
+};
+
+/*
+ * Parses every directive of `len` bytes of normalised text (LF line ends).
+ * Errors: MG_EINVALID with msg naming the problem and detail "line N";
+ * MG_ENOMEM. On error *out is left empty.
+ */
+int mg_directives_parse(struct mg_directives *out, const char *text,
+			size_t len, struct mg_error *err);
+void mg_directives_dispose(struct mg_directives *d);
+
+const char *mg_check_kind_name(enum mg_check_kind kind);
+
+#endif

@@ -1,0 +1,74 @@
+#ifndef MG_CMD_H
+#define MG_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migrator/error.h"
+
+struct mg_conn;
+struct mg_source;
+
+/* Every option of every command, parsed once by main(). */
+struct opts {
+	const char *command;
+	const char *database; /* -d, DATABASE_URL */
+	const char *dir;      /* -m, MIGRATE_DIR, default ./migrations */
+	const char *table;    /* --ledger-table */
+	int lock_timeout;     /* seconds */
+	bool json;
+	bool dry_run;
+	bool all;
+	bool applied;
+	bool allow_out_of_order;
+	int64_t to;    /* -1: unset */
+	int64_t steps; /* 0: unset */
+	const char *reason;
+	const char *format;
+	const char *public_key;
+	const char *out;
+	const char *args[4]; /* positional arguments after the command */
+	int nargs;
+};
+
+/* Exit codes of SPEC.md */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+	EXIT_CHECK = 3,
+	EXIT_VERIFY = 4,
+	EXIT_LOCKED = 5,
+};
+
+/* Prints err as error:/detail:/hint: lines on stderr, or as the summary
+ * object with --json; returns the exit code its code maps to. */
+int report(const struct opts *o, const struct mg_error *err);
+int usage_error(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
+int exit_code_for(int rc);
+
+/* Helpers that report their own errors and return an exit code (0: ok). */
+int open_source(struct mg_source **out, const struct opts *o);
+int open_db(struct mg_conn **out, const struct opts *o);
+void close_db(struct mg_conn *conn);
+/* Prints the final {"event":"summary",...} line with --json. */
+void print_summary(const struct opts *o, const char *status, int exit_code,
+		   const char *extra_json);
+
+const char *os_user(void);
+const char *host_name(void);
+/* MIGRATE_SIGNING_KEY: NULL when unset; exits through *code on error. */
+int load_signing_key(unsigned char out[64], bool *have,
+		     const struct opts *o);
+
+int cmd_new(const struct opts *o);
+int cmd_status(const struct opts *o);
+int cmd_up(const struct opts *o);
+int cmd_down(const struct opts *o);
+int cmd_verify(const struct opts *o);
+int cmd_ledger(const struct opts *o);
+int cmd_baseline(const struct opts *o);
+int cmd_repair(const struct opts *o);
+int cmd_keygen(const struct opts *o);
+
+#endif

@@ -1,0 +1,142 @@
+/* migrate baseline, repair, keygen: the operator's tools. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/runner.h"
+#include "migrator/source.h"
+
+static int parse_version(int64_t *out, const struct opts *o)
+{
+	char *e;
+
+	if (o->nargs != 1)
+		return usage_error(o, "%s takes one version", o->command);
+	*out = strtoll(o->args[0], &e, 10);
+	if (*e != '\0' || e == o->args[0] || *out < 0)
+		return usage_error(o, "'%s' is not a version number",
+				   o->args[0]);
+	if (o->reason == NULL || *o->reason == '\0')
+		return usage_error(o, "%s needs --reason TEXT: the ledger "
+				   "keeps why history was marked by hand",
+				   o->command);
+	return 0;
+}
+
+static int mark(const struct opts *o, bool repair)
+{
+	struct mg_source *src = NULL;
+	struct mg_conn *conn = NULL;
+	struct mg_runner r = { 0 };
+	struct mg_error err = { 0 };
+	unsigned char key[64];
+	bool have_key;
+	int64_t version = 0;
+	char extra[64];
+	int code, rc;
+
+	if ((code = parse_version(&version, o)) != 0)
+		return code;
+	if (!repair && o->applied)
+		return usage_error(o, "--applied goes with repair");
+	if ((code = load_signing_key(key, &have_key, o)) != 0 ||
+	    (code = open_source(&src, o)) != 0 ||
+	    (code = open_db(&conn, o)) != 0)
+		goto cleanup;
+	r.conn = conn;
+	r.src = src;
+	r.table = o->table;
+	r.os_user = os_user();
+	r.host = host_name();
+	r.sign_key = have_key ? key : NULL;
+	r.lock_timeout_s = o->lock_timeout;
+	if (repair)
+		rc = mg_run_repair(&r, version, o->reason, o->applied, &err);
+	else
+		rc = mg_run_baseline(&r, version, o->reason, &err);
+	if (rc < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	if (repair)
+		fprintf(stderr, "version %lld repaired: now %s\n",
+			(long long)version,
+			o->applied ? "applied" : "not applied");
+	else
+		fprintf(stderr, "%zu version%s recorded as applied\n",
+			r.applied, r.applied == 1 ? "" : "s");
+	snprintf(extra, sizeof(extra), "\"recorded\":%zu", r.applied);
+	print_summary(o, "ok", EXIT_OK, extra);
+	code = EXIT_OK;
+cleanup:
+	sodium_memzero(key, sizeof(key));
+	close_db(conn);
+	mg_source_free(src);
+	return code;
+}
+
+int cmd_baseline(const struct opts *o)
+{
+	return mark(o, false);
+}
+
+int cmd_repair(const struct opts *o)
+{
+	return mark(o, true);
+}
+
+static int write_hex(const char *path, const unsigned char *bin, size_t len,
+		     mode_t mode, struct mg_error *err)
+{
+	char hex[256];
+	int fd;
+	size_t n;
+
+	sodium_bin2hex(hex, sizeof(hex), bin, len);
+	n = strlen(hex);
+	hex[n++] = '\n';
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)) < 0)
+		return mg_error_set(err, MG_ERR, "cannot create '%s': %s", path,
+				    strerror(errno));
+	if (write(fd, hex, n) != (ssize_t)n) {
+		close(fd);
+		return mg_error_set(err, MG_ERR, "cannot write '%s'", path);
+	}
+	sodium_memzero(hex, sizeof(hex));
+	close(fd);
+	return 0;
+}
+
+int cmd_keygen(const struct opts *o)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	struct mg_buf pub = MG_BUF_INIT;
+	struct mg_error err = { 0 };
+	int code = EXIT_OK;
+
+	if (o->out == NULL || o->nargs > 0)
+		return usage_error(o, "keygen takes --out FILE");
+	mg_buf_addf(&pub, "%s.pub", o->out);
+	crypto_sign_keypair(pk, sk);
+	if (mg_buf_check(&pub, &err) < 0 ||
+	    write_hex(o->out, sk, sizeof(sk), 0600, &err) < 0 ||
+	    write_hex(pub.ptr, pk, sizeof(pk), 0644, &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	fprintf(stderr, "secret key: %s (set MIGRATE_SIGNING_KEY=%s)\n"
+			"public key: %s (for 'migrate verify --public-key')\n",
+		o->out, o->out, pub.ptr);
+cleanup:
+	sodium_memzero(sk, sizeof(sk));
+	mg_buf_dispose(&pub);
+	return code;
+}

@@ -1,0 +1,85 @@
+/* migrate new NAME: the next numbered pair. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "migrator/buf.h"
+#include "migrator/source.h"
+
+static int create(const char *path, const char *text, struct mg_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return mg_error_set(err, MG_ERR, "cannot create '%s': %s", path,
+				    strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return mg_error_set(err, MG_ERR, "cannot write '%s'", path);
+	}
+	close(fd);
+	return 0;
+}
+
+int cmd_new(const struct opts *o)
+{
+	struct mg_source *src = NULL;
+	struct mg_buf up = MG_BUF_INIT, down = MG_BUF_INIT;
+	struct mg_error err = { 0 };
+	const char *name = o->nargs == 1 ? o->args[0] : NULL;
+	int64_t version = 1, ignored;
+	const char *p;
+	size_t width = 4, n;
+	bool is_up;
+	int code;
+
+	if (name == NULL)
+		return usage_error(o, "new takes one NAME");
+	for (p = name; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+			    "YZ0123456789_-.", *p))
+			return usage_error(o, "a migration name holds letters, "
+					   "digits, '_', '-' and '.' only");
+	if (*name == '\0')
+		return usage_error(o, "new takes one NAME");
+	if (mkdir(o->dir, 0755) < 0 && errno != EEXIST) {
+		mg_error_set(&err, MG_ERR, "cannot create '%s': %s", o->dir,
+			     strerror(errno));
+		return report(o, &err);
+	}
+	if ((code = open_source(&src, o)) != 0)
+		return code;
+	if (src->n > 0) {
+		const struct mg_migration *last = &src->v[src->n - 1];
+		const char *base = strrchr(last->up.path, '/');
+
+		version = last->version + 1;
+		base = base ? base + 1 : last->up.path;
+		/* keep the project's zero padding */
+		if (mg_source_parse_name(base, &ignored, &p, &n, &is_up) == 0)
+			width = (size_t)(p - base - 1);
+	}
+	mg_buf_addf(&up, "%s/%0*lld_%s.up.sql", o->dir, (int)width,
+		    (long long)version, name);
+	mg_buf_addf(&down, "%s/%0*lld_%s.down.sql", o->dir, (int)width,
+		    (long long)version, name);
+	if (mg_buf_check(&up, &err) < 0 || mg_buf_check(&down, &err) < 0 ||
+	    create(up.ptr, "-- Write the change here.\n", &err) < 0 ||
+	    create(down.ptr, "-- Write here what undoes the up file.\n",
+		   &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	printf("%s\n%s\n", up.ptr, down.ptr);
+	code = EXIT_OK;
+cleanup:
+	mg_buf_dispose(&up);
+	mg_buf_dispose(&down);
+	mg_source_free(src);
+	return code;
+}

@@ -1,0 +1,143 @@
+/* migrate up, migrate down: run the plan and show each event. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "checks/directive.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/runner.h"
+#include "migrator/source.h"
+
+struct run_ctx {
+	const struct opts *o;
+};
+
+static void print_dry_run(const struct mg_event *ev)
+{
+	const struct mg_file *f = strcmp(ev->direction, "up") == 0 ?
+					  &ev->m->up : &ev->m->down;
+	size_t i;
+
+	fprintf(stderr, "would run %s %lld_%s: %s\n", ev->direction,
+		(long long)ev->m->version, ev->m->name, ev->file);
+	fprintf(stderr, "  checksum %s%s\n", ev->checksum,
+		ev->no_transaction ? ", outside a transaction" : "");
+	for (i = 0; i < f->dir.nchecks; i++)
+		fprintf(stderr, "  check (line %u): %s\n",
+			f->dir.checks[i].line, f->dir.checks[i].text);
+}
+
+static void on_event(void *arg, const struct mg_event *ev)
+{
+	const struct run_ctx *ctx = arg;
+	struct mg_buf b = MG_BUF_INIT;
+
+	if (ev->dry_run)
+		print_dry_run(ev);
+	else
+		fprintf(stderr, "%-4s %lld_%s: %s (%lld ms)\n", ev->direction,
+			(long long)ev->m->version, ev->m->name, ev->status,
+			(long long)ev->duration_ms);
+	if (!ctx->o->json)
+		return;
+	mg_buf_addf(&b, "{\"event\":\"migration\",\"version\":%lld,\"name\":",
+		    (long long)ev->m->version);
+	mg_buf_add_json(&b, ev->m->name);
+	mg_buf_add(&b, ",\"direction\":");
+	mg_buf_add_json(&b, ev->direction);
+	mg_buf_add(&b, ",\"status\":");
+	mg_buf_add_json(&b, ev->status);
+	mg_buf_addf(&b, ",\"duration_ms\":%lld,\"checks\":%s,\"file\":",
+		    (long long)ev->duration_ms, ev->checks_json);
+	mg_buf_add_json(&b, ev->file);
+	mg_buf_add(&b, ",\"checksum\":");
+	mg_buf_add_json(&b, ev->checksum);
+	if (ev->dry_run)
+		mg_buf_add(&b, ",\"dry_run\":true");
+	if (ev->err != NULL) {
+		mg_buf_add(&b, ",\"error\":");
+		mg_buf_add_json(&b, ev->err->msg);
+		if (ev->err->sqlstate[0]) {
+			mg_buf_add(&b, ",\"sqlstate\":");
+			mg_buf_add_json(&b, ev->err->sqlstate);
+		}
+	}
+	mg_buf_add(&b, "}");
+	printf("%s\n", mg_buf_cstr(&b));
+	fflush(stdout);
+	mg_buf_dispose(&b);
+}
+
+static int run(const struct opts *o, bool up)
+{
+	struct mg_source *src = NULL;
+	struct mg_conn *conn = NULL;
+	struct mg_runner r = { 0 };
+	struct mg_error err = { 0 };
+	struct run_ctx ctx = { o };
+	unsigned char key[64];
+	bool have_key;
+	char extra[64];
+	int code, rc;
+
+	if (o->nargs > 0)
+		return usage_error(o, "unexpected argument '%s'", o->args[0]);
+	if (up && (o->all || o->steps))
+		return usage_error(o, "up takes --to V, not --steps or --all");
+	if (!up && ((o->all ? 1 : 0) + (o->steps ? 1 : 0) +
+		    (o->to >= 0 ? 1 : 0)) > 1)
+		return usage_error(o, "give one of --steps N, --to V, --all");
+	if ((code = load_signing_key(key, &have_key, o)) != 0 ||
+	    (code = open_source(&src, o)) != 0 ||
+	    (code = open_db(&conn, o)) != 0)
+		goto cleanup;
+	r.conn = conn;
+	r.src = src;
+	r.table = o->table;
+	r.os_user = os_user();
+	r.host = host_name();
+	r.sign_key = have_key ? key : NULL;
+	r.lock_timeout_s = o->lock_timeout;
+	r.on_event = on_event;
+	r.ctx = &ctx;
+	if (up) {
+		struct mg_up_opts uo = { .to = o->to,
+			.allow_out_of_order = o->allow_out_of_order };
+
+		rc = mg_run_up(&r, &uo, o->dry_run, &err);
+	} else {
+		struct mg_down_opts d = { .steps = o->steps, .to = o->to,
+					  .all = o->all };
+
+		rc = mg_run_down(&r, &d, o->dry_run, &err);
+	}
+	if (rc < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	if (!o->dry_run)
+		fprintf(stderr, "%zu migration%s %s\n", r.applied,
+			r.applied == 1 ? "" : "s",
+			up ? "applied" : "rolled back");
+	snprintf(extra, sizeof(extra), "\"%s\":%zu",
+		 up ? "applied" : "rolled_back", r.applied);
+	print_summary(o, "ok", EXIT_OK, extra);
+	code = EXIT_OK;
+cleanup:
+	sodium_memzero(key, sizeof(key));
+	close_db(conn);
+	mg_source_free(src);
+	return code;
+}
+
+int cmd_up(const struct opts *o)
+{
+	return run(o, true);
+}
+
+int cmd_down(const struct opts *o)
+{
+	return run(o, false);
+}

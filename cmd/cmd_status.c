@@ -1,0 +1,185 @@
+/* migrate status, migrate ledger: read-only views. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/ledger.h"
+#include "migrator/plan.h"
+#include "migrator/source.h"
+
+int cmd_status(const struct opts *o)
+{
+	struct mg_source *src = NULL;
+	struct mg_conn *conn = NULL;
+	struct mg_ledger *l = NULL;
+	struct mg_status st = { 0 };
+	struct mg_error err = { 0 };
+	struct mg_buf b = MG_BUF_INIT;
+	size_t i, counts[MG_STATE_MISSING + 1] = { 0 };
+	int code;
+
+	if (o->nargs > 0)
+		return usage_error(o, "unexpected argument '%s'", o->args[0]);
+	if ((code = open_source(&src, o)) != 0 ||
+	    (code = open_db(&conn, o)) != 0)
+		goto cleanup;
+	/* no lock: a read-only look may run beside a migration */
+	if (mg_ledger_load(&l, conn, o->table, false, &err) < 0 ||
+	    mg_status_build(&st, src, l, &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	if (!o->json)
+		printf("%-18s %-32s %-8s %s\n", "VERSION", "NAME", "STATE",
+		       "SINCE");
+	for (i = 0; i < st.n; i++) {
+		const struct mg_status_entry *e = &st.v[i];
+		const char *since = e->last ? e->last->f[MG_LF_FINISHED_AT] :
+					      NULL;
+
+		counts[e->state]++;
+		if (!o->json) {
+			printf("%-18lld %-32s %-8s %s\n", (long long)e->version,
+			       e->name, mg_state_name(e->state),
+			       since ? since : "");
+			continue;
+		}
+		mg_buf_truncate(&b, 0);
+		mg_buf_addf(&b, "{\"version\":%lld,\"name\":",
+			    (long long)e->version);
+		mg_buf_add_json(&b, e->name);
+		mg_buf_add(&b, ",\"state\":");
+		mg_buf_add_json(&b, mg_state_name(e->state));
+		mg_buf_add(&b, ",\"file\":");
+		mg_buf_add_json(&b, e->m ? e->m->up.path : NULL);
+		mg_buf_add(&b, ",\"since\":");
+		mg_buf_add_json(&b, since);
+		mg_buf_add(&b, "}");
+		printf("%s\n", mg_buf_cstr(&b));
+	}
+	fprintf(stderr, "%zu applied, %zu pending, %zu failed, %zu dirty, "
+			"%zu drifted, %zu missing\n",
+		counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
+		counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
+		counts[MG_STATE_DRIFTED], counts[MG_STATE_MISSING]);
+	code = EXIT_OK;
+cleanup:
+	mg_buf_dispose(&b);
+	mg_status_dispose(&st);
+	mg_ledger_free(l);
+	close_db(conn);
+	mg_source_free(src);
+	return code;
+}
+
+static void csv_field(const char *v)
+{
+	const char *p;
+
+	if (v == NULL)
+		return;
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, stdout);
+		return;
+	}
+	putchar('"');
+	for (p = v; *p; p++) {
+		if (*p == '"')
+			putchar('"');
+		putchar(*p);
+	}
+	putchar('"');
+}
+
+static bool is_number(int f)
+{
+	return f == MG_LF_ID || f == MG_LF_VERSION || f == MG_LF_DURATION_MS;
+}
+
+static void print_row(const struct mg_ledger_row *row, const char *format)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	int f;
+
+	if (strcmp(format, "csv") == 0) {
+		for (f = 0; f < MG_LF_COUNT; f++) {
+			if (f > 0)
+				putchar(',');
+			csv_field(row->f[f]);
+		}
+		putchar('\n');
+	} else if (strcmp(format, "json") == 0) {
+		mg_buf_addc(&b, '{');
+		for (f = 0; f < MG_LF_COUNT; f++) {
+			mg_buf_addf(&b, "%s\"%s\":", f ? "," : "",
+				    mg_ledger_field_name(f));
+			if (is_number(f) && row->f[f] != NULL)
+				mg_buf_add(&b, row->f[f]);
+			else
+				mg_buf_add_json(&b, row->f[f]);
+		}
+		mg_buf_addc(&b, '}');
+		printf("%s\n", mg_buf_cstr(&b));
+	} else {
+		const char *e = row->f[MG_LF_ERROR];
+		size_t elen = e ? strcspn(e, "\n") : 0;
+
+		printf("%-5s %-10s %-24.24s %-8s %-11s %-27s %7s  %-12.12s "
+		       "%.*s\n",
+		       row->f[MG_LF_ID], row->f[MG_LF_VERSION],
+		       row->f[MG_LF_NAME], row->f[MG_LF_DIRECTION],
+		       row->f[MG_LF_STATUS],
+		       row->f[MG_LF_FINISHED_AT] ? row->f[MG_LF_FINISHED_AT] :
+						   "",
+		       row->f[MG_LF_DURATION_MS] ? row->f[MG_LF_DURATION_MS] :
+						   "",
+		       row->f[MG_LF_OS_USER] ? row->f[MG_LF_OS_USER] : "",
+		       (int)elen, e ? e : "");
+	}
+	mg_buf_dispose(&b);
+}
+
+int cmd_ledger(const struct opts *o)
+{
+	const char *format = o->format ? o->format : o->json ? "json" :
+							       "table";
+	struct mg_conn *conn = NULL;
+	struct mg_ledger *l = NULL;
+	struct mg_error err = { 0 };
+	size_t i;
+	int code, f;
+
+	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
+	    strcmp(format, "csv") != 0)
+		return usage_error(o, "--format takes table, json or csv, not "
+				   "'%s'", format);
+	if (o->nargs > 0)
+		return usage_error(o, "unexpected argument '%s'", o->args[0]);
+	if ((code = open_db(&conn, o)) != 0)
+		goto cleanup;
+	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	if (strcmp(format, "csv") == 0) {
+		for (f = 0; f < MG_LF_COUNT; f++)
+			printf("%s%s", f ? "," : "", mg_ledger_field_name(f));
+		putchar('\n');
+	} else if (strcmp(format, "table") == 0) {
+		printf("%-5s %-10s %-24s %-8s %-11s %-27s %7s  %-12s %s\n",
+		       "ID", "VERSION", "NAME", "DIRECTION", "STATUS",
+		       "FINISHED_AT", "MS", "OS_USER", "ERROR");
+	}
+	for (i = 0; i < l->n; i++)
+		print_row(&l->rows[i], format);
+	if (!l->exists)
+		fprintf(stderr, "no ledger table '%s' yet: nothing has run\n",
+			o->table);
+	code = EXIT_OK;
+cleanup:
+	mg_ledger_free(l);
+	close_db(conn);
+	return code;
+}

@@ -1,0 +1,156 @@
+/* migrate verify: files against the ledger, the hash chain, signatures. */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/ledger.h"
+#include "migrator/plan.h"
+#include "migrator/source.h"
+
+int read_hex_file(unsigned char *out, size_t len, const char *path,
+		  struct mg_error *err);
+
+struct verify {
+	const struct opts *o;
+	size_t problems;
+};
+
+static void problem(struct verify *v, const char *fmt, ...) MG_PRINTF(2, 3);
+
+static void problem(struct verify *v, const char *fmt, ...)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	v->problems++;
+	fprintf(stderr, "verify: %s\n", line);
+	if (!v->o->json)
+		return;
+	mg_buf_add(&b, "{\"event\":\"problem\",\"message\":");
+	mg_buf_add_json(&b, line);
+	mg_buf_add(&b, "}");
+	printf("%s\n", mg_buf_cstr(&b));
+	mg_buf_dispose(&b);
+}
+
+/* Every row must chain to the one before, hash to its entry_hash, and
+ * (with a public key) carry a valid signature over it. */
+static void check_chain(struct verify *v, const struct mg_ledger *l,
+			const unsigned char *pk)
+{
+	const char *prev = mg_ledger_genesis;
+	char hash[MG_HASH_HEX_LEN];
+	int64_t expect_id = 1;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct mg_ledger_row *row = &l->rows[i];
+		const char *eh = row->f[MG_LF_ENTRY_HASH];
+		const char *sig = row->f[MG_LF_SIGNATURE];
+
+		if (row->id != expect_id)
+			problem(v, "ledger row %lld: expected id %lld: rows "
+				   "were deleted or inserted",
+				(long long)row->id, (long long)expect_id);
+		expect_id = row->id + 1;
+		if (row->f[MG_LF_PREV_HASH] == NULL ||
+		    strcmp(row->f[MG_LF_PREV_HASH], prev) != 0)
+			problem(v, "ledger row %lld: prev_hash does not match "
+				   "the entry_hash of the row before it",
+				(long long)row->id);
+		mg_ledger_entry_hash(hash, row);
+		if (eh == NULL || strcmp(eh, hash) != 0)
+			problem(v, "ledger row %lld: entry_hash does not match "
+				   "its contents: the row was changed",
+				(long long)row->id);
+		if (pk != NULL) {
+			unsigned char s[crypto_sign_BYTES];
+			size_t got = 0;
+
+			if (sig == NULL ||
+			    sodium_hex2bin(s, sizeof(s), sig, strlen(sig),
+					   NULL, &got, NULL) != 0 ||
+			    got != sizeof(s) ||
+			    crypto_sign_verify_detached(s,
+				    (const unsigned char *)(eh ? eh : ""),
+				    eh ? strlen(eh) : 0, pk) != 0)
+				problem(v, "ledger row %lld: %s",
+					(long long)row->id,
+					sig ? "bad signature" : "not signed");
+		}
+		prev = eh ? eh : "";
+	}
+}
+
+static void check_files(struct verify *v, const struct mg_status *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++) {
+		const struct mg_status_entry *e = &st->v[i];
+
+		if (e->state == MG_STATE_DRIFTED)
+			problem(v, "%s changed since it was applied (ledger "
+				   "row %lld: %s, file: %s)",
+				e->m->up.path, (long long)e->last_ok->id,
+				e->last_ok->f[MG_LF_UP_CHECKSUM],
+				e->m->up.checksum);
+		else if (e->state == MG_STATE_MISSING)
+			problem(v, "%lld_%s is applied but its files are "
+				   "missing", (long long)e->version, e->name);
+		else if (e->state == MG_STATE_DIRTY)
+			problem(v, "%lld_%s is dirty (half-applied)",
+				(long long)e->version, e->name);
+	}
+}
+
+int cmd_verify(const struct opts *o)
+{
+	struct verify v = { o, 0 };
+	struct mg_source *src = NULL;
+	struct mg_conn *conn = NULL;
+	struct mg_ledger *l = NULL;
+	struct mg_status st = { 0 };
+	struct mg_error err = { 0 };
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	char extra[64];
+	int code;
+
+	if (o->nargs > 0)
+		return usage_error(o, "unexpected argument '%s'", o->args[0]);
+	if (o->public_key != NULL &&
+	    read_hex_file(pk, sizeof(pk), o->public_key, &err) < 0)
+		return report(o, &err);
+	if ((code = open_source(&src, o)) != 0 ||
+	    (code = open_db(&conn, o)) != 0)
+		goto cleanup;
+	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0 ||
+	    mg_status_build(&st, src, l, &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	check_chain(&v, l, o->public_key ? pk : NULL);
+	check_files(&v, &st);
+	code = v.problems ? EXIT_VERIFY : EXIT_OK;
+	fprintf(stderr, "verified %zu ledger row%s and %zu migration%s: "
+			"%zu problem%s\n", l->n, l->n == 1 ? "" : "s", src->n,
+		src->n == 1 ? "" : "s", v.problems,
+		v.problems == 1 ? "" : "s");
+	snprintf(extra, sizeof(extra), "\"rows\":%zu,\"problems\":%zu", l->n,
+		 v.problems);
+	print_summary(o, v.problems ? "failed" : "ok", code, extra);
+cleanup:
+	mg_status_dispose(&st);
+	mg_ledger_free(l);
+	close_db(conn);
+	mg_source_free(src);
+	return code;
+}

@@ -1,0 +1,173 @@
+#include <errno.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/source.h"
+
+/* Each part is one line; a multi-line detail keeps its own lines. */
+static void print_part(const char *label, const char *text)
+{
+	const char *p = text, *nl;
+
+	if (text == NULL || *text == '\0')
+		return;
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "%s: %.*s\n", label,
+			(int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int report(const struct opts *o, const struct mg_error *err)
+{
+	int code = exit_code_for(err->code);
+	struct mg_buf b = MG_BUF_INIT;
+
+	print_part("error", err->msg);
+	print_part("detail", err->detail);
+	print_part("hint", err->hint);
+	if (o != NULL && o->json) {
+		mg_buf_add(&b, "\"error\":");
+		mg_buf_add_json(&b, err->msg);
+		if (err->sqlstate[0]) {
+			mg_buf_add(&b, ",\"sqlstate\":");
+			mg_buf_add_json(&b, err->sqlstate);
+		}
+		if (err->detail[0]) {
+			mg_buf_add(&b, ",\"detail\":");
+			mg_buf_add_json(&b, err->detail);
+		}
+		print_summary(o, "error", code, mg_buf_cstr(&b));
+		mg_buf_dispose(&b);
+	}
+	return code;
+}
+
+void print_summary(const struct opts *o, const char *status, int exit_code,
+		   const char *extra_json)
+{
+	struct mg_buf b = MG_BUF_INIT;
+
+	if (!o->json)
+		return;
+	mg_buf_add(&b, "{\"event\":\"summary\",\"command\":");
+	mg_buf_add_json(&b, o->command);
+	mg_buf_add(&b, ",\"status\":");
+	mg_buf_add_json(&b, status);
+	mg_buf_addf(&b, ",\"exit_code\":%d", exit_code);
+	if (extra_json != NULL && *extra_json)
+		mg_buf_addf(&b, ",%s", extra_json);
+	mg_buf_add(&b, "}");
+	printf("%s\n", mg_buf_cstr(&b));
+	fflush(stdout);
+	mg_buf_dispose(&b);
+}
+
+int open_source(struct mg_source **out, const struct opts *o)
+{
+	struct mg_problems problems = { 0 };
+	struct mg_error err = { 0 };
+	size_t i;
+	int rc;
+
+	rc = mg_source_load(out, o->dir, &problems, &err);
+	for (i = 0; i < problems.n; i++)
+		fprintf(stderr, "%s\n", problems.v[i]);
+	mg_problems_dispose(&problems);
+	if (rc == MG_ENOTFOUND) {
+		err.code = MG_EINVALID;
+		snprintf(err.hint, sizeof(err.hint), "pass -m DIR or set "
+			 "MIGRATE_DIR; 'migrate new NAME' creates it");
+	}
+	return rc < 0 ? report(o, &err) : 0;
+}
+
+static void print_notice(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "server: %s\n", msg);
+}
+
+int open_db(struct mg_conn **out, const struct opts *o)
+{
+	const struct mg_driver *drv;
+	struct mg_error err = { 0 };
+
+	*out = NULL;
+	if ((drv = mg_driver_for_url(o->database, &err)) == NULL ||
+	    drv->connect(out, o->database, &err) < 0)
+		return report(o, &err);
+	(*out)->on_notice = print_notice;
+	return 0;
+}
+
+void close_db(struct mg_conn *conn)
+{
+	if (conn != NULL)
+		conn->drv->close(conn);
+}
+
+const char *os_user(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *u = getenv("USER");
+
+	return pw != NULL ? pw->pw_name : u;
+}
+
+const char *host_name(void)
+{
+	static char host[256];
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		return NULL;
+	return host;
+}
+
+/* Reads a file holding hex digits into exactly len bytes. */
+int read_hex_file(unsigned char *out, size_t len, const char *path,
+		  struct mg_error *err);
+int read_hex_file(unsigned char *out, size_t len, const char *path,
+		  struct mg_error *err)
+{
+	char text[512];
+	size_t n, got = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return mg_error_set(err, MG_EINVALID, "cannot read key file "
+				    "'%s': %s", path, strerror(errno));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (sodium_hex2bin(out, len, text, n, " \t\r\n", &got, NULL) != 0 ||
+	    got != len) {
+		sodium_memzero(text, sizeof(text));
+		return mg_error_set(err, MG_EINVALID, "'%s' is not a key "
+				    "written by 'migrate keygen'", path);
+	}
+	sodium_memzero(text, sizeof(text));
+	return 0;
+}
+
+int load_signing_key(unsigned char out[64], bool *have, const struct opts *o)
+{
+	const char *path = getenv("MIGRATE_SIGNING_KEY");
+	struct mg_error err = { 0 };
+
+	*have = false;
+	if (path == NULL || *path == '\0')
+		return 0;
+	if (read_hex_file(out, crypto_sign_SECRETKEYBYTES, path, &err) < 0)
+		return report(o, &err);
+	*have = true;
+	return 0;
+}

@@ -1,0 +1,121 @@
+#ifndef MG_DRIVER_H
+#define MG_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mg_error;
+
+/*
+ * The database drivers, behind one table of function pointers so that the
+ * core never knows which database it talks to. It tests `caps`, never
+ * `name`. Each driver's struct embeds `struct mg_conn` as its first member.
+ */
+
+/* DDL rolls back with its transaction (PostgreSQL, SQLite). Without it a
+ * file runs statement by statement and a failure can leave it half-done. */
+#define MG_CAP_TXN_DDL (1u << 0)
+/* lock() holds a session lock for the whole run (advisory lock, GET_LOCK):
+ * nobody else changes the ledger until unlock(). Without it the lock is
+ * each transaction (SQLite), and the runner re-reads the ledger in each. */
+#define MG_CAP_RUN_LOCK (1u << 1)
+
+enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
+
+/* query() flag: commit the open transaction right after the statement, in
+ * the same round trip where the driver can (the ledger row of a file). */
+#define MG_Q_COMMIT (1u << 0)
+/* exec_script() flag: run outside any transaction, one statement at a
+ * time (-- migrate:no-transaction, and MySQL always). */
+#define MG_SCRIPT_NO_TXN (1u << 0)
+
+struct mg_conn {
+	const struct mg_driver *drv;
+	/* server notices and warnings go here when set; never errors */
+	void (*on_notice)(void *ctx, const char *msg);
+	void *notice_ctx;
+};
+
+/* A query's result, every value as text; NULL for SQL NULL. */
+struct mg_rows {
+	size_t nrows, ncols;
+	char **cells; /* nrows * ncols, row-major, owned */
+};
+
+struct mg_script_result {
+	size_t done;   /* statements that completed */
+	size_t total;  /* statements in the file, where split (else 0) */
+	unsigned line; /* 1-based file line of the failure; 0: unknown */
+};
+
+struct mg_driver {
+	const char *name; /* "postgres", "mysql", "sqlite" */
+	unsigned caps;    /* MG_CAP_* */
+	char ident_quote; /* '"' or '`' */
+	/* the ledger's timestamp column type, e.g. "timestamptz" */
+	const char *ts_type;
+	/* SQL taking one '?' ISO 8601 UTC text parameter as a timestamp */
+	const char *ts_param;
+	/* SQL turning the column named where "%s" stands into ISO 8601 UTC
+	 * text with microseconds, "2026-01-31T12:00:00.000000Z" (a
+	 * template, not a printf format) */
+	const char *ts_text;
+
+	/* `url` as given by the user; the error never shows a password. */
+	int (*connect)(struct mg_conn **out, const char *url,
+		       struct mg_error *err);
+	void (*close)(struct mg_conn *conn); /* accepts NULL */
+
+	/*
+	 * Runs a migration file's text (normalised, NUL-terminated, len
+	 * bytes). Inside the open transaction unless MG_SCRIPT_NO_TXN. On
+	 * failure err holds the server's message and SQLSTATE, and res the
+	 * failing line and how many statements completed before it.
+	 */
+	int (*exec_script)(struct mg_conn *conn, const char *sql, size_t len,
+			   unsigned flags, struct mg_script_result *res,
+			   struct mg_error *err);
+
+	/*
+	 * Runs one statement of ours, with '?' placeholders bound to text
+	 * values (NULL: SQL NULL). `out` may be NULL to discard rows; else
+	 * the caller frees it with mg_rows_free(). flags: MG_Q_*.
+	 */
+	int (*query)(struct mg_rows **out, struct mg_conn *conn,
+		     const char *sql, const char *const *params,
+		     size_t nparams, unsigned flags, struct mg_error *err);
+
+	int (*txn)(struct mg_conn *conn, enum mg_txn op, struct mg_error *err);
+
+	/*
+	 * Takes the runner's lock named `name` (also given as a 64-bit key
+	 * for databases that lock numbers), waiting up to timeout_s seconds.
+	 * MG_ELOCKED on timeout, naming the holder where the database can
+	 * tell. Released by unlock(), or by the server when the session ends.
+	 */
+	int (*lock)(struct mg_conn *conn, const char *name, int64_t key,
+		    int timeout_s, struct mg_error *err);
+	void (*unlock)(struct mg_conn *conn, const char *name, int64_t key);
+
+	/* The database user of the session; NULL if there is none (SQLite).
+	 * Lends a string owned by the connection. */
+	const char *(*user)(struct mg_conn *conn);
+};
+
+/* Process-wide set-up of the client libraries: once, from main(). */
+int mg_drivers_init(void);
+void mg_drivers_end(void);
+
+/* The driver serving a URL's scheme; NULL with err set if none is built. */
+const struct mg_driver *mg_driver_for_url(const char *url,
+					  struct mg_error *err);
+
+const char *mg_rows_get(const struct mg_rows *r, size_t row, size_t col);
+/* Allocates an empty result of ncols columns; NULL on out-of-memory. */
+struct mg_rows *mg_rows_new(size_t ncols);
+/* Appends a row of ncols values (copied; NULL stays NULL). */
+int mg_rows_add(struct mg_rows *r, const char *const *values, size_t ncols);
+void mg_rows_free(struct mg_rows *r);
+
+#endif

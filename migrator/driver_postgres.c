@@ -1,0 +1,598 @@
+/*
+ * PostgreSQL through libpq. DDL is transactional and the advisory lock is
+ * held on the session for the whole run. Round trips are what cost: BEGIN
+ * is deferred and sent with the file, and a file's ledger row goes with
+ * COMMIT in one pipeline, so a migration takes two round trips.
+ */
+#include <libpq-fe.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/error.h"
+#include "migrator/split.h"
+#include "migrator/url.h"
+
+struct pg_conn {
+	struct mg_conn base; /* first: the core sees only this */
+	PGconn *pg;
+	bool begin_pending; /* BEGIN asked for, not sent yet */
+};
+
+extern const struct mg_driver mg_driver_postgres;
+
+#define BEGIN_SQL "BEGIN;"
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* The server's message, SQLSTATE and detail from a failed result. */
+static int result_error(struct mg_error *err, const PGresult *res,
+			PGconn *pg)
+{
+	const char *msg, *state, *detail, *hint, *ctx;
+	int code = MG_EDRIVER;
+
+	msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+	if (state != NULL && strcmp(state, "42P01") == 0)
+		code = MG_ENOTFOUND; /* undefined_table */
+	if (state != NULL && strcmp(state, "55P03") == 0)
+		code = MG_ELOCKED; /* lock_not_available */
+	mg_error_set(err, code, "%s", msg ? msg : PQerrorMessage(pg));
+	if (err == NULL)
+		return code;
+	trim(err->msg);
+	if (state != NULL)
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	if (detail != NULL || ctx != NULL)
+		mg_error_detail(err, "%s%s%s", detail ? detail : "",
+				detail && ctx ? "\n" : "", ctx ? ctx : "");
+	if (hint != NULL)
+		mg_error_hint(err, "%s", hint);
+	/* 25001 active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM,
+	 * ALTER TYPE ... ADD VALUE (before 12) and the like */
+	if (state != NULL && strcmp(state, "25001") == 0)
+		mg_error_hint(err, "add the line '-- migrate:no-transaction' "
+			      "to the file to run it outside a transaction");
+	return code;
+}
+
+static void on_notice(void *arg, const PGresult *res)
+{
+	struct pg_conn *c = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	char msg[1024];
+
+	if (c->base.on_notice == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "%s: %s", sev ? sev : "NOTICE",
+		 text ? text : "");
+	c->base.on_notice(c->base.notice_ctx, msg);
+}
+
+static int simple(struct pg_conn *c, const char *sql, struct mg_error *err)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = result_error(err, res, c->pg);
+	PQclear(res);
+	return rc;
+}
+
+/* Labels the session so that a lock timeout can name its holder. */
+static int label_session(struct pg_conn *c, struct mg_error *err)
+{
+	struct mg_buf sql = MG_BUF_INIT;
+	char host[64] = "?", since[32], *lit;
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gethostname(host, sizeof(host) - 1);
+	gmtime_r(&now, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mg_buf_addf(&sql, "migrate pid=%ld host=%s since=%s", (long)getpid(),
+		    host, since);
+	if ((rc = mg_buf_check(&sql, err)) < 0)
+		return rc;
+	/* application_name stops at 63 bytes */
+	mg_buf_truncate(&sql, 63);
+	lit = PQescapeLiteral(c->pg, mg_buf_cstr(&sql), sql.len);
+	mg_buf_dispose(&sql);
+	if (lit == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	mg_buf_addf(&sql, "SET application_name = %s", lit);
+	PQfreemem(lit);
+	/* A killed runner's backend would otherwise go on with its
+	 * statement, and hold the lock, until it next writes to the dead
+	 * socket. PostgreSQL 14 can poll the client instead. */
+	if (PQserverVersion(c->pg) >= 140000)
+		mg_buf_add(&sql, "; SET client_connection_check_interval = "
+				 "1000");
+	if ((rc = mg_buf_check(&sql, err)) == 0)
+		rc = simple(c, sql.ptr, err);
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
+static int pg_connect(struct mg_conn **out, const char *url,
+		      struct mg_error *err)
+{
+	/* later keywords override the URL's: we need UTF-8 to map the
+	 * server's character positions to bytes */
+	const char *keys[] = { "dbname", "fallback_application_name",
+			       "client_encoding", "connect_timeout", NULL };
+	const char *vals[] = { url, "migrate", "UTF8", "10", NULL };
+	struct pg_conn *c;
+	char *safe;
+	int rc;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	c->base.drv = &mg_driver_postgres;
+	/* the user's connect_timeout wins: put ours before the URL's */
+	if (strstr(url, "connect_timeout") != NULL)
+		keys[3] = NULL;
+	c->pg = PQconnectdbParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		safe = mg_url_redact(url);
+		mg_error_set(err, MG_EDRIVER, "cannot connect to %s",
+			     safe ? safe : "the database");
+		free(safe);
+		if (err != NULL && c->pg != NULL) {
+			/* libpq never puts the password in its messages */
+			mg_error_detail(err, "%s", PQerrorMessage(c->pg));
+			trim(err->detail);
+		}
+		PQfinish(c->pg);
+		free(c);
+		return MG_EDRIVER;
+	}
+	PQsetNoticeReceiver(c->pg, on_notice, c);
+	if ((rc = label_session(c, err)) < 0) {
+		PQfinish(c->pg);
+		free(c);
+		return rc;
+	}
+	*out = &c->base;
+	return 0;
+}
+
+static void pg_close(struct mg_conn *conn)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	PGcancel *cancel;
+	char buf[256];
+
+	if (c == NULL)
+		return;
+	/* a query still running would keep its locks until it ends */
+	if (PQtransactionStatus(c->pg) == PQTRANS_ACTIVE &&
+	    (cancel = PQgetCancel(c->pg)) != NULL) {
+		PQcancel(cancel, buf, sizeof(buf));
+		PQfreeCancel(cancel);
+	}
+	PQfinish(c->pg);
+	free(c);
+}
+
+/* The byte offset of the 1-based character position `pos` (the server
+ * counts characters, and we asked for UTF-8). */
+static size_t char_to_byte(const char *s, size_t len, long pos)
+{
+	size_t i;
+	long chars = 0;
+
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars == pos)
+			return i;
+	}
+	return len;
+}
+
+static unsigned line_at(const char *s, size_t off)
+{
+	unsigned line = 1;
+	size_t i;
+
+	for (i = 0; i < off; i++)
+		if (s[i] == '\n')
+			line++;
+	return line;
+}
+
+/*
+ * The file line of a failed statement: from the server's error position
+ * where it gave one (also inside dollar-quoted function bodies, which it
+ * maps back), else the start of the n-th statement.
+ */
+static unsigned error_line(const PGresult *res, const char *sql, size_t len,
+			   long prefix_chars, size_t nth)
+{
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	struct mg_stmts stmts = { 0 };
+	unsigned line = 0;
+
+	if (pos != NULL && atol(pos) > prefix_chars)
+		return line_at(sql, char_to_byte(sql, len,
+						 atol(pos) - prefix_chars));
+	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) == 0 &&
+	    nth < stmts.n)
+		line = stmts.v[nth].line;
+	mg_stmts_dispose(&stmts);
+	return line;
+}
+
+/* The whole file as one simple-protocol query: one round trip. */
+static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
+		      struct mg_script_result *res, struct mg_error *err)
+{
+	struct mg_buf q = MG_BUF_INIT;
+	long prefix = 0;
+	size_t nres = 0;
+	PGresult *r;
+	int rc = 0;
+
+	if (c->begin_pending) {
+		mg_buf_add(&q, BEGIN_SQL);
+		prefix = (long)strlen(BEGIN_SQL);
+		c->begin_pending = false;
+	}
+	mg_buf_addn(&q, sql, len);
+	if ((rc = mg_buf_check(&q, err)) < 0)
+		goto cleanup;
+	if (!PQsendQuery(c->pg, q.ptr)) {
+		rc = result_error(err, NULL, c->pg);
+		goto cleanup;
+	}
+	/* one result per statement; the first error ends the query */
+	while ((r = PQgetResult(c->pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_FATAL_ERROR && rc == 0) {
+			size_t nth = nres - (prefix ? 1 : 0);
+
+			rc = result_error(err, r, c->pg);
+			res->line = error_line(r, sql, len, prefix, nth);
+		} else if (st == PGRES_COPY_IN) {
+			rc = mg_error_set(err, MG_EDRIVER, "COPY FROM STDIN "
+					  "is not supported in migrations");
+			PQputCopyEnd(c->pg, "not supported");
+		} else if (rc == 0) {
+			nres++;
+		}
+		PQclear(r);
+	}
+	if (rc == 0 && len > 0 && nres > (size_t)(prefix ? 1 : 0))
+		res->done = nres - (prefix ? 1 : 0);
+cleanup:
+	mg_buf_dispose(&q);
+	return rc;
+}
+
+/* -- migrate:no-transaction: statement by statement, so that each one
+ * runs on its own (CREATE INDEX CONCURRENTLY refuses a multi-statement
+ * query, which is an implicit transaction). */
+static int exec_each(struct pg_conn *c, const char *sql, size_t len,
+		     struct mg_script_result *res, struct mg_error *err)
+{
+	struct mg_stmts stmts = { 0 };
+	size_t i;
+	int rc;
+
+	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0) {
+		if (err != NULL && strncmp(err->detail, "line ", 5) == 0)
+			res->line = (unsigned)atoi(err->detail + 5);
+		return rc;
+	}
+	res->total = stmts.n;
+	for (i = 0; i < stmts.n; i++) {
+		const struct mg_stmt *s = &stmts.v[i];
+		char *one = strndup(sql + s->off, s->len);
+		PGresult *r;
+
+		if (one == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			break;
+		}
+		r = PQexec(c->pg, one);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+		    PQresultStatus(r) != PGRES_TUPLES_OK) {
+			const char *pos = PQresultErrorField(
+				r, PG_DIAG_STATEMENT_POSITION);
+
+			rc = result_error(err, r, c->pg);
+			res->line = s->line;
+			if (pos != NULL)
+				res->line = line_at(sql, s->off +
+					char_to_byte(one, s->len, atol(pos)));
+		}
+		PQclear(r);
+		free(one);
+		if (rc < 0)
+			break;
+		res->done++;
+	}
+	mg_stmts_dispose(&stmts);
+	return rc;
+}
+
+static int pg_exec_script(struct mg_conn *conn, const char *sql, size_t len,
+			  unsigned flags, struct mg_script_result *res,
+			  struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	memset(res, 0, sizeof(*res));
+	if (flags & MG_SCRIPT_NO_TXN)
+		return exec_each(c, sql, len, res, err);
+	return exec_whole(c, sql, len, res, err);
+}
+
+/* Our statements use '?'; libpq wants $1, $2... ('?' in literals kept) */
+static int numbered(struct mg_buf *out, const char *sql)
+{
+	bool quoted = false;
+	int n = 0;
+
+	for (; *sql; sql++) {
+		if (*sql == '\'')
+			quoted = !quoted;
+		if (*sql == '?' && !quoted)
+			mg_buf_addf(out, "$%d", ++n);
+		else
+			mg_buf_addc(out, *sql);
+	}
+	return n;
+}
+
+static int take_rows(struct mg_rows **out, const PGresult *r,
+		     struct mg_error *err)
+{
+	int nrows = PQntuples(r), ncols = PQnfields(r), i, j;
+	struct mg_rows *rows = mg_rows_new((size_t)ncols);
+	const char **vals = calloc((size_t)ncols + 1, sizeof(*vals));
+	int rc = 0;
+
+	if (rows == NULL || vals == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < nrows; i++) {
+		for (j = 0; j < ncols; j++)
+			vals[j] = PQgetisnull(r, i, j) ? NULL :
+							 PQgetvalue(r, i, j);
+		if (mg_rows_add(rows, vals, (size_t)ncols) < 0) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	*out = rows;
+	rows = NULL;
+cleanup:
+	free(vals);
+	mg_rows_free(rows);
+	return rc;
+}
+
+/*
+ * A pipeline of [BEGIN,] the statement[, COMMIT]: one round trip. An
+ * error aborts the rest of the pipeline and leaves the transaction
+ * aborted, for the caller to roll back.
+ */
+static int pg_query(struct mg_rows **out, struct mg_conn *conn,
+		    const char *sql, const char *const *params, size_t nparams,
+		    unsigned flags, struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	struct mg_buf q = MG_BUF_INIT;
+	bool begin = c->begin_pending, commit = flags & MG_Q_COMMIT;
+	int rc = 0, expect, i;
+	PGresult *r;
+
+	if (out != NULL)
+		*out = NULL;
+	numbered(&q, sql);
+	if ((rc = mg_buf_check(&q, err)) < 0)
+		goto cleanup;
+	c->begin_pending = false;
+	if (!PQenterPipelineMode(c->pg)) {
+		rc = result_error(err, NULL, c->pg);
+		goto cleanup;
+	}
+	if ((begin && !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL,
+					 NULL, 0)) ||
+	    !PQsendQueryParams(c->pg, q.ptr, (int)nparams, NULL, params, NULL,
+			       NULL, 0) ||
+	    (commit && !PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL,
+					  NULL, NULL, 0)) ||
+	    !PQpipelineSync(c->pg)) {
+		rc = result_error(err, NULL, c->pg);
+		goto drain;
+	}
+	expect = (begin ? 1 : 0) + 1 + (commit ? 1 : 0);
+	for (i = 0; i < expect; i++) {
+		ExecStatusType st;
+
+		r = PQgetResult(c->pg);
+		st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR && rc == 0)
+			rc = result_error(err, r, c->pg);
+		else if (st == PGRES_TUPLES_OK && rc == 0 && out != NULL &&
+			 i == (begin ? 1 : 0))
+			rc = take_rows(out, r, err);
+		PQclear(r);
+		/* each query's results end with a NULL */
+		while ((r = PQgetResult(c->pg)) != NULL &&
+		       PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+			PQclear(r);
+		if (r != NULL) { /* the sync came early: queries aborted */
+			PQclear(r);
+			goto exit;
+		}
+	}
+drain:
+	while ((r = PQgetResult(c->pg)) != NULL) {
+		bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+exit:
+	PQexitPipelineMode(c->pg);
+cleanup:
+	if (rc < 0 && out != NULL && *out != NULL) {
+		mg_rows_free(*out);
+		*out = NULL;
+	}
+	mg_buf_dispose(&q);
+	return rc;
+}
+
+static int pg_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	switch (op) {
+	case MG_TXN_BEGIN:
+		c->begin_pending = true; /* goes out with the next query */
+		return 0;
+	case MG_TXN_COMMIT:
+		if (c->begin_pending) {
+			c->begin_pending = false;
+			return 0;
+		}
+		return simple(c, "COMMIT", err);
+	case MG_TXN_ROLLBACK:
+		if (c->begin_pending) {
+			c->begin_pending = false;
+			return 0;
+		}
+		if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+			return 0;
+		return simple(c, "ROLLBACK", err);
+	}
+	return 0;
+}
+
+/* Names the session holding our advisory lock, from pg_locks. */
+static void describe_holder(struct pg_conn *c, int64_t key,
+			    struct mg_error *err)
+{
+	char sql[768];
+	PGresult *r;
+
+	/* a bigint advisory key is split into classid (high 32 bits) and
+	 * objid (low 32 bits), with objsubid 1 */
+	snprintf(sql, sizeof(sql),
+		 "SELECT a.pid, coalesce(a.application_name, ''), "
+		 "coalesce(host(a.client_addr), 'local socket'), "
+		 "coalesce(a.usename, ''), "
+		 "to_char(a.backend_start AT TIME ZONE 'UTC', "
+		 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+		 "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+		 "WHERE l.locktype = 'advisory' AND l.granted "
+		 "AND l.objsubid = 1 AND l.classid = %" PRIu32 "::oid "
+		 "AND l.objid = %" PRIu32 "::oid AND l.database = "
+		 "(SELECT oid FROM pg_database WHERE datname = "
+		 "current_database())",
+		 (uint32_t)((uint64_t)key >> 32), (uint32_t)key);
+	r = PQexec(c->pg, sql);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+		mg_error_detail(err, "held by server process %s (%s), user "
+				"'%s' from %s, connected since %s",
+				PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+				PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2),
+				PQgetvalue(r, 0, 4));
+	PQclear(r);
+}
+
+static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
+		   int timeout_s, struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	char sql[256];
+	PGresult *r;
+	int rc = 0;
+
+	(void)name;
+	/* lock_timeout bounds the wait; in one implicit transaction, so
+	 * that a timeout also undoes the SET. 0 would mean "forever". */
+	if (timeout_s > 0)
+		snprintf(sql, sizeof(sql), "SET lock_timeout = %d; SELECT "
+			 "pg_advisory_lock(%" PRId64 "), true; RESET "
+			 "lock_timeout", timeout_s * 1000, key);
+	else
+		snprintf(sql, sizeof(sql), "SELECT 1, pg_try_advisory_lock(%"
+			 PRId64 ")", key);
+	if (!PQsendQuery(c->pg, sql))
+		return result_error(err, NULL, c->pg);
+	while ((r = PQgetResult(c->pg)) != NULL) {
+		if (PQresultStatus(r) == PGRES_FATAL_ERROR && rc == 0)
+			rc = result_error(err, r, c->pg);
+		else if (PQresultStatus(r) == PGRES_TUPLES_OK && rc == 0 &&
+			 strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+			rc = MG_ELOCKED;
+		PQclear(r);
+	}
+	if (rc == MG_ELOCKED) {
+		mg_error_set(err, MG_ELOCKED, "another migrate run holds the "
+			     "lock: not acquired within %d s", timeout_s);
+		describe_holder(c, key, err);
+	}
+	return rc;
+}
+
+static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	char sql[96];
+
+	(void)name;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%" PRId64 ")",
+		 key);
+	PQclear(PQexec(c->pg, sql));
+}
+
+static const char *pg_user(struct mg_conn *conn)
+{
+	return PQuser(((struct pg_conn *)conn)->pg);
+}
+
+const struct mg_driver mg_driver_postgres = {
+	.name = "postgres",
+	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK,
+	.ident_quote = '"',
+	.ts_type = "timestamptz",
+	.ts_param = "CAST(? AS timestamptz)",
+	.ts_text = "to_char(%s AT TIME ZONE 'UTC', "
+		   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+	.connect = pg_connect,
+	.close = pg_close,
+	.exec_script = pg_exec_script,
+	.query = pg_query,
+	.txn = pg_txn,
+	.lock = pg_lock,
+	.unlock = pg_unlock,
+	.user = pg_user,
+};

@@ -1,0 +1,271 @@
+/*
+ * SQLite: the embedded default. DDL is transactional; the runner's lock is
+ * the write lock of each file's BEGIN IMMEDIATE transaction, waited for up
+ * to --lock-timeout (SQLite cannot hold a lock between transactions, so
+ * the driver does not claim MG_CAP_RUN_LOCK and the runner re-reads the
+ * ledger inside each transaction).
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrator/driver.h"
+#include "migrator/error.h"
+#include "migrator/url.h"
+
+struct sq_conn {
+	struct mg_conn base; /* first: the core sees only this */
+	sqlite3 *db;
+};
+
+extern const struct mg_driver mg_driver_sqlite;
+
+/* Readers wait this long for a writer by default; lock() sets its own. */
+#define DEFAULT_BUSY_MS 10000
+
+static int sq_error(struct mg_error *err, sqlite3 *db, int rc,
+		    const char *what)
+{
+	int code = MG_EDRIVER;
+	const char *msg = sqlite3_errmsg(db);
+
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		code = MG_ELOCKED;
+	else if (strncmp(msg, "no such table", 13) == 0)
+		code = MG_ENOTFOUND;
+	mg_error_set(err, code, "%s", msg);
+	if (what != NULL)
+		mg_error_detail(err, "%s", what);
+	return code;
+}
+
+static int sq_connect(struct mg_conn **out, const char *url,
+		      struct mg_error *err)
+{
+	const char *path = mg_url_sqlite_path(url);
+	struct sq_conn *c;
+	int rc;
+
+	*out = NULL;
+	if (*path == '\0')
+		return mg_error_set(err, MG_EINVALID, "sqlite URL without a "
+				    "path: expected sqlite:PATH");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	c->base.drv = &mg_driver_sqlite;
+	rc = sqlite3_open_v2(path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		mg_error_set(err, MG_EDRIVER, "cannot open sqlite database "
+			     "'%s': %s", path,
+			     c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		sqlite3_close(c->db);
+		free(c);
+		return MG_EDRIVER;
+	}
+	sqlite3_busy_timeout(c->db, DEFAULT_BUSY_MS);
+	sqlite3_extended_result_codes(c->db, 0);
+	*out = &c->base;
+	return 0;
+}
+
+static void sq_close(struct mg_conn *conn)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+
+	if (c == NULL)
+		return;
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static unsigned line_at(const char *sql, size_t off)
+{
+	unsigned line = 1;
+	size_t i;
+
+	for (i = 0; i < off; i++)
+		if (sql[i] == '\n')
+			line++;
+	return line;
+}
+
+/* SQLite splits the text itself: prepare() hands back where it stopped. */
+static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
+			  unsigned flags, struct mg_script_result *res,
+			  struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+	const char *p = sql, *end = sql + len, *tail;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	(void)flags; /* the runner opens the transaction, or not */
+	memset(res, 0, sizeof(*res));
+	while (p < end) {
+		size_t start;
+		int off;
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+			p++;
+		start = (size_t)(p - sql);
+		rc = sqlite3_prepare_v2(c->db, p, (int)(end - p), &st, &tail);
+		if (rc == SQLITE_OK && st == NULL) { /* only comments left */
+			if (tail <= p)
+				break;
+			p = tail;
+			continue;
+		}
+		if (rc == SQLITE_OK) {
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				;
+			if (rc == SQLITE_DONE)
+				rc = SQLITE_OK;
+		}
+		if (rc != SQLITE_OK) {
+			off = sqlite3_error_offset(c->db);
+			res->line = line_at(sql, start + (off > 0 ? off : 0));
+			sq_error(err, c->db, rc, NULL);
+			sqlite3_finalize(st);
+			return MG_EDRIVER;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		res->done++;
+		p = tail;
+	}
+	return 0;
+}
+
+static int sq_query(struct mg_rows **out, struct mg_conn *conn,
+		    const char *sql, const char *const *params, size_t nparams,
+		    unsigned flags, struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+	struct mg_rows *r = NULL;
+	sqlite3_stmt *st = NULL;
+	const char **vals = NULL;
+	size_t i, ncols;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = sq_error(err, c->db, rc, sql);
+		goto cleanup;
+	}
+	for (i = 0; i < nparams; i++) {
+		if (params[i] == NULL)
+			rc = sqlite3_bind_null(st, (int)i + 1);
+		else
+			rc = sqlite3_bind_text(st, (int)i + 1, params[i], -1,
+					       SQLITE_STATIC);
+		if (rc != SQLITE_OK) {
+			rc = sq_error(err, c->db, rc, sql);
+			goto cleanup;
+		}
+	}
+	ncols = (size_t)sqlite3_column_count(st);
+	if ((r = mg_rows_new(ncols)) == NULL ||
+	    (ncols > 0 && (vals = calloc(ncols, sizeof(*vals))) == NULL)) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < ncols; i++)
+			vals[i] = (const char *)sqlite3_column_text(st, (int)i);
+		if (mg_rows_add(r, vals, ncols) < 0) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = sq_error(err, c->db, rc, sql);
+		goto cleanup;
+	}
+	rc = 0;
+	if ((flags & MG_Q_COMMIT) &&
+	    (rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL)) != 0) {
+		rc = sq_error(err, c->db, rc, "COMMIT");
+		goto cleanup;
+	}
+	if (out != NULL) {
+		*out = r;
+		r = NULL;
+	}
+cleanup:
+	free(vals);
+	sqlite3_finalize(st);
+	mg_rows_free(r);
+	return rc;
+}
+
+static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+	const char *sql = "COMMIT";
+	int rc;
+
+	if (op == MG_TXN_BEGIN) {
+		/* IMMEDIATE takes the write lock now, so two runners queue
+		 * here instead of failing later with SQLITE_BUSY */
+		sql = "BEGIN IMMEDIATE";
+	} else if (op == MG_TXN_ROLLBACK) {
+		if (sqlite3_get_autocommit(c->db))
+			return 0; /* an error already rolled it back */
+		sql = "ROLLBACK";
+	}
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = sq_error(err, c->db, rc, sql);
+		if (rc == MG_ELOCKED)
+			mg_error_set(err, MG_ELOCKED, "database is locked by "
+				     "another process (SQLite cannot tell "
+				     "which)");
+		return rc;
+	}
+	return 0;
+}
+
+static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
+		   int timeout_s, struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+
+	(void)name;
+	(void)key;
+	(void)err;
+	sqlite3_busy_timeout(c->db, timeout_s > 0 ? timeout_s * 1000 : 0);
+	return 0;
+}
+
+static void sq_unlock(struct mg_conn *conn, const char *name, int64_t key)
+{
+	(void)conn;
+	(void)name;
+	(void)key;
+}
+
+static const char *sq_user(struct mg_conn *conn)
+{
+	(void)conn;
+	return NULL;
+}
+
+const struct mg_driver mg_driver_sqlite = {
+	.name = "sqlite",
+	.caps = MG_CAP_TXN_DDL,
+	.ident_quote = '"',
+	.ts_type = "TEXT",
+	.ts_param = "?",
+	.ts_text = "%s",
+	.connect = sq_connect,
+	.close = sq_close,
+	.exec_script = sq_exec_script,
+	.query = sq_query,
+	.txn = sq_txn,
+	.lock = sq_lock,
+	.unlock = sq_unlock,
+	.user = sq_user,
+};

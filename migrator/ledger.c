@@ -1,0 +1,365 @@
+#include "migrator/ledger.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/error.h"
+
+const char mg_ledger_genesis[MG_HASH_HEX_LEN] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static const char *const field_names[MG_LF_COUNT] = {
+	"id", "version", "name", "direction", "status", "up_checksum",
+	"down_checksum", "started_at", "finished_at", "duration_ms",
+	"db_user", "os_user", "host", "tool_version", "checks", "error",
+	"reason", "prev_hash", "entry_hash", "signature",
+};
+
+const char *mg_ledger_field_name(enum mg_lf f)
+{
+	return field_names[f];
+}
+
+static bool is_ts(int f)
+{
+	return f == MG_LF_STARTED_AT || f == MG_LF_FINISHED_AT;
+}
+
+static void add_quoted(struct mg_buf *b, const char *s, size_t n, char q)
+{
+	size_t i;
+
+	mg_buf_addc(b, q);
+	for (i = 0; i < n; i++) {
+		if (s[i] == q)
+			mg_buf_addc(b, q);
+		mg_buf_addc(b, s[i]);
+	}
+	mg_buf_addc(b, q);
+}
+
+/* "schema.table" names a table in a schema (PostgreSQL) or database. */
+static void add_table(struct mg_buf *b, const char *name, char q)
+{
+	const char *dot = strchr(name, '.');
+
+	if (dot != NULL) {
+		add_quoted(b, name, (size_t)(dot - name), q);
+		mg_buf_addc(b, '.');
+		name = dot + 1;
+	}
+	add_quoted(b, name, strlen(name), q);
+}
+
+static void add_columns(struct mg_buf *b, const struct mg_driver *drv)
+{
+	int f;
+
+	for (f = 0; f < MG_LF_COUNT; f++) {
+		if (f > 0)
+			mg_buf_add(b, ", ");
+		if (is_ts(f)) {
+			/* ts_text wraps the column name where it says %s */
+			const char *at = strstr(drv->ts_text, "%s");
+
+			mg_buf_addn(b, drv->ts_text,
+				    (size_t)(at - drv->ts_text));
+			mg_buf_add(b, field_names[f]);
+			mg_buf_add(b, at + 2);
+		} else {
+			mg_buf_add(b, field_names[f]);
+		}
+	}
+}
+
+static int parse_i64(int64_t *out, const char *s)
+{
+	char *e;
+
+	if (s == NULL)
+		return -1;
+	*out = strtoll(s, &e, 10);
+	return *e == '\0' && e != s ? 0 : -1;
+}
+
+static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
+		     struct mg_error *err)
+{
+	size_t i;
+	int f;
+
+	if ((l->rows = calloc(r->nrows + 1, sizeof(*l->rows))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (i = 0; i < r->nrows; i++) {
+		struct mg_ledger_row *row = &l->rows[l->n++];
+
+		for (f = 0; f < MG_LF_COUNT; f++)
+			if (mg_ledger_row_set(row, f, mg_rows_get(r, i, f)) < 0)
+				return mg_error_set(err, MG_ENOMEM,
+						    "out of memory");
+		if (parse_i64(&row->id, row->f[MG_LF_ID]) < 0 ||
+		    parse_i64(&row->version, row->f[MG_LF_VERSION]) < 0)
+			return mg_error_set(err, MG_ERR, "ledger row with a "
+					    "bad id or version");
+	}
+	if (l->n > 0) {
+		const struct mg_ledger_row *tail = &l->rows[l->n - 1];
+
+		l->last_id = tail->id;
+		snprintf(l->last_hash, sizeof(l->last_hash), "%s",
+			 tail->f[MG_LF_ENTRY_HASH] ? tail->f[MG_LF_ENTRY_HASH]
+						   : "");
+	}
+	return 0;
+}
+
+int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
+		   const char *table, bool full, struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf tq = MG_BUF_INIT, sql = MG_BUF_INIT;
+	struct mg_ledger *l = NULL;
+	struct mg_rows *r = NULL;
+	const char *t;
+	int rc;
+
+	*out = NULL;
+	add_table(&tq, table, drv->ident_quote);
+	t = mg_buf_cstr(&tq);
+	mg_buf_add(&sql, "SELECT ");
+	add_columns(&sql, drv);
+	mg_buf_addf(&sql, " FROM %s", t);
+	/* a version's latest event says failed/dirty, its latest 'ok' one
+	 * whether it is applied; the row with the highest id is among them */
+	if (!full)
+		mg_buf_addf(&sql, " WHERE id IN (SELECT max(id) FROM %s GROUP "
+				  "BY version) OR id IN (SELECT max(id) FROM "
+				  "%s WHERE status = 'ok' GROUP BY version)",
+			    t, t);
+	mg_buf_add(&sql, " ORDER BY id");
+	if ((rc = mg_buf_check(&tq, err)) < 0 ||
+	    (rc = mg_buf_check(&sql, err)) < 0)
+		goto cleanup;
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	l->table = mg_buf_detach(&tq);
+	if (l->table == NULL || (l->name = strdup(table)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	memcpy(l->last_hash, mg_ledger_genesis, sizeof(l->last_hash));
+	rc = drv->query(&r, conn, mg_buf_cstr(&sql), NULL, 0, 0, err);
+	if (rc == MG_ENOTFOUND) {
+		rc = 0; /* first use: created by mg_ledger_ensure() */
+	} else if (rc < 0) {
+		goto cleanup;
+	} else {
+		l->exists = true;
+		if (r->ncols != MG_LF_COUNT) {
+			rc = mg_error_set(err, MG_ERR, "ledger query returned "
+					  "%zu columns", r->ncols);
+			goto cleanup;
+		}
+		if ((rc = read_rows(l, r, err)) < 0)
+			goto cleanup;
+	}
+	*out = l;
+	l = NULL;
+cleanup:
+	mg_rows_free(r);
+	mg_buf_dispose(&tq);
+	mg_buf_dispose(&sql);
+	mg_ledger_free(l);
+	return rc;
+}
+
+int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
+		     struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf sql = MG_BUF_INIT, idx = MG_BUF_INIT, iname = MG_BUF_INIT;
+	const char *base;
+	int rc;
+
+	if (l->exists)
+		return 0;
+	/* Everything is TEXT but the numbers and the two timestamps, so
+	 * that each value reads back byte for byte as it was hashed. */
+	mg_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS %s (id BIGINT PRIMARY "
+			  "KEY, version BIGINT NOT NULL, name TEXT NOT NULL, "
+			  "direction TEXT NOT NULL, status TEXT NOT NULL, "
+			  "up_checksum TEXT, down_checksum TEXT, "
+			  "started_at %s NOT NULL, finished_at %s NOT NULL, "
+			  "duration_ms BIGINT NOT NULL, db_user TEXT, "
+			  "os_user TEXT, host TEXT, tool_version TEXT NOT "
+			  "NULL, checks TEXT, error TEXT, reason TEXT, "
+			  "prev_hash TEXT NOT NULL, entry_hash TEXT NOT "
+			  "NULL, signature TEXT)",
+		    l->table, drv->ts_type, drv->ts_type);
+	/* the index takes the table's bare name: it lives in its schema */
+	base = strrchr(l->name, '.');
+	base = base ? base + 1 : l->name;
+	mg_buf_add(&iname, base);
+	mg_buf_add(&iname, "_version_idx");
+	mg_buf_add(&idx, "CREATE INDEX IF NOT EXISTS ");
+	add_quoted(&idx, mg_buf_cstr(&iname), iname.len, drv->ident_quote);
+	mg_buf_addf(&idx, " ON %s (version, id)", l->table);
+	if ((rc = mg_buf_check(&iname, err)) < 0)
+		goto cleanup;
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (rc = mg_buf_check(&idx, err)) < 0)
+		goto cleanup;
+	if ((rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0 ||
+	    (rc = drv->query(NULL, conn, idx.ptr, NULL, 0, 0, err)) < 0)
+		goto cleanup;
+	l->exists = true;
+cleanup:
+	mg_buf_dispose(&sql);
+	mg_buf_dispose(&idx);
+	mg_buf_dispose(&iname);
+	return rc;
+}
+
+void mg_ledger_free(struct mg_ledger *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		mg_ledger_row_dispose(&l->rows[i]);
+	free(l->rows);
+	free(l->table);
+	free(l->name);
+	free(l);
+}
+
+/*
+ * The canonical form: prev_hash, then id .. reason in table order, each
+ * as "<byte length>:<bytes>\n", or "-\n" for NULL. Length prefixes make it
+ * unambiguous whatever the values hold.
+ */
+void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
+			  const struct mg_ledger_row *row)
+{
+	crypto_generichash_state st;
+	unsigned char h[crypto_generichash_BYTES];
+	char len[32];
+	int order[MG_LF_COUNT], n = 0, f, i;
+
+	order[n++] = MG_LF_PREV_HASH;
+	for (f = MG_LF_ID; f <= MG_LF_REASON; f++)
+		order[n++] = f;
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (i = 0; i < n; i++) {
+		const char *v = row->f[order[i]];
+
+		if (v == NULL) {
+			crypto_generichash_update(&st,
+				(const unsigned char *)"-\n", 2);
+			continue;
+		}
+		snprintf(len, sizeof(len), "%zu:", strlen(v));
+		crypto_generichash_update(&st, (const unsigned char *)len,
+					  strlen(len));
+		crypto_generichash_update(&st, (const unsigned char *)v,
+					  strlen(v));
+		crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, MG_HASH_HEX_LEN, h, sizeof(h));
+}
+
+int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
+		     struct mg_ledger_row *row, const unsigned char *sign_key,
+		     unsigned flags, struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf sql = MG_BUF_INIT;
+	const char *params[MG_LF_COUNT];
+	char num[32], hash[MG_HASH_HEX_LEN];
+	int rc, f;
+
+	row->id = l->last_id + 1;
+	snprintf(num, sizeof(num), "%" PRId64, row->id);
+	if ((rc = mg_ledger_row_set(row, MG_LF_ID, num)) < 0 ||
+	    (rc = mg_ledger_row_set(row, MG_LF_PREV_HASH, l->last_hash)) < 0)
+		return mg_error_set(err, rc, "out of memory");
+	mg_ledger_entry_hash(hash, row);
+	if ((rc = mg_ledger_row_set(row, MG_LF_ENTRY_HASH, hash)) < 0)
+		return mg_error_set(err, rc, "out of memory");
+	if (sign_key != NULL) {
+		unsigned char sig[crypto_sign_BYTES];
+		char hex[crypto_sign_BYTES * 2 + 1];
+
+		/* over the hex text of entry_hash, as the table shows it */
+		crypto_sign_detached(sig, NULL, (const unsigned char *)hash,
+				     strlen(hash), sign_key);
+		sodium_bin2hex(hex, sizeof(hex), sig, sizeof(sig));
+		if ((rc = mg_ledger_row_set(row, MG_LF_SIGNATURE, hex)) < 0)
+			return mg_error_set(err, rc, "out of memory");
+	}
+	mg_buf_addf(&sql, "INSERT INTO %s (", l->table);
+	for (f = 0; f < MG_LF_COUNT; f++)
+		mg_buf_addf(&sql, "%s%s", f ? ", " : "", field_names[f]);
+	mg_buf_add(&sql, ") VALUES (");
+	for (f = 0; f < MG_LF_COUNT; f++) {
+		mg_buf_add(&sql, f ? ", " : "");
+		mg_buf_add(&sql, is_ts(f) ? drv->ts_param : "?");
+		params[f] = row->f[f];
+	}
+	mg_buf_add(&sql, ")");
+	if ((rc = mg_buf_check(&sql, err)) < 0)
+		goto cleanup;
+	if ((rc = drv->query(NULL, conn, sql.ptr, params, MG_LF_COUNT, flags,
+			     err)) < 0)
+		goto cleanup;
+	l->last_id = row->id;
+	memcpy(l->last_hash, hash, sizeof(hash));
+cleanup:
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
+int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
+		      const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return MG_ENOMEM;
+	free(row->f[field]);
+	row->f[field] = copy;
+	return 0;
+}
+
+void mg_ledger_row_dispose(struct mg_ledger_row *row)
+{
+	int f;
+
+	for (f = 0; f < MG_LF_COUNT; f++)
+		free(row->f[f]);
+	memset(row, 0, sizeof(*row));
+}
+
+void mg_ledger_now(char out[32], int64_t *ms)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+	if (ms != NULL)
+		*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,99 @@
+#ifndef MG_LEDGER_H
+#define MG_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "migrator/checksum.h"
+
+struct mg_conn;
+struct mg_error;
+
+/*
+ * The ledger (SPEC.md, "Ledger"): an append-only table in the target
+ * database, one row per event. Every value is kept as the text that is
+ * hashed, so an auditor recomputes entry_hash from what the table shows.
+ */
+enum mg_lf {
+	MG_LF_ID,
+	MG_LF_VERSION,
+	MG_LF_NAME,
+	MG_LF_DIRECTION, /* up, down, baseline, repair */
+	MG_LF_STATUS,    /* ok, failed, dirty, rolled_back */
+	MG_LF_UP_CHECKSUM,
+	MG_LF_DOWN_CHECKSUM,
+	MG_LF_STARTED_AT, /* 2026-01-31T12:00:00.000000Z */
+	MG_LF_FINISHED_AT,
+	MG_LF_DURATION_MS,
+	MG_LF_DB_USER,
+	MG_LF_OS_USER,
+	MG_LF_HOST,
+	MG_LF_TOOL_VERSION,
+	MG_LF_CHECKS, /* JSON array */
+	MG_LF_ERROR,
+	MG_LF_REASON,
+	MG_LF_PREV_HASH,
+	MG_LF_ENTRY_HASH,
+	MG_LF_SIGNATURE,
+	MG_LF_COUNT
+};
+
+/* Column names, in table order; lends static strings. */
+const char *mg_ledger_field_name(enum mg_lf f);
+
+struct mg_ledger_row {
+	char *f[MG_LF_COUNT]; /* owned; NULL for SQL NULL */
+	int64_t id, version;  /* parsed from f[] */
+};
+
+struct mg_ledger {
+	char *name;  /* as the user gave it */
+	char *table; /* quoted, ready for SQL */
+	struct mg_ledger_row *rows; /* by id */
+	size_t n;
+	bool exists;  /* the table exists */
+	int64_t last_id; /* 0: empty */
+	char last_hash[MG_HASH_HEX_LEN];
+};
+
+/* What the hash chain starts from: 64 zeros. */
+extern const char mg_ledger_genesis[MG_HASH_HEX_LEN];
+
+/*
+ * Reads the ledger named `table` (split on '.' into schema and table and
+ * quoted for the driver). With `full` every row; else only what planning
+ * needs: each version's latest event and latest 'ok' event, which keeps
+ * start-up cost independent of the ledger's length. A table that does not
+ * exist reads as empty (exists == false).
+ */
+int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
+		   const char *table, bool full, struct mg_error *err);
+/* Creates the table if needed; call with the runner's lock held. */
+int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
+		     struct mg_error *err);
+void mg_ledger_free(struct mg_ledger *l);
+
+/*
+ * Appends `row` (id, prev_hash, entry_hash and signature are filled in
+ * here, the rest by the caller). flags: MG_Q_COMMIT to commit the open
+ * transaction with it. On success the ledger's tail moves on.
+ * `sign_key`: an Ed25519 secret key (64 bytes) or NULL.
+ */
+int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
+		     struct mg_ledger_row *row, const unsigned char *sign_key,
+		     unsigned flags, struct mg_error *err);
+
+/* The canonical hash of a row (see MIGRATING.md, "The ledger"). */
+void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
+			  const struct mg_ledger_row *row);
+
+/* Sets f[field] to a copy of value (NULL allowed); MG_ENOMEM. */
+int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
+		      const char *value);
+void mg_ledger_row_dispose(struct mg_ledger_row *row);
+
+/* Current UTC time in the ledger's form, and in milliseconds. */
+void mg_ledger_now(char out[32], int64_t *ms);
+
+#endif

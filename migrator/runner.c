@@ -1,0 +1,467 @@
+#include "migrator/runner.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/error.h"
+#include "migrator/ledger.h"
+#include "migrator/source.h"
+
+void mg_runner_lock_name(char out[128], int64_t *key, const char *table)
+{
+	unsigned char h[8];
+	uint64_t k = 0;
+	int i;
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)table,
+			   strlen(table), NULL, 0);
+	for (i = 0; i < 8; i++)
+		k = k << 8 | h[i];
+	*key = (int64_t)k;
+	/* MySQL lock names stop at 64 characters */
+	if (strlen(table) <= 48)
+		snprintf(out, 128, "migrate:%s", table);
+	else
+		snprintf(out, 128, "migrate:%016" PRIx64, k);
+}
+
+int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	char name[128];
+	int64_t key;
+	int rc;
+
+	mg_runner_lock_name(name, &key, r->table);
+	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
+		return rc;
+	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
+				 err)) < 0 ||
+	    (rc = mg_ledger_ensure(r->ledger, r->conn, err)) < 0) {
+		mg_runner_end(r);
+		return rc;
+	}
+	return 0;
+}
+
+void mg_runner_end(struct mg_runner *r)
+{
+	char name[128];
+	int64_t key;
+
+	mg_runner_lock_name(name, &key, r->table);
+	r->conn->drv->unlock(r->conn, name, key);
+	mg_ledger_free(r->ledger);
+	r->ledger = NULL;
+}
+
+int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
+			const struct mg_migration *m, int64_t version,
+			const char *name, const char *direction,
+			const char *status)
+{
+	char num[32];
+	int rc = 0;
+
+	memset(row, 0, sizeof(*row));
+	row->version = version;
+	snprintf(num, sizeof(num), "%" PRId64, version);
+	rc |= mg_ledger_row_set(row, MG_LF_VERSION, num);
+	rc |= mg_ledger_row_set(row, MG_LF_NAME, name);
+	rc |= mg_ledger_row_set(row, MG_LF_DIRECTION, direction);
+	rc |= mg_ledger_row_set(row, MG_LF_STATUS, status);
+	if (m != NULL) {
+		rc |= mg_ledger_row_set(row, MG_LF_UP_CHECKSUM, m->up.checksum);
+		if (m->down.path != NULL)
+			rc |= mg_ledger_row_set(row, MG_LF_DOWN_CHECKSUM,
+						m->down.checksum);
+	}
+	rc |= mg_ledger_row_set(row, MG_LF_DB_USER,
+				r->conn->drv->user(r->conn));
+	rc |= mg_ledger_row_set(row, MG_LF_OS_USER, r->os_user);
+	rc |= mg_ledger_row_set(row, MG_LF_HOST, r->host);
+	rc |= mg_ledger_row_set(row, MG_LF_TOOL_VERSION, "migrate " MG_VERSION);
+	rc |= mg_ledger_row_set(row, MG_LF_CHECKS, "[]");
+	return rc < 0 ? MG_ENOMEM : 0;
+}
+
+static void emit(struct mg_runner *r, struct mg_event *ev)
+{
+	if (r->on_event != NULL)
+		r->on_event(r->ctx, ev);
+}
+
+/* "FILE:LINE: message", the form editors jump to */
+static void locate(struct mg_error *err, const char *path, unsigned line)
+{
+	struct mg_buf b = MG_BUF_INIT;
+
+	if (line > 0)
+		mg_buf_addf(&b, "%s:%u: %s", path, line, err->msg);
+	else
+		mg_buf_addf(&b, "%s: %s", path, err->msg);
+	/* cut to fit: the server's message is also in the ledger row */
+	snprintf(err->msg, sizeof(err->msg), "%s", mg_buf_cstr(&b));
+	mg_buf_dispose(&b);
+}
+
+/*
+ * Runs one file. in_txn: the caller already opened its transaction (the
+ * lock, on databases without a run lock). Each outcome gets its ledger
+ * row: an ok row commits with the file; a failure is recorded after the
+ * rollback, in a transaction of its own.
+ */
+static int apply(struct mg_runner *r, const struct mg_migration *m,
+		 bool up, bool in_txn, struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	const struct mg_file *file = up ? &m->up : &m->down;
+	bool no_txn = file->dir.no_transaction ||
+		      !(drv->caps & MG_CAP_TXN_DDL);
+	struct mg_ledger_row row = { 0 };
+	struct mg_script_result res = { 0 };
+	struct mg_event ev = { 0 };
+	struct mg_buf text = MG_BUF_INIT;
+	struct mg_error xerr = { 0 };
+	char started[32], finished[32], num[32];
+	int64_t t0, t1;
+	int rc, xrc;
+
+	mg_ledger_now(started, &t0);
+	if (no_txn && in_txn && (rc = drv->txn(r->conn, MG_TXN_ROLLBACK,
+					       err)) < 0)
+		return rc;
+	if (!no_txn && !in_txn &&
+	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		return rc;
+	xrc = drv->exec_script(r->conn, file->text, file->len,
+			       no_txn ? MG_SCRIPT_NO_TXN : 0, &res, &xerr);
+	mg_ledger_now(finished, &t1);
+	if (xrc < 0 && !no_txn)
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	if ((rc = mg_runner__row_init(r, &row, m, m->version, m->name,
+				      up ? "up" : "down", "ok")) < 0) {
+		mg_error_set(err, rc, "out of memory");
+		goto cleanup;
+	}
+	rc = 0;
+	rc |= mg_ledger_row_set(&row, MG_LF_STARTED_AT, started);
+	rc |= mg_ledger_row_set(&row, MG_LF_FINISHED_AT, finished);
+	snprintf(num, sizeof(num), "%" PRId64, t1 - t0);
+	rc |= mg_ledger_row_set(&row, MG_LF_DURATION_MS, num);
+	if (xrc < 0) {
+		/* after statements committed one by one, the file is
+		 * half-applied: dirty until an operator repairs it */
+		const char *status = no_txn && res.done > 0 ? "dirty" :
+							      "failed";
+
+		locate(&xerr, file->path, res.line);
+		mg_buf_add(&text, xerr.msg);
+		if (xerr.detail[0])
+			mg_buf_addf(&text, "\n%s", xerr.detail);
+		if (no_txn && res.total > 0)
+			mg_buf_addf(&text, "\nstatements completed: %zu of %zu",
+				    res.done, res.total);
+		rc |= mg_ledger_row_set(&row, MG_LF_STATUS, status);
+		rc |= mg_ledger_row_set(&row, MG_LF_ERROR, mg_buf_cstr(&text));
+	}
+	if (rc < 0 || (rc = mg_buf_check(&text, err)) < 0) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (xrc < 0 || no_txn)
+		rc = drv->txn(r->conn, MG_TXN_BEGIN, err);
+	if (rc == 0)
+		rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+				      MG_Q_COMMIT, err);
+	if (rc < 0) {
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		if (xrc < 0) /* the file's own failure matters more */
+			*err = xerr;
+		goto cleanup;
+	}
+	ev.m = m;
+	ev.direction = row.f[MG_LF_DIRECTION];
+	ev.status = row.f[MG_LF_STATUS];
+	ev.file = file->path;
+	ev.checksum = file->checksum;
+	ev.duration_ms = t1 - t0;
+	ev.checks_json = row.f[MG_LF_CHECKS];
+	ev.err = xrc < 0 ? &xerr : NULL;
+	ev.done = res.done;
+	ev.total = res.total;
+	ev.no_transaction = no_txn;
+	emit(r, &ev);
+	if (xrc < 0) {
+		*err = xerr;
+		rc = xrc;
+		goto cleanup;
+	}
+	r->applied++;
+cleanup:
+	mg_buf_dispose(&text);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
+			  bool up)
+{
+	const struct mg_file *file = up ? &m->up : &m->down;
+	struct mg_event ev = { 0 };
+
+	ev.m = m;
+	ev.direction = up ? "up" : "down";
+	ev.status = "planned";
+	ev.file = file->path;
+	ev.checksum = file->checksum;
+	ev.checks_json = "[]";
+	ev.no_transaction = file->dir.no_transaction ||
+			    !(r->conn->drv->caps & MG_CAP_TXN_DDL);
+	ev.dry_run = true;
+	emit(r, &ev);
+}
+
+struct run_spec {
+	bool up;
+	const struct mg_up_opts *up_opts;
+	struct mg_down_opts down_opts; /* steps count down as files run */
+};
+
+static int plan(struct mg_plan *out, struct mg_runner *r,
+		struct run_spec *s, struct mg_error *err)
+{
+	struct mg_status st;
+	int rc;
+
+	if ((rc = mg_status_build(&st, r->src, r->ledger, err)) < 0)
+		return rc;
+	if (s->up)
+		rc = mg_plan_up(out, &st, s->up_opts, err);
+	else
+		rc = mg_rollback_plan(out, &st, &s->down_opts, err);
+	mg_status_dispose(&st);
+	return rc;
+}
+
+static int reload(struct mg_runner *r, struct mg_error *err)
+{
+	mg_ledger_free(r->ledger);
+	return mg_ledger_load(&r->ledger, r->conn, r->table, false, err);
+}
+
+/*
+ * With a run lock the ledger cannot change under us: plan once. Without
+ * one (SQLite) each file's transaction is the lock, so re-read the ledger
+ * inside it and plan again: a racing runner may have applied the next file
+ * already, and then we must not run it twice.
+ */
+static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
+	       struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	bool replan = !(drv->caps & MG_CAP_RUN_LOCK) && !dry_run;
+	struct mg_plan p = { 0 };
+	size_t i = 0;
+	int rc;
+
+	if (dry_run) {
+		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
+					 err)) < 0 ||
+		    (rc = plan(&p, r, s, err)) < 0)
+			return rc;
+		for (i = 0; i < p.n; i++)
+			dry_run_event(r, p.v[i], s->up);
+		mg_plan_dispose(&p);
+		mg_ledger_free(r->ledger);
+		r->ledger = NULL;
+		return 0;
+	}
+	if ((rc = mg_runner_begin(r, err)) < 0)
+		return rc;
+	if (!replan && (rc = plan(&p, r, s, err)) < 0)
+		goto cleanup;
+	for (;;) {
+		bool in_txn = false;
+
+		if (replan) {
+			if (!s->up && s->down_opts.to < 0 &&
+			    !s->down_opts.all && s->down_opts.steps == 0)
+				break;
+			if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+				goto cleanup;
+			in_txn = true;
+			mg_plan_dispose(&p);
+			i = 0;
+			if ((rc = reload(r, err)) < 0 ||
+			    (rc = plan(&p, r, s, err)) < 0) {
+				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+				goto cleanup;
+			}
+		}
+		if (i >= p.n) {
+			if (in_txn)
+				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+			break;
+		}
+		if ((rc = apply(r, p.v[i++], s->up, in_txn, err)) < 0)
+			goto cleanup;
+		if (!s->up)
+			s->down_opts.steps--;
+	}
+cleanup:
+	mg_plan_dispose(&p);
+	mg_runner_end(r);
+	return rc;
+}
+
+int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts,
+	      bool dry_run, struct mg_error *err)
+{
+	struct run_spec s = { .up = true, .up_opts = opts };
+
+	return run(r, &s, dry_run, err);
+}
+
+int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
+		bool dry_run, struct mg_error *err)
+{
+	struct run_spec s = { .up = false, .down_opts = *opts };
+
+	/* the planner reads "no option" as one step */
+	if (s.down_opts.to < 0 && !s.down_opts.all && s.down_opts.steps < 1)
+		s.down_opts.steps = 1;
+	return run(r, &s, dry_run, err);
+}
+
+/* Appends one bookkeeping row (baseline, repair) with no file run. */
+static int mark(struct mg_runner *r, const struct mg_status_entry *e,
+		const char *direction, const char *reason, unsigned flags,
+		struct mg_error *err)
+{
+	struct mg_ledger_row row;
+	char now[32];
+	int rc;
+
+	mg_ledger_now(now, NULL);
+	rc = mg_runner__row_init(r, &row, e->m, e->version, e->name,
+				 direction, "ok");
+	if (rc == 0)
+		rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, now) |
+		     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, now) |
+		     mg_ledger_row_set(&row, MG_LF_DURATION_MS, "0") |
+		     mg_ledger_row_set(&row, MG_LF_REASON, reason);
+	if (rc < 0)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	else
+		rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+				      flags, err);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+/* Lock, then a transaction in which the ledger is read afresh. */
+static int begin_marking(struct mg_runner *r, struct mg_status *st,
+			 struct mg_error *err)
+{
+	int rc;
+
+	if ((rc = mg_runner_begin(r, err)) < 0)
+		return rc;
+	if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
+	    (rc = reload(r, err)) < 0 ||
+	    (rc = mg_status_build(st, r->src, r->ledger, err)) < 0) {
+		r->conn->drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_end(r);
+	}
+	return rc;
+}
+
+int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
+		    struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	struct mg_status st;
+	size_t i, last = SIZE_MAX;
+	int rc;
+
+	if ((rc = begin_marking(r, &st, err)) < 0)
+		return rc;
+	for (i = 0; i < st.n; i++) {
+		if (st.v[i].state == MG_STATE_DIRTY) {
+			rc = mg_error_set(err, MG_ERR, "%lld_%s is dirty: "
+					  "repair it first",
+					  (long long)st.v[i].version,
+					  st.v[i].name);
+			goto cleanup;
+		}
+		if (st.v[i].version <= version && !st.v[i].applied &&
+		    st.v[i].m != NULL)
+			last = i;
+	}
+	for (i = 0; last != SIZE_MAX && i <= last; i++) {
+		if (st.v[i].version > version || st.v[i].applied ||
+		    st.v[i].m == NULL)
+			continue;
+		if ((rc = mark(r, &st.v[i], "baseline", reason,
+			       i == last ? MG_Q_COMMIT : 0, err)) < 0)
+			goto cleanup;
+		r->applied++;
+	}
+cleanup:
+	if (rc < 0 || last == SIZE_MAX)
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	mg_status_dispose(&st);
+	mg_runner_end(r);
+	return rc;
+}
+
+int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
+		  bool applied, struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	const struct mg_status_entry *e = NULL;
+	struct mg_status st;
+	size_t i;
+	int rc;
+
+	if ((rc = begin_marking(r, &st, err)) < 0)
+		return rc;
+	for (i = 0; i < st.n; i++)
+		if (st.v[i].version == version)
+			e = &st.v[i];
+	if (e == NULL) {
+		rc = mg_error_set(err, MG_EINVALID, "no migration with version "
+				  "%lld", (long long)version);
+	} else if (e->state != MG_STATE_DIRTY && e->state != MG_STATE_FAILED) {
+		rc = mg_error_set(err, MG_EINVALID, "%lld_%s is %s: repair "
+				  "clears only a failed or dirty state",
+				  (long long)version, e->name,
+				  mg_state_name(e->state));
+	} else if (applied && e->m == NULL) {
+		rc = mg_error_set(err, MG_EINVALID, "%lld_%s has no files to "
+				  "record as applied", (long long)version,
+				  e->name);
+	} else {
+		/* "repair" clears the state; with --applied a baseline row
+		 * then records the version as applied, so that "applied"
+		 * keeps one meaning: the latest ok event is up or baseline */
+		rc = mark(r, e, "repair", reason, applied ? 0 : MG_Q_COMMIT,
+			  err);
+		if (rc == 0 && applied)
+			rc = mark(r, e, "baseline", reason, MG_Q_COMMIT, err);
+		if (rc == 0)
+			r->applied++;
+	}
+	if (rc < 0)
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	mg_status_dispose(&st);
+	mg_runner_end(r);
+	return rc;
+}

@@ -1,0 +1,86 @@
+#ifndef MG_RUNNER_H
+#define MG_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "migrator/plan.h"
+#include "rollback/rollback.h"
+
+struct mg_conn;
+struct mg_error;
+struct mg_ledger;
+struct mg_migration;
+struct mg_source;
+
+/* What happened to one migration; handed to the caller's callback. */
+struct mg_event {
+	const struct mg_migration *m;
+	const char *direction;   /* "up", "down" */
+	const char *status;      /* ok, failed, dirty, rolled_back; "planned"
+				    in a dry run */
+	const char *file;        /* the file that ran */
+	const char *checksum;    /* of that file */
+	int64_t duration_ms;
+	const char *checks_json; /* "[]" when the file has no checks */
+	const struct mg_error *err; /* failures: "FILE:LINE: message" */
+	size_t done, total;      /* statements, when run one by one */
+	bool no_transaction;
+	bool dry_run;
+};
+
+struct mg_runner {
+	struct mg_conn *conn;
+	const struct mg_source *src;
+	const char *table;      /* --ledger-table */
+	const char *os_user;    /* may be NULL */
+	const char *host;       /* may be NULL */
+	const unsigned char *sign_key; /* Ed25519 secret key or NULL */
+	int lock_timeout_s;
+	void (*on_event)(void *ctx, const struct mg_event *ev);
+	void *ctx;
+
+	/* filled by the run */
+	struct mg_ledger *ledger;
+	size_t applied; /* migrations that ran ok */
+};
+
+/*
+ * `up` and `down`: take the lock, read the ledger, plan, and run each
+ * file with its ledger row. Each file and its row commit together where
+ * the database allows. Returns the first failure (MG_EDRIVER for SQL
+ * errors, MG_ELOCKED, the planners' refusals); r->applied counts what ran.
+ */
+int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts,
+	      bool dry_run, struct mg_error *err);
+int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
+		bool dry_run, struct mg_error *err);
+
+/*
+ * `baseline V`: records every version up to V that is not applied as
+ * applied, without running it. `repair V`: clears a failed or dirty state;
+ * with `applied` the version then counts as applied. Both refuse with
+ * MG_EINVALID or MG_ERR (dirty versions block a baseline); `reason` is
+ * required by the caller and goes into each row.
+ */
+int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
+		    struct mg_error *err);
+int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
+		  bool applied, struct mg_error *err);
+
+/* The runner's lock name, and the 64-bit key derived from it. */
+void mg_runner_lock_name(char out[128], int64_t *key, const char *table);
+
+/* Connects, takes the lock, and creates the ledger; for commands that
+ * write the ledger without running files (baseline, repair). */
+int mg_runner_begin(struct mg_runner *r, struct mg_error *err);
+void mg_runner_end(struct mg_runner *r);
+
+/* Fills the fields every ledger row carries (who, where, which tool). */
+int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
+			const struct mg_migration *m, int64_t version,
+			const char *name, const char *direction,
+			const char *status);
+
+#endif

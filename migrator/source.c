@@ -1,0 +1,366 @@
+#include "migrator/source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "migrator/buf.h"
+#include "migrator/error.h"
+
+int mg_source_parse_name(const char *file, int64_t *version,
+			 const char **name, size_t *name_len, bool *is_up)
+{
+	size_t len = strlen(file), digits = 0, end;
+	int64_t v = 0;
+	const char *p;
+
+	if (len > 7 && strcmp(file + len - 7, ".up.sql") == 0) {
+		*is_up = true;
+		end = len - 7;
+	} else if (len > 9 && strcmp(file + len - 9, ".down.sql") == 0) {
+		*is_up = false;
+		end = len - 9;
+	} else {
+		return -1;
+	}
+	while (file[digits] >= '0' && file[digits] <= '9')
+		v = v * 10 + (file[digits++] - '0');
+	/* 18 digits always fit in an int64_t */
+	if (digits == 0 || digits > 18 || file[digits] != '_' ||
+	    digits + 1 >= end)
+		return -1;
+	for (p = file + digits + 1; p < file + end; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		      *p == '.'))
+			return -1;
+	*version = v;
+	*name = file + digits + 1;
+	*name_len = end - digits - 1;
+	return 0;
+}
+
+static int problem(struct mg_problems *p, const char *fmt, ...)
+	MG_PRINTF(2, 3);
+
+static int problem(struct mg_problems *p, const char *fmt, ...)
+{
+	char line[1024], **v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if ((v = realloc(p->v, (p->n + 1) * sizeof(*v))) == NULL)
+		return MG_ENOMEM;
+	p->v = v;
+	if ((p->v[p->n] = strdup(line)) == NULL)
+		return MG_ENOMEM;
+	p->n++;
+	return 0;
+}
+
+int mg_file_read(struct mg_file *out, const char *path, struct mg_error *err)
+{
+	struct mg_file f = { 0 };
+	struct mg_buf b = MG_BUF_INIT;
+	char chunk[65536];
+	FILE *fp = NULL;
+	size_t n;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((fp = fopen(path, "rb")) == NULL) {
+		rc = mg_error_set(err, MG_ERR, "cannot read '%s': %s", path,
+				  strerror(errno));
+		goto cleanup;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		mg_buf_addn(&b, chunk, n);
+	if (ferror(fp)) {
+		rc = mg_error_set(err, MG_ERR, "cannot read '%s'", path);
+		goto cleanup;
+	}
+	if ((rc = mg_buf_check(&b, err)) < 0)
+		goto cleanup;
+	f.len = b.len;
+	if ((f.text = mg_buf_detach(&b)) == NULL ||
+	    (f.path = strdup(path)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	f.len = mg_text_normalize(f.text, f.len);
+	mg_hash_hex(f.checksum, f.text, f.len);
+	*out = f;
+	memset(&f, 0, sizeof(f));
+cleanup:
+	if (fp != NULL)
+		fclose(fp);
+	mg_buf_dispose(&b);
+	mg_file_dispose(&f);
+	return rc;
+}
+
+void mg_file_dispose(struct mg_file *f)
+{
+	free(f->path);
+	free(f->text);
+	mg_directives_dispose(&f->dir);
+	memset(f, 0, sizeof(*f));
+}
+
+static int cmp_migration(const void *a, const void *b)
+{
+	const struct mg_migration *x = a, *y = b;
+
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+static struct mg_migration *find_or_add(struct mg_source *s, int64_t version)
+{
+	struct mg_migration *v;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].version == version)
+			return &s->v[i];
+	if ((v = realloc(s->v, (s->n + 1) * sizeof(*v))) == NULL)
+		return NULL;
+	s->v = v;
+	memset(&v[s->n], 0, sizeof(*v));
+	v[s->n].version = version;
+	return &v[s->n++];
+}
+
+/* Reads one file into its slot, reporting duplicates and bad directives. */
+static int add_file(struct mg_source *s, struct mg_problems *pr,
+		    const char *path, const char *file, struct mg_error *err)
+{
+	struct mg_migration *m;
+	struct mg_file *slot;
+	struct mg_error derr;
+	const char *name;
+	size_t name_len;
+	int64_t version;
+	bool is_up;
+	int rc;
+
+	if (mg_source_parse_name(file, &version, &name, &name_len,
+				 &is_up) < 0)
+		return problem(pr, "%s: not a migration file name: expected "
+				   "<version>_<name>.up.sql or .down.sql "
+				   "(version: 1-18 digits; name: letters, "
+				   "digits, '_', '-', '.')", path);
+	if ((m = find_or_add(s, version)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	slot = is_up ? &m->up : &m->down;
+	if (slot->path != NULL)
+		return problem(pr, "%s: version %lld already has an %s file: "
+				   "%s", path, (long long)version,
+			       is_up ? "up" : "down", slot->path);
+	if (m->name == NULL) {
+		if ((m->name = strndup(name, name_len)) == NULL)
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+	} else if (strlen(m->name) != name_len ||
+		   strncmp(m->name, name, name_len) != 0) {
+		return problem(pr, "%s: name does not match its pair's "
+				   "(version %lld is '%s')", path,
+			       (long long)version, m->name);
+	}
+	if ((rc = mg_file_read(slot, path, err)) < 0)
+		return rc;
+	rc = mg_directives_parse(&slot->dir, slot->text, slot->len, &derr);
+	if (rc == MG_EINVALID)
+		/* derr.detail is "line N" */
+		return problem(pr, "%s:%s: %s", path, derr.detail + 5,
+			       derr.msg);
+	if (rc < 0)
+		return mg_error_set(err, rc, "%s", derr.msg);
+	if (!is_up && slot->dir.irreversible)
+		return problem(pr, "%s: migrate:irreversible belongs in the up "
+				   "file", path);
+	return 0;
+}
+
+static int check_pairs(struct mg_source *s, struct mg_problems *pr)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n; i++) {
+		struct mg_migration *m = &s->v[i];
+
+		if (m->up.path == NULL)
+			rc = problem(pr, "%s: down file without an up file",
+				     m->down.path);
+		else if (m->down.path == NULL && !m->up.dir.irreversible)
+			rc = problem(pr, "%s: no down file: add %.*s.down.sql, "
+					 "or mark the up file "
+					 "'-- migrate:irreversible'",
+				     m->up.path,
+				     (int)(strlen(m->up.path) - 7),
+				     m->up.path);
+		else if (m->down.path != NULL && m->up.dir.irreversible)
+			rc = problem(pr, "%s: marked irreversible but has a "
+					 "down file %s", m->up.path,
+				     m->down.path);
+		else
+			rc = 0;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directory's entries, sorted so that problems come out in order. */
+static int list_dir(char ***out, size_t *n, const char *dir,
+		    struct mg_error *err)
+{
+	struct dirent *de;
+	char **v = NULL, **nv;
+	size_t cnt = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return mg_error_set(err, MG_ENOTFOUND, "no migrations "
+					    "directory '%s'", dir);
+		return mg_error_set(err, MG_ERR, "cannot open '%s': %s", dir,
+				    strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
+		    (nv[cnt] = strdup(de->d_name)) == NULL) {
+			if (nv != NULL)
+				v = nv;
+			while (cnt > 0)
+				free(v[--cnt]);
+			free(v);
+			closedir(d);
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		}
+		v = nv;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), cmp_str);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int mg_source_load(struct mg_source **out, const char *dir,
+		   struct mg_problems *problems, struct mg_error *err)
+{
+	struct mg_source *s = NULL;
+	struct mg_buf path = MG_BUF_INIT;
+	char **names = NULL;
+	size_t nnames = 0, i, dirlen;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = list_dir(&names, &nnames, dir, err)) < 0)
+		goto cleanup;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->dir = strdup(dir)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	dirlen = strlen(dir);
+	while (dirlen > 1 && dir[dirlen - 1] == '/')
+		dirlen--;
+	for (i = 0; i < nnames; i++) {
+		size_t len = strlen(names[i]);
+
+		mg_buf_truncate(&path, 0);
+		mg_buf_addn(&path, dir, dirlen);
+		mg_buf_addf(&path, "/%s", names[i]);
+		if ((rc = mg_buf_check(&path, err)) < 0)
+			goto cleanup;
+		/* other files (README.md, seeds/) may live beside ours */
+		if (len < 4 || strcmp(names[i] + len - 4, ".sql") != 0 ||
+		    stat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((rc = add_file(s, problems, path.ptr, names[i], err)) < 0)
+			goto cleanup;
+	}
+	if ((rc = check_pairs(s, problems)) < 0)
+		goto cleanup;
+	if (problems->n > 0) {
+		rc = mg_error_set(err, MG_EINVALID, "%zu invalid migration "
+				  "file%s in '%s'", problems->n,
+				  problems->n == 1 ? "" : "s", dir);
+		goto cleanup;
+	}
+	if (s->n > 0)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_migration);
+	*out = s;
+	s = NULL;
+cleanup:
+	if (rc == MG_ENOMEM)
+		mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	mg_buf_dispose(&path);
+	mg_source_free(s);
+	return rc;
+}
+
+void mg_source_free(struct mg_source *src)
+{
+	size_t i;
+
+	if (src == NULL)
+		return;
+	for (i = 0; i < src->n; i++) {
+		free(src->v[i].name);
+		mg_file_dispose(&src->v[i].up);
+		mg_file_dispose(&src->v[i].down);
+	}
+	free(src->v);
+	free(src->dir);
+	free(src);
+}
+
+const struct mg_migration *mg_source_find(const struct mg_source *src,
+					  int64_t version)
+{
+	size_t lo = 0, hi = src->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (src->v[mid].version == version)
+			return &src->v[mid];
+		if (src->v[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void mg_problems_dispose(struct mg_problems *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}

@@ -1,0 +1,50 @@
+#ifndef MG_SPLIT_H
+#define MG_SPLIT_H
+
+#include <stddef.h>
+
+struct mg_error;
+
+/*
+ * Splits a migration file into statements, for the drivers that must send
+ * them one at a time: MySQL always (DDL commits implicitly, so progress is
+ * tracked per statement), PostgreSQL for `-- migrate:no-transaction` files
+ * (a multi-statement query runs in an implicit transaction block, which
+ * CREATE INDEX CONCURRENTLY refuses). Pure code: no I/O, no allocation
+ * beyond the result array.
+ */
+enum mg_split_dialect {
+	MG_SPLIT_POSTGRES, /* '..' E'..' ".." $tag$..$tag$, -- and nested
+			      block comments */
+	MG_SPLIT_MYSQL,    /* '..' ".." with backslash escapes, `..`, #, --,
+			      executable comments, DELIMITER lines,
+			      BEGIN .. END bodies */
+};
+
+struct mg_stmt {
+	size_t off;   /* byte offset of the statement's first character */
+	size_t len;   /* bytes, without the delimiter and trailing blanks */
+	unsigned line; /* 1-based file line of the first character */
+};
+
+struct mg_stmts {
+	struct mg_stmt *v; /* owned; free with mg_stmts_dispose() */
+	size_t n;
+};
+
+/*
+ * Splits `len` bytes of `sql` (need not be NUL-terminated). Statements
+ * that hold only blanks and comments are dropped, so an empty or
+ * comment-only file gives n == 0. A statement text keeps its comments
+ * (MySQL executable comments must reach the server). The text of a
+ * statement is sql[off, off + len): a missing final delimiter is fine.
+ *
+ * Errors: MG_EINVALID for an unterminated quote, quoted identifier,
+ * dollar quote or block comment (msg names it, detail says "line N", the
+ * line where it opened), MG_ENOMEM. On error *out is left empty.
+ */
+int mg_split(struct mg_stmts *out, const char *sql, size_t len,
+	     enum mg_split_dialect dialect, struct mg_error *err);
+void mg_stmts_dispose(struct mg_stmts *s);
+
+#endif

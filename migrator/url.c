@@ -1,0 +1,266 @@
+#include "migrator/url.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "migrator/buf.h"
+#include "migrator/error.h"
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+const char *mg_url_driver(const char *url)
+{
+	if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
+		return "postgres";
+	if (has_prefix(url, "mysql://") || has_prefix(url, "mariadb://"))
+		return "mysql";
+	if (has_prefix(url, "sqlite:") || has_prefix(url, "sqlite3:"))
+		return "sqlite";
+	return NULL;
+}
+
+const char *mg_url_sqlite_path(const char *url)
+{
+	const char *p = strchr(url, ':') + 1;
+
+	/* sqlite://rel.db and sqlite:///abs.db, as other tools write them */
+	if (strncmp(p, "//", 2) == 0)
+		p += 2;
+	return p;
+}
+
+char *mg_url_redact(const char *url)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	const char *p = url, *auth, *auth_end, *at = NULL, *colon = NULL;
+	const char *q;
+
+	if ((auth = strstr(url, "://")) != NULL) {
+		auth += 3;
+		auth_end = auth + strcspn(auth, "/?#");
+		for (q = auth; q < auth_end; q++)
+			if (*q == '@')
+				at = q; /* the last '@': passwords may hold one */
+		if (at != NULL)
+			colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon != NULL) {
+			mg_buf_addn(&b, url, (size_t)(colon + 1 - url));
+			mg_buf_add(&b, "***");
+			p = at;
+		}
+	}
+	/* password=... in a query string or a libpq keyword string */
+	while (*p) {
+		if ((p == url || !isalnum((unsigned char)p[-1])) &&
+		    strncasecmp(p, "password=", 9) == 0) {
+			mg_buf_add(&b, p[0] == 'P' ? "PASSWORD=***" :
+						      "password=***");
+			p += 9;
+			p += strcspn(p, "& ");
+			continue;
+		}
+		mg_buf_addc(&b, *p++);
+	}
+	return mg_buf_detach(&b);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decodes [s, e) into a new string; NULL on a bad escape/OOM. */
+static char *decode(const char *s, const char *e, bool *bad)
+{
+	char *r = malloc((size_t)(e - s) + 1), *o = r;
+
+	if (r == NULL)
+		return NULL;
+	while (s < e) {
+		if (*s == '%') {
+			int hi, lo;
+
+			if (e - s < 3 || (hi = hexval(s[1])) < 0 ||
+			    (lo = hexval(s[2])) < 0) {
+				*bad = true;
+				free(r);
+				return NULL;
+			}
+			*o++ = (char)(hi * 16 + lo);
+			s += 3;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return r;
+}
+
+static int add_param(struct mg_url *u, const char *s, const char *e,
+		     struct mg_error *err)
+{
+	const char *eq = memchr(s, '=', (size_t)(e - s));
+	char **k, **v;
+	bool bad = false;
+
+	if (eq == NULL || eq == s)
+		return mg_error_set(err, MG_EINVALID, "bad URL parameter "
+				    "'%.*s': expected key=value",
+				    (int)(e - s), s);
+	if ((k = realloc(u->keys, (u->nparams + 1) * sizeof(*k))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	u->keys = k;
+	if ((v = realloc(u->values, (u->nparams + 1) * sizeof(*v))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	u->values = v;
+	k[u->nparams] = decode(s, eq, &bad);
+	v[u->nparams] = decode(eq + 1, e, &bad);
+	u->nparams++;
+	if (bad)
+		return mg_error_set(err, MG_EINVALID, "bad percent-escape in "
+				    "URL parameter '%.*s'", (int)(eq - s), s);
+	if (k[u->nparams - 1] == NULL || v[u->nparams - 1] == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int parse_host(struct mg_url *u, const char *s, const char *e,
+		      struct mg_error *err)
+{
+	const char *colon = NULL, *p;
+	bool bad = false;
+
+	if (s < e && *s == '[') { /* [::1]:3306 */
+		const char *close = memchr(s, ']', (size_t)(e - s));
+
+		if (close == NULL)
+			return mg_error_set(err, MG_EINVALID, "bad IPv6 host "
+					    "in URL: missing ']'");
+		u->host = decode(s + 1, close, &bad);
+		if (close + 1 < e && close[1] == ':')
+			colon = close + 1;
+	} else {
+		colon = memchr(s, ':', (size_t)(e - s));
+		if (colon != s)
+			u->host = decode(s, colon ? colon : e, &bad);
+	}
+	if (colon != NULL) {
+		unsigned long port = 0;
+
+		for (p = colon + 1; p < e; p++) {
+			if (!isdigit((unsigned char)*p) || port > 65535)
+				break;
+			port = port * 10 + (unsigned long)(*p - '0');
+		}
+		if (p != e || p == colon + 1 || port == 0 || port > 65535)
+			return mg_error_set(err, MG_EINVALID, "bad port '%.*s' "
+					    "in URL", (int)(e - colon - 1),
+					    colon + 1);
+		u->port = (unsigned)port;
+	}
+	if (bad)
+		return mg_error_set(err, MG_EINVALID, "bad percent-escape in "
+				    "URL host");
+	return 0;
+}
+
+int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
+{
+	struct mg_url u = { 0 };
+	const char *p, *auth_end, *at = NULL, *q, *path_end;
+	bool bad = false;
+	int rc = 0;
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	if ((p = strstr(url, "://")) == NULL)
+		return mg_error_set(err, MG_EINVALID, "not a URL: expected "
+				    "scheme://...");
+	p += 3;
+	auth_end = p + strcspn(p, "/?#");
+	for (q = p; q < auth_end; q++)
+		if (*q == '@')
+			at = q;
+	if (at != NULL) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+
+		u.user = decode(p, colon ? colon : at, &bad);
+		if (colon != NULL)
+			u.password = decode(colon + 1, at, &bad);
+		if (bad) {
+			rc = mg_error_set(err, MG_EINVALID, "bad percent-"
+					  "escape in the URL's user or "
+					  "password");
+			goto cleanup;
+		}
+		p = at + 1;
+	}
+	if ((rc = parse_host(&u, p, auth_end, err)) < 0)
+		goto cleanup;
+	p = auth_end;
+	if (*p == '/') {
+		path_end = p + 1 + strcspn(p + 1, "?#");
+		if (path_end > p + 1 &&
+		    (u.db = decode(p + 1, path_end, &bad)) == NULL && bad) {
+			rc = mg_error_set(err, MG_EINVALID, "bad percent-"
+					  "escape in the URL's database");
+			goto cleanup;
+		}
+		p = path_end;
+	}
+	if (*p == '?') {
+		p++;
+		while (*p && *p != '#') {
+			const char *e = p + strcspn(p, "&#");
+
+			if (e > p && (rc = add_param(&u, p, e, err)) < 0)
+				goto cleanup;
+			p = *e == '&' ? e + 1 : e;
+		}
+	}
+	for (i = 0; i < u.nparams; i++) {
+		if (strcmp(u.keys[i], "socket") == 0) {
+			free(u.socket);
+			if ((u.socket = strdup(u.values[i])) == NULL) {
+				rc = mg_error_set(err, MG_ENOMEM,
+						  "out of memory");
+				goto cleanup;
+			}
+		}
+	}
+	*out = u;
+	memset(&u, 0, sizeof(u));
+cleanup:
+	mg_url_dispose(&u);
+	return rc;
+}
+
+void mg_url_dispose(struct mg_url *u)
+{
+	unsigned i;
+
+	if (u->password != NULL) /* do not leave it in freed memory */
+		memset(u->password, 0, strlen(u->password));
+	free(u->user);
+	free(u->password);
+	free(u->host);
+	free(u->db);
+	free(u->socket);
+	for (i = 0; i < u->nparams; i++) {
+		free(u->keys[i]);
+		free(u->values[i]);
+	}
+	free(u->keys);
+	free(u->values);
+	memset(u, 0, sizeof(u[0]));
+}

@@ -1,0 +1,41 @@
+#ifndef MG_URL_H
+#define MG_URL_H
+
+#include <stdbool.h>
+
+struct mg_error;
+
+/*
+ * Database URLs (SPEC.md, "Commands"): postgres://, postgresql://,
+ * mysql://user:pass@host:port/db[?socket=/path&...], sqlite:PATH.
+ */
+
+/* The driver name for a URL ("postgres", "mysql", "sqlite"), or NULL. */
+const char *mg_url_driver(const char *url);
+
+/*
+ * A copy of url that is safe to print: the password of a URL's userinfo
+ * and any password=... query or keyword parameter become "***".
+ * NULL on out-of-memory. The caller frees.
+ */
+char *mg_url_redact(const char *url);
+
+/* The path of a sqlite: URL (sqlite:PATH, sqlite://PATH); lends into url. */
+const char *mg_url_sqlite_path(const char *url);
+
+/*
+ * The parts of a mysql:// URL, percent-decoded; each string owned and
+ * NULL when absent. params holds the query's key=value pairs in order.
+ */
+struct mg_url {
+	char *user, *password, *host, *db, *socket;
+	unsigned port; /* 0: default */
+	char **keys, **values;
+	unsigned nparams;
+};
+
+/* Errors: MG_EINVALID naming what is wrong (never the password). */
+int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err);
+void mg_url_dispose(struct mg_url *u);
+
+#endif

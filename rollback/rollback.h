@@ -1,0 +1,25 @@
+#ifndef MG_ROLLBACK_H
+#define MG_ROLLBACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mg_error;
+struct mg_plan;
+struct mg_status;
+
+struct mg_down_opts {
+	int64_t steps; /* roll back this many; used when to < 0 and !all */
+	int64_t to;    /* roll back everything above this version; -1: unset */
+	bool all;
+};
+
+/*
+ * Plans `down`: applied versions, newest first. With no option exactly one
+ * step, never all. Refuses before anything runs (MG_EINVALID) when a
+ * version to roll back is irreversible, has no down file, or is dirty.
+ */
+int mg_rollback_plan(struct mg_plan *out, const struct mg_status *st,
+		     const struct mg_down_opts *opts, struct mg_error *err);
+
+#endif
