@@ -1,0 +1,2 @@
+-- check: rows users unchanged
+ALTER TABLE users DROP COLUMN status;

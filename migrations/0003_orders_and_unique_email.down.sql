@@ -1,0 +1,2 @@
+DROP TABLE orders;
+DROP INDEX users_email_key;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's test command: bash scripts/test.sh
+#
+# Installs what is missing, builds the Debug configuration (CMakeLists.txt
+# adds ASan and UBSan to it) in build-test/, then runs every test, unit and
+# integration, with ctest against a fresh PostgreSQL and MariaDB from
+# scripts/with-servers.sh. Exits non-zero on any failure. CI runs exactly this
+# (.ci/run), on a machine that may have nothing installed.
+set -euo pipefail
+
+# Work from the repo root whatever the caller's cwd: the paths below are
+# relative to it.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source-path=SCRIPTDIR/..
+. scripts/deps.sh
+mg_deps build test
+
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug
+cmake --build build-test -j2
+
+# LeakSanitizer works as root on these machines (checked: a leaking test
+# program is reported and fails), so leaks fail the tests too. Set here, not
+# in CMake, so a developer's own ASAN_OPTIONS, appended after ours, wins.
+export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# A UBSan report without a stack is hard to act on.
+export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
+# --no-tests=error: a build that produced no tests has not passed anything.
+# -j2 matches the 2 cores; integration tests make their own schema or
+# database, so they may run side by side.
+exec bash scripts/with-servers.sh \
+	ctest --test-dir build-test --output-on-failure --no-tests=error -j2

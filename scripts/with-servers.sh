@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# with-servers.sh CMD [ARGS...]
+#
+# Starts a throwaway PostgreSQL 15 and MariaDB in a temp dir, runs CMD with
+# MG_TEST_* variables pointing at them, stops both, removes the temp dir and
+# exits with CMD's status. The integration tests (tests/it_*.c) need real
+# servers with real password authentication, and this gives every run its own
+# pair, so runs never share state and two can go at once.
+#
+# Exported to CMD:
+#   MG_TEST_PG_DSN, MG_TEST_PG_PORT, MG_TEST_PG_PASSWORD
+#   MG_TEST_MYSQL_DSN, MG_TEST_MYSQL_PORT, MG_TEST_MYSQL_SOCKET,
+#   MG_TEST_MYSQL_PASSWORD
+#   MG_TEST_REQUIRE_SERVERS=1 (a test that cannot connect fails, not skips)
+#
+# Needs root: the servers run as the postgres and mysql users that the Debian
+# packages create (PostgreSQL refuses to run as root).
+set -euo pipefail
+
+# The full path on purpose: other things named pg_ctl may come first in PATH.
+PG_BIN=/usr/lib/postgresql/15/bin
+# Fixed and public: these servers live for one run, listen only on loopback,
+# and tests grep their output for it to prove no password ever leaks.
+MG_PW=mg_test_pw_9f3
+# First ports tried; the next free one is used when one is taken (another
+# run of this script, or anything else), up to PORT_TRIES ports further.
+PG_PORT_BASE=55432
+MY_PORT_BASE=53306
+PORT_TRIES=50
+# Bounds on waiting for a server, in seconds.
+START_TIMEOUT=60
+STOP_TIMEOUT=30
+
+log() { printf 'with-servers: %s\n' "$*" >&2; }
+
+# die MESSAGE [LOGFILE]: fail with the tail of the server's log, which says
+# why far better than our message can. The EXIT trap cleans up.
+die()
+{
+	log "error: $1"
+	if [[ -n ${2:-} && -s $2 ]]; then
+		log "last lines of $2:"
+		tail -n 30 "$2" >&2
+	fi
+	exit 1
+}
+
+if (($# == 0)); then
+	echo "usage: $0 CMD [ARGS...]" >&2
+	exit 2
+fi
+if ((EUID != 0)); then
+	die "must run as root: the servers run as the postgres and mysql users"
+fi
+for tool in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" \
+	"$PG_BIN/psql" mariadb-install-db mariadbd mariadb-admin mariadb; do
+	command -v "$tool" >/dev/null ||
+		die "'$tool' not found: run 'bash scripts/deps.sh test'"
+done
+
+root=
+pg_port=
+my_port=
+my_sock=
+my_pid=
+child=
+
+# True while PID runs. kill -0 is not enough: a child that has exited but
+# not been reaped yet (a zombie) still answers it.
+alive()
+{
+	[[ -r /proc/$1/status ]] &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# shellcheck disable=SC2317 # only called from the trap, which shellcheck
+# does not follow
+# wait_gone PID SECONDS: true once PID has exited, false on timeout.
+wait_gone()
+{
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		alive "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# shellcheck disable=SC2317 # called from the trap
+# tree PID: prints PID and all its descendants. Killing CMD alone is not
+# enough: ctest exits on SIGTERM but leaves the running tests behind, and
+# those would outlive us. /proc/PID/task/*/children is not on every kernel,
+# so the parent links come from /proc/*/stat.
+tree()
+{
+	local stat pid ppid rest i=0
+	local -a list=("$1")
+	local -A kids=()
+	for stat in /proc/[0-9]*/stat; do
+		read -r rest 2>/dev/null <"$stat" || continue
+		pid=${stat#/proc/}
+		pid=${pid%/stat}
+		# "PID (COMM) STATE PPID ...": COMM may hold spaces and ")".
+		rest=${rest##*) }
+		read -r _ ppid _ <<<"$rest"
+		kids[$ppid]+=" $pid"
+	done
+	while ((i < ${#list[@]})); do
+		# shellcheck disable=SC2206 # split on purpose: a list of pids
+		list+=(${kids[${list[i]}]:-})
+		i=$((i + 1))
+	done
+	printf '%s\n' "${list[@]}"
+}
+
+# as_pg OUT CMD...: runs CMD as postgres from / (our own cwd, /root say, may
+# be closed to it, and initdb and pg_ctl complain), stdout and stderr to OUT.
+# The redirection is made inside the subshell on purpose: one on a function
+# call holds for the whole shell meanwhile, so a trap that fired then would
+# send our own messages into OUT too.
+as_pg()
+{
+	local out=$1
+	shift
+	(cd / && exec runuser -u postgres -- "$@" >"$out" 2>&1)
+}
+
+# shellcheck disable=SC2317 # called from the trap
+# Runs on every exit: normal, CMD failing, a failed startup (via die or
+# set -e), or INT/TERM (whose traps below turn them into an exit).
+cleanup()
+{
+	local rc=$? pid pids
+	set +e
+	# A second Ctrl-C must not cut the cleanup short and leak servers.
+	trap '' INT TERM
+
+	if [[ -n $child ]] && alive "$child"; then
+		mapfile -t pids < <(tree "$child")
+		kill -TERM "${pids[@]}" 2>/dev/null
+		for pid in "${pids[@]}"; do
+			wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+		done
+	fi
+	# Both servers shut down at once: MariaDB on SIGTERM (a clean
+	# shutdown), PostgreSQL through pg_ctl meanwhile. A mariadbd still
+	# starting ignores SIGTERM (seen: it ran on), and its data is
+	# thrown away anyway, so that one is killed outright.
+	if [[ -n $my_pid ]] && alive "$my_pid"; then
+		if [[ -n $my_port ]]; then
+			kill -TERM "$my_pid" 2>/dev/null
+		else
+			kill -KILL "$my_pid" 2>/dev/null
+			# Reaped at once, so bash's "Killed" notice about
+			# it goes to /dev/null, not to the user.
+			wait "$my_pid" 2>/dev/null
+		fi
+	fi
+	if [[ -n $root && -f $root/pg/data/postmaster.pid ]]; then
+		# It fails also when the server is already gone (a Ctrl-C
+		# reaches the postmaster too), so only a live pid is killed.
+		if ! as_pg /dev/null "$PG_BIN/pg_ctl" -D "$root/pg/data" \
+			-m fast -w -t "$STOP_TIMEOUT" stop; then
+			pid=$(head -n 1 "$root/pg/data/postmaster.pid" 2>/dev/null)
+			if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
+				log "postgres did not stop; killing $pid"
+				kill -KILL "$pid" 2>/dev/null
+				wait_gone "$pid" 5
+			fi
+		fi
+	fi
+	if [[ -n $my_pid ]]; then
+		if ! wait_gone "$my_pid" "$STOP_TIMEOUT"; then
+			log "mariadbd did not stop; killing $my_pid"
+			kill -KILL "$my_pid" 2>/dev/null
+			wait_gone "$my_pid" 5
+		fi
+		wait "$my_pid" 2>/dev/null # reap it
+	fi
+	if [[ -n $root ]]; then
+		rm -rf "$root"
+	fi
+	# Quiet on success, so the test runner's summary stays the last
+	# thing a run prints.
+	if ((rc != 0)); then
+		log "servers stopped, exit $rc"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# True when something already listens on 127.0.0.1:PORT. Only a hint, to skip
+# ports that are plainly taken: two runs can still pick the same port at the
+# same moment, and the start loops below retry on a bind failure for that.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Under /tmp, not $TMPDIR: the postgres and mysql users must reach it, and
+# Unix socket paths must stay under ~100 bytes.
+root=$(mktemp -d /tmp/mg-servers.XXXXXX)
+# mktemp makes it 0700 root; the servers need to pass through it to their
+# own subdirectories, which stay closed to others.
+chmod 0711 "$root"
+t0=$EPOCHREALTIME
+
+# elapsed START: seconds since START (an $EPOCHREALTIME), e.g. "1.25s".
+elapsed()
+{
+	# Digits only: the separator follows the locale's decimal point.
+	local now=${EPOCHREALTIME//[.,]/} start=${1//[.,]/} ms
+	ms=$(((now - start) / 1000))
+	printf '%d.%02ds' $((ms / 1000)) $((ms % 1000 / 10))
+}
+
+start_pg()
+{
+	local dir=$root/pg port i logf=''
+	install -d -o postgres -g postgres -m 0700 "$dir" "$dir/run"
+
+	# --no-sync and fsync=off: the data is thrown away after the run,
+	# so durability only costs time.
+	as_pg "$dir/initdb.log" "$PG_BIN/initdb" -D "$dir/data" -U postgres \
+		-E UTF8 --locale=C --auth=trust --no-sync ||
+		die "initdb failed" "$dir/initdb.log"
+	# Passwords over TCP as the tests use it; trust only for the
+	# postgres superuser on our private socket, to create the role.
+	cat >"$dir/data/pg_hba.conf" <<-EOF
+		local all postgres trust
+		host all all 127.0.0.1/32 scram-sha-256
+	EOF
+	cat >>"$dir/data/postgresql.conf" <<-EOF
+		listen_addresses = '127.0.0.1'
+		unix_socket_directories = '$dir/run'
+		password_encryption = 'scram-sha-256'
+		fsync = off
+		synchronous_commit = off
+		full_page_writes = off
+	EOF
+
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		port=$((PG_PORT_BASE + i))
+		port_busy "$port" && continue
+		# A log per attempt, so a failure shows only its own lines.
+		logf=$dir/postgres-$port.log
+		if as_pg /dev/null "$PG_BIN/pg_ctl" -D "$dir/data" -l "$logf" \
+			-o "-p $port" -w -t "$START_TIMEOUT" start; then
+			pg_port=$port
+			break
+		fi
+		# Lost a race for the port: try the next one.
+		if grep -q -e 'could not bind' -e 'could not create any TCP' \
+			"$logf" 2>/dev/null; then
+			log "postgres: port $port taken, trying the next"
+			continue
+		fi
+		die "postgres did not start on port $port" "$logf"
+	done
+	[[ -n $pg_port ]] || die "no free port for postgres from $PG_PORT_BASE"
+
+	# pg_ctl -w waited for the socket; this also proves TCP is up.
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
+		sleep 0.1
+	done
+	"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$pg_port" ||
+		die "postgres not ready on 127.0.0.1:$pg_port" "$logf"
+
+	"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/run" -p "$pg_port" \
+		-U postgres -d postgres \
+		-c "CREATE ROLE mg_test LOGIN SUPERUSER PASSWORD '$MG_PW'" ||
+		die "could not create role mg_test" "$logf"
+	# What the tests will do: password auth over TCP. Through the
+	# environment, so the password never shows in ps.
+	PGPASSWORD=$MG_PW "$PG_BIN/psql" -X -q -At -h 127.0.0.1 \
+		-p "$pg_port" -U mg_test -d postgres -c 'SELECT 1' >/dev/null ||
+		die "mg_test cannot log in to postgres over TCP" "$logf"
+}
+
+start_mysql()
+{
+	local dir=$root/mysql port i logf='' t
+	local sock=$dir/mysqld.sock
+	install -d -o mysql -g mysql -m 0700 "$dir"
+
+	# --no-defaults everywhere: /etc/mysql/my.cnf is for the system
+	# server (its socket, port and log), and ~/.my.cnf is the user's.
+	mariadb-install-db --no-defaults --user=mysql --datadir="$dir/data" \
+		--auth-root-authentication-method=socket --skip-test-db \
+		>"$dir/install.log" 2>&1 ||
+		die "mariadb-install-db failed" "$dir/install.log"
+
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		port=$((MY_PORT_BASE + i))
+		port_busy "$port" && continue
+		logf=$dir/mariadbd-$port.log
+		# --user=mysql: mariadbd refuses root unless told, and its
+		# files are mysql's. skip-name-resolve: no DNS lookups on
+		# connect; 'mg_test'@'127.0.0.1' matches by address. The
+		# innodb settings trade durability we don't need for speed.
+		mariadbd --no-defaults --user=mysql --datadir="$dir/data" \
+			--socket="$sock" --port="$port" \
+			--bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
+			--log-error="$logf" --skip-name-resolve \
+			--innodb-flush-log-at-trx-commit=0 \
+			--innodb-doublewrite=0 \
+			</dev/null >>"$dir/mariadbd.out" 2>&1 &
+		my_pid=$!
+		t=$SECONDS
+		while ! mariadb-admin --no-defaults --socket="$sock" -u root \
+			--connect-timeout=1 ping >/dev/null 2>&1; do
+			if ! alive "$my_pid"; then
+				break
+			fi
+			if ((SECONDS - t > START_TIMEOUT)); then
+				die "mariadbd not ready after ${START_TIMEOUT}s" "$logf"
+			fi
+			sleep 0.1
+		done
+		if alive "$my_pid"; then
+			my_port=$port
+			break
+		fi
+		wait "$my_pid" || true
+		my_pid=
+		# Lost a race for the port: try the next one.
+		if grep -q -e 'Address already in use' -e 'Bind on TCP/IP' \
+			"$logf" 2>/dev/null; then
+			log "mariadb: port $port taken, trying the next"
+			continue
+		fi
+		die "mariadbd exited during startup on port $port" "$logf"
+	done
+	[[ -n $my_port ]] || die "no free port for mariadb from $MY_PORT_BASE"
+
+	# Both hosts: 127.0.0.1 for TCP, localhost for the socket.
+	mariadb --no-defaults --socket="$sock" -u root -e "
+		CREATE USER 'mg_test'@'127.0.0.1' IDENTIFIED BY '$MG_PW';
+		GRANT ALL PRIVILEGES ON *.* TO 'mg_test'@'127.0.0.1'
+			WITH GRANT OPTION;
+		CREATE USER 'mg_test'@'localhost' IDENTIFIED BY '$MG_PW';
+		GRANT ALL PRIVILEGES ON *.* TO 'mg_test'@'localhost'
+			WITH GRANT OPTION;" ||
+		die "could not create user mg_test" "$logf"
+	MYSQL_PWD=$MG_PW mariadb --no-defaults --protocol=TCP -h 127.0.0.1 \
+		-P "$my_port" -u mg_test -e 'SELECT 1' >/dev/null ||
+		die "mg_test cannot log in to mariadb over TCP" "$logf"
+	my_sock=$sock
+}
+
+log "starting postgres 15 and mariadb in $root"
+start_pg
+log "postgres ready on 127.0.0.1:$pg_port after $(elapsed "$t0")"
+t1=$EPOCHREALTIME
+start_mysql
+log "mariadb ready on 127.0.0.1:$my_port after $(elapsed "$t1")"
+
+export MG_TEST_REQUIRE_SERVERS=1
+export MG_TEST_PG_PORT=$pg_port
+export MG_TEST_PG_PASSWORD=$MG_PW
+export MG_TEST_PG_DSN="postgres://mg_test:$MG_PW@127.0.0.1:$pg_port/postgres"
+export MG_TEST_MYSQL_PORT=$my_port
+export MG_TEST_MYSQL_SOCKET=$my_sock
+export MG_TEST_MYSQL_PASSWORD=$MG_PW
+export MG_TEST_MYSQL_DSN="mysql://mg_test:$MG_PW@127.0.0.1:$my_port/mysql"
+
+log "running: $*"
+# In the background and waited for, because bash runs a trap only after the
+# foreground command ends: a TERM to this script (a CI timeout, say) must
+# stop the servers now, not whenever CMD happens to finish. <&0 keeps our
+# stdin, which bash would otherwise replace with /dev/null for a background
+# command.
+"$@" <&0 &
+child=$!
+rc=0
+wait "$child" || rc=$?
+child=
+exit "$rc"
