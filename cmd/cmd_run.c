@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "checks/check.h"
 #include "checks/directive.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
@@ -14,19 +15,34 @@ struct run_ctx {
 	const struct opts *o;
 };
 
-static void print_dry_run(const struct mg_event *ev)
+/* "  rows users: 1523 -> 1523 ok", one line a check */
+static void print_checks(const struct mg_event *ev)
 {
 	const struct mg_file *f = strcmp(ev->direction, "up") == 0 ?
 					  &ev->m->up : &ev->m->down;
+	struct mg_buf b = MG_BUF_INIT;
 	size_t i;
 
-	fprintf(stderr, "would run %s %lld_%s: %s\n", ev->direction,
-		(long long)ev->m->version, ev->m->name, ev->file);
-	fprintf(stderr, "  checksum %s%s\n", ev->checksum,
+	for (i = 0; i < f->dir.nchecks; i++) {
+		mg_buf_truncate(&b, 0);
+		if (ev->checks != NULL)
+			mg_checks_describe(ev->checks, i, &b);
+		else
+			mg_buf_add(&b, f->dir.checks[i].text);
+		fprintf(stderr, "  %s\n", mg_buf_cstr(&b));
+	}
+	mg_buf_dispose(&b);
+}
+
+static void print_dry_run(const struct mg_event *ev)
+{
+	fprintf(stderr, "would run %s %s\n  checksum %s%s\n", ev->direction,
+		ev->file, ev->checksum,
 		ev->no_transaction ? ", outside a transaction" : "");
-	for (i = 0; i < f->dir.nchecks; i++)
-		fprintf(stderr, "  check (line %u): %s\n",
-			f->dir.checks[i].line, f->dir.checks[i].text);
+	print_checks(ev);
+	if (ev->err != NULL)
+		fprintf(stderr, "  checks not evaluated yet: %s\n",
+			ev->err->msg);
 }
 
 static void on_event(void *arg, const struct mg_event *ev)
@@ -34,12 +50,13 @@ static void on_event(void *arg, const struct mg_event *ev)
 	const struct run_ctx *ctx = arg;
 	struct mg_buf b = MG_BUF_INIT;
 
-	if (ev->dry_run)
+	if (ev->dry_run) {
 		print_dry_run(ev);
-	else
-		fprintf(stderr, "%-4s %lld_%s: %s (%lld ms)\n", ev->direction,
-			(long long)ev->m->version, ev->m->name, ev->status,
-			(long long)ev->duration_ms);
+	} else {
+		fprintf(stderr, "%-4s %s: %s (%lld ms)\n", ev->direction,
+			ev->file, ev->status, (long long)ev->duration_ms);
+		print_checks(ev);
+	}
 	if (!ctx->o->json)
 		return;
 	mg_buf_addf(&b, "{\"event\":\"migration\",\"version\":%lld,\"name\":",
@@ -56,7 +73,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 	mg_buf_add_json(&b, ev->checksum);
 	if (ev->dry_run)
 		mg_buf_add(&b, ",\"dry_run\":true");
-	if (ev->err != NULL) {
+	if (ev->err != NULL && !ev->dry_run) {
 		mg_buf_add(&b, ",\"error\":");
 		mg_buf_add_json(&b, ev->err->msg);
 		if (ev->err->sqlstate[0]) {

@@ -1,6 +1,6 @@
 -- A unique index fails on duplicates: find them before anything runs.
 -- check:pre empty SELECT email FROM users GROUP BY email HAVING count(*) > 1
--- check: rows orders delta +2
+-- check: true SELECT count(*) = 2 FROM orders
 
 CREATE UNIQUE INDEX users_email_key ON users (email);
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mg_buf;
 struct mg_error;
 
 /*
@@ -97,6 +98,17 @@ struct mg_driver {
 	int (*lock)(struct mg_conn *conn, const char *name, int64_t key,
 		    int timeout_s, struct mg_error *err);
 	void (*unlock)(struct mg_conn *conn, const char *name, int64_t key);
+
+	/*
+	 * Appends a query that yields one text value: a fingerprint of the
+	 * listed columns over all rows of `table` (names as the directive
+	 * wrote them), computed inside the database in one scan. It must not
+	 * depend on row order, must count duplicate rows (a sum, not XOR),
+	 * must tell NULL from '' and must not change when only a column's
+	 * type changes while its text form stays (int -> bigint).
+	 */
+	void (*fingerprint_sql)(struct mg_buf *out, const char *table,
+				const char *const *cols, size_t ncols);
 
 	/* The database user of the session; NULL if there is none (SQLite).
 	 * Lends a string owned by the connection. */

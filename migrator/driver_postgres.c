@@ -574,6 +574,26 @@ static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
 	PQclear(PQexec(c->pg, sql));
 }
 
+/*
+ * md5 of the row's text form (ROW(...)::text quotes values and leaves NULL
+ * empty, so NULL and '' differ), split into two 64-bit halves, each
+ * summed as numeric so that nothing wraps. One scan, no sort.
+ */
+static void pg_fingerprint_sql(struct mg_buf *out, const char *table,
+			       const char *const *cols, size_t ncols)
+{
+	size_t i;
+
+	mg_buf_add(out, "SELECT count(*) || ':' || coalesce(sum(('x' || "
+			"substr(h, 1, 16))::bit(64)::bigint::numeric), 0) || "
+			"':' || coalesce(sum(('x' || substr(h, 17, 16))"
+			"::bit(64)::bigint::numeric), 0) FROM (SELECT "
+			"md5(ROW(");
+	for (i = 0; i < ncols; i++)
+		mg_buf_addf(out, "%s%s", i ? ", " : "", cols[i]);
+	mg_buf_addf(out, ")::text) AS h FROM %s) AS mg_rows", table);
+}
+
 static const char *pg_user(struct mg_conn *conn)
 {
 	return PQuser(((struct pg_conn *)conn)->pg);
@@ -594,5 +614,6 @@ const struct mg_driver mg_driver_postgres = {
 	.txn = pg_txn,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.fingerprint_sql = pg_fingerprint_sql,
 	.user = pg_user,
 };

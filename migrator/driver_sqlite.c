@@ -5,9 +5,14 @@
  * the driver does not claim MG_CAP_RUN_LOCK and the runner re-reads the
  * ledger inside each transaction).
  */
+#include <sodium.h>
 #include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "migrator/buf.h"
 
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -39,6 +44,80 @@ static int sq_error(struct mg_error *err, sqlite3 *db, int rc,
 	return code;
 }
 
+/*
+ * mg_fingerprint(col, ...): SQLite has no hash function, so the driver
+ * registers an aggregate. Each row's values, in their text form with NULL
+ * marked apart, are hashed with BLAKE2b-128; the two 64-bit halves are
+ * summed (mod 2^64) over all rows, which makes the result independent of
+ * row order and lets duplicate rows count.
+ */
+struct fp_state {
+	int64_t rows;
+	uint64_t sum[2];
+};
+
+static void fp_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct fp_state *st = sqlite3_aggregate_context(ctx, sizeof(*st));
+	crypto_generichash_state h;
+	unsigned char out[16];
+	char len[24];
+	uint64_t half;
+	int i, k;
+
+	if (st == NULL)
+		return;
+	crypto_generichash_init(&h, NULL, 0, sizeof(out));
+	for (i = 0; i < argc; i++) {
+		const unsigned char *t;
+		int n;
+
+		if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+			crypto_generichash_update(&h,
+				(const unsigned char *)"N", 1);
+			continue;
+		}
+		t = sqlite3_value_text(argv[i]);
+		n = sqlite3_value_bytes(argv[i]);
+		snprintf(len, sizeof(len), "V%d:", n);
+		crypto_generichash_update(&h, (const unsigned char *)len,
+					  strlen(len));
+		crypto_generichash_update(&h, t ? t : (const unsigned char *)"",
+					  (unsigned long long)n);
+	}
+	crypto_generichash_final(&h, out, sizeof(out));
+	for (k = 0; k < 2; k++) {
+		half = 0;
+		for (i = 0; i < 8; i++)
+			half = half << 8 | out[k * 8 + i];
+		st->sum[k] += half;
+	}
+	st->rows++;
+}
+
+static void fp_final(sqlite3_context *ctx)
+{
+	struct fp_state *st = sqlite3_aggregate_context(ctx, 0);
+	char text[64];
+
+	snprintf(text, sizeof(text), "%lld:%016llx%016llx",
+		 st ? (long long)st->rows : 0LL,
+		 st ? (unsigned long long)st->sum[0] : 0ULL,
+		 st ? (unsigned long long)st->sum[1] : 0ULL);
+	sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+}
+
+static void sq_fingerprint_sql(struct mg_buf *out, const char *table,
+			       const char *const *cols, size_t ncols)
+{
+	size_t i;
+
+	mg_buf_add(out, "SELECT mg_fingerprint(");
+	for (i = 0; i < ncols; i++)
+		mg_buf_addf(out, "%s%s", i ? ", " : "", cols[i]);
+	mg_buf_addf(out, ") FROM %s", table);
+}
+
 static int sq_connect(struct mg_conn **out, const char *url,
 		      struct mg_error *err)
 {
@@ -65,6 +144,9 @@ static int sq_connect(struct mg_conn **out, const char *url,
 	}
 	sqlite3_busy_timeout(c->db, DEFAULT_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
+	sqlite3_create_function(c->db, "mg_fingerprint", -1,
+				SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+				fp_step, fp_final);
 	*out = &c->base;
 	return 0;
 }
@@ -267,5 +349,6 @@ const struct mg_driver mg_driver_sqlite = {
 	.txn = sq_txn,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
+	.fingerprint_sql = sq_fingerprint_sql,
 	.user = sq_user,
 };

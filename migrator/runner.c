@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/check.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -111,11 +112,77 @@ static void locate(struct mg_error *err, const char *path, unsigned line)
 	mg_buf_dispose(&b);
 }
 
+/* The ledger row's error text: the message, the server's detail, and how
+ * far a file run statement by statement got. */
+static void error_text(struct mg_buf *b, const struct mg_error *e,
+		       const struct mg_script_result *res, bool no_txn)
+{
+	mg_buf_add(b, e->msg);
+	if (e->detail[0])
+		mg_buf_addf(b, "\n%s", e->detail);
+	if (no_txn && res->total > 0)
+		mg_buf_addf(b, "\nstatements completed: %zu of %zu", res->done,
+			    res->total);
+}
+
 /*
- * Runs one file. in_txn: the caller already opened its transaction (the
- * lock, on databases without a run lock). Each outcome gets its ledger
- * row: an ok row commits with the file; a failure is recorded after the
- * rollback, in a transaction of its own.
+ * Where DDL cannot roll back, a failed check is answered by running the
+ * opposite file and measuring again: the state is restored only if every
+ * "before" value comes back. Returns the status to record.
+ */
+static const char *undo(struct mg_runner *r, const struct mg_migration *m,
+			bool up, struct mg_checks *cs, struct mg_error *xerr)
+{
+	const struct mg_file *f = up ? &m->down : &m->up;
+	struct mg_script_result res = { 0 };
+	struct mg_error uerr = { 0 };
+	char *differs = NULL;
+	bool same = false;
+
+	if (f->path == NULL) {
+		mg_error_detail(xerr, "no down file to undo it: the changes "
+			       "stay");
+		return "dirty";
+	}
+	if (r->conn->drv->exec_script(r->conn, f->text, f->len,
+				      MG_SCRIPT_NO_TXN, &res, &uerr) < 0) {
+		mg_error_detail(xerr, "undoing with %s failed at line %u: %s",
+				f->path, res.line, uerr.msg);
+		return "dirty";
+	}
+	if (mg_checks_restored(cs, r->conn, &same, &differs, &uerr) < 0) {
+		mg_error_detail(xerr, "ran %s, but could not measure the "
+				"result: %s", f->path, uerr.msg);
+		return "dirty";
+	}
+	if (same)
+		mg_error_detail(xerr, "ran %s to undo it; every before value "
+				"was restored", f->path);
+	else
+		mg_error_detail(xerr, "ran %s to undo it, but the state differs: "
+				"%s", f->path, differs);
+	free(differs);
+	return same ? "rolled_back" : "dirty";
+}
+
+/* Turns the first failed check into the error: "FILE:LINE: check ...". */
+static void check_error(struct mg_error *e, const struct mg_checks *cs,
+			const char *path)
+{
+	const struct mg_check *c = &cs->dir->checks[cs->failed];
+	struct mg_buf b = MG_BUF_INIT;
+
+	mg_checks_describe(cs, cs->failed, &b);
+	mg_error_set(e, MG_ECHECK, "%s:%u: check failed: %s", path, c->line,
+		     mg_buf_cstr(&b));
+	mg_buf_dispose(&b);
+}
+
+/*
+ * Runs one file with its checks. in_txn: the caller already opened its
+ * transaction (the lock, on databases without a run lock). Each outcome
+ * gets its ledger row: an ok row commits with the file; a failure is
+ * recorded after the rollback, in a transaction of its own.
  */
 static int apply(struct mg_runner *r, const struct mg_migration *m,
 		 bool up, bool in_txn, struct mg_error *err)
@@ -126,9 +193,11 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		      !(drv->caps & MG_CAP_TXN_DDL);
 	struct mg_ledger_row row = { 0 };
 	struct mg_script_result res = { 0 };
+	struct mg_checks cs = { 0 };
 	struct mg_event ev = { 0 };
-	struct mg_buf text = MG_BUF_INIT;
+	struct mg_buf text = MG_BUF_INIT, json = MG_BUF_INIT;
 	struct mg_error xerr = { 0 };
+	const char *status = "ok";
 	char started[32], finished[32], num[32];
 	int64_t t0, t1;
 	int rc, xrc;
@@ -140,38 +209,58 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	if (!no_txn && !in_txn &&
 	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		return rc;
-	xrc = drv->exec_script(r->conn, file->text, file->len,
-			       no_txn ? MG_SCRIPT_NO_TXN : 0, &res, &xerr);
+	xrc = mg_checks_before(&cs, r->conn, &file->dir, &xerr);
+	if (xrc == MG_ENOMEM) {
+		*err = xerr;
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		return xrc;
+	}
+	if (xrc < 0) { /* a check that cannot run: the file is wrong */
+		status = "failed";
+		res.line = (unsigned)atoi(xerr.detail + 5);
+		xerr.detail[0] = '\0';
+		locate(&xerr, file->path, res.line);
+	} else if (cs.any_failed) { /* a check:pre said no: nothing ran */
+		status = "rolled_back";
+		check_error(&xerr, &cs, file->path);
+		xrc = MG_ECHECK;
+	} else if ((xrc = drv->exec_script(r->conn, file->text, file->len,
+					   no_txn ? MG_SCRIPT_NO_TXN : 0, &res,
+					   &xerr)) < 0) {
+		/* after statements committed one by one, the file is
+		 * half-applied: dirty until an operator repairs it */
+		status = no_txn && res.done > 0 ? "dirty" : "failed";
+		locate(&xerr, file->path, res.line);
+	} else if ((xrc = mg_checks_after(&cs, r->conn, &xerr)) < 0) {
+		status = no_txn ? "dirty" : "failed";
+	} else if (cs.any_failed) {
+		check_error(&xerr, &cs, file->path);
+		xrc = MG_ECHECK;
+		status = no_txn ? undo(r, m, up, &cs, &xerr) : "rolled_back";
+		if (!no_txn)
+			mg_error_detail(&xerr, "the transaction was rolled "
+					"back: nothing changed");
+	}
 	mg_ledger_now(finished, &t1);
 	if (xrc < 0 && !no_txn)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 	if ((rc = mg_runner__row_init(r, &row, m, m->version, m->name,
-				      up ? "up" : "down", "ok")) < 0) {
+				      up ? "up" : "down", status)) < 0) {
 		mg_error_set(err, rc, "out of memory");
 		goto cleanup;
 	}
-	rc = 0;
-	rc |= mg_ledger_row_set(&row, MG_LF_STARTED_AT, started);
-	rc |= mg_ledger_row_set(&row, MG_LF_FINISHED_AT, finished);
 	snprintf(num, sizeof(num), "%" PRId64, t1 - t0);
-	rc |= mg_ledger_row_set(&row, MG_LF_DURATION_MS, num);
-	if (xrc < 0) {
-		/* after statements committed one by one, the file is
-		 * half-applied: dirty until an operator repairs it */
-		const char *status = no_txn && res.done > 0 ? "dirty" :
-							      "failed";
-
-		locate(&xerr, file->path, res.line);
-		mg_buf_add(&text, xerr.msg);
-		if (xerr.detail[0])
-			mg_buf_addf(&text, "\n%s", xerr.detail);
-		if (no_txn && res.total > 0)
-			mg_buf_addf(&text, "\nstatements completed: %zu of %zu",
-				    res.done, res.total);
-		rc |= mg_ledger_row_set(&row, MG_LF_STATUS, status);
-		rc |= mg_ledger_row_set(&row, MG_LF_ERROR, mg_buf_cstr(&text));
-	}
-	if (rc < 0 || (rc = mg_buf_check(&text, err)) < 0) {
+	mg_checks_json(&cs, &json);
+	if (xrc < 0)
+		error_text(&text, &xerr, &res, no_txn);
+	rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, started) |
+	     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, finished) |
+	     mg_ledger_row_set(&row, MG_LF_DURATION_MS, num) |
+	     mg_ledger_row_set(&row, MG_LF_CHECKS, mg_buf_cstr(&json)) |
+	     mg_ledger_row_set(&row, MG_LF_ERROR,
+			       xrc < 0 ? mg_buf_cstr(&text) : NULL);
+	if (rc < 0 || mg_buf_check(&text, NULL) < 0 ||
+	    mg_buf_check(&json, NULL) < 0) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -188,10 +277,11 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	}
 	ev.m = m;
 	ev.direction = row.f[MG_LF_DIRECTION];
-	ev.status = row.f[MG_LF_STATUS];
+	ev.status = status;
 	ev.file = file->path;
 	ev.checksum = file->checksum;
 	ev.duration_ms = t1 - t0;
+	ev.checks = &cs;
 	ev.checks_json = row.f[MG_LF_CHECKS];
 	ev.err = xrc < 0 ? &xerr : NULL;
 	ev.done = res.done;
@@ -205,15 +295,21 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	}
 	r->applied++;
 cleanup:
+	mg_checks_dispose(&cs);
 	mg_buf_dispose(&text);
+	mg_buf_dispose(&json);
 	mg_ledger_row_dispose(&row);
 	return rc;
 }
 
+/* A dry run reads the live "before" values, and changes nothing. */
 static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 			  bool up)
 {
 	const struct mg_file *file = up ? &m->up : &m->down;
+	struct mg_checks cs = { 0 };
+	struct mg_buf json = MG_BUF_INIT;
+	struct mg_error cerr = { 0 };
 	struct mg_event ev = { 0 };
 
 	ev.m = m;
@@ -221,11 +317,19 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	ev.status = "planned";
 	ev.file = file->path;
 	ev.checksum = file->checksum;
-	ev.checks_json = "[]";
+	/* an earlier file of the plan may create what a check reads */
+	if (mg_checks_before(&cs, r->conn, &file->dir, &cerr) < 0)
+		ev.err = &cerr;
+	else
+		ev.checks = &cs;
+	mg_checks_json(&cs, &json);
+	ev.checks_json = mg_buf_cstr(&json);
 	ev.no_transaction = file->dir.no_transaction ||
 			    !(r->conn->drv->caps & MG_CAP_TXN_DDL);
 	ev.dry_run = true;
 	emit(r, &ev);
+	mg_checks_dispose(&cs);
+	mg_buf_dispose(&json);
 }
 
 struct run_spec {

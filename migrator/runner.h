@@ -8,6 +8,7 @@
 #include "migrator/plan.h"
 #include "rollback/rollback.h"
 
+struct mg_checks;
 struct mg_conn;
 struct mg_error;
 struct mg_ledger;
@@ -23,6 +24,7 @@ struct mg_event {
 	const char *file;        /* the file that ran */
 	const char *checksum;    /* of that file */
 	int64_t duration_ms;
+	const struct mg_checks *checks; /* values and verdicts, or NULL */
 	const char *checks_json; /* "[]" when the file has no checks */
 	const struct mg_error *err; /* failures: "FILE:LINE: message" */
 	size_t done, total;      /* statements, when run one by one */

@@ -1,0 +1,323 @@
+#include "checks/check.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checks/directive.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/error.h"
+
+static const char *const verdict_names[] = { "pending", "ok", "failed",
+					     "error" };
+
+/* Runs a query of ours that yields one value; *out owned (NULL: NULL). */
+static int one_value(char **out, struct mg_conn *conn, const char *sql,
+		     struct mg_error *err)
+{
+	struct mg_rows *r = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = conn->drv->query(&r, conn, sql, NULL, 0, 0, err)) < 0)
+		return rc;
+	if (r->nrows != 1 || r->ncols != 1)
+		rc = mg_error_set(err, MG_ERR, "expected one value, got %zu "
+				  "rows of %zu columns", r->nrows, r->ncols);
+	else if (mg_rows_get(r, 0, 0) != NULL &&
+		 (*out = strdup(mg_rows_get(r, 0, 0))) == NULL)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	mg_rows_free(r);
+	return rc;
+}
+
+/* The count or fingerprint that a rows or data check compares. */
+static int measure(char **out, struct mg_conn *conn, const struct mg_check *c,
+		   struct mg_error *err)
+{
+	struct mg_buf sql = MG_BUF_INIT;
+	int rc;
+
+	if (c->kind == MG_CHECK_DATA_UNCHANGED)
+		conn->drv->fingerprint_sql(&sql, c->table,
+					   (const char *const *)c->cols,
+					   c->ncols);
+	else
+		mg_buf_addf(&sql, "SELECT count(*) FROM %s", c->table);
+	if ((rc = mg_buf_check(&sql, err)) == 0)
+		rc = one_value(out, conn, sql.ptr, err);
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
+static bool is_true(const char *v)
+{
+	return v != NULL && (strcasecmp(v, "t") == 0 ||
+			     strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static bool is_boolean(const char *v)
+{
+	return v != NULL && (is_true(v) || strcasecmp(v, "f") == 0 ||
+			     strcasecmp(v, "false") == 0 ||
+			     strcmp(v, "0") == 0);
+}
+
+/*
+ * An empty or true query. Its value goes into `after` (or `before` for a
+ * check:pre): for empty the number of rows, for true the value.
+ */
+static int ask(struct mg_check_result *res, struct mg_conn *conn,
+	       const struct mg_check *c, struct mg_error *err)
+{
+	struct mg_rows *r = NULL;
+	char **slot = c->pre ? &res->before : &res->after;
+	char count[32];
+	int rc;
+
+	if ((rc = conn->drv->query(&r, conn, c->query, NULL, 0, 0, err)) < 0)
+		return rc;
+	res->verdict = MG_VERDICT_OK;
+	if (c->kind == MG_CHECK_EMPTY) {
+		snprintf(count, sizeof(count), "%zu row%s", r->nrows,
+			 r->nrows == 1 ? "" : "s");
+		*slot = strdup(count);
+		if (r->nrows > 0)
+			res->verdict = MG_VERDICT_FAILED;
+	} else if (r->nrows != 1 || r->ncols != 1) {
+		snprintf(count, sizeof(count), "%zu rows", r->nrows);
+		*slot = strdup(count);
+		res->verdict = MG_VERDICT_FAILED;
+		res->note = strdup(r->nrows == 1 ?
+			"the query must return a single column" :
+			"the query must return exactly one row");
+	} else {
+		const char *v = mg_rows_get(r, 0, 0);
+
+		*slot = strdup(v ? v : "NULL");
+		if (!is_boolean(v)) {
+			res->verdict = MG_VERDICT_FAILED;
+			res->note = strdup("the query must return a boolean");
+		} else if (!is_true(v)) {
+			res->verdict = MG_VERDICT_FAILED;
+		}
+	}
+	mg_rows_free(r);
+	if (*slot == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void fail(struct mg_checks *cs, size_t i, enum mg_verdict v)
+{
+	cs->r[i].verdict = v;
+	if (!cs->any_failed) {
+		cs->any_failed = true;
+		cs->failed = i;
+	}
+}
+
+int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
+		     const struct mg_directives *dir, struct mg_error *err)
+{
+	struct mg_checks cs = { 0 };
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	cs.dir = dir;
+	if (dir->nchecks == 0) {
+		*out = cs;
+		return 0;
+	}
+	if ((cs.r = calloc(dir->nchecks, sizeof(*cs.r))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (i = 0; i < dir->nchecks && rc == 0; i++) {
+		const struct mg_check *c = &dir->checks[i];
+		char server[sizeof(err->msg)] = "";
+
+		if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE) {
+			if (!c->pre)
+				continue;
+			rc = ask(&cs.r[i], conn, c, err);
+			if (rc == 0 && cs.r[i].verdict != MG_VERDICT_OK)
+				fail(&cs, i, cs.r[i].verdict);
+		} else {
+			rc = measure(&cs.r[i].before, conn, c, err);
+		}
+		if (rc < 0 && rc != MG_ENOMEM && err != NULL) {
+			/* the file is wrong, not the server: exit 2 */
+			snprintf(server, sizeof(server), "%s", err->msg);
+			mg_error_set(err, MG_EINVALID, "check '%s' cannot run: "
+				     "%s", c->text, server);
+			mg_error_detail(err, "line %u", c->line);
+			rc = MG_EINVALID;
+		}
+	}
+	if (rc < 0) {
+		mg_checks_dispose(&cs);
+		return rc;
+	}
+	*out = cs;
+	return 0;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
+		    struct mg_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
+		const struct mg_check *c = &cs->dir->checks[i];
+		struct mg_check_result *res = &cs->r[i];
+		struct mg_error qerr = { 0 };
+		int64_t before, after;
+		char *end;
+
+		if (c->pre)
+			continue;
+		if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE)
+			rc = ask(res, conn, c, &qerr);
+		else
+			rc = measure(&res->after, conn, c, &qerr);
+		if (rc == MG_ENOMEM)
+			return mg_error_set(err, rc, "out of memory");
+		if (rc < 0) {
+			/* in PostgreSQL the transaction is now aborted and
+			 * every later query would fail too: stop here */
+			res->note = strdup(qerr.msg);
+			fail(cs, i, MG_VERDICT_ERROR);
+			break;
+		}
+		switch (c->kind) {
+		case MG_CHECK_ROWS_UNCHANGED:
+		case MG_CHECK_DATA_UNCHANGED:
+			res->verdict = same(res->before, res->after) ?
+					       MG_VERDICT_OK : MG_VERDICT_FAILED;
+			break;
+		case MG_CHECK_ROWS_DELTA:
+			before = strtoll(res->before ? res->before : "", &end,
+					 10);
+			after = strtoll(res->after ? res->after : "", &end, 10);
+			res->verdict = after == before + c->delta ?
+					       MG_VERDICT_OK : MG_VERDICT_FAILED;
+			break;
+		default:
+			break; /* ask() gave the verdict */
+		}
+		if (res->verdict != MG_VERDICT_OK)
+			fail(cs, i, res->verdict);
+	}
+	return 0;
+}
+
+int mg_checks_restored(struct mg_checks *cs, struct mg_conn *conn, bool *ok,
+		       char **differs, struct mg_error *err)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	*ok = true;
+	*differs = NULL;
+	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
+		const struct mg_check *c = &cs->dir->checks[i];
+		struct mg_check_result *res = &cs->r[i];
+		struct mg_error qerr = { 0 };
+		char *now = NULL;
+
+		if (res->before == NULL || c->pre)
+			continue;
+		if ((rc = measure(&now, conn, c, &qerr)) == MG_ENOMEM)
+			break;
+		if (rc < 0 || !same(now, res->before)) {
+			*ok = false;
+			mg_buf_addf(&b, "%s%s: before %s, after the undo %s",
+				    b.len ? "; " : "", c->text, res->before,
+				    rc < 0 ? qerr.msg : now ? now : "NULL");
+		}
+		rc = 0;
+		free(res->after);
+		res->after = now;
+	}
+	if (rc == 0 && (rc = mg_buf_check(&b, err)) == 0)
+		*differs = mg_buf_detach(&b);
+	if (rc == MG_ENOMEM)
+		mg_error_set(err, rc, "out of memory");
+	mg_buf_dispose(&b);
+	return rc;
+}
+
+void mg_checks_describe(const struct mg_checks *cs, size_t i,
+			struct mg_buf *out)
+{
+	const struct mg_check *c = &cs->dir->checks[i];
+	const struct mg_check_result *res = &cs->r[i];
+	const char *subject = c->table ? c->table : c->query;
+
+	mg_buf_addf(out, "%s%s %s: ", mg_check_kind_name(c->kind),
+		    c->pre ? " (pre)" : "", subject);
+	if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE)
+		mg_buf_add(out, (c->pre ? res->before : res->after) ?
+					(c->pre ? res->before : res->after) :
+					"-");
+	else
+		mg_buf_addf(out, "%s -> %s", res->before ? res->before : "-",
+			    res->after ? res->after : "-");
+	if (c->kind == MG_CHECK_ROWS_DELTA)
+		mg_buf_addf(out, " (expected %+" PRId64 ")", c->delta);
+	mg_buf_addf(out, " %s", verdict_names[res->verdict]);
+	if (res->note != NULL)
+		mg_buf_addf(out, " (%s)", res->note);
+}
+
+void mg_checks_json(const struct mg_checks *cs, struct mg_buf *out)
+{
+	size_t i;
+
+	mg_buf_addc(out, '[');
+	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
+		const struct mg_check *c = &cs->dir->checks[i];
+		const struct mg_check_result *res = &cs->r[i];
+
+		mg_buf_add(out, i ? ",{\"kind\":" : "{\"kind\":");
+		mg_buf_add_json(out, mg_check_kind_name(c->kind));
+		mg_buf_add(out, ",\"check\":");
+		mg_buf_add_json(out, c->text);
+		mg_buf_addf(out, ",\"line\":%u,\"pre\":%s,\"before\":", c->line,
+			    c->pre ? "true" : "false");
+		mg_buf_add_json(out, res->before);
+		mg_buf_add(out, ",\"after\":");
+		mg_buf_add_json(out, res->after);
+		mg_buf_add(out, ",\"verdict\":");
+		mg_buf_add_json(out, verdict_names[res->verdict]);
+		if (res->note != NULL) {
+			mg_buf_add(out, ",\"note\":");
+			mg_buf_add_json(out, res->note);
+		}
+		mg_buf_addc(out, '}');
+	}
+	mg_buf_addc(out, ']');
+}
+
+void mg_checks_dispose(struct mg_checks *cs)
+{
+	size_t i;
+
+	for (i = 0; cs->r != NULL && i < cs->dir->nchecks; i++) {
+		free(cs->r[i].before);
+		free(cs->r[i].after);
+		free(cs->r[i].note);
+	}
+	free(cs->r);
+	memset(cs, 0, sizeof(*cs));
+}

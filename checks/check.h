@@ -1,0 +1,70 @@
+#ifndef MG_CHECK_H
+#define MG_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mg_buf;
+struct mg_conn;
+struct mg_directives;
+struct mg_error;
+
+/*
+ * Running a file's checks (SPEC.md, "Directives"): "before" values and
+ * check:pre queries ahead of the file, "after" values and post queries
+ * behind it, and the evidence of both for the ledger.
+ */
+enum mg_verdict {
+	MG_VERDICT_PENDING, /* not compared yet */
+	MG_VERDICT_OK,
+	MG_VERDICT_FAILED,  /* the values say the promise was broken */
+	MG_VERDICT_ERROR,   /* the check's own query failed */
+};
+
+struct mg_check_result {
+	char *before;  /* rows: a count; data: a fingerprint; NULL: none */
+	char *after;
+	char *note;    /* why a verdict is failed or error */
+	enum mg_verdict verdict;
+};
+
+struct mg_checks {
+	const struct mg_directives *dir; /* lent */
+	struct mg_check_result *r;       /* one per dir->checks[] */
+	size_t failed;                   /* index of the first failure */
+	bool any_failed;
+};
+
+/*
+ * Before the file runs: the count or fingerprint of every rows and data
+ * check, and the verdict of every check:pre query. MG_EINVALID when a
+ * check's query cannot run (a table or column that does not exist):
+ * err->msg names the check, err->detail has "line N" then the server's
+ * words. A failed pre-check is no error: see c->any_failed.
+ */
+int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
+		     const struct mg_directives *dir, struct mg_error *err);
+
+/* After the file ran: values and verdicts of the other checks. A check
+ * whose query fails gets MG_VERDICT_ERROR, not an error return. */
+int mg_checks_after(struct mg_checks *c, struct mg_conn *conn,
+		    struct mg_error *err);
+
+/*
+ * After an undo (the opposite file ran because a check failed where DDL
+ * cannot roll back): reads the before values again into `after` and sets
+ * *same when each equals its before value; `differs` (caller frees)
+ * lists those that do not.
+ */
+int mg_checks_restored(struct mg_checks *c, struct mg_conn *conn, bool *same,
+		       char **differs, struct mg_error *err);
+
+/* One line a check: "rows users: 1523 -> 1523 ok"; lends, per index. */
+void mg_checks_describe(const struct mg_checks *c, size_t i,
+			struct mg_buf *out);
+/* Evidence as a JSON array: kind, check, line, pre, before, after,
+ * verdict, note. "[]" for none. */
+void mg_checks_json(const struct mg_checks *c, struct mg_buf *out);
+void mg_checks_dispose(struct mg_checks *c);
+
+#endif
