@@ -165,6 +165,33 @@ static const char *undo(struct mg_runner *r, const struct mg_migration *m,
 	return same ? "rolled_back" : "dirty";
 }
 
+static int mark_started(struct mg_runner *r, const struct mg_migration *m,
+			bool up, const char *started, struct mg_error *err)
+{
+	struct mg_ledger_row row;
+	int rc;
+
+	rc = mg_runner__row_init(r, &row, m, m->version, m->name,
+				 up ? "up" : "down", "dirty");
+	if (rc == 0)
+		rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, started) |
+		     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, started) |
+		     mg_ledger_row_set(&row, MG_LF_DURATION_MS, "0") |
+		     mg_ledger_row_set(&row, MG_LF_ERROR,
+				       "started outside a transaction; if no "
+				       "later event follows, the run was "
+				       "interrupted and the file may be "
+				       "half-applied");
+	if (rc < 0)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	else if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) == 0 &&
+		 (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+					MG_Q_COMMIT, err)) < 0)
+		r->conn->drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
 /* Turns the first failed check into the error: "FILE:LINE: check ...". */
 static void check_error(struct mg_error *e, const struct mg_checks *cs,
 			const char *path)
@@ -208,6 +235,10 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		return rc;
 	if (!no_txn && !in_txn &&
 	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		return rc;
+	/* Outside a transaction a crash would leave a half-applied file and
+	 * no trace: record "dirty" first, and the outcome after it. */
+	if (no_txn && (rc = mark_started(r, m, up, started, err)) < 0)
 		return rc;
 	xrc = mg_checks_before(&cs, r->conn, &file->dir, &xerr);
 	if (xrc == MG_ENOMEM) {
@@ -281,7 +312,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	ev.file = file->path;
 	ev.checksum = file->checksum;
 	ev.duration_ms = t1 - t0;
-	ev.checks = &cs;
+	ev.checks = cs.dir != NULL ? &cs : NULL;
 	ev.checks_json = row.f[MG_LF_CHECKS];
 	ev.err = xrc < 0 ? &xerr : NULL;
 	ev.done = res.done;

@@ -533,7 +533,7 @@ static void start_stmt(struct scanner *sc)
 	sc->start_line = line_at(sc, sc->pos);
 }
 
-/* Ends the statement before byte end; one of comments only is dropped. */
+/* Ends the statement before byte end, dropping it if it is all comments. */
 static int end_stmt(struct scanner *sc, size_t end)
 {
 	bool keep = sc->in_stmt && sc->has_sql;
@@ -551,10 +551,11 @@ static int end_stmt(struct scanner *sc, size_t end)
 
 /*
  * The mysql client's DELIMITER command. It is not SQL and never reaches the
- * server. The client takes it anywhere a statement may begin; we take it at
- * the start of a line with no SQL pending, so that a column that happens
- * to be called delimiter stays a column. As in the client, the argument
- * is one word or a quoted string, and the rest of the line is ignored.
+ * server. The client spots "delimiter " almost anywhere outside quotes; we
+ * take it only at the start of a line with no SQL pending, so that a column
+ * that happens to be called delimiter stays a column. As in the client,
+ * the argument is one word or a quoted string, and the rest of the line is
+ * ignored.
  */
 static bool delimiter_command(struct scanner *sc)
 {
