@@ -70,5 +70,6 @@ int cmd_ledger(const struct opts *o);
 int cmd_baseline(const struct opts *o);
 int cmd_repair(const struct opts *o);
 int cmd_keygen(const struct opts *o);
+int cmd_test(const struct opts *o);
 
 #endif

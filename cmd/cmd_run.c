@@ -45,11 +45,46 @@ static void print_dry_run(const struct mg_event *ev)
 			ev->err->msg);
 }
 
+/* migrate test's verdict on one migration's down file */
+static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
+{
+	struct mg_buf b = MG_BUF_INIT;
+
+	if (strcmp(ev->status, "ok") == 0)
+		fprintf(stderr, "test %s: down restores the schema\n", ev->file);
+	else if (strcmp(ev->status, "skipped") == 0)
+		fprintf(stderr, "test %s: irreversible, no round trip\n",
+			ev->file);
+	if (!ctx->o->json)
+		return;
+	mg_buf_addf(&b, "{\"event\":\"roundtrip\",\"version\":%lld,\"name\":",
+		    (long long)ev->m->version);
+	mg_buf_add_json(&b, ev->m->name);
+	mg_buf_add(&b, ",\"status\":");
+	mg_buf_add_json(&b, ev->status);
+	mg_buf_add(&b, ",\"schema\":");
+	mg_buf_add_json(&b, ev->checksum);
+	if (ev->err != NULL) {
+		mg_buf_add(&b, ",\"error\":");
+		mg_buf_add_json(&b, ev->err->msg);
+		mg_buf_add(&b, ",\"differences\":");
+		mg_buf_add_json(&b, ev->err->detail);
+	}
+	mg_buf_add(&b, "}");
+	printf("%s\n", mg_buf_cstr(&b));
+	fflush(stdout);
+	mg_buf_dispose(&b);
+}
+
 static void on_event(void *arg, const struct mg_event *ev)
 {
 	const struct run_ctx *ctx = arg;
 	struct mg_buf b = MG_BUF_INIT;
 
+	if (strcmp(ev->direction, "roundtrip") == 0) {
+		on_roundtrip(ctx, ev);
+		return;
+	}
 	if (ev->dry_run) {
 		print_dry_run(ev);
 	} else {
@@ -87,7 +122,9 @@ static void on_event(void *arg, const struct mg_event *ev)
 	mg_buf_dispose(&b);
 }
 
-static int run(const struct opts *o, bool up)
+enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
+
+static int run(const struct opts *o, enum mode mode)
 {
 	struct mg_source *src = NULL;
 	struct mg_conn *conn = NULL;
@@ -101,9 +138,13 @@ static int run(const struct opts *o, bool up)
 
 	if (o->nargs > 0)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
-	if (up && (o->all || o->steps))
-		return usage_error(o, "up takes --to V, not --steps or --all");
-	if (!up && ((o->all ? 1 : 0) + (o->steps ? 1 : 0) +
+	if (mode != MODE_DOWN && (o->all || o->steps))
+		return usage_error(o, "%s takes --to V, not --steps or --all",
+				   o->command);
+	if (mode == MODE_TEST && o->dry_run)
+		return usage_error(o, "test has no --dry-run: up --dry-run "
+				   "shows the plan");
+	if (mode == MODE_DOWN && ((o->all ? 1 : 0) + (o->steps ? 1 : 0) +
 		    (o->to >= 0 ? 1 : 0)) > 1)
 		return usage_error(o, "give one of --steps N, --to V, --all");
 	if ((code = load_signing_key(key, &have_key, o)) != 0 ||
@@ -119,11 +160,14 @@ static int run(const struct opts *o, bool up)
 	r.lock_timeout_s = o->lock_timeout;
 	r.on_event = on_event;
 	r.ctx = &ctx;
-	if (up) {
+	if (mode != MODE_DOWN) {
 		struct mg_up_opts uo = { .to = o->to,
 			.allow_out_of_order = o->allow_out_of_order };
 
-		rc = mg_run_up(&r, &uo, o->dry_run, &err);
+		if (mode == MODE_TEST)
+			rc = mg_run_test(&r, &uo, &err);
+		else
+			rc = mg_run_up(&r, &uo, o->dry_run, &err);
 	} else {
 		struct mg_down_opts d = { .steps = o->steps, .to = o->to,
 					  .all = o->all };
@@ -137,9 +181,9 @@ static int run(const struct opts *o, bool up)
 	if (!o->dry_run)
 		fprintf(stderr, "%zu migration%s %s\n", r.applied,
 			r.applied == 1 ? "" : "s",
-			up ? "applied" : "rolled back");
+			mode == MODE_DOWN ? "rolled back" : "applied");
 	snprintf(extra, sizeof(extra), "\"%s\":%zu",
-		 up ? "applied" : "rolled_back", r.applied);
+		 mode == MODE_DOWN ? "rolled_back" : "applied", r.applied);
 	print_summary(o, "ok", EXIT_OK, extra);
 	code = EXIT_OK;
 cleanup:
@@ -151,10 +195,15 @@ cleanup:
 
 int cmd_up(const struct opts *o)
 {
-	return run(o, true);
+	return run(o, MODE_UP);
 }
 
 int cmd_down(const struct opts *o)
 {
-	return run(o, false);
+	return run(o, MODE_DOWN);
+}
+
+int cmd_test(const struct opts *o)
+{
+	return run(o, MODE_TEST);
 }

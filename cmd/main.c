@@ -34,6 +34,9 @@ static const struct command commands[] = {
 	  "apply pending migrations in version order" },
 	{ "down", cmd_down, NEED_DB, "[--steps N | --to V | --all] [--dry-run]",
 	  "roll back applied migrations (default: exactly one)" },
+	{ "test", cmd_test, NEED_DB, "[--to V]",
+	  "prove each pending migration: up, checks, down, schema as before, "
+	  "up again" },
 	{ "verify", cmd_verify, NEED_DB, "[--public-key FILE]",
 	  "check applied files against the ledger, its hash chain and "
 	  "signatures" },

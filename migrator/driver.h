@@ -110,6 +110,16 @@ struct mg_driver {
 	void (*fingerprint_sql)(struct mg_buf *out, const char *table,
 				const char *const *cols, size_t ncols);
 
+	/*
+	 * Appends a query describing the schema that migrations change, as
+	 * rows of (kind, name, definition) text: tables' columns, indexes,
+	 * constraints, views, functions, triggers, sequences, types; enough
+	 * that a down file which leaves anything behind, or drops too much,
+	 * shows up as a different set of rows. (The ledger table is in it,
+	 * but only its rows change while migrations run.)
+	 */
+	void (*schema_sql)(struct mg_buf *out);
+
 	/* The database user of the session; NULL if there is none (SQLite).
 	 * Lends a string owned by the connection. */
 	const char *(*user)(struct mg_conn *conn);

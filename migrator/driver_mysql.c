@@ -493,6 +493,40 @@ static void my_fingerprint_sql(struct mg_buf *out, const char *table,
 	mg_buf_addf(out, ")) AS h FROM %s) AS mg_rows", table);
 }
 
+/* information_schema, for the current database only. */
+static void my_schema_sql(struct mg_buf *out)
+{
+	mg_buf_add(out,
+		"SELECT 'table', TABLE_NAME, CONCAT(TABLE_TYPE, ' ', "
+		"COALESCE(ENGINE, '')) FROM information_schema.TABLES WHERE "
+		"TABLE_SCHEMA = DATABASE() "
+		"UNION ALL SELECT 'column', CONCAT(TABLE_NAME, '.', "
+		"COLUMN_NAME), CONCAT(COLUMN_TYPE, ' ', IS_NULLABLE, ' ', "
+		"COALESCE(COLUMN_DEFAULT, 'no default'), ' ', EXTRA) FROM "
+		"information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+		"UNION ALL SELECT 'index', CONCAT(TABLE_NAME, '.', INDEX_NAME), "
+		"CONCAT(NON_UNIQUE, ' ', GROUP_CONCAT(COLUMN_NAME ORDER BY "
+		"SEQ_IN_INDEX)) FROM information_schema.STATISTICS WHERE "
+		"TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME, "
+		"NON_UNIQUE "
+		"UNION ALL SELECT 'constraint', CONCAT(TABLE_NAME, '.', "
+		"CONSTRAINT_NAME), CONSTRAINT_TYPE FROM "
+		"information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA "
+		"= DATABASE() "
+		"UNION ALL SELECT 'view', TABLE_NAME, MD5(VIEW_DEFINITION) FROM "
+		"information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() "
+		"UNION ALL SELECT 'routine', CONCAT(ROUTINE_TYPE, ' ', "
+		"ROUTINE_NAME), MD5(COALESCE(ROUTINE_DEFINITION, '')) FROM "
+		"information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() "
+		"UNION ALL SELECT 'trigger', TRIGGER_NAME, CONCAT("
+		"EVENT_OBJECT_TABLE, ' ', ACTION_TIMING, ' ', "
+		"EVENT_MANIPULATION, ' ', MD5(ACTION_STATEMENT)) FROM "
+		"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() "
+		"UNION ALL SELECT 'event', EVENT_NAME, MD5(EVENT_DEFINITION) "
+		"FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "
+		"DATABASE()");
+}
+
 static const char *my_user(struct mg_conn *conn)
 {
 	struct my_conn *c = (struct my_conn *)conn;
@@ -515,5 +549,6 @@ const struct mg_driver mg_driver_mysql = {
 	.lock = my_lock,
 	.unlock = my_unlock,
 	.fingerprint_sql = my_fingerprint_sql,
+	.schema_sql = my_schema_sql,
 	.user = my_user,
 };

@@ -595,6 +595,61 @@ static void pg_fingerprint_sql(struct mg_buf *out, const char *table,
 	mg_buf_addf(out, ")::text AS r FROM %s) AS mg_rows", table);
 }
 
+/* Everything outside the system schemas, by catalog, with definitions
+ * from the server's own pg_get_*def() functions. */
+static void pg_schema_sql(struct mg_buf *out)
+{
+	const char *user_ns = "n.nspname NOT IN ('pg_catalog', "
+			      "'information_schema', 'pg_toast') AND "
+			      "n.nspname NOT LIKE 'pg_temp%'";
+
+	mg_buf_addf(out,
+		"SELECT 'relation', n.nspname || '.' || c.relname, c.relkind::text "
+		"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE %s AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+		"UNION ALL SELECT 'column', n.nspname || '.' || c.relname || '.' "
+		"|| a.attname, format_type(a.atttypid, a.atttypmod) || "
+		"CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || "
+		"coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') "
+		"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+		"JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
+		"pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+		"WHERE %s AND a.attnum > 0 AND NOT a.attisdropped AND "
+		"c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+		"UNION ALL SELECT 'index', n.nspname || '.' || i.relname, "
+		"pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON "
+		"i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+		"JOIN pg_namespace n ON n.oid = i.relnamespace WHERE %s "
+		"UNION ALL SELECT 'constraint', n.nspname || '.' || "
+		"c.conrelid::regclass::text || '.' || c.conname, "
+		"pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN "
+		"pg_namespace n ON n.oid = c.connamespace WHERE %s AND "
+		"c.conrelid <> 0 "
+		"UNION ALL SELECT 'view', n.nspname || '.' || c.relname, "
+		"pg_get_viewdef(c.oid) FROM pg_class c JOIN pg_namespace n ON "
+		"n.oid = c.relnamespace WHERE %s AND c.relkind IN ('v', 'm') "
+		"UNION ALL SELECT 'function', n.nspname || '.' || p.proname || "
+		"'(' || pg_get_function_identity_arguments(p.oid) || ')', "
+		"md5(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN "
+		"pg_namespace n ON n.oid = p.pronamespace WHERE %s AND "
+		"p.prokind IN ('f', 'p', 'w') "
+		"UNION ALL SELECT 'trigger', t.tgrelid::regclass::text || '.' || "
+		"t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN "
+		"pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = "
+		"c.relnamespace WHERE %s AND NOT t.tgisinternal "
+		"UNION ALL SELECT 'type', n.nspname || '.' || t.typname, "
+		"t.typtype::text || coalesce(':' || (SELECT string_agg("
+		"e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e "
+		"WHERE e.enumtypid = t.oid), '') FROM pg_type t JOIN "
+		"pg_namespace n ON n.oid = t.typnamespace WHERE %s AND "
+		"t.typtype IN ('e', 'd', 'c') AND NOT EXISTS (SELECT 1 FROM "
+		"pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c') "
+		"UNION ALL SELECT 'extension', e.extname, e.extversion FROM "
+		"pg_extension e",
+		user_ns, user_ns, user_ns, user_ns, user_ns, user_ns, user_ns,
+		user_ns);
+}
+
 static const char *pg_user(struct mg_conn *conn)
 {
 	return PQuser(((struct pg_conn *)conn)->pg);
@@ -616,5 +671,6 @@ const struct mg_driver mg_driver_postgres = {
 	.lock = pg_lock,
 	.unlock = pg_unlock,
 	.fingerprint_sql = pg_fingerprint_sql,
+	.schema_sql = pg_schema_sql,
 	.user = pg_user,
 };

@@ -118,6 +118,13 @@ static void sq_fingerprint_sql(struct mg_buf *out, const char *table,
 	mg_buf_addf(out, ") FROM %s", table);
 }
 
+/* SQLite keeps every object's CREATE statement: that is its schema. */
+static void sq_schema_sql(struct mg_buf *out)
+{
+	mg_buf_add(out, "SELECT type, name, coalesce(sql, '') FROM "
+			"sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+}
+
 static int sq_connect(struct mg_conn **out, const char *url,
 		      struct mg_error *err)
 {
@@ -350,5 +357,6 @@ const struct mg_driver mg_driver_sqlite = {
 	.lock = sq_lock,
 	.unlock = sq_unlock,
 	.fingerprint_sql = sq_fingerprint_sql,
+	.schema_sql = sq_schema_sql,
 	.user = sq_user,
 };

@@ -13,6 +13,7 @@
 #include "migrator/error.h"
 #include "migrator/ledger.h"
 #include "migrator/source.h"
+#include "rollback/schema.h"
 
 void mg_runner_lock_name(char out[128], int64_t *key, const char *table)
 {
@@ -597,6 +598,85 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 	if (rc < 0)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 	mg_status_dispose(&st);
+	mg_runner_end(r);
+	return rc;
+}
+
+/* A round trip's verdict, as an event of its own. */
+static void roundtrip_event(struct mg_runner *r, const struct mg_migration *m,
+			    const char *status, const char *schema,
+			    const struct mg_error *err)
+{
+	struct mg_event ev = { 0 };
+
+	ev.m = m;
+	ev.direction = "roundtrip";
+	ev.status = status;
+	ev.file = m->down.path ? m->down.path : m->up.path;
+	ev.checksum = schema;
+	ev.checks_json = "[]";
+	ev.err = err;
+	emit(r, &ev);
+}
+
+/*
+ * One pending migration's proof: up (with its checks), down, the schema
+ * must be what it was before the up, then up again for good.
+ */
+static int roundtrip(struct mg_runner *r, const struct mg_migration *m,
+		     struct mg_error *err)
+{
+	struct mg_schema before = { 0 }, after = { 0 };
+	struct mg_buf diff = MG_BUF_INIT;
+	int rc;
+
+	if (m->up.dir.irreversible) { /* nothing to prove */
+		roundtrip_event(r, m, "skipped", NULL, NULL);
+		return apply(r, m, true, false, err);
+	}
+	if ((rc = mg_schema_read(&before, r->conn, err)) < 0 ||
+	    (rc = apply(r, m, true, false, err)) < 0 ||
+	    (rc = apply(r, m, false, false, err)) < 0 ||
+	    (rc = mg_schema_read(&after, r->conn, err)) < 0)
+		goto cleanup;
+	if (strcmp(before.hash, after.hash) != 0) {
+		mg_schema_diff(&diff, &before, &after);
+		mg_error_set(err, MG_ECHECKSUM, "%s does not undo %s: the "
+			     "schema differs from before the up",
+			     m->down.path, m->up.path);
+		mg_error_detail(err, "%s", mg_buf_cstr(&diff));
+		mg_error_hint(err, "'-' is what the down file dropped too "
+			      "much or did not restore, '+' what it left "
+			      "behind; the migration is rolled back now");
+		roundtrip_event(r, m, "failed", after.hash, err);
+		rc = MG_ECHECKSUM;
+		goto cleanup;
+	}
+	roundtrip_event(r, m, "ok", after.hash, NULL);
+	rc = apply(r, m, true, false, err);
+cleanup:
+	mg_buf_dispose(&diff);
+	mg_schema_dispose(&before);
+	mg_schema_dispose(&after);
+	return rc;
+}
+
+int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
+		struct mg_error *err)
+{
+	struct run_spec s = { .up = true, .up_opts = opts };
+	struct mg_plan p = { 0 };
+	size_t i;
+	int rc;
+
+	if ((rc = mg_runner_begin(r, err)) < 0)
+		return rc;
+	if ((rc = plan(&p, r, &s, err)) < 0)
+		goto cleanup;
+	for (i = 0; i < p.n && rc == 0; i++)
+		rc = roundtrip(r, p.v[i], err);
+cleanup:
+	mg_plan_dispose(&p);
 	mg_runner_end(r);
 	return rc;
 }

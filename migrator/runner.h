@@ -60,6 +60,16 @@ int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
 		bool dry_run, struct mg_error *err);
 
 /*
+ * `test`: for each pending migration, up with its checks, down, then the
+ * schema must be as it was before the up (else MG_ECHECKSUM, err->detail
+ * listing what differs), then up again. Emits a "roundtrip" event per
+ * migration besides the usual ones. Meant for CI and staging databases:
+ * on SQLite it does not re-read the ledger between files.
+ */
+int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
+		struct mg_error *err);
+
+/*
  * `baseline V`: records every version up to V that is not applied as
  * applied, without running it. `repair V`: clears a failed or dirty state;
  * with `applied` the version then counts as applied. Both refuse with

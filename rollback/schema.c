@@ -1,0 +1,95 @@
+#include "rollback/schema.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/error.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
+		   struct mg_error *err)
+{
+	struct mg_buf sql = MG_BUF_INIT, line = MG_BUF_INIT;
+	struct mg_schema s = { 0 };
+	struct mg_rows *r = NULL;
+	crypto_generichash_state h;
+	unsigned char bin[32];
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	conn->drv->schema_sql(&sql);
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (rc = conn->drv->query(&r, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		goto cleanup;
+	if ((s.items = calloc(r->nrows + 1, sizeof(*s.items))) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < r->nrows; i++) {
+		const char *def = mg_rows_get(r, i, 2);
+
+		mg_buf_truncate(&line, 0);
+		mg_buf_addf(&line, "%s %s: %s", mg_rows_get(r, i, 0),
+			    mg_rows_get(r, i, 1), def ? def : "");
+		if ((s.items[s.n] = mg_buf_detach(&line)) == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		s.n++;
+	}
+	if (s.n > 0)
+		qsort(s.items, s.n, sizeof(*s.items), cmp_str);
+	crypto_generichash_init(&h, NULL, 0, sizeof(bin));
+	for (i = 0; i < s.n; i++)
+		crypto_generichash_update(&h, (const unsigned char *)s.items[i],
+					  strlen(s.items[i]) + 1);
+	crypto_generichash_final(&h, bin, sizeof(bin));
+	sodium_bin2hex(s.hash, sizeof(s.hash), bin, sizeof(bin));
+	*out = s;
+	memset(&s, 0, sizeof(s));
+cleanup:
+	mg_schema_dispose(&s);
+	mg_rows_free(r);
+	mg_buf_dispose(&sql);
+	mg_buf_dispose(&line);
+	return rc;
+}
+
+void mg_schema_diff(struct mg_buf *out, const struct mg_schema *a,
+		    const struct mg_schema *b)
+{
+	size_t i = 0, j = 0;
+	int c;
+
+	/* both are sorted: one merge pass */
+	while (i < a->n || j < b->n) {
+		c = i >= a->n ? 1 : j >= b->n ? -1 :
+					     strcmp(a->items[i], b->items[j]);
+		if (c == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		mg_buf_addf(out, "%s%c %s", out->len ? "; " : "",
+			    c < 0 ? '-' : '+',
+			    c < 0 ? a->items[i++] : b->items[j++]);
+	}
+}
+
+void mg_schema_dispose(struct mg_schema *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->items[i]);
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
