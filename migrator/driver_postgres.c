@@ -242,6 +242,36 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	return line;
 }
 
+/* MG_EINVALID if a statement would end the runner's transaction. */
+static int refuse_txn_control(const char *sql, size_t len,
+			      struct mg_script_result *res,
+			      struct mg_error *err)
+{
+	struct mg_stmts stmts = { 0 };
+	size_t i;
+	int rc = 0;
+
+	/* unterminated quotes are the server's to report */
+	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) < 0)
+		return 0;
+	for (i = 0; i < stmts.n && rc == 0; i++) {
+		const struct mg_stmt *s = &stmts.v[i];
+
+		if (!mg_stmt_controls_txn(sql + s->off, s->len))
+			continue;
+		res->line = s->line;
+		rc = mg_error_set(err, MG_EINVALID, "the file controls its "
+				  "own transaction: '%.*s'",
+				  (int)(s->len < 40 ? s->len : 40),
+				  sql + s->off);
+		mg_error_hint(err, "migrate runs each file in a transaction "
+			      "already: remove BEGIN/COMMIT, or add '-- "
+			      "migrate:no-transaction' to manage it yourself");
+	}
+	mg_stmts_dispose(&stmts);
+	return rc;
+}
+
 /* The whole file as one simple-protocol query: one round trip. */
 static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 		      struct mg_script_result *res, struct mg_error *err)
@@ -250,7 +280,10 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 	long prefix = 0;
 	size_t nres = 0;
 	PGresult *r;
-	int rc = 0;
+	int rc;
+
+	if ((rc = refuse_txn_control(sql, len, res, err)) < 0)
+		return rc;
 
 	if (c->begin_pending) {
 		mg_buf_add(&q, BEGIN_SQL);

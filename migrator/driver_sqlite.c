@@ -16,6 +16,7 @@
 
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/split.h"
 #include "migrator/url.h"
 
 struct sq_conn {
@@ -189,7 +190,6 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	(void)flags; /* the runner opens the transaction, or not */
 	memset(res, 0, sizeof(*res));
 	while (p < end) {
 		size_t start;
@@ -204,6 +204,20 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 				break;
 			p = tail;
 			continue;
+		}
+		if (rc == SQLITE_OK && !(flags & MG_SCRIPT_NO_TXN) &&
+		    mg_stmt_controls_txn(p, (size_t)(tail - p))) {
+			res->line = line_at(sql, start);
+			mg_error_set(err, MG_EINVALID, "the file controls its "
+				     "own transaction: '%.*s'",
+				     (int)(tail - p < 40 ? tail - p : 40), p);
+			mg_error_hint(err, "migrate runs each file in a "
+				      "transaction already: remove "
+				      "BEGIN/COMMIT, or add '-- "
+				      "migrate:no-transaction' to manage it "
+				      "yourself");
+			sqlite3_finalize(st);
+			return MG_EINVALID;
 		}
 		if (rc == SQLITE_OK) {
 			while ((rc = sqlite3_step(st)) == SQLITE_ROW)

@@ -866,3 +866,50 @@ void mg_stmts_dispose(struct mg_stmts *s)
 	s->v = NULL;
 	s->n = 0;
 }
+
+/* Skips blanks and comments; returns the offset of what follows. */
+static size_t skip_noise(const char *sql, size_t len, size_t p)
+{
+	for (;;) {
+		while (p < len && is_blank((unsigned char)sql[p]))
+			p++;
+		if (p + 1 < len && sql[p] == '-' && sql[p + 1] == '-') {
+			while (p < len && sql[p] != '\n')
+				p++;
+		} else if (p + 1 < len && sql[p] == '/' && sql[p + 1] == '*') {
+			for (p += 2; p + 1 < len; p++)
+				if (sql[p] == '*' && sql[p + 1] == '/')
+					break;
+			p += 2;
+		} else {
+			return p < len ? p : len;
+		}
+	}
+}
+
+static size_t next_word(const char *sql, size_t len, size_t *p)
+{
+	size_t start = *p = skip_noise(sql, len, *p);
+
+	while (*p < len && is_word_char((unsigned char)sql[*p]))
+		(*p)++;
+	return *p - start;
+}
+
+bool mg_stmt_controls_txn(const char *sql, size_t len)
+{
+	size_t p = 0, n1, n2, w1, w2;
+
+	n1 = next_word(sql, len, &p);
+	w1 = p - n1;
+	n2 = next_word(sql, len, &p);
+	w2 = p - n2;
+	if (word_is(sql + w1, n1, "begin") || word_is(sql + w1, n1, "commit") ||
+	    word_is(sql + w1, n1, "end") || word_is(sql + w1, n1, "abort"))
+		return true;
+	if (word_is(sql + w1, n1, "rollback"))
+		return !word_is(sql + w2, n2, "to");
+	return (word_is(sql + w1, n1, "start") ||
+		word_is(sql + w1, n1, "prepare")) &&
+	       word_is(sql + w2, n2, "transaction");
+}

@@ -1,6 +1,7 @@
 #ifndef MG_SPLIT_H
 #define MG_SPLIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct mg_error;
@@ -46,5 +47,14 @@ struct mg_stmts {
 int mg_split(struct mg_stmts *out, const char *sql, size_t len,
 	     enum mg_split_dialect dialect, struct mg_error *err);
 void mg_stmts_dispose(struct mg_stmts *s);
+
+/*
+ * Whether a statement begins or ends a transaction (BEGIN, START
+ * TRANSACTION, COMMIT, END, ROLLBACK but not ROLLBACK TO, ABORT, PREPARE
+ * TRANSACTION), looking past leading comments. A file that runs inside
+ * the runner's transaction must not hold one: its COMMIT would end ours
+ * early, and a failed check could then no longer roll the file back.
+ */
+bool mg_stmt_controls_txn(const char *sql, size_t len);
 
 #endif
