@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "migrator/error.h"
+#include "migrator/runner.h"
 
 struct mg_conn;
 struct mg_source;
@@ -54,6 +55,18 @@ void close_db(struct mg_conn *conn);
 /* Prints the final {"event":"summary",...} line with --json. */
 void print_summary(const struct opts *o, const char *status, int exit_code,
 		   const char *extra_json);
+
+/* What a command that writes the ledger needs: files, connection, key. */
+struct session {
+	struct mg_source *src;
+	struct mg_conn *conn;
+	struct mg_runner r; /* ready to run, on_event unset */
+	unsigned char key[64];
+};
+
+/* Returns an exit code (0: ok); session_close() in every case. */
+int session_open(struct session *s, const struct opts *o);
+void session_close(struct session *s);
 
 const char *os_user(void);
 const char *host_name(void);

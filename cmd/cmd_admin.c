@@ -32,12 +32,8 @@ static int parse_version(int64_t *out, const struct opts *o)
 
 static int mark(const struct opts *o, bool repair)
 {
-	struct mg_source *src = NULL;
-	struct mg_conn *conn = NULL;
-	struct mg_runner r = { 0 };
+	struct session s;
 	struct mg_error err = { 0 };
-	unsigned char key[64];
-	bool have_key;
 	int64_t version = 0;
 	char extra[64];
 	int code, rc;
@@ -46,21 +42,12 @@ static int mark(const struct opts *o, bool repair)
 		return code;
 	if (!repair && o->applied)
 		return usage_error(o, "--applied goes with repair");
-	if ((code = load_signing_key(key, &have_key, o)) != 0 ||
-	    (code = open_source(&src, o)) != 0 ||
-	    (code = open_db(&conn, o)) != 0)
+	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
-	r.conn = conn;
-	r.src = src;
-	r.table = o->table;
-	r.os_user = os_user();
-	r.host = host_name();
-	r.sign_key = have_key ? key : NULL;
-	r.lock_timeout_s = o->lock_timeout;
 	if (repair)
-		rc = mg_run_repair(&r, version, o->reason, o->applied, &err);
+		rc = mg_run_repair(&s.r, version, o->reason, o->applied, &err);
 	else
-		rc = mg_run_baseline(&r, version, o->reason, &err);
+		rc = mg_run_baseline(&s.r, version, o->reason, &err);
 	if (rc < 0) {
 		code = report(o, &err);
 		goto cleanup;
@@ -71,14 +58,12 @@ static int mark(const struct opts *o, bool repair)
 			o->applied ? "applied" : "not applied");
 	else
 		fprintf(stderr, "%zu version%s recorded as applied\n",
-			r.applied, r.applied == 1 ? "" : "s");
-	snprintf(extra, sizeof(extra), "\"recorded\":%zu", r.applied);
+			s.r.applied, s.r.applied == 1 ? "" : "s");
+	snprintf(extra, sizeof(extra), "\"recorded\":%zu", s.r.applied);
 	print_summary(o, "ok", EXIT_OK, extra);
 	code = EXIT_OK;
 cleanup:
-	sodium_memzero(key, sizeof(key));
-	close_db(conn);
-	mg_source_free(src);
+	session_close(&s);
 	return code;
 }
 

@@ -126,13 +126,9 @@ enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
 
 static int run(const struct opts *o, enum mode mode)
 {
-	struct mg_source *src = NULL;
-	struct mg_conn *conn = NULL;
-	struct mg_runner r = { 0 };
+	struct session s;
 	struct mg_error err = { 0 };
 	struct run_ctx ctx = { o };
-	unsigned char key[64];
-	bool have_key;
 	char extra[64];
 	int code, rc;
 
@@ -145,51 +141,40 @@ static int run(const struct opts *o, enum mode mode)
 		return usage_error(o, "test has no --dry-run: up --dry-run "
 				   "shows the plan");
 	if (mode == MODE_DOWN && ((o->all ? 1 : 0) + (o->steps ? 1 : 0) +
-		    (o->to >= 0 ? 1 : 0)) > 1)
+				  (o->to >= 0 ? 1 : 0)) > 1)
 		return usage_error(o, "give one of --steps N, --to V, --all");
-	if ((code = load_signing_key(key, &have_key, o)) != 0 ||
-	    (code = open_source(&src, o)) != 0 ||
-	    (code = open_db(&conn, o)) != 0)
+	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
-	r.conn = conn;
-	r.src = src;
-	r.table = o->table;
-	r.os_user = os_user();
-	r.host = host_name();
-	r.sign_key = have_key ? key : NULL;
-	r.lock_timeout_s = o->lock_timeout;
-	r.on_event = on_event;
-	r.ctx = &ctx;
+	s.r.on_event = on_event;
+	s.r.ctx = &ctx;
 	if (mode != MODE_DOWN) {
 		struct mg_up_opts uo = { .to = o->to,
 			.allow_out_of_order = o->allow_out_of_order };
 
 		if (mode == MODE_TEST)
-			rc = mg_run_test(&r, &uo, &err);
+			rc = mg_run_test(&s.r, &uo, &err);
 		else
-			rc = mg_run_up(&r, &uo, o->dry_run, &err);
+			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
 		struct mg_down_opts d = { .steps = o->steps, .to = o->to,
 					  .all = o->all };
 
-		rc = mg_run_down(&r, &d, o->dry_run, &err);
+		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}
 	if (rc < 0) {
 		code = report(o, &err);
 		goto cleanup;
 	}
 	if (!o->dry_run)
-		fprintf(stderr, "%zu migration%s %s\n", r.applied,
-			r.applied == 1 ? "" : "s",
+		fprintf(stderr, "%zu migration%s %s\n", s.r.applied,
+			s.r.applied == 1 ? "" : "s",
 			mode == MODE_DOWN ? "rolled back" : "applied");
 	snprintf(extra, sizeof(extra), "\"%s\":%zu",
-		 mode == MODE_DOWN ? "rolled_back" : "applied", r.applied);
+		 mode == MODE_DOWN ? "rolled_back" : "applied", s.r.applied);
 	print_summary(o, "ok", EXIT_OK, extra);
 	code = EXIT_OK;
 cleanup:
-	sodium_memzero(key, sizeof(key));
-	close_db(conn);
-	mg_source_free(src);
+	session_close(&s);
 	return code;
 }
 

@@ -171,3 +171,31 @@ int load_signing_key(unsigned char out[64], bool *have, const struct opts *o)
 	*have = true;
 	return 0;
 }
+
+int session_open(struct session *s, const struct opts *o)
+{
+	bool have_key;
+	int code;
+
+	memset(s, 0, sizeof(*s));
+	if ((code = load_signing_key(s->key, &have_key, o)) != 0 ||
+	    (code = open_source(&s->src, o)) != 0 ||
+	    (code = open_db(&s->conn, o)) != 0)
+		return code;
+	s->r.conn = s->conn;
+	s->r.src = s->src;
+	s->r.table = o->table;
+	s->r.os_user = os_user();
+	s->r.host = host_name();
+	s->r.sign_key = have_key ? s->key : NULL;
+	s->r.lock_timeout_s = o->lock_timeout;
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	sodium_memzero(s->key, sizeof(s->key));
+	close_db(s->conn);
+	mg_source_free(s->src);
+	memset(s, 0, sizeof(*s));
+}
