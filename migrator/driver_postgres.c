@@ -229,6 +229,7 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 			   long prefix_chars, size_t nth)
 {
 	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
 	struct mg_stmts stmts = { 0 };
 	unsigned line = 0;
 
@@ -236,8 +237,22 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 		return line_at(sql, char_to_byte(sql, len,
 						 atol(pos) - prefix_chars));
 	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) == 0 &&
-	    nth < stmts.n)
-		line = stmts.v[nth].line;
+	    nth < stmts.n) {
+		const struct mg_stmt *s = &stmts.v[nth];
+
+		line = s->line;
+		/* a DO block's runtime error: "PL/pgSQL function
+		 * inline_code_block line N", counted from the line of the
+		 * opening dollar quote */
+		if (ctx != NULL &&
+		    (ctx = strstr(ctx, "inline_code_block line ")) != NULL) {
+			const char *dq = memchr(sql + s->off, '$', s->len);
+
+			if (dq != NULL)
+				line = line_at(sql, (size_t)(dq - sql)) +
+				       (unsigned)atoi(ctx + 23) - 1;
+		}
+	}
 	mg_stmts_dispose(&stmts);
 	return line;
 }
