@@ -146,6 +146,14 @@ static int pg_connect(struct mg_conn **out, const char *url,
 	int rc;
 
 	*out = NULL;
+	/* libpq ends the password at the first '@', and would then show the
+	 * rest of it as the host name in its error message */
+	if (mg_url_userinfo_ambiguous(url)) {
+		mg_error_set(err, MG_EINVALID, "the URL's user or password "
+			     "holds an '@' or '/': percent-encode them as %%40 "
+			     "and %%2F");
+		return MG_EINVALID;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_postgres;
@@ -159,9 +167,11 @@ static int pg_connect(struct mg_conn **out, const char *url,
 			     safe ? safe : "the database");
 		free(safe);
 		if (err != NULL && c->pg != NULL) {
-			/* libpq never puts the password in its messages */
+			/* libpq does not quote the password, but a mistyped
+			 * URL can put part of one where a host name goes */
 			mg_error_detail(err, "%s", PQerrorMessage(c->pg));
 			trim(err->detail);
+			mg_redact_secret(err->detail, PQpass(c->pg));
 		}
 		PQfinish(c->pg);
 		free(c);
@@ -240,7 +250,8 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	    nth < stmts.n) {
 		const struct mg_stmt *s = &stmts.v[nth];
 
-		line = s->line;
+		line = line_at(sql, s->off + mg_stmt_skip_comments(sql + s->off,
+								   s->len));
 		/* a DO block's runtime error: "PL/pgSQL function
 		 * inline_code_block line N", counted from the line of the
 		 * opening dollar quote */
@@ -369,7 +380,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 				r, PG_DIAG_STATEMENT_POSITION);
 
 			rc = result_error(err, r, c->pg);
-			res->line = s->line;
+			res->line = line_at(sql, s->off + mg_stmt_skip_comments(
+							 one, s->len));
 			if (pos != NULL)
 				res->line = line_at(sql, s->off +
 					char_to_byte(one, s->len, atol(pos)));

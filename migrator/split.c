@@ -913,3 +913,8 @@ bool mg_stmt_controls_txn(const char *sql, size_t len)
 		word_is(sql + w1, n1, "prepare")) &&
 	       word_is(sql + w2, n2, "transaction");
 }
+
+size_t mg_stmt_skip_comments(const char *sql, size_t len)
+{
+	return skip_noise(sql, len, 0);
+}

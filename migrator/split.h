@@ -57,4 +57,8 @@ void mg_stmts_dispose(struct mg_stmts *s);
  */
 bool mg_stmt_controls_txn(const char *sql, size_t len);
 
+/* The offset of the first byte in sql[0, len) that is neither blank nor
+ * in a comment: where a statement's own text starts, for error lines. */
+size_t mg_stmt_skip_comments(const char *sql, size_t len);
+
 #endif

@@ -34,25 +34,37 @@ const char *mg_url_sqlite_path(const char *url)
 	return p;
 }
 
+/*
+ * The userinfo of scheme://user:pass@host/...: up to the last '@' before
+ * the query, so that an unencoded '@' or '/' in a password still counts
+ * as password (to hide it), not as host or path. NULL: none.
+ */
+static const char *userinfo(const char *url, const char **at)
+{
+	const char *p = strstr(url, "://"), *q;
+
+	*at = NULL;
+	if (p == NULL)
+		return NULL;
+	p += 3;
+	for (q = p; *q && *q != '?' && *q != '#'; q++)
+		if (*q == '@')
+			*at = q;
+	return *at != NULL ? p : NULL;
+}
+
 char *mg_url_redact(const char *url)
 {
 	struct mg_buf b = MG_BUF_INIT;
-	const char *p = url, *auth, *auth_end, *at = NULL, *colon = NULL;
-	const char *q;
+	const char *p = url, *at, *colon = NULL;
+	const char *user = userinfo(url, &at);
 
-	if ((auth = strstr(url, "://")) != NULL) {
-		auth += 3;
-		auth_end = auth + strcspn(auth, "/?#");
-		for (q = auth; q < auth_end; q++)
-			if (*q == '@')
-				at = q; /* the last '@': passwords may hold one */
-		if (at != NULL)
-			colon = memchr(auth, ':', (size_t)(at - auth));
-		if (colon != NULL) {
-			mg_buf_addn(&b, url, (size_t)(colon + 1 - url));
-			mg_buf_add(&b, "***");
-			p = at;
-		}
+	if (user != NULL)
+		colon = memchr(user, ':', (size_t)(at - user));
+	if (colon != NULL) {
+		mg_buf_addn(&b, url, (size_t)(colon + 1 - url));
+		mg_buf_add(&b, "***");
+		p = at;
 	}
 	/* password=... in a query string or a libpq keyword string */
 	while (*p) {
@@ -67,6 +79,25 @@ char *mg_url_redact(const char *url)
 		mg_buf_addc(&b, *p++);
 	}
 	return mg_buf_detach(&b);
+}
+
+bool mg_url_userinfo_ambiguous(const char *url)
+{
+	const char *at, *user = userinfo(url, &at);
+
+	return user != NULL && (memchr(user, '@', (size_t)(at - user)) ||
+				memchr(user, '/', (size_t)(at - user)));
+}
+
+void mg_redact_secret(char *text, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	char *p;
+
+	if (n == 0)
+		return;
+	while ((p = strstr(text, secret)) != NULL)
+		memset(p, '*', n);
 }
 
 static int hexval(char c)
@@ -177,7 +208,7 @@ static int parse_host(struct mg_url *u, const char *s, const char *e,
 int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 {
 	struct mg_url u = { 0 };
-	const char *p, *auth_end, *at = NULL, *q, *path_end;
+	const char *p, *auth_end, *at = NULL, *path_end;
 	bool bad = false;
 	int rc = 0;
 	unsigned i;
@@ -187,11 +218,7 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 		return mg_error_set(err, MG_EINVALID, "not a URL: expected "
 				    "scheme://...");
 	p += 3;
-	auth_end = p + strcspn(p, "/?#");
-	for (q = p; q < auth_end; q++)
-		if (*q == '@')
-			at = q;
-	if (at != NULL) {
+	if (userinfo(url, &at) != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 
 		u.user = decode(p, colon ? colon : at, &bad);
@@ -205,6 +232,7 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 		}
 		p = at + 1;
 	}
+	auth_end = p + strcspn(p, "/?#");
 	if ((rc = parse_host(&u, p, auth_end, err)) < 0)
 		goto cleanup;
 	p = auth_end;

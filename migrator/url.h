@@ -20,6 +20,15 @@ const char *mg_url_driver(const char *url);
  */
 char *mg_url_redact(const char *url);
 
+/* Whether the user or password holds an unencoded '@' or '/', which
+ * libpq would split differently (and then show part of the password as a
+ * host name or port in its error message). */
+bool mg_url_userinfo_ambiguous(const char *url);
+
+/* Overwrites every occurrence of secret (if not NULL or empty) in text
+ * with '*', in place. */
+void mg_redact_secret(char *text, const char *secret);
+
 /* The path of a sqlite: URL (sqlite:PATH, sqlite://PATH); lends into url. */
 const char *mg_url_sqlite_path(const char *url);
 
