@@ -60,10 +60,11 @@ struct mg_up_opts {
 };
 
 /*
- * Plans `up`. Refuses before anything runs: MG_EINVALID when a version is
- * dirty or a pending version is older than the newest applied one (unless
- * allowed); MG_ECHECKSUM when an applied file drifted. err->detail names
- * the versions.
+ * Plans `up`. Refuses before anything runs: MG_ERR when a version is dirty
+ * (a state to repair, not a usage error); MG_EINVALID when a pending
+ * version is older than the newest applied one (unless allowed), or `to`
+ * names no file; MG_ECHECKSUM when an applied file drifted. The message
+ * names the versions.
  */
 int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
 	       const struct mg_up_opts *opts, struct mg_error *err);

@@ -27,9 +27,9 @@ int mg_source_parse_name(const char *file, int64_t *version,
 	} else {
 		return -1;
 	}
-	while (file[digits] >= '0' && file[digits] <= '9')
+	/* 18 digits always fit in an int64_t; stop before a 19th overflows */
+	while (file[digits] >= '0' && file[digits] <= '9' && digits < 18)
 		v = v * 10 + (file[digits++] - '0');
-	/* 18 digits always fit in an int64_t */
 	if (digits == 0 || digits > 18 || file[digits] != '_' ||
 	    digits + 1 >= end)
 		return -1;

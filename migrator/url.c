@@ -21,6 +21,9 @@ const char *mg_url_driver(const char *url)
 		return "mysql";
 	if (has_prefix(url, "sqlite:") || has_prefix(url, "sqlite3:"))
 		return "sqlite";
+	/* "host=db dbname=app": a libpq keyword string, as psql takes */
+	if (strstr(url, "://") == NULL && strchr(url, '=') != NULL)
+		return "postgres";
 	return NULL;
 }
 
@@ -53,11 +56,31 @@ static const char *userinfo(const char *url, const char **at)
 	return *at != NULL ? p : NULL;
 }
 
+/*
+ * The end of a password=... value: in a URL's query it runs to the next
+ * '&' (libpq takes spaces in it as they are); in a keyword string it is a
+ * word, or a '...' string with backslash escapes.
+ */
+static const char *skip_value(const char *v, bool is_url)
+{
+	if (is_url)
+		return v + strcspn(v, "&#");
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v != '\'')
+		return v + strcspn(v, " \t");
+	for (v++; *v && *v != '\''; v++)
+		if (*v == '\\' && v[1] != '\0')
+			v++;
+	return *v ? v + 1 : v;
+}
+
 char *mg_url_redact(const char *url)
 {
 	struct mg_buf b = MG_BUF_INIT;
 	const char *p = url, *at, *colon = NULL;
 	const char *user = userinfo(url, &at);
+	bool is_url = strstr(url, "://") != NULL;
 
 	if (user != NULL)
 		colon = memchr(user, ':', (size_t)(at - user));
@@ -68,13 +91,18 @@ char *mg_url_redact(const char *url)
 	}
 	/* password=... in a query string or a libpq keyword string */
 	while (*p) {
+		const char *v = p + 8;
+
 		if ((p == url || !isalnum((unsigned char)p[-1])) &&
-		    strncasecmp(p, "password=", 9) == 0) {
-			mg_buf_add(&b, p[0] == 'P' ? "PASSWORD=***" :
-						      "password=***");
-			p += 9;
-			p += strcspn(p, "& ");
-			continue;
+		    strncasecmp(p, "password", 8) == 0) {
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (*v == '=') {
+				mg_buf_addn(&b, p, 8);
+				mg_buf_add(&b, "=***");
+				p = skip_value(v + 1, is_url);
+				continue;
+			}
 		}
 		mg_buf_addc(&b, *p++);
 	}
@@ -182,7 +210,7 @@ static int parse_host(struct mg_url *u, const char *s, const char *e,
 			colon = close + 1;
 	} else {
 		colon = memchr(s, ':', (size_t)(e - s));
-		if (colon != s)
+		if ((colon ? colon : e) > s)
 			u->host = decode(s, colon ? colon : e, &bad);
 	}
 	if (colon != NULL) {

@@ -47,6 +47,10 @@ int mg_rollback_plan(struct mg_plan *out, const struct mg_status *st,
 			return refuse(out, mg_error_set(err, MG_EINVALID,
 				"cannot roll back %lld_%s: its files are "
 				"missing", (long long)e->version, e->name));
+		if (e->m->down.path == NULL && !e->m->up.dir.irreversible)
+			return refuse(out, mg_error_set(err, MG_EINVALID,
+				"cannot roll back %lld_%s: it has no down file",
+				(long long)e->version, e->name));
 		if (e->m->up.dir.irreversible) {
 			mg_error_set(err, MG_EINVALID, "%s is marked "
 				     "irreversible: refusing to roll back "

@@ -16,8 +16,9 @@ struct mg_down_opts {
 
 /*
  * Plans `down`: applied versions, newest first. With no option exactly one
- * step, never all. Refuses before anything runs (MG_EINVALID) when a
- * version to roll back is irreversible, has no down file, or is dirty.
+ * step, never all. Refuses before anything runs: MG_EINVALID when a
+ * version to roll back is irreversible, has no down file or no files;
+ * MG_ERR when a version is dirty.
  */
 int mg_rollback_plan(struct mg_plan *out, const struct mg_status *st,
 		     const struct mg_down_opts *opts, struct mg_error *err);

@@ -1,0 +1,235 @@
+/* Unit tests of migrator/ledger.h: the canonical entry hash of a row. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "migrator/ledger.h"
+
+/* One fixed row, field by field in table order (enum mg_lf). */
+static const char *const fixed[MG_LF_COUNT] = {
+	[MG_LF_ID] = "7",
+	[MG_LF_VERSION] = "3",
+	[MG_LF_NAME] = "create_users",
+	[MG_LF_DIRECTION] = "up",
+	[MG_LF_STATUS] = "ok",
+	[MG_LF_UP_CHECKSUM] = "a04eae571777ee447866e8dbdc57659f952dfeea"
+			      "72451ae514de4cba39eb99c4",
+	[MG_LF_DOWN_CHECKSUM] = NULL,
+	[MG_LF_STARTED_AT] = "2026-01-31T12:00:00.000000Z",
+	[MG_LF_FINISHED_AT] = "2026-01-31T12:00:00.250000Z",
+	[MG_LF_DURATION_MS] = "250",
+	[MG_LF_DB_USER] = "app",
+	[MG_LF_OS_USER] = "deploy",
+	[MG_LF_HOST] = "ci-1",
+	[MG_LF_TOOL_VERSION] = "0.1.0",
+	[MG_LF_CHECKS] = "[]",
+	[MG_LF_ERROR] = NULL,
+	[MG_LF_REASON] = "caf\xC3\xA9", /* 5 bytes, 4 characters */
+	[MG_LF_PREV_HASH] = "00000000000000000000000000000000"
+			    "00000000000000000000000000000000",
+	[MG_LF_ENTRY_HASH] = NULL,
+	[MG_LF_SIGNATURE] = NULL,
+};
+
+/*
+ * The expected hash of `fixed`, computed independently of the C code:
+ *
+ * python3 -c "
+ * import hashlib
+ * f=['0'*64,'7','3','create_users','up','ok',
+ *    'a04eae571777ee447866e8dbdc57659f952dfeea72451ae514de4cba39eb99c4',
+ *    None,'2026-01-31T12:00:00.000000Z','2026-01-31T12:00:00.250000Z',
+ *    '250','app','deploy','ci-1','0.1.0','[]',None,'caf\u00e9']
+ * c=b''.join(b'-\n' if v is None else
+ *            b'%d:%s\n'%(len(v.encode()),v.encode()) for v in f)
+ * print(hashlib.blake2b(c,digest_size=32).hexdigest())"
+ */
+static const char fixed_hash[] =
+	"2be3e04064770b4b4013db832c7dc48a47368a933d98e34d4a664dc3faf2f24a";
+
+static int setup(void **state)
+{
+	struct mg_ledger_row *row = calloc(1, sizeof(*row));
+	int f;
+
+	if ((*state = row) == NULL)
+		return -1;
+	for (f = 0; f < MG_LF_COUNT; f++)
+		if (mg_ledger_row_set(row, f, fixed[f]) < 0)
+			return -1;
+	row->id = 7;
+	row->version = 3;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct mg_ledger_row *row = *state;
+
+	mg_ledger_row_dispose(row);
+	free(row);
+	return 0;
+}
+
+static void hash(char out[MG_HASH_HEX_LEN], const struct mg_ledger_row *row)
+{
+	memset(out, 'X', MG_HASH_HEX_LEN);
+	mg_ledger_entry_hash(out, row);
+	assert_int_equal(strlen(out), 64);
+}
+
+static void test_entry_hash_matches_independent_computation(void **state)
+{
+	char h[MG_HASH_HEX_LEN];
+
+	hash(h, *state);
+	assert_string_equal(h, fixed_hash);
+}
+
+static void test_entry_hash_is_deterministic(void **state)
+{
+	char a[MG_HASH_HEX_LEN], b[MG_HASH_HEX_LEN];
+
+	hash(a, *state);
+	hash(b, *state);
+	assert_string_equal(a, b);
+}
+
+static void test_entry_hash_changes_when_any_hashed_field_changes(void **state)
+{
+	struct mg_ledger_row *row = *state;
+	char base[MG_HASH_HEX_LEN], h[MG_HASH_HEX_LEN];
+	int f;
+
+	hash(base, row);
+	for (f = 0; f < MG_LF_COUNT; f++) {
+		char *saved;
+
+		if (f == MG_LF_ENTRY_HASH || f == MG_LF_SIGNATURE)
+			continue;
+		saved = row->f[f] ? strdup(row->f[f]) : NULL;
+		assert_int_equal(mg_ledger_row_set(row, f, "changed"), 0);
+		hash(h, row);
+		if (strcmp(h, base) == 0)
+			print_error("field %s does not affect the hash\n",
+				    mg_ledger_field_name(f));
+		assert_string_not_equal(h, base);
+		assert_int_equal(mg_ledger_row_set(row, f, saved), 0);
+		free(saved);
+		hash(h, row);
+		assert_string_equal(h, base);
+	}
+}
+
+static void test_entry_hash_ignores_entry_hash_and_signature(void **state)
+{
+	struct mg_ledger_row *row = *state;
+	char base[MG_HASH_HEX_LEN], h[MG_HASH_HEX_LEN];
+
+	hash(base, row);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_ENTRY_HASH, base), 0);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_SIGNATURE, "abcd"), 0);
+	hash(h, row);
+	assert_string_equal(h, base);
+}
+
+static void test_entry_hash_null_differs_from_empty_string(void **state)
+{
+	struct mg_ledger_row *row = *state;
+	char null_h[MG_HASH_HEX_LEN], empty_h[MG_HASH_HEX_LEN];
+	char dash_h[MG_HASH_HEX_LEN];
+
+	assert_null(row->f[MG_LF_ERROR]);
+	hash(null_h, row);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_ERROR, ""), 0);
+	hash(empty_h, row);
+	assert_string_not_equal(null_h, empty_h);
+	/* nor is NULL the text "-" */
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_ERROR, "-"), 0);
+	hash(dash_h, row);
+	assert_string_not_equal(null_h, dash_h);
+	assert_string_not_equal(empty_h, dash_h);
+}
+
+static void test_entry_hash_is_unambiguous_across_field_boundaries(
+	void **state)
+{
+	struct mg_ledger_row *row = *state;
+	char a[MG_HASH_HEX_LEN], b[MG_HASH_HEX_LEN];
+
+	/* moving bytes from one field into the next must change the hash */
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_DB_USER, "ab"), 0);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_OS_USER, "c"), 0);
+	hash(a, row);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_DB_USER, "a"), 0);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_OS_USER, "bc"), 0);
+	hash(b, row);
+	assert_string_not_equal(a, b);
+	/* and a value holding the separators cannot fake two fields */
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_DB_USER, "a\n1:b"), 0);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_OS_USER, NULL), 0);
+	hash(a, row);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_DB_USER, "a"), 0);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_OS_USER, "b"), 0);
+	hash(b, row);
+	assert_string_not_equal(a, b);
+}
+
+static void test_row_set_copies_and_accepts_null(void **state)
+{
+	struct mg_ledger_row *row = *state;
+	char value[] = "original";
+
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_REASON, value), 0);
+	value[0] = 'X';
+	assert_string_equal(row->f[MG_LF_REASON], "original");
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_REASON, NULL), 0);
+	assert_null(row->f[MG_LF_REASON]);
+}
+
+static void test_field_names_follow_table_order(void **state)
+{
+	(void)state;
+	assert_string_equal(mg_ledger_field_name(MG_LF_ID), "id");
+	assert_string_equal(mg_ledger_field_name(MG_LF_UP_CHECKSUM),
+			    "up_checksum");
+	assert_string_equal(mg_ledger_field_name(MG_LF_REASON), "reason");
+	assert_string_equal(mg_ledger_field_name(MG_LF_PREV_HASH),
+			    "prev_hash");
+	assert_string_equal(mg_ledger_field_name(MG_LF_SIGNATURE),
+			    "signature");
+}
+
+static void test_genesis_is_64_zeros(void **state)
+{
+	(void)state;
+	assert_int_equal(strlen(mg_ledger_genesis), 64);
+	assert_int_equal(strspn(mg_ledger_genesis, "0"), 64);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_entry_hash_matches_independent_computation),
+		T(test_entry_hash_is_deterministic),
+		T(test_entry_hash_changes_when_any_hashed_field_changes),
+		T(test_entry_hash_ignores_entry_hash_and_signature),
+		T(test_entry_hash_null_differs_from_empty_string),
+		T(test_entry_hash_is_unambiguous_across_field_boundaries),
+		T(test_row_set_copies_and_accepts_null),
+		T(test_field_names_follow_table_order),
+		T(test_genesis_is_64_zeros),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

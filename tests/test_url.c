@@ -1,0 +1,496 @@
+/* Unit tests of migrator/url.h: schemes, redaction, mysql:// parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "migrator/error.h"
+#include "migrator/url.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- mg_url_driver ---- */
+
+struct driver_case {
+	const char *url;
+	const char *want; /* NULL: unknown */
+};
+
+static const struct driver_case driver_cases[] = {
+	{ "postgres://alice@db/app", "postgres" },
+	{ "postgresql://db/app", "postgres" },
+	{ "POSTGRES://db/app", "postgres" },
+	{ "PostgreSQL://db/app", "postgres" },
+	{ "mysql://root:pw@localhost:3306/shop", "mysql" },
+	{ "MySQL://localhost/shop", "mysql" },
+	{ "mariadb://localhost/shop", "mysql" },
+	{ "sqlite:app.db", "sqlite" },
+	{ "SQLite:app.db", "sqlite" },
+	{ "sqlite:///var/lib/app.db", "sqlite" },
+	{ "sqlite://app.db", "sqlite" },
+	{ "oracle://db/app", NULL },
+	{ "mysqlx://localhost/shop", NULL },
+	{ "postgres:/db/app", NULL },
+	{ "postgresx://db/app", NULL },
+	{ "sqlitex:app.db", NULL },
+	{ "app.db", NULL },
+	{ "", NULL },
+};
+
+static void test_driver_for_each_scheme(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(driver_cases); i++) {
+		const char *got = mg_url_driver(driver_cases[i].url);
+
+		if (driver_cases[i].want == NULL) {
+			if (got != NULL)
+				print_error("'%s' gave %s\n",
+					    driver_cases[i].url, got);
+			assert_null(got);
+		} else {
+			if (got == NULL)
+				print_error("'%s' gave NULL\n",
+					    driver_cases[i].url);
+			assert_non_null(got);
+			assert_string_equal(got, driver_cases[i].want);
+		}
+	}
+}
+
+/* ---- mg_url_redact ---- */
+
+struct redact_case {
+	const char *url;
+	const char *want;
+};
+
+static const struct redact_case redact_cases[] = {
+	{ "postgres://alice:secret@db.example.com:5432/app",
+	  "postgres://alice:***@db.example.com:5432/app" },
+	/* '@' and ':' inside the password: the last '@' ends userinfo */
+	{ "mysql://root:p@ss:w0rd@localhost/shop",
+	  "mysql://root:***@localhost/shop" },
+	{ "mysql://root:p%40ss%3Aw%2F0rd@localhost:3306/shop",
+	  "mysql://root:***@localhost:3306/shop" },
+	{ "mysql://u:secret@h/db?socket=/tmp/mysql.sock",
+	  "mysql://u:***@h/db?socket=/tmp/mysql.sock" },
+	/* no password: unchanged */
+	{ "postgres://alice@db/app", "postgres://alice@db/app" },
+	{ "postgres://db/app?sslmode=require",
+	  "postgres://db/app?sslmode=require" },
+	{ "mysql://localhost/shop", "mysql://localhost/shop" },
+	{ "sqlite:/tmp/app.db", "sqlite:/tmp/app.db" },
+	{ "", "" },
+	/* password= in a query string */
+	{ "postgres://db/app?password=secret",
+	  "postgres://db/app?password=***" },
+	{ "postgres://db/app?sslmode=require&password=secret&"
+	  "application_name=x",
+	  "postgres://db/app?sslmode=require&password=***&"
+	  "application_name=x" },
+	{ "postgres://alice:one@db/app?password=two",
+	  "postgres://alice:***@db/app?password=***" },
+	/* libpq keyword strings */
+	{ "host=x password=secret dbname=app",
+	  "host=x password=*** dbname=app" },
+	{ "password=secret host=x", "password=*** host=x" },
+	{ "host=x user=alice PASSWORD=secret",
+	  "host=x user=alice PASSWORD=***" },
+	/* other keys that merely end in "password" are left alone */
+	{ "host=x mypassword=visible", "host=x mypassword=visible" },
+};
+
+static void test_redact_case_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(redact_cases); i++) {
+		char *got = mg_url_redact(redact_cases[i].url);
+
+		assert_non_null(got);
+		if (strcmp(got, redact_cases[i].want) != 0)
+			print_error("'%s' gave '%s'\n", redact_cases[i].url,
+				    got);
+		assert_string_equal(got, redact_cases[i].want);
+		free(got);
+	}
+}
+
+/*
+ * Connection strings that libpq accepts (quoted values, spaces around
+ * '='): whatever the output looks like, the secret must not be in it.
+ */
+struct leak_case {
+	const char *url;
+	const char *secret;
+	const char *kept; /* must survive redaction */
+};
+
+static const struct leak_case leak_cases[] = {
+	/* reachable today: -d with a raw space in a query value reaches
+	 * "cannot connect to <redacted URL>" */
+	{ "postgres://db/app?password=top secret&sslmode=require", "secret",
+	  "sslmode=require" },
+	{ "host=x password='top secret' dbname=app", "secret", "dbname=app" },
+	{ "host=x password='ab\\' cd12' user=alice", "cd12", "user=alice" },
+	{ "host=x password = hunter2 user=alice", "hunter2", "user=alice" },
+	{ "host=x password= hunter2 user=alice", "hunter2", "user=alice" },
+};
+
+static void test_redact_libpq_quoted_and_spaced_values(void **state)
+{
+	size_t i, leaks = 0;
+
+	(void)state;
+	for (i = 0; i < N(leak_cases); i++) {
+		char *got = mg_url_redact(leak_cases[i].url);
+		bool kept;
+
+		assert_non_null(got);
+		if (strstr(got, leak_cases[i].secret) != NULL) {
+			print_error("'%s' gave '%s': the password leaks\n",
+				    leak_cases[i].url, got);
+			leaks++;
+		}
+		kept = strstr(got, leak_cases[i].kept) != NULL;
+		free(got);
+		assert_true(kept);
+	}
+	assert_int_equal(leaks, 0);
+}
+
+static void test_redact_keeps_user_and_host(void **state)
+{
+	char *got;
+
+	(void)state;
+	got = mg_url_redact("postgresql://deploy:s3cr3t@10.0.0.5:6432/prod");
+	assert_non_null(got);
+	assert_null(strstr(got, "s3cr3t"));
+	assert_non_null(strstr(got, "deploy"));
+	assert_non_null(strstr(got, "10.0.0.5:6432/prod"));
+	free(got);
+}
+
+/* ---- mg_url_parse ---- */
+
+struct parse_state {
+	struct mg_url u;
+	struct mg_error err;
+};
+
+static int setup(void **state)
+{
+	struct parse_state *s = calloc(1, sizeof(*s));
+
+	*state = s;
+	return s == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct parse_state *s = *state;
+
+	mg_url_dispose(&s->u);
+	free(s);
+	return 0;
+}
+
+static void assert_str_or_null(const char *got, const char *want)
+{
+	if (want == NULL) {
+		assert_null(got);
+	} else {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+	}
+}
+
+static void test_parse_full_url(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://app:s%40cret%3A1@"
+					     "db.example.com:3307/shop?"
+					     "socket=/tmp/my.sock&"
+					     "ssl-mode=REQUIRED", &s->err), 0);
+	assert_str_or_null(s->u.user, "app");
+	assert_str_or_null(s->u.password, "s@cret:1");
+	assert_str_or_null(s->u.host, "db.example.com");
+	assert_int_equal(s->u.port, 3307);
+	assert_str_or_null(s->u.db, "shop");
+	assert_str_or_null(s->u.socket, "/tmp/my.sock");
+	assert_int_equal(s->u.nparams, 2);
+	assert_string_equal(s->u.keys[0], "socket");
+	assert_string_equal(s->u.values[0], "/tmp/my.sock");
+	assert_string_equal(s->u.keys[1], "ssl-mode");
+	assert_string_equal(s->u.values[1], "REQUIRED");
+}
+
+static void test_parse_password_with_raw_at_and_colon(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://root:p@ss:w@localhost/db",
+				      &s->err), 0);
+	assert_str_or_null(s->u.user, "root");
+	assert_str_or_null(s->u.password, "p@ss:w");
+	assert_str_or_null(s->u.host, "localhost");
+}
+
+static void test_parse_password_with_raw_slash(void **state)
+{
+	struct parse_state *s = *state;
+	char *red;
+
+	/* the userinfo runs to the last '@', so a '/' in the password is
+	 * not taken for the path (and "u:hunter2" not for host:port, which
+	 * would put the password into a "bad port" message) */
+	assert_int_equal(mg_url_parse(&s->u, "mysql://u:hunter2/x@localhost/db",
+				      &s->err), 0);
+	assert_str_or_null(s->u.user, "u");
+	assert_str_or_null(s->u.password, "hunter2/x");
+	assert_str_or_null(s->u.host, "localhost");
+	assert_str_or_null(s->u.db, "db");
+	red = mg_url_redact("mysql://u:hunter2/x@localhost/db");
+	assert_non_null(red);
+	assert_string_equal(red, "mysql://u:***@localhost/db");
+	free(red);
+	assert_true(mg_url_userinfo_ambiguous("mysql://u:hunter2/x@h/db"));
+	assert_true(mg_url_userinfo_ambiguous("postgres://u:p@ss@h/db"));
+	assert_false(mg_url_userinfo_ambiguous("mysql://u:p%2Fw@h/db"));
+	assert_false(mg_url_userinfo_ambiguous("mysql://h/db"));
+	assert_false(mg_url_userinfo_ambiguous("mysql://h/db?a=b@c"));
+}
+
+static void test_redact_secret_overwrites_every_occurrence(void **state)
+{
+	char text[] = "could not connect as s3cret to s3cret-host";
+
+	(void)state;
+	mg_redact_secret(text, "s3cret");
+	assert_string_equal(text, "could not connect as ****** to ******-host");
+	mg_redact_secret(text, NULL);
+	mg_redact_secret(text, "");
+	assert_string_equal(text, "could not connect as ****** to ******-host");
+}
+
+static void test_parse_without_userinfo_or_port(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://localhost/shop",
+				      &s->err), 0);
+	assert_null(s->u.user);
+	assert_null(s->u.password);
+	assert_str_or_null(s->u.host, "localhost");
+	assert_int_equal(s->u.port, 0);
+	assert_str_or_null(s->u.db, "shop");
+	assert_null(s->u.socket);
+	assert_int_equal(s->u.nparams, 0);
+}
+
+static void test_parse_user_without_password(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://app@localhost:3306/db",
+				      &s->err), 0);
+	assert_str_or_null(s->u.user, "app");
+	assert_null(s->u.password);
+	assert_int_equal(s->u.port, 3306);
+}
+
+static void test_parse_ipv6_host_with_port(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://u:p@[::1]:3306/db",
+				      &s->err), 0);
+	assert_str_or_null(s->u.host, "::1");
+	assert_int_equal(s->u.port, 3306);
+	assert_str_or_null(s->u.db, "db");
+}
+
+static void test_parse_ipv6_host_without_port(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://[fe80::1]/db",
+				      &s->err), 0);
+	assert_str_or_null(s->u.host, "fe80::1");
+	assert_int_equal(s->u.port, 0);
+}
+
+static void test_parse_without_database(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://localhost", &s->err),
+			 0);
+	assert_null(s->u.db);
+	mg_url_dispose(&s->u);
+	assert_int_equal(mg_url_parse(&s->u, "mysql://localhost/", &s->err),
+			 0);
+	assert_null(s->u.db);
+}
+
+static void test_parse_percent_decoded_socket(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://u@localhost/db?socket="
+					     "%2Fvar%2Frun%2Fmysqld.sock",
+				      &s->err), 0);
+	assert_str_or_null(s->u.socket, "/var/run/mysqld.sock");
+}
+
+static void test_parse_socket_without_host(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://u:p@/db?socket=/tmp/s",
+				      &s->err), 0);
+	assert_str_or_null(s->u.user, "u");
+	assert_str_or_null(s->u.socket, "/tmp/s");
+	assert_str_or_null(s->u.db, "db");
+	/* url.h: "each string owned and NULL when absent" */
+	assert_null(s->u.host);
+}
+
+/* Every text of err, where a password must never appear. */
+static void assert_err_hides(const struct mg_error *err, const char *secret)
+{
+	if (strstr(err->msg, secret) || strstr(err->detail, secret) ||
+	    strstr(err->hint, secret))
+		print_error("error shows the password: '%s' / '%s' / '%s'\n",
+			    err->msg, err->detail, err->hint);
+	assert_null(strstr(err->msg, secret));
+	assert_null(strstr(err->detail, secret));
+	assert_null(strstr(err->hint, secret));
+}
+
+struct bad_case {
+	const char *url;
+	const char *secret;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "mysql://u:secret@h:abc/db", "secret" },
+	{ "mysql://u:secret@h:0/db", "secret" },
+	{ "mysql://u:secret@h:65536/db", "secret" },
+	{ "mysql://u:secret@h:/db", "secret" },
+	{ "mysql://u:secret@h:99999999999999999999/db", "secret" },
+	{ "mysql://u:secret@h:33o6/db", "secret" },
+	{ "mysql://u:secret@[::1:3306/db", "secret" },
+	{ "mysql://u:se%zzcret@h/db", "cret" },
+	{ "mysql://u:secret@h/db?novalue", "secret" },
+	{ "mysql://u:secret@h/db?socket=%zz", "secret" },
+	{ "localhost:3306", "3306x" },
+};
+
+static void test_parse_bad_urls_fail_without_showing_password(void **state)
+{
+	struct parse_state *s = *state;
+	size_t i;
+
+	for (i = 0; i < N(bad_cases); i++) {
+		int rc;
+
+		memset(&s->err, 0, sizeof(s->err));
+		rc = mg_url_parse(&s->u, bad_cases[i].url, &s->err);
+		if (rc != MG_EINVALID)
+			print_error("'%s' gave %d\n", bad_cases[i].url, rc);
+		assert_int_equal(rc, MG_EINVALID);
+		assert_int_equal(s->err.code, MG_EINVALID);
+		assert_true(s->err.msg[0] != '\0');
+		if (strstr(s->err.msg, bad_cases[i].secret))
+			print_error("URL '%s'\n", bad_cases[i].url);
+		assert_err_hides(&s->err, bad_cases[i].secret);
+		/* nothing handed out on failure */
+		assert_null(s->u.user);
+		assert_null(s->u.password);
+		assert_null(s->u.host);
+		assert_int_equal(s->u.nparams, 0);
+	}
+}
+
+static void test_parse_bad_port_names_the_port(void **state)
+{
+	struct parse_state *s = *state;
+
+	assert_int_equal(mg_url_parse(&s->u, "mysql://u:pw@h:70000/db",
+				      &s->err), MG_EINVALID);
+	assert_non_null(strstr(s->err.msg, "port"));
+	assert_err_hides(&s->err, "pw@");
+}
+
+/* ---- mg_url_sqlite_path ---- */
+
+struct sqlite_case {
+	const char *url;
+	const char *want;
+};
+
+static const struct sqlite_case sqlite_cases[] = {
+	{ "sqlite:a.db", "a.db" },
+	{ "sqlite:///abs.db", "/abs.db" },
+	{ "sqlite://rel.db", "rel.db" },
+	{ "sqlite:/abs/x.db", "/abs/x.db" },
+	{ "sqlite:../data/x.db", "../data/x.db" },
+	{ "SQLITE:a.db", "a.db" },
+	{ "sqlite3:a.db", "a.db" },
+};
+
+static void test_sqlite_path_case_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(sqlite_cases); i++) {
+		const char *url = sqlite_cases[i].url;
+		const char *got = mg_url_sqlite_path(url);
+
+		assert_non_null(got);
+		assert_string_equal(got, sqlite_cases[i].want);
+		/* lends into url */
+		assert_true(got >= url && got <= url + strlen(url));
+	}
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_driver_for_each_scheme),
+		cmocka_unit_test(test_redact_case_table),
+		cmocka_unit_test(test_redact_libpq_quoted_and_spaced_values),
+		cmocka_unit_test(test_redact_keeps_user_and_host),
+		T(test_parse_full_url),
+		T(test_parse_password_with_raw_at_and_colon),
+		T(test_parse_password_with_raw_slash),
+		cmocka_unit_test(
+			test_redact_secret_overwrites_every_occurrence),
+		T(test_parse_without_userinfo_or_port),
+		T(test_parse_user_without_password),
+		T(test_parse_ipv6_host_with_port),
+		T(test_parse_ipv6_host_without_port),
+		T(test_parse_without_database),
+		T(test_parse_percent_decoded_socket),
+		T(test_parse_socket_without_host),
+		T(test_parse_bad_urls_fail_without_showing_password),
+		T(test_parse_bad_port_names_the_port),
+		cmocka_unit_test(test_sqlite_path_case_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
