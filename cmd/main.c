@@ -253,6 +253,7 @@ static int parse_args(struct opts *o, int argc, char **argv, bool *help)
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	struct mg_error err = { 0 };
 	const struct command *c;
 	bool help = false;
 	int rc;
@@ -294,6 +295,8 @@ int main(int argc, char **argv)
 	if ((c->flags & NEED_DB) && (o.database == NULL || !*o.database))
 		return usage_error(&o, "no database: pass -d URL or set "
 				   "DATABASE_URL");
+	if ((c->flags & NEED_DB) && mg_driver_for_url(o.database, &err) == NULL)
+		return report(&o, &err);
 	if (o.table[0] == '\0' || strlen(o.table) > 120)
 		return usage_error(&o, "--ledger-table needs a name of 1 to "
 				   "120 characters");
