@@ -93,6 +93,25 @@ static void csv_field(const char *v)
 	putchar('"');
 }
 
+#define TABLE_FORMAT "%-5s %-8s %-24.24s %-9s %-11s %-27s %6s  %-10.10s %-8s %.*s\n"
+
+/* "2/3 ok": how many of a row's checks passed, from its JSON evidence */
+static void summarize_checks(char *out, size_t size, const char *json)
+{
+	size_t total = 0, ok = 0;
+	const char *p;
+
+	for (p = json; p && (p = strstr(p, "\"verdict\":\"")) != NULL;
+	     p += 11) {
+		total++;
+		ok += strncmp(p + 11, "ok\"", 3) == 0;
+	}
+	if (total == 0)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%zu/%zu ok", ok, total);
+}
+
 static bool is_number(int f)
 {
 	return f == MG_LF_ID || f == MG_LF_VERSION || f == MG_LF_DURATION_MS;
@@ -125,10 +144,10 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 	} else {
 		const char *e = row->f[MG_LF_ERROR];
 		size_t elen = e ? strcspn(e, "\n") : 0;
+		char checks[32];
 
-		printf("%-5s %-10s %-24.24s %-8s %-11s %-27s %7s  %-12.12s "
-		       "%.*s\n",
-		       row->f[MG_LF_ID], row->f[MG_LF_VERSION],
+		summarize_checks(checks, sizeof(checks), row->f[MG_LF_CHECKS]);
+		printf(TABLE_FORMAT, row->f[MG_LF_ID], row->f[MG_LF_VERSION],
 		       row->f[MG_LF_NAME], row->f[MG_LF_DIRECTION],
 		       row->f[MG_LF_STATUS],
 		       row->f[MG_LF_FINISHED_AT] ? row->f[MG_LF_FINISHED_AT] :
@@ -136,7 +155,7 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 		       row->f[MG_LF_DURATION_MS] ? row->f[MG_LF_DURATION_MS] :
 						   "",
 		       row->f[MG_LF_OS_USER] ? row->f[MG_LF_OS_USER] : "",
-		       (int)elen, e ? e : "");
+		       checks, (int)elen, e ? e : "");
 	}
 	mg_buf_dispose(&b);
 }
@@ -168,9 +187,9 @@ int cmd_ledger(const struct opts *o)
 			printf("%s%s", f ? "," : "", mg_ledger_field_name(f));
 		putchar('\n');
 	} else if (strcmp(format, "table") == 0) {
-		printf("%-5s %-10s %-24s %-8s %-11s %-27s %7s  %-12s %s\n",
-		       "ID", "VERSION", "NAME", "DIRECTION", "STATUS",
-		       "FINISHED_AT", "MS", "OS_USER", "ERROR");
+		printf(TABLE_FORMAT, "ID", "VERSION", "NAME", "DIRECTION",
+		       "STATUS", "FINISHED_AT", "MS", "OS_USER", "CHECKS", 5,
+		       "ERROR");
 	}
 	for (i = 0; i < l->n; i++)
 		print_row(&l->rows[i], format);
