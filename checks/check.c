@@ -246,8 +246,8 @@ int mg_checks_restored(struct mg_checks *cs, struct mg_conn *conn, bool *ok,
 				    rc < 0 ? qerr.msg : now ? now : "NULL");
 		}
 		rc = 0;
-		free(res->after);
-		res->after = now;
+		free(res->after_undo);
+		res->after_undo = now;
 	}
 	if (rc == 0 && (rc = mg_buf_check(&b, err)) == 0)
 		*differs = mg_buf_detach(&b);
@@ -276,6 +276,8 @@ void mg_checks_describe(const struct mg_checks *cs, size_t i,
 	if (c->kind == MG_CHECK_ROWS_DELTA)
 		mg_buf_addf(out, " (expected %+" PRId64 ")", c->delta);
 	mg_buf_addf(out, " %s", verdict_names[res->verdict]);
+	if (res->after_undo != NULL)
+		mg_buf_addf(out, " (after the undo: %s)", res->after_undo);
 	if (res->note != NULL)
 		mg_buf_addf(out, " (%s)", res->note);
 }
@@ -298,6 +300,10 @@ void mg_checks_json(const struct mg_checks *cs, struct mg_buf *out)
 		mg_buf_add_json(out, res->before);
 		mg_buf_add(out, ",\"after\":");
 		mg_buf_add_json(out, res->after);
+		if (res->after_undo != NULL) {
+			mg_buf_add(out, ",\"after_undo\":");
+			mg_buf_add_json(out, res->after_undo);
+		}
 		mg_buf_add(out, ",\"verdict\":");
 		mg_buf_add_json(out, verdict_names[res->verdict]);
 		if (res->note != NULL) {
@@ -316,6 +322,7 @@ void mg_checks_dispose(struct mg_checks *cs)
 	for (i = 0; cs->r != NULL && i < cs->dir->nchecks; i++) {
 		free(cs->r[i].before);
 		free(cs->r[i].after);
+		free(cs->r[i].after_undo);
 		free(cs->r[i].note);
 	}
 	free(cs->r);

@@ -24,6 +24,7 @@ enum mg_verdict {
 struct mg_check_result {
 	char *before;  /* rows: a count; data: a fingerprint; NULL: none */
 	char *after;
+	char *after_undo; /* read again after an undo; NULL: none ran */
 	char *note;    /* why a verdict is failed or error */
 	enum mg_verdict verdict;
 };
@@ -52,9 +53,9 @@ int mg_checks_after(struct mg_checks *c, struct mg_conn *conn,
 
 /*
  * After an undo (the opposite file ran because a check failed where DDL
- * cannot roll back): reads the before values again into `after` and sets
- * *same when each equals its before value; `differs` (caller frees)
- * lists those that do not.
+ * cannot roll back): reads the before values again into `after_undo`
+ * (keeping `after`, what the check saw) and sets *same when each equals
+ * its before value; `differs` (caller frees) lists those that do not.
  */
 int mg_checks_restored(struct mg_checks *c, struct mg_conn *conn, bool *same,
 		       char **differs, struct mg_error *err);
@@ -63,7 +64,7 @@ int mg_checks_restored(struct mg_checks *c, struct mg_conn *conn, bool *same,
 void mg_checks_describe(const struct mg_checks *c, size_t i,
 			struct mg_buf *out);
 /* Evidence as a JSON array: kind, check, line, pre, before, after,
- * verdict, note. "[]" for none. */
+ * after_undo (when an undo ran), verdict, note. "[]" for none. */
 void mg_checks_json(const struct mg_checks *c, struct mg_buf *out);
 void mg_checks_dispose(struct mg_checks *c);
 
