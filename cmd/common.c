@@ -20,7 +20,12 @@ static void print_part(const char *label, const char *text)
 		return;
 	while (p && *p) {
 		nl = strchr(p, '\n');
-		fprintf(stderr, "%s: %.*s\n", label,
+		/* continuation lines are indented under the first */
+		if (p == text)
+			fprintf(stderr, "%s: ", label);
+		else
+			fprintf(stderr, "%*s", (int)strlen(label) + 2, "");
+		fprintf(stderr, "%.*s\n",
 			(int)(nl ? (size_t)(nl - p) : strlen(p)), p);
 		p = nl ? nl + 1 : NULL;
 	}

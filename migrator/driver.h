@@ -62,6 +62,8 @@ struct mg_driver {
 	 * text with microseconds, "2026-01-31T12:00:00.000000Z" (a
 	 * template, not a printf format) */
 	const char *ts_text;
+	/* appended to the ledger's CREATE TABLE ("" for none) */
+	const char *table_options;
 
 	/* `url` as given by the user; the error never shows a password. */
 	int (*connect)(struct mg_conn **out, const char *url,
@@ -119,6 +121,15 @@ struct mg_driver {
 	 * but only its rows change while migrations run.)
 	 */
 	void (*schema_sql)(struct mg_buf *out);
+
+	/*
+	 * The schema (PostgreSQL: current_schema() on connecting) or
+	 * database (MySQL) where an unqualified ledger table lives; NULL
+	 * where there is only one (SQLite). The ledger and the lock name are
+	 * qualified with it, so that a migration's `SET search_path` or `USE`
+	 * cannot send ledger rows elsewhere. Lends a connection's string.
+	 */
+	const char *(*schema)(struct mg_conn *conn);
 
 	/* The database user of the session; NULL if there is none (SQLite).
 	 * Lends a string owned by the connection. */

@@ -281,6 +281,10 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 		res->done++;
 	}
 	mg_stmts_dispose(&stmts);
+	/* a USE in the file (mysqldump --databases writes them) must not
+	 * outlive it: checks and the next file run where the URL says */
+	if (mysql_select_db(c->my, c->url.db) != 0 && rc == 0)
+		rc = my_error(err, c->my);
 	return rc;
 }
 
@@ -527,6 +531,11 @@ static void my_schema_sql(struct mg_buf *out)
 		"DATABASE()");
 }
 
+static const char *my_schema(struct mg_conn *conn)
+{
+	return ((struct my_conn *)conn)->url.db;
+}
+
 static const char *my_user(struct mg_conn *conn)
 {
 	struct my_conn *c = (struct my_conn *)conn;
@@ -541,6 +550,8 @@ const struct mg_driver mg_driver_mysql = {
 	.ts_type = "DATETIME(6)",
 	.ts_param = "STR_TO_DATE(?, '%Y-%m-%dT%H:%i:%s.%fZ')",
 	.ts_text = "DATE_FORMAT(%s, '%Y-%m-%dT%H:%i:%s.%fZ')",
+	/* not the database's default, often latin1: evidence is UTF-8 */
+	.table_options = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 	.connect = my_connect,
 	.close = my_close,
 	.exec_script = my_exec_script,
@@ -550,5 +561,6 @@ const struct mg_driver mg_driver_mysql = {
 	.unlock = my_unlock,
 	.fingerprint_sql = my_fingerprint_sql,
 	.schema_sql = my_schema_sql,
+	.schema = my_schema,
 	.user = my_user,
 };

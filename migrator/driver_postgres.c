@@ -22,6 +22,7 @@ struct pg_conn {
 	struct mg_conn base; /* first: the core sees only this */
 	PGconn *pg;
 	bool begin_pending; /* BEGIN asked for, not sent yet */
+	char *schema;       /* current_schema() on connecting, or NULL */
 };
 
 extern const struct mg_driver mg_driver_postgres;
@@ -127,8 +128,18 @@ static int label_session(struct pg_conn *c, struct mg_error *err)
 	if (PQserverVersion(c->pg) >= 140000)
 		mg_buf_add(&sql, "; SET client_connection_check_interval = "
 				 "1000");
-	if ((rc = mg_buf_check(&sql, err)) == 0)
-		rc = simple(c, sql.ptr, err);
+	/* in the same round trip: where an unqualified ledger lives */
+	mg_buf_add(&sql, "; SELECT current_schema()");
+	if ((rc = mg_buf_check(&sql, err)) == 0) {
+		PGresult *r = PQexec(c->pg, sql.ptr); /* the last result */
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			rc = result_error(err, r, c->pg);
+		else if (!PQgetisnull(r, 0, 0) &&
+			 (c->schema = strdup(PQgetvalue(r, 0, 0))) == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		PQclear(r);
+	}
 	mg_buf_dispose(&sql);
 	return rc;
 }
@@ -180,6 +191,7 @@ static int pg_connect(struct mg_conn **out, const char *url,
 	PQsetNoticeReceiver(c->pg, on_notice, c);
 	if ((rc = label_session(c, err)) < 0) {
 		PQfinish(c->pg);
+		free(c->schema);
 		free(c);
 		return rc;
 	}
@@ -202,6 +214,7 @@ static void pg_close(struct mg_conn *conn)
 		PQfreeCancel(cancel);
 	}
 	PQfinish(c->pg);
+	free(c->schema);
 	free(c);
 }
 
@@ -710,6 +723,11 @@ static void pg_schema_sql(struct mg_buf *out)
 		user_ns);
 }
 
+static const char *pg_schema(struct mg_conn *conn)
+{
+	return ((struct pg_conn *)conn)->schema;
+}
+
 static const char *pg_user(struct mg_conn *conn)
 {
 	return PQuser(((struct pg_conn *)conn)->pg);
@@ -723,6 +741,7 @@ const struct mg_driver mg_driver_postgres = {
 	.ts_param = "CAST(? AS timestamptz)",
 	.ts_text = "to_char(%s AT TIME ZONE 'UTC', "
 		   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+	.table_options = "",
 	.connect = pg_connect,
 	.close = pg_close,
 	.exec_script = pg_exec_script,
@@ -732,5 +751,6 @@ const struct mg_driver mg_driver_postgres = {
 	.unlock = pg_unlock,
 	.fingerprint_sql = pg_fingerprint_sql,
 	.schema_sql = pg_schema_sql,
+	.schema = pg_schema,
 	.user = pg_user,
 };

@@ -350,6 +350,12 @@ static void sq_unlock(struct mg_conn *conn, const char *name, int64_t key)
 	(void)key;
 }
 
+static const char *sq_schema(struct mg_conn *conn)
+{
+	(void)conn;
+	return NULL;
+}
+
 static const char *sq_user(struct mg_conn *conn)
 {
 	(void)conn;
@@ -363,6 +369,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.ts_type = "TEXT",
 	.ts_param = "?",
 	.ts_text = "%s",
+	.table_options = "",
 	.connect = sq_connect,
 	.close = sq_close,
 	.exec_script = sq_exec_script,
@@ -372,5 +379,6 @@ const struct mg_driver mg_driver_sqlite = {
 	.unlock = sq_unlock,
 	.fingerprint_sql = sq_fingerprint_sql,
 	.schema_sql = sq_schema_sql,
+	.schema = sq_schema,
 	.user = sq_user,
 };

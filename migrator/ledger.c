@@ -44,8 +44,10 @@ static void add_quoted(struct mg_buf *b, const char *s, size_t n, char q)
 	mg_buf_addc(b, q);
 }
 
-/* "schema.table" names a table in a schema (PostgreSQL) or database. */
-static void add_table(struct mg_buf *b, const char *name, char q)
+/* "schema.table" names a table in a schema (PostgreSQL) or database; a
+ * bare name is qualified with the session's own, where there is one. */
+static void add_table(struct mg_buf *b, const char *name, const char *schema,
+		      char q)
 {
 	const char *dot = strchr(name, '.');
 
@@ -53,6 +55,9 @@ static void add_table(struct mg_buf *b, const char *name, char q)
 		add_quoted(b, name, (size_t)(dot - name), q);
 		mg_buf_addc(b, '.');
 		name = dot + 1;
+	} else if (schema != NULL) {
+		add_quoted(b, schema, strlen(schema), q);
+		mg_buf_addc(b, '.');
 	}
 	add_quoted(b, name, strlen(name), q);
 }
@@ -130,7 +135,7 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	int rc;
 
 	*out = NULL;
-	add_table(&tq, table, drv->ident_quote);
+	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
 	t = mg_buf_cstr(&tq);
 	mg_buf_add(&sql, "SELECT ");
 	add_columns(&sql, drv);
@@ -202,12 +207,20 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 			  "os_user TEXT, host TEXT, tool_version TEXT NOT "
 			  "NULL, checks TEXT, error TEXT, reason TEXT, "
 			  "prev_hash TEXT NOT NULL, entry_hash TEXT NOT "
-			  "NULL, signature TEXT)",
-		    l->table, drv->ts_type, drv->ts_type);
+			  "NULL, signature TEXT)%s",
+		    l->table, drv->ts_type, drv->ts_type, drv->table_options);
 	/* the index takes the table's bare name: it lives in its schema */
 	base = strrchr(l->name, '.');
 	base = base ? base + 1 : l->name;
-	mg_buf_add(&iname, base);
+	/* MySQL stops identifiers at 64 characters */
+	if (strlen(base) <= 48) {
+		mg_buf_add(&iname, base);
+	} else {
+		char h[MG_HASH_HEX_LEN];
+
+		mg_hash_hex(h, base, strlen(base));
+		mg_buf_addf(&iname, "migrate_%.16s", h);
+	}
 	mg_buf_add(&iname, "_version_idx");
 	mg_buf_add(&idx, "CREATE INDEX IF NOT EXISTS ");
 	add_quoted(&idx, mg_buf_cstr(&iname), iname.len, drv->ident_quote);

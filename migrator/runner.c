@@ -15,20 +15,27 @@
 #include "migrator/source.h"
 #include "rollback/schema.h"
 
-void mg_runner_lock_name(char out[128], int64_t *key, const char *table)
+void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
+			 const char *table)
 {
 	unsigned char h[8];
+	char full[512];
 	uint64_t k = 0;
 	int i;
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)table,
-			   strlen(table), NULL, 0);
+	/* MySQL's lock names are server-wide: the database must be in it */
+	if (schema != NULL && strchr(table, '.') == NULL)
+		snprintf(full, sizeof(full), "%s.%s", schema, table);
+	else
+		snprintf(full, sizeof(full), "%s", table);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)full,
+			   strlen(full), NULL, 0);
 	for (i = 0; i < 8; i++)
 		k = k << 8 | h[i];
 	*key = (int64_t)k;
-	/* MySQL lock names stop at 64 characters */
-	if (strlen(table) <= 48)
-		snprintf(out, 128, "migrate:%s", table);
+	/* and they stop at 64 characters */
+	if (strlen(full) <= 48)
+		snprintf(out, 128, "migrate:%.48s", full);
 	else
 		snprintf(out, 128, "migrate:%016" PRIx64, k);
 }
@@ -40,7 +47,7 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	int64_t key;
 	int rc;
 
-	mg_runner_lock_name(name, &key, r->table);
+	mg_runner_lock_name(name, &key, drv->schema(r->conn), r->table);
 	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
 		return rc;
 	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
@@ -57,7 +64,8 @@ void mg_runner_end(struct mg_runner *r)
 	char name[128];
 	int64_t key;
 
-	mg_runner_lock_name(name, &key, r->table);
+	mg_runner_lock_name(name, &key, r->conn->drv->schema(r->conn),
+			    r->table);
 	r->conn->drv->unlock(r->conn, name, key);
 	mg_ledger_free(r->ledger);
 	r->ledger = NULL;

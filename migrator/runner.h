@@ -81,8 +81,10 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 		  bool applied, struct mg_error *err);
 
-/* The runner's lock name, and the 64-bit key derived from it. */
-void mg_runner_lock_name(char out[128], int64_t *key, const char *table);
+/* The runner's lock name, and the 64-bit key derived from it: the ledger
+ * table qualified with the session's schema (which may be NULL). */
+void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
+			 const char *table);
 
 /* Connects, takes the lock, and creates the ledger; for commands that
  * write the ledger without running files (baseline, repair). */
