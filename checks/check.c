@@ -81,7 +81,11 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 	if ((rc = conn->drv->query(&r, conn, c->query, NULL, 0, 0, err)) < 0)
 		return rc;
 	res->verdict = MG_VERDICT_OK;
-	if (c->kind == MG_CHECK_EMPTY) {
+	if (r->ncols == 0) { /* an UPDATE or DELETE, say */
+		*slot = strdup("no result set");
+		res->verdict = MG_VERDICT_FAILED;
+		res->note = strdup("the query must be a SELECT");
+	} else if (c->kind == MG_CHECK_EMPTY) {
 		snprintf(count, sizeof(count), "%zu row%s", r->nrows,
 			 r->nrows == 1 ? "" : "s");
 		*slot = strdup(count);
@@ -148,13 +152,22 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 		} else {
 			rc = measure(&cs.r[i].before, conn, c, err);
 		}
+		/* a table or column that does not exist, a syntax error
+		 * (SQLSTATE class 42; SQLite has no SQLSTATE): the file is
+		 * wrong, exit 2. A lost connection stays a runtime error. */
 		if (rc < 0 && rc != MG_ENOMEM && err != NULL) {
-			/* the file is wrong, not the server: exit 2 */
+			int code = rc == MG_ENOTFOUND ||
+						   err->sqlstate[0] == '\0' ||
+						   strncmp(err->sqlstate, "42",
+							   2) == 0 ?
+					   MG_EINVALID :
+					   rc;
+
 			snprintf(server, sizeof(server), "%s", err->msg);
-			mg_error_set(err, MG_EINVALID, "check '%s' cannot run: "
-				     "%s", c->text, server);
+			mg_error_set(err, code, "check '%s' cannot run: %s",
+				     c->text, server);
 			mg_error_detail(err, "line %u", c->line);
-			rc = MG_EINVALID;
+			rc = code;
 		}
 	}
 	if (rc < 0) {

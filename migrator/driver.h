@@ -46,6 +46,8 @@ struct mg_rows {
 
 struct mg_script_result {
 	size_t done;   /* statements that completed */
+	size_t committed; /* of those, committed for good: not inside the
+			     runner's transaction nor one the file opened */
 	size_t total;  /* statements in the file, where split (else 0) */
 	unsigned line; /* 1-based file line of the failure; 0: unknown */
 };
@@ -79,6 +81,16 @@ struct mg_driver {
 	int (*exec_script)(struct mg_conn *conn, const char *sql, size_t len,
 			   unsigned flags, struct mg_script_result *res,
 			   struct mg_error *err);
+
+	/*
+	 * Checks a file before anything runs, without a connection: what
+	 * cannot work in the way it will be run, such as BEGIN/COMMIT or
+	 * CREATE INDEX CONCURRENTLY inside the runner's transaction, or an
+	 * unterminated quote where the driver splits statements itself.
+	 * MG_EINVALID with *line set (1-based, 0: unknown); NULL: no checks.
+	 */
+	int (*check_script)(const char *sql, size_t len, unsigned flags,
+			    unsigned *line, struct mg_error *err);
 
 	/*
 	 * Runs one statement of ours, with '?' placeholders bound to text

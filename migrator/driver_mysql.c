@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "migrator/buf.h"
 #include "migrator/driver.h"
@@ -48,8 +50,6 @@ static int my_error(struct mg_error *err, MYSQL *my)
 
 	if (no == ER_NO_SUCH_TABLE)
 		code = MG_ENOTFOUND;
-	else if (no == ER_LOCK_WAIT_TIMEOUT)
-		code = MG_ELOCKED;
 	mg_error_set(err, code, "%s", mysql_error(my));
 	if (err != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
@@ -101,16 +101,28 @@ static int set_tls(MYSQL *my, const struct mg_url *u, struct mg_error *err)
 static int open_session(MYSQL **out, const struct mg_url *u,
 			struct mg_error *err)
 {
+	char label[160], me[64] = "?", since[32];
+	time_t now = time(NULL);
+	struct tm tm;
 	unsigned int timeout = 10;
 	const char *host = u->host;
 	MYSQL *my;
 	int rc;
 
 	*out = NULL;
+	gethostname(me, sizeof(me) - 1);
+	gmtime_r(&now, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(label, sizeof(label), "migrate pid=%ld host=%s since=%s",
+		 (long)getpid(), me, since);
 	if ((my = mysql_init(NULL)) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	/* the label a lock timeout can show, where performance_schema is on */
+	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name",
+		       "migrate");
+	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "migrate_label", label);
 	/* no ~/.my.cnf surprises: the URL says everything */
 	if ((rc = set_tls(my, u, err)) < 0) {
 		mysql_close(my);
@@ -244,6 +256,15 @@ static void my_close(struct mg_conn *conn)
 	free(c);
 }
 
+/* Statements that may commit part of their work before failing. */
+static bool partial(const char *sql, size_t len)
+{
+	size_t p = mg_stmt_skip_comments(sql, len);
+
+	return (len - p >= 4 && strncasecmp(sql + p, "call", 4) == 0) ||
+	       (len - p >= 5 && strncasecmp(sql + p, "begin", 5) == 0);
+}
+
 /* MySQL says "... near 'x' at line 3" counting from the statement. */
 static unsigned server_line(const char *msg)
 {
@@ -275,16 +296,39 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 		if ((rc = run_discard(c, sql + s->off, s->len, err)) < 0) {
 			unsigned rel = server_line(mysql_error(c->my));
 
+			/* a CALL or a compound block commits what it did
+			 * before its failing statement */
+			if (partial(sql + s->off, s->len))
+				res->committed = res->done + 1;
 			res->line = s->line + (rel > 0 ? rel - 1 : 0);
 			break;
 		}
 		res->done++;
+		/* DDL commits; DML inside the file's own BEGIN does not */
+		if (!(c->my->server_status & SERVER_STATUS_IN_TRANS))
+			res->committed = res->done;
 	}
 	mg_stmts_dispose(&stmts);
 	/* a USE in the file (mysqldump --databases writes them) must not
 	 * outlive it: checks and the next file run where the URL says */
 	if (mysql_select_db(c->my, c->url.db) != 0 && rc == 0)
 		rc = my_error(err, c->my);
+	return rc;
+}
+
+/* Before anything runs: the file must split (no unterminated quote). */
+static int my_check_script(const char *sql, size_t len, unsigned flags,
+			   unsigned *line, struct mg_error *err)
+{
+	struct mg_stmts stmts = { 0 };
+	int rc;
+
+	(void)flags;
+	*line = 0;
+	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_MYSQL, err)) < 0 &&
+	    err != NULL && strncmp(err->detail, "line ", 5) == 0)
+		*line = (unsigned)atoi(err->detail + 5);
+	mg_stmts_dispose(&stmts);
 	return rc;
 }
 
@@ -347,7 +391,10 @@ static int exec_text(struct mg_rows **out, struct my_conn *c, const char *sql,
 	if ((res = mysql_store_result(c->my)) == NULL) {
 		if (mysql_field_count(c->my) != 0)
 			return my_error(err, c->my);
-		return drain(c, c->my, err);
+		if ((rc = drain(c, c->my, err)) == 0 && out != NULL &&
+		    (*out = mg_rows_new(0)) == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		return rc;
 	}
 	/* rows of our own queries: never a CALL, one result set */
 	n = mysql_num_fields(res);
@@ -433,6 +480,21 @@ static void describe_holder(struct my_conn *c, const char *name,
 				row[0] ? row[0] : "?", row[1] ? row[1] : "?",
 				row[2] ? row[2] : "?", row[4] ? row[4] : "?");
 	mysql_free_result(res);
+	/* our label, where performance_schema keeps connect attributes */
+	snprintf(sql, sizeof(sql), "SELECT ATTR_VALUE FROM "
+		 "performance_schema.session_connect_attrs WHERE "
+		 "ATTR_NAME = 'migrate_label' AND PROCESSLIST_ID = "
+		 "IS_USED_LOCK('%s')", esc);
+	if (err == NULL || mysql_query(c->lock, sql) != 0 ||
+	    (res = mysql_store_result(c->lock)) == NULL)
+		return;
+	if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL) {
+		size_t n = strlen(err->detail);
+
+		snprintf(err->detail + n, sizeof(err->detail) - n, " (%s)",
+			 row[0]);
+	}
+	mysql_free_result(res);
 }
 
 static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
@@ -509,8 +571,9 @@ static void my_schema_sql(struct mg_buf *out)
 		"COALESCE(COLUMN_DEFAULT, 'no default'), ' ', EXTRA) FROM "
 		"information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
 		"UNION ALL SELECT 'index', CONCAT(TABLE_NAME, '.', INDEX_NAME), "
-		"CONCAT(NON_UNIQUE, ' ', GROUP_CONCAT(COLUMN_NAME ORDER BY "
-		"SEQ_IN_INDEX)) FROM information_schema.STATISTICS WHERE "
+		"CONCAT(IF(NON_UNIQUE = 0, 'unique ', ''), '(', "
+		"GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX), ')') FROM "
+		"information_schema.STATISTICS WHERE "
 		"TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME, "
 		"NON_UNIQUE "
 		"UNION ALL SELECT 'constraint', CONCAT(TABLE_NAME, '.', "
@@ -555,6 +618,7 @@ const struct mg_driver mg_driver_mysql = {
 	.connect = my_connect,
 	.close = my_close,
 	.exec_script = my_exec_script,
+	.check_script = my_check_script,
 	.query = my_query,
 	.txn = my_txn,
 	.lock = my_lock,

@@ -23,11 +23,16 @@ struct pg_conn {
 	PGconn *pg;
 	bool begin_pending; /* BEGIN asked for, not sent yet */
 	char *schema;       /* current_schema() on connecting, or NULL */
+	/* Each file starts from the session's defaults, whatever the file
+	 * before it SET (search_path, role, timeouts): these go out with
+	 * its BEGIN, and restore our own settings after the RESET. */
+	char *setup[4];
+	size_t nsetup;
+	char *begin_sql; /* the setup and BEGIN, as one simple query */
 };
 
 extern const struct mg_driver mg_driver_postgres;
 
-#define BEGIN_SQL "BEGIN;"
 
 static void trim(char *s)
 {
@@ -51,8 +56,6 @@ static int result_error(struct mg_error *err, const PGresult *res,
 	ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
 	if (state != NULL && strcmp(state, "42P01") == 0)
 		code = MG_ENOTFOUND; /* undefined_table */
-	if (state != NULL && strcmp(state, "55P03") == 0)
-		code = MG_ELOCKED; /* lock_not_available */
 	mg_error_set(err, code, "%s", msg ? msg : PQerrorMessage(pg));
 	if (err == NULL)
 		return code;
@@ -98,13 +101,26 @@ static int simple(struct pg_conn *c, const char *sql, struct mg_error *err)
 	return rc;
 }
 
-/* Labels the session so that a lock timeout can name its holder. */
-static int label_session(struct pg_conn *c, struct mg_error *err)
+static int add_setup(struct pg_conn *c, const char *sql, struct mg_error *err)
+{
+	if ((c->setup[c->nsetup] = strdup(sql)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	c->nsetup++;
+	return 0;
+}
+
+/*
+ * Builds the per-file setup: RESET, then the label that lets a lock
+ * timeout name its holder, and the client check; runs the latter now,
+ * with a look at where an unqualified ledger lives.
+ */
+static int setup_session(struct pg_conn *c, struct mg_error *err)
 {
 	struct mg_buf sql = MG_BUF_INIT;
 	char host[64] = "?", since[32], *lit;
 	time_t now = time(NULL);
 	struct tm tm;
+	size_t i;
 	int rc;
 
 	gethostname(host, sizeof(host) - 1);
@@ -122,14 +138,32 @@ static int label_session(struct pg_conn *c, struct mg_error *err)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	mg_buf_addf(&sql, "SET application_name = %s", lit);
 	PQfreemem(lit);
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (rc = add_setup(c, "RESET ALL", err)) < 0 ||
+	    (rc = add_setup(c, "RESET ROLE", err)) < 0 ||
+	    (rc = add_setup(c, sql.ptr, err)) < 0)
+		goto cleanup;
 	/* A killed runner's backend would otherwise go on with its
 	 * statement, and hold the lock, until it next writes to the dead
 	 * socket. PostgreSQL 14 can poll the client instead. */
-	if (PQserverVersion(c->pg) >= 140000)
-		mg_buf_add(&sql, "; SET client_connection_check_interval = "
-				 "1000");
-	/* in the same round trip: where an unqualified ledger lives */
-	mg_buf_add(&sql, "; SELECT current_schema()");
+	if (PQserverVersion(c->pg) >= 140000 &&
+	    (rc = add_setup(c, "SET client_connection_check_interval = 1000",
+			    err)) < 0)
+		goto cleanup;
+	mg_buf_truncate(&sql, 0);
+	for (i = 0; i < c->nsetup; i++)
+		mg_buf_addf(&sql, "%s;", c->setup[i]);
+	mg_buf_add(&sql, "BEGIN;");
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (c->begin_sql = strdup(sql.ptr)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	/* now: our settings (not the RESETs) and the schema, one trip */
+	mg_buf_truncate(&sql, 0);
+	for (i = 2; i < c->nsetup; i++)
+		mg_buf_addf(&sql, "%s;", c->setup[i]);
+	mg_buf_add(&sql, "SELECT current_schema()");
 	if ((rc = mg_buf_check(&sql, err)) == 0) {
 		PGresult *r = PQexec(c->pg, sql.ptr); /* the last result */
 
@@ -140,8 +174,21 @@ static int label_session(struct pg_conn *c, struct mg_error *err)
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		PQclear(r);
 	}
+cleanup:
 	mg_buf_dispose(&sql);
 	return rc;
+}
+
+static void free_conn(struct pg_conn *c)
+{
+	size_t i;
+
+	PQfinish(c->pg);
+	for (i = 0; i < c->nsetup; i++)
+		free(c->setup[i]);
+	free(c->begin_sql);
+	free(c->schema);
+	free(c);
 }
 
 static int pg_connect(struct mg_conn **out, const char *url,
@@ -189,10 +236,8 @@ static int pg_connect(struct mg_conn **out, const char *url,
 		return MG_EDRIVER;
 	}
 	PQsetNoticeReceiver(c->pg, on_notice, c);
-	if ((rc = label_session(c, err)) < 0) {
-		PQfinish(c->pg);
-		free(c->schema);
-		free(c);
+	if ((rc = setup_session(c, err)) < 0) {
+		free_conn(c);
 		return rc;
 	}
 	*out = &c->base;
@@ -213,9 +258,7 @@ static void pg_close(struct mg_conn *conn)
 		PQcancel(cancel, buf, sizeof(buf));
 		PQfreeCancel(cancel);
 	}
-	PQfinish(c->pg);
-	free(c->schema);
-	free(c);
+	free_conn(c);
 }
 
 /* The byte offset of the 1-based character position `pos` (the server
@@ -230,6 +273,15 @@ static size_t char_to_byte(const char *s, size_t len, long pos)
 			return i;
 	}
 	return len;
+}
+
+static size_t char_count(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
 }
 
 static unsigned line_at(const char *s, size_t off)
@@ -281,34 +333,61 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	return line;
 }
 
-/* MG_EINVALID if a statement would end the runner's transaction. */
-static int refuse_txn_control(const char *sql, size_t len,
-			      struct mg_script_result *res,
-			      struct mg_error *err)
+/* Before anything runs: each statement must be able to run the way the
+ * file will run, and an unterminated quote is caught here too. */
+static int pg_check_script(const char *sql, size_t len, unsigned flags,
+			   unsigned *line, struct mg_error *err)
 {
 	struct mg_stmts stmts = { 0 };
-	size_t i;
-	int rc = 0;
+	const char *why;
+	size_t i, skip;
+	int rc;
 
-	/* unterminated quotes are the server's to report */
-	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) < 0)
-		return 0;
-	for (i = 0; i < stmts.n && rc == 0; i++) {
+	*line = 0;
+	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0) {
+		if (err != NULL && strncmp(err->detail, "line ", 5) == 0)
+			*line = (unsigned)atoi(err->detail + 5);
+		return rc == MG_ENOMEM ? rc : MG_EINVALID;
+	}
+	for (i = 0; i < stmts.n && !(flags & MG_SCRIPT_NO_TXN); i++) {
 		const struct mg_stmt *s = &stmts.v[i];
 
-		if (!mg_stmt_controls_txn(sql + s->off, s->len))
+		if ((why = mg_stmt_txn_problem(sql + s->off, s->len,
+					       true)) == NULL)
 			continue;
-		res->line = s->line;
-		rc = mg_error_set(err, MG_EINVALID, "the file controls its "
-				  "own transaction: '%.*s'",
-				  (int)(s->len < 40 ? s->len : 40),
-				  sql + s->off);
-		mg_error_hint(err, "migrate runs each file in a transaction "
-			      "already: remove BEGIN/COMMIT, or add '-- "
-			      "migrate:no-transaction' to manage it yourself");
+		skip = mg_stmt_skip_comments(sql + s->off, s->len);
+		*line = line_at(sql, s->off + skip);
+		rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
+				  (int)(s->len - skip < 50 ? s->len - skip :
+							     50),
+				  sql + s->off + skip);
+		mg_error_hint(err, "migrate runs each file in a transaction: "
+			      "add the line '-- migrate:no-transaction' to "
+			      "run this one statement by statement%s",
+			      strstr(why, "own") ? ", or remove its "
+						   "BEGIN/COMMIT" : "");
+		break;
 	}
 	mg_stmts_dispose(&stmts);
 	return rc;
+}
+
+/* COPY to or from the client has no data to work with in a migration:
+ * end it, or libpq would wait for data forever. */
+static int copy_refused(struct pg_conn *c, ExecStatusType st,
+			struct mg_error *err)
+{
+	char *buf;
+
+	if (st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
+		PQputCopyEnd(c->pg, "COPY from the client is not supported "
+				    "in migrations");
+	if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
+		while (PQgetCopyData(c->pg, &buf, 0) > 0)
+			PQfreemem(buf);
+	return mg_error_set(err, MG_EDRIVER, "COPY ... FROM STDIN and TO "
+			    "STDOUT are not supported in migrations: the "
+			    "client has no data for them");
 }
 
 /* The whole file as one simple-protocol query: one round trip. */
@@ -317,16 +396,14 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 {
 	struct mg_buf q = MG_BUF_INIT;
 	long prefix = 0;
-	size_t nres = 0;
+	size_t nres = 0, pre_results = 0;
 	PGresult *r;
-	int rc;
-
-	if ((rc = refuse_txn_control(sql, len, res, err)) < 0)
-		return rc;
+	int rc = 0;
 
 	if (c->begin_pending) {
-		mg_buf_add(&q, BEGIN_SQL);
-		prefix = (long)strlen(BEGIN_SQL);
+		mg_buf_add(&q, c->begin_sql);
+		prefix = (long)char_count(c->begin_sql);
+		pre_results = c->nsetup + 1;
 		c->begin_pending = false;
 	}
 	mg_buf_addn(&q, sql, len);
@@ -341,21 +418,23 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 		ExecStatusType st = PQresultStatus(r);
 
 		if (st == PGRES_FATAL_ERROR && rc == 0) {
-			size_t nth = nres - (prefix ? 1 : 0);
+			size_t nth = nres - pre_results;
 
 			rc = result_error(err, r, c->pg);
 			res->line = error_line(r, sql, len, prefix, nth);
-		} else if (st == PGRES_COPY_IN) {
-			rc = mg_error_set(err, MG_EDRIVER, "COPY FROM STDIN "
-					  "is not supported in migrations");
-			PQputCopyEnd(c->pg, "not supported");
+		} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+			   st == PGRES_COPY_BOTH) {
+			if (rc == 0)
+				rc = copy_refused(c, st, err);
+			res->line = error_line(r, sql, len, prefix,
+					       nres - pre_results);
 		} else if (rc == 0) {
 			nres++;
 		}
 		PQclear(r);
 	}
-	if (rc == 0 && len > 0 && nres > (size_t)(prefix ? 1 : 0))
-		res->done = nres - (prefix ? 1 : 0);
+	if (rc == 0 && nres > pre_results)
+		res->done = nres - pre_results;
 cleanup:
 	mg_buf_dispose(&q);
 	return rc;
@@ -377,6 +456,19 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 		return rc;
 	}
 	res->total = stmts.n;
+	/* the setup without its BEGIN: this file runs outside one */
+	{
+		char *setup = strndup(c->begin_sql,
+				      strlen(c->begin_sql) - strlen("BEGIN;"));
+
+		rc = setup ? simple(c, setup, err) :
+			     mg_error_set(err, MG_ENOMEM, "out of memory");
+		free(setup);
+		if (rc < 0) {
+			mg_stmts_dispose(&stmts);
+			return rc;
+		}
+	}
 	for (i = 0; i < stmts.n; i++) {
 		const struct mg_stmt *s = &stmts.v[i];
 		char *one = strndup(sql + s->off, s->len);
@@ -387,6 +479,17 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			break;
 		}
 		r = PQexec(c->pg, one);
+		if (PQresultStatus(r) == PGRES_COPY_IN ||
+		    PQresultStatus(r) == PGRES_COPY_OUT ||
+		    PQresultStatus(r) == PGRES_COPY_BOTH) {
+			rc = copy_refused(c, PQresultStatus(r), err);
+			res->line = s->line;
+			PQclear(r);
+			while ((r = PQgetResult(c->pg)) != NULL)
+				PQclear(r);
+			free(one);
+			break;
+		}
 		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
 		    PQresultStatus(r) != PGRES_TUPLES_OK) {
 			const char *pos = PQresultErrorField(
@@ -395,6 +498,10 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			rc = result_error(err, r, c->pg);
 			res->line = line_at(sql, s->off + mg_stmt_skip_comments(
 							 one, s->len));
+			/* a failed CREATE INDEX CONCURRENTLY leaves an invalid
+			 * index behind: something of it stays */
+			if (mg_stmt_txn_problem(one, s->len, true) != NULL)
+				res->committed = res->done + 1;
 			if (pos != NULL)
 				res->line = line_at(sql, s->off +
 					char_to_byte(one, s->len, atol(pos)));
@@ -404,6 +511,9 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 		if (rc < 0)
 			break;
 		res->done++;
+		/* not inside a BEGIN of the file's own: it is there for good */
+		if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+			res->committed = res->done;
 	}
 	mg_stmts_dispose(&stmts);
 	return rc;
@@ -479,12 +589,16 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn,
 	struct pg_conn *c = (struct pg_conn *)conn;
 	struct mg_buf q = MG_BUF_INIT;
 	bool begin = c->begin_pending, commit = flags & MG_Q_COMMIT;
-	int rc = 0, expect, i;
+	int rc = 0, expect, pre, i = 0;
 	PGresult *r;
 
 	if (out != NULL)
 		*out = NULL;
-	numbered(&q, sql);
+	/* a user's check query may hold a '?' of its own (jsonb) */
+	if (nparams > 0)
+		numbered(&q, sql);
+	else
+		mg_buf_add(&q, sql);
 	if ((rc = mg_buf_check(&q, err)) < 0)
 		goto cleanup;
 	c->begin_pending = false;
@@ -492,7 +606,12 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn,
 		rc = result_error(err, NULL, c->pg);
 		goto cleanup;
 	}
-	if ((begin && !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL,
+	for (i = 0; begin && i < (int)c->nsetup; i++)
+		if (!PQsendQueryParams(c->pg, c->setup[i], 0, NULL, NULL, NULL,
+				       NULL, 0))
+			break;
+	if ((begin && i < (int)c->nsetup) ||
+	    (begin && !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL,
 					 NULL, 0)) ||
 	    !PQsendQueryParams(c->pg, q.ptr, (int)nparams, NULL, params, NULL,
 			       NULL, 0) ||
@@ -502,7 +621,8 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn,
 		rc = result_error(err, NULL, c->pg);
 		goto drain;
 	}
-	expect = (begin ? 1 : 0) + 1 + (commit ? 1 : 0);
+	pre = begin ? (int)c->nsetup + 1 : 0;
+	expect = pre + 1 + (commit ? 1 : 0);
 	for (i = 0; i < expect; i++) {
 		ExecStatusType st;
 
@@ -511,7 +631,7 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn,
 		if (st == PGRES_FATAL_ERROR && rc == 0)
 			rc = result_error(err, r, c->pg);
 		else if (st == PGRES_TUPLES_OK && rc == 0 && out != NULL &&
-			 i == (begin ? 1 : 0))
+			 i == pre)
 			rc = take_rows(out, r, err);
 		PQclear(r);
 		/* each query's results end with a NULL */
@@ -533,6 +653,10 @@ drain:
 	}
 exit:
 	PQexitPipelineMode(c->pg);
+	/* a statement without rows still gives the caller a result */
+	if (rc == 0 && out != NULL && *out == NULL &&
+	    (*out = mg_rows_new(0)) == NULL)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 cleanup:
 	if (rc < 0 && out != NULL && *out != NULL) {
 		mg_rows_free(*out);
@@ -621,8 +745,13 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 	if (!PQsendQuery(c->pg, sql))
 		return result_error(err, NULL, c->pg);
 	while ((r = PQgetResult(c->pg)) != NULL) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		/* 55P03 lock_not_available: our lock_timeout expired */
 		if (PQresultStatus(r) == PGRES_FATAL_ERROR && rc == 0)
-			rc = result_error(err, r, c->pg);
+			rc = state && strcmp(state, "55P03") == 0 ?
+				     MG_ELOCKED :
+				     result_error(err, r, c->pg);
 		else if (PQresultStatus(r) == PGRES_TUPLES_OK && rc == 0 &&
 			 strcmp(PQgetvalue(r, 0, 1), "t") != 0)
 			rc = MG_ELOCKED;
@@ -745,6 +874,7 @@ const struct mg_driver mg_driver_postgres = {
 	.connect = pg_connect,
 	.close = pg_close,
 	.exec_script = pg_exec_script,
+	.check_script = pg_check_script,
 	.query = pg_query,
 	.txn = pg_txn,
 	.lock = pg_lock,

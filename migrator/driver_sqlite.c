@@ -29,15 +29,12 @@ extern const struct mg_driver mg_driver_sqlite;
 /* Readers wait this long for a writer by default; lock() sets its own. */
 #define DEFAULT_BUSY_MS 10000
 
-static int sq_error(struct mg_error *err, sqlite3 *db, int rc,
-		    const char *what)
+static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 {
 	int code = MG_EDRIVER;
 	const char *msg = sqlite3_errmsg(db);
 
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		code = MG_ELOCKED;
-	else if (strncmp(msg, "no such table", 13) == 0)
+	if (strncmp(msg, "no such table", 13) == 0)
 		code = MG_ENOTFOUND;
 	mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
@@ -190,6 +187,7 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
+	(void)flags; /* the runner opens the transaction, or not */
 	memset(res, 0, sizeof(*res));
 	while (p < end) {
 		size_t start;
@@ -205,20 +203,6 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 			p = tail;
 			continue;
 		}
-		if (rc == SQLITE_OK && !(flags & MG_SCRIPT_NO_TXN) &&
-		    mg_stmt_controls_txn(p, (size_t)(tail - p))) {
-			res->line = line_at(sql, start);
-			mg_error_set(err, MG_EINVALID, "the file controls its "
-				     "own transaction: '%.*s'",
-				     (int)(tail - p < 40 ? tail - p : 40), p);
-			mg_error_hint(err, "migrate runs each file in a "
-				      "transaction already: remove "
-				      "BEGIN/COMMIT, or add '-- "
-				      "migrate:no-transaction' to manage it "
-				      "yourself");
-			sqlite3_finalize(st);
-			return MG_EINVALID;
-		}
 		if (rc == SQLITE_OK) {
 			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 				;
@@ -228,16 +212,66 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 		if (rc != SQLITE_OK) {
 			off = sqlite3_error_offset(c->db);
 			res->line = line_at(sql, start + (off > 0 ? off : 0));
-			sq_error(err, c->db, rc, NULL);
+			sq_error(err, c->db, NULL);
 			sqlite3_finalize(st);
 			return MG_EDRIVER;
 		}
 		sqlite3_finalize(st);
 		st = NULL;
 		res->done++;
+		if (sqlite3_get_autocommit(c->db))
+			res->committed = res->done;
 		p = tail;
 	}
 	return 0;
+}
+
+/*
+ * Before anything runs: no transaction control inside the runner's
+ * transaction. sqlite3_complete() says where a statement ends (it knows
+ * CREATE TRIGGER ... BEGIN ...; END), without preparing it, which would
+ * fail for tables the file has yet to create.
+ */
+static int sq_check_script(const char *sql, size_t len, unsigned flags,
+			   unsigned *line, struct mg_error *err)
+{
+	struct mg_buf stmt = MG_BUF_INIT;
+	size_t start = 0, i;
+	const char *why;
+	int rc = 0;
+
+	*line = 0;
+	if (flags & MG_SCRIPT_NO_TXN)
+		return 0;
+	for (i = 0; i < len && rc == 0; i++) {
+		if (sql[i] != ';')
+			continue;
+		mg_buf_truncate(&stmt, 0);
+		mg_buf_addn(&stmt, sql + start, i + 1 - start);
+		if ((rc = mg_buf_check(&stmt, err)) < 0)
+			break;
+		if (!sqlite3_complete(stmt.ptr))
+			continue;
+		if ((why = mg_stmt_txn_problem(stmt.ptr, stmt.len,
+					       false)) != NULL) {
+			size_t skip = mg_stmt_skip_comments(stmt.ptr,
+							    stmt.len);
+
+			*line = line_at(sql, start + skip);
+			rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
+					  (int)(stmt.len - skip < 50 ?
+						stmt.len - skip : 50),
+					  stmt.ptr + skip);
+			mg_error_hint(err, "migrate runs each file in a "
+				      "transaction already: remove "
+				      "BEGIN/COMMIT, or add the line '-- "
+				      "migrate:no-transaction' to manage it "
+				      "yourself");
+		}
+		start = i + 1;
+	}
+	mg_buf_dispose(&stmt);
+	return rc;
 }
 
 static int sq_query(struct mg_rows **out, struct mg_conn *conn,
@@ -255,7 +289,7 @@ static int sq_query(struct mg_rows **out, struct mg_conn *conn,
 		*out = NULL;
 	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		rc = sq_error(err, c->db, rc, sql);
+		rc = sq_error(err, c->db, sql);
 		goto cleanup;
 	}
 	for (i = 0; i < nparams; i++) {
@@ -265,7 +299,7 @@ static int sq_query(struct mg_rows **out, struct mg_conn *conn,
 			rc = sqlite3_bind_text(st, (int)i + 1, params[i], -1,
 					       SQLITE_STATIC);
 		if (rc != SQLITE_OK) {
-			rc = sq_error(err, c->db, rc, sql);
+			rc = sq_error(err, c->db, sql);
 			goto cleanup;
 		}
 	}
@@ -284,13 +318,13 @@ static int sq_query(struct mg_rows **out, struct mg_conn *conn,
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		rc = sq_error(err, c->db, rc, sql);
+		rc = sq_error(err, c->db, sql);
 		goto cleanup;
 	}
 	rc = 0;
 	if ((flags & MG_Q_COMMIT) &&
 	    (rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL)) != 0) {
-		rc = sq_error(err, c->db, rc, "COMMIT");
+		rc = sq_error(err, c->db, "COMMIT");
 		goto cleanup;
 	}
 	if (out != NULL) {
@@ -320,14 +354,13 @@ static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 		sql = "ROLLBACK";
 	}
 	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		rc = sq_error(err, c->db, rc, sql);
-		if (rc == MG_ELOCKED)
-			mg_error_set(err, MG_ELOCKED, "database is locked by "
-				     "another process (SQLite cannot tell "
-				     "which)");
-		return rc;
-	}
+	/* BEGIN IMMEDIATE is where the runner's lock is taken */
+	if (op == MG_TXN_BEGIN && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED))
+		return mg_error_set(err, MG_ELOCKED, "database is locked by "
+				    "another process (SQLite cannot tell "
+				    "which)");
+	if (rc != SQLITE_OK)
+		return sq_error(err, c->db, sql);
 	return 0;
 }
 
@@ -373,6 +406,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.connect = sq_connect,
 	.close = sq_close,
 	.exec_script = sq_exec_script,
+	.check_script = sq_check_script,
 	.query = sq_query,
 	.txn = sq_txn,
 	.lock = sq_lock,

@@ -51,12 +51,20 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
 		return rc;
 	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
-				 err)) < 0 ||
-	    (rc = mg_ledger_ensure(r->ledger, r->conn, err)) < 0) {
-		mg_runner_end(r);
-		return rc;
+				 err)) < 0)
+		goto fail;
+	/* created in a transaction: on SQLite that is the lock */
+	if (!r->ledger->exists &&
+	    ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
+	     (rc = mg_ledger_ensure(r->ledger, r->conn, err)) < 0 ||
+	     (rc = drv->txn(r->conn, MG_TXN_COMMIT, err)) < 0)) {
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		goto fail;
 	}
 	return 0;
+fail:
+	mg_runner_end(r);
+	return rc;
 }
 
 void mg_runner_end(struct mg_runner *r)
@@ -269,7 +277,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 					   &xerr)) < 0) {
 		/* after statements committed one by one, the file is
 		 * half-applied: dirty until an operator repairs it */
-		status = no_txn && res.done > 0 ? "dirty" : "failed";
+		status = no_txn && res.committed > 0 ? "dirty" : "failed";
 		locate(&xerr, file->path, res.line);
 	} else if ((xrc = mg_checks_after(&cs, r->conn, &xerr)) < 0) {
 		status = no_txn ? "dirty" : "failed";
@@ -282,7 +290,9 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 					"back: nothing changed");
 	}
 	mg_ledger_now(finished, &t1);
-	if (xrc < 0 && !no_txn)
+	/* also outside our transaction: the file may have left one of its
+	 * own open and aborted, where the outcome row could not be written */
+	if (xrc < 0)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 	if ((rc = mg_runner__row_init(r, &row, m, m->version, m->name,
 				      up ? "up" : "down", status)) < 0) {
@@ -291,30 +301,53 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	}
 	snprintf(num, sizeof(num), "%" PRId64, t1 - t0);
 	mg_checks_json(&cs, &json);
-	if (xrc < 0)
-		error_text(&text, &xerr, &res, no_txn);
 	rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, started) |
 	     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, finished) |
 	     mg_ledger_row_set(&row, MG_LF_DURATION_MS, num) |
-	     mg_ledger_row_set(&row, MG_LF_CHECKS, mg_buf_cstr(&json)) |
-	     mg_ledger_row_set(&row, MG_LF_ERROR,
-			       xrc < 0 ? mg_buf_cstr(&text) : NULL);
-	if (rc < 0 || mg_buf_check(&text, NULL) < 0 ||
-	    mg_buf_check(&json, NULL) < 0) {
+	     mg_ledger_row_set(&row, MG_LF_CHECKS, mg_buf_cstr(&json));
+	if (rc < 0 || mg_buf_check(&json, NULL) < 0) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	if (xrc < 0 || no_txn)
-		rc = drv->txn(r->conn, MG_TXN_BEGIN, err);
-	if (rc == 0)
-		rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-				      MG_Q_COMMIT, err);
-	if (rc < 0) {
+	/* An ok row commits with the file. If that commit fails (a
+	 * deferred constraint), the file failed after all: record that. */
+	if (xrc == 0 && !no_txn &&
+	    mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+			     MG_Q_COMMIT, &xerr) < 0) {
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-		if (xrc < 0) /* the file's own failure matters more */
-			*err = xerr;
+		locate(&xerr, file->path, 0);
+		xrc = xerr.code;
+		status = "failed";
+		if (mg_ledger_row_set(&row, MG_LF_STATUS, status) < 0) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	} else if (xrc == 0 && !no_txn) {
+		goto recorded;
+	}
+	if (xrc < 0)
+		error_text(&text, &xerr, &res, no_txn);
+	if (mg_ledger_row_set(&row, MG_LF_ERROR,
+			      xrc < 0 ? mg_buf_cstr(&text) : NULL) < 0 ||
+	    mg_buf_check(&text, NULL) < 0) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	/* failures, and files run outside ours: a transaction of its own */
+	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) == 0 &&
+	    (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+				   MG_Q_COMMIT, err)) < 0)
+		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	if (rc < 0 && xrc == 0)
+		goto cleanup; /* the file ran, its ok row is lost: say so */
+	if (rc < 0) /* the file's own failure matters more; keep both */
+		mg_error_detail(&xerr, "%s%sand its ledger row could not be "
+				"written: %s", xerr.detail,
+				xerr.detail[0] ? "\n" : "", err->msg);
+recorded:
+	/* a check failed, but the undo did not restore: not "rolled back" */
+	if (xrc == MG_ECHECK && strcmp(status, "dirty") == 0)
+		xerr.code = xrc = MG_ERR;
 	ev.m = m;
 	ev.direction = row.f[MG_LF_DIRECTION];
 	ev.status = status;
@@ -374,14 +407,39 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 
 struct run_spec {
 	bool up;
+	bool both; /* migrate test runs the down files too */
 	const struct mg_up_opts *up_opts;
 	struct mg_down_opts down_opts; /* steps count down as files run */
 };
 
+/* The driver's static check of one file, as "FILE:LINE: message". */
+static int check_file(struct mg_runner *r, const struct mg_file *f,
+		      struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	unsigned flags = f->dir.no_transaction ||
+					 !(drv->caps & MG_CAP_TXN_DDL) ?
+				 MG_SCRIPT_NO_TXN :
+				 0;
+	unsigned line = 0;
+	int rc;
+
+	if (f->path == NULL || drv->check_script == NULL)
+		return 0;
+	rc = drv->check_script(f->text, f->len, flags, &line, err);
+	if (rc == MG_EINVALID) {
+		err->detail[0] = '\0';
+		locate(err, f->path, line);
+	}
+	return rc;
+}
+
+/* Plans, then checks every file of the plan before any of them runs. */
 static int plan(struct mg_plan *out, struct mg_runner *r,
 		struct run_spec *s, struct mg_error *err)
 {
 	struct mg_status st;
+	size_t i;
 	int rc;
 
 	if ((rc = mg_status_build(&st, r->src, r->ledger, err)) < 0)
@@ -391,6 +449,17 @@ static int plan(struct mg_plan *out, struct mg_runner *r,
 	else
 		rc = mg_rollback_plan(out, &st, &s->down_opts, err);
 	mg_status_dispose(&st);
+	for (i = 0; rc == 0 && i < out->n; i++) {
+		const struct mg_migration *m = out->v[i];
+
+		if ((s->up || s->both) && (rc = check_file(r, &m->up, err)) < 0)
+			break;
+		if ((!s->up || s->both) &&
+		    (rc = check_file(r, &m->down, err)) < 0)
+			break;
+	}
+	if (rc < 0)
+		mg_plan_dispose(out);
 	return rc;
 }
 
@@ -417,15 +486,14 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 
 	if (dry_run) {
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
-					 err)) < 0 ||
-		    (rc = plan(&p, r, s, err)) < 0)
-			return rc;
-		for (i = 0; i < p.n; i++)
-			dry_run_event(r, p.v[i], s->up);
+					 err)) == 0 &&
+		    (rc = plan(&p, r, s, err)) == 0)
+			for (i = 0; i < p.n; i++)
+				dry_run_event(r, p.v[i], s->up);
 		mg_plan_dispose(&p);
 		mg_ledger_free(r->ledger);
 		r->ledger = NULL;
-		return 0;
+		return rc;
 	}
 	if ((rc = mg_runner_begin(r, err)) < 0)
 		return rc;
@@ -655,7 +723,8 @@ static int roundtrip(struct mg_runner *r, const struct mg_migration *m,
 		mg_error_detail(err, "%s", mg_buf_cstr(&diff));
 		mg_error_hint(err, "'-' is what the down file dropped too "
 			      "much or did not restore, '+' what it left "
-			      "behind; the migration is rolled back now");
+			      "behind; the down file has run, so the version "
+			      "counts as not applied");
 		roundtrip_event(r, m, "failed", after.hash, err);
 		rc = MG_ECHECKSUM;
 		goto cleanup;
@@ -672,9 +741,9 @@ cleanup:
 int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
 		struct mg_error *err)
 {
-	struct run_spec s = { .up = true, .up_opts = opts };
+	struct run_spec s = { .up = true, .both = true, .up_opts = opts };
 	struct mg_plan p = { 0 };
-	size_t i;
+	size_t i, proven = 0;
 	int rc;
 
 	if ((rc = mg_runner_begin(r, err)) < 0)
@@ -682,7 +751,9 @@ int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
 	if ((rc = plan(&p, r, &s, err)) < 0)
 		goto cleanup;
 	for (i = 0; i < p.n && rc == 0; i++)
-		rc = roundtrip(r, p.v[i], err);
+		if ((rc = roundtrip(r, p.v[i], err)) == 0)
+			proven++;
+	r->applied = proven; /* migrations, not the up-down-up events */
 cleanup:
 	mg_plan_dispose(&p);
 	mg_runner_end(r);

@@ -297,6 +297,9 @@ int mg_source_load(struct mg_source **out, const char *dir,
 		if ((rc = add_file(s, problems, path.ptr, names[i], err)) < 0)
 			goto cleanup;
 	}
+	/* sorted first, so that the problems come in version order */
+	if (s->n > 0)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_migration);
 	if ((rc = check_pairs(s, problems)) < 0)
 		goto cleanup;
 	if (problems->n > 0) {
@@ -305,8 +308,6 @@ int mg_source_load(struct mg_source **out, const char *dir,
 				  problems->n == 1 ? "" : "s", dir);
 		goto cleanup;
 	}
-	if (s->n > 0)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_migration);
 	*out = s;
 	s = NULL;
 cleanup:

@@ -896,22 +896,37 @@ static size_t next_word(const char *sql, size_t len, size_t *p)
 	return *p - start;
 }
 
-bool mg_stmt_controls_txn(const char *sql, size_t len)
+const char *mg_stmt_txn_problem(const char *sql, size_t len, bool pg)
 {
-	size_t p = 0, n1, n2, w1, w2;
+	const char *own = "the file controls its own transaction";
+	const char *none = "the statement cannot run inside a transaction";
+	size_t p = 0, n[6], w[6], i;
 
-	n1 = next_word(sql, len, &p);
-	w1 = p - n1;
-	n2 = next_word(sql, len, &p);
-	w2 = p - n2;
-	if (word_is(sql + w1, n1, "begin") || word_is(sql + w1, n1, "commit") ||
-	    word_is(sql + w1, n1, "end") || word_is(sql + w1, n1, "abort"))
-		return true;
-	if (word_is(sql + w1, n1, "rollback"))
-		return !word_is(sql + w2, n2, "to");
-	return (word_is(sql + w1, n1, "start") ||
-		word_is(sql + w1, n1, "prepare")) &&
-	       word_is(sql + w2, n2, "transaction");
+	for (i = 0; i < 6; i++) {
+		n[i] = next_word(sql, len, &p);
+		w[i] = p - n[i];
+	}
+#define W(i, kw) word_is(sql + w[i], n[i], kw)
+	if (W(0, "begin") || W(0, "commit") || W(0, "end") || W(0, "abort"))
+		return own;
+	if (W(0, "rollback"))
+		return W(1, "to") ? NULL : own;
+	if ((W(0, "start") || W(0, "prepare")) && W(1, "transaction"))
+		return own;
+	if (!pg)
+		return NULL;
+	if (W(0, "vacuum") || ((W(0, "create") || W(0, "drop")) &&
+			       W(1, "database")) ||
+	    (W(0, "alter") && W(1, "system")))
+		return none;
+	/* CREATE [UNIQUE] INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY,
+	 * REINDEX [(options)] INDEX|TABLE ... CONCURRENTLY */
+	if (W(0, "create") || W(0, "drop") || W(0, "reindex"))
+		for (i = 1; i < 6; i++)
+			if (W(i, "concurrently"))
+				return none;
+#undef W
+	return NULL;
 }
 
 size_t mg_stmt_skip_comments(const char *sql, size_t len)

@@ -49,13 +49,15 @@ int mg_split(struct mg_stmts *out, const char *sql, size_t len,
 void mg_stmts_dispose(struct mg_stmts *s);
 
 /*
- * Whether a statement begins or ends a transaction (BEGIN, START
- * TRANSACTION, COMMIT, END, ROLLBACK but not ROLLBACK TO, ABORT, PREPARE
- * TRANSACTION), looking past leading comments. A file that runs inside
- * the runner's transaction must not hold one: its COMMIT would end ours
- * early, and a failed check could then no longer roll the file back.
+ * Why a statement cannot run inside the runner's transaction, or NULL.
+ * Looks past leading comments at its first words: BEGIN, START
+ * TRANSACTION, COMMIT, END, ROLLBACK (not ROLLBACK TO), ABORT, PREPARE
+ * TRANSACTION control a transaction of their own, and their COMMIT would
+ * end ours early, after which a failed check could no longer roll the
+ * file back; with `pg`, PostgreSQL's CREATE/DROP/REINDEX ... CONCURRENTLY,
+ * VACUUM, CREATE/DROP DATABASE and ALTER SYSTEM refuse any transaction.
  */
-bool mg_stmt_controls_txn(const char *sql, size_t len);
+const char *mg_stmt_txn_problem(const char *sql, size_t len, bool pg);
 
 /* The offset of the first byte in sql[0, len) that is neither blank nor
  * in a comment: where a statement's own text starts, for error lines. */
