@@ -208,8 +208,8 @@ static int pg_connect(struct mg_conn **out, const char *url,
 	 * rest of it as the host name in its error message */
 	if (mg_url_userinfo_ambiguous(url)) {
 		mg_error_set(err, MG_EINVALID, "the URL's user or password "
-			     "holds an '@' or '/': percent-encode them as %%40 "
-			     "and %%2F");
+			     "holds '@', '/', '?' or '#': percent-encode them "
+			     "(%%40, %%2F, %%3F, %%23)");
 		return MG_EINVALID;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)

@@ -46,11 +46,24 @@ static const char *userinfo(const char *url, const char **at)
 {
 	const char *p = strstr(url, "://"), *q;
 
+	const char *seg, *colon, *limit;
+	bool password;
+
 	*at = NULL;
 	if (p == NULL)
 		return NULL;
 	p += 3;
-	for (q = p; *q && *q != '?' && *q != '#'; q++)
+	/* Where the authority seems to hold a password (user:x, not
+	 * host:5432) or an '@', a '/', '?' or '#' may be part of that
+	 * password: look for the last '@' anywhere, hiding too much rather
+	 * than too little. Else the '@' must come before the path. */
+	seg = p + strcspn(p, "/?#");
+	colon = memchr(p, ':', (size_t)(seg - p));
+	password = memchr(p, '@', (size_t)(seg - p)) != NULL ||
+		   (colon != NULL &&
+		    strspn(colon + 1, "0123456789") < (size_t)(seg - colon - 1));
+	limit = password ? p + strlen(p) : seg;
+	for (q = p; q < limit; q++)
 		if (*q == '@')
 			*at = q;
 	return *at != NULL ? p : NULL;
@@ -113,8 +126,12 @@ bool mg_url_userinfo_ambiguous(const char *url)
 {
 	const char *at, *user = userinfo(url, &at);
 
-	return user != NULL && (memchr(user, '@', (size_t)(at - user)) ||
-				memchr(user, '/', (size_t)(at - user)));
+	size_t n = user != NULL ? (size_t)(at - user) : 0;
+
+	if (user == NULL)
+		return false;
+	return memchr(user, '@', n) || memchr(user, '/', n) ||
+	       memchr(user, '?', n) || memchr(user, '#', n);
 }
 
 void mg_redact_secret(char *text, const char *secret)
@@ -173,9 +190,8 @@ static int add_param(struct mg_url *u, const char *s, const char *e,
 	bool bad = false;
 
 	if (eq == NULL || eq == s)
-		return mg_error_set(err, MG_EINVALID, "bad URL parameter "
-				    "'%.*s': expected key=value",
-				    (int)(e - s), s);
+		return mg_error_set(err, MG_EINVALID, "bad URL parameter: "
+				    "expected key=value");
 	if ((k = realloc(u->keys, (u->nparams + 1) * sizeof(*k))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	u->keys = k;
@@ -187,7 +203,7 @@ static int add_param(struct mg_url *u, const char *s, const char *e,
 	u->nparams++;
 	if (bad)
 		return mg_error_set(err, MG_EINVALID, "bad percent-escape in "
-				    "URL parameter '%.*s'", (int)(eq - s), s);
+				    "a URL parameter");
 	if (k[u->nparams - 1] == NULL || v[u->nparams - 1] == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	return 0;
@@ -221,10 +237,11 @@ static int parse_host(struct mg_url *u, const char *s, const char *e,
 				break;
 			port = port * 10 + (unsigned long)(*p - '0');
 		}
+		/* the text is not shown: a mistyped URL may put part of a
+		 * password here */
 		if (p != e || p == colon + 1 || port == 0 || port > 65535)
-			return mg_error_set(err, MG_EINVALID, "bad port '%.*s' "
-					    "in URL", (int)(e - colon - 1),
-					    colon + 1);
+			return mg_error_set(err, MG_EINVALID, "bad port in the "
+					    "URL: expected 1 to 65535");
 		u->port = (unsigned)port;
 	}
 	if (bad)
@@ -245,6 +262,11 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 	if ((p = strstr(url, "://")) == NULL)
 		return mg_error_set(err, MG_EINVALID, "not a URL: expected "
 				    "scheme://...");
+	if (mg_url_userinfo_ambiguous(url))
+		return mg_error_set(err, MG_EINVALID, "the URL's user or "
+				    "password holds '@', '/', '?' or '#': "
+				    "percent-encode them (%%40, %%2F, %%3F, "
+				    "%%23)");
 	p += 3;
 	if (userinfo(url, &at) != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));

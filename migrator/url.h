@@ -20,9 +20,9 @@ const char *mg_url_driver(const char *url);
  */
 char *mg_url_redact(const char *url);
 
-/* Whether the user or password holds an unencoded '@' or '/', which
- * libpq would split differently (and then show part of the password as a
- * host name or port in its error message). */
+/* Whether the user or password holds an unencoded '@', '/', '?' or '#',
+ * which libpq and URL parsers split differently (and may then show part
+ * of the password as a host name or port in an error message). */
 bool mg_url_userinfo_ambiguous(const char *url);
 
 /* Overwrites every occurrence of secret (if not NULL or empty) in text
