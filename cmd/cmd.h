@@ -2,6 +2,7 @@
 #define MG_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "migrator/error.h"
@@ -30,6 +31,7 @@ struct opts {
 	const char *out;
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
+	unsigned given; /* which command options were given (main.c) */
 };
 
 /* Exit codes of SPEC.md */
@@ -50,7 +52,8 @@ int exit_code_for(int rc);
 
 /* Helpers that report their own errors and return an exit code (0: ok). */
 int open_source(struct mg_source **out, const struct opts *o);
-int open_db(struct mg_conn **out, const struct opts *o);
+/* flags: MG_CONNECT_* */
+int open_db(struct mg_conn **out, const struct opts *o, unsigned flags);
 void close_db(struct mg_conn *conn);
 /* Prints the final {"event":"summary",...} line with --json. */
 void print_summary(const struct opts *o, const char *status, int exit_code,
@@ -70,7 +73,8 @@ void session_close(struct session *s);
 
 const char *os_user(void);
 const char *host_name(void);
-/* MIGRATE_SIGNING_KEY: NULL when unset; exits through *code on error. */
+/* MIGRATE_SIGNING_KEY into out (*have: whether it is set); returns an
+ * exit code, 0 when fine. */
 int load_signing_key(unsigned char out[64], bool *have,
 		     const struct opts *o);
 
@@ -83,6 +87,9 @@ int cmd_ledger(const struct opts *o);
 int cmd_baseline(const struct opts *o);
 int cmd_repair(const struct opts *o);
 int cmd_keygen(const struct opts *o);
+/* A file of hex digits into exactly len bytes (keys); MG_EINVALID. */
+int read_hex_file(unsigned char *out, size_t len, const char *path,
+		  struct mg_error *err);
 int cmd_test(const struct opts *o);
 
 #endif

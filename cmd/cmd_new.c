@@ -75,7 +75,19 @@ int cmd_new(const struct opts *o)
 		code = report(o, &err);
 		goto cleanup;
 	}
-	printf("%s\n%s\n", up.ptr, down.ptr);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+
+		mg_buf_add(&b, "{\"event\":\"created\",\"up\":");
+		mg_buf_add_json(&b, up.ptr);
+		mg_buf_add(&b, ",\"down\":");
+		mg_buf_add_json(&b, down.ptr);
+		mg_buf_add(&b, "}");
+		printf("%s\n", mg_buf_cstr(&b));
+		mg_buf_dispose(&b);
+	} else {
+		printf("%s\n%s\n", up.ptr, down.ptr);
+	}
 	code = EXIT_OK;
 cleanup:
 	mg_buf_dispose(&up);

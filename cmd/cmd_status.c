@@ -23,7 +23,7 @@ int cmd_status(const struct opts *o)
 	if (o->nargs > 0)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
 	if ((code = open_source(&src, o)) != 0 ||
-	    (code = open_db(&conn, o)) != 0)
+	    (code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
 	/* no lock: a read-only look may run beside a migration */
 	if (mg_ledger_load(&l, conn, o->table, false, &err) < 0 ||
@@ -170,13 +170,16 @@ int cmd_ledger(const struct opts *o)
 	size_t i;
 	int code, f;
 
+	if (o->json && strcmp(format, "json") != 0)
+		return usage_error(o, "--json prints JSON lines: it does not go "
+				   "with --format %s", format);
 	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
 	    strcmp(format, "csv") != 0)
 		return usage_error(o, "--format takes table, json or csv, not "
 				   "'%s'", format);
 	if (o->nargs > 0)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
-	if ((code = open_db(&conn, o)) != 0)
+	if ((code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
 	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0) {
 		code = report(o, &err);

@@ -11,9 +11,6 @@
 #include "migrator/plan.h"
 #include "migrator/source.h"
 
-int read_hex_file(unsigned char *out, size_t len, const char *path,
-		  struct mg_error *err);
-
 struct verify {
 	const struct opts *o;
 	size_t problems;
@@ -109,6 +106,17 @@ static void check_files(struct verify *v, const struct mg_status *st)
 		else if (e->state == MG_STATE_DIRTY)
 			problem(v, "%lld_%s is dirty (half-applied)",
 				(long long)e->version, e->name);
+		/* the down file an engineer will run must be the one that
+		 * was there when the up ran (and was proven by migrate test) */
+		if (e->applied && e->m != NULL && e->m->down.path != NULL &&
+		    e->last_ok->f[MG_LF_DOWN_CHECKSUM] != NULL &&
+		    strcmp(e->last_ok->f[MG_LF_DOWN_CHECKSUM],
+			   e->m->down.checksum) != 0)
+			problem(v, "%s changed since its up ran (ledger row "
+				   "%lld: %s, file: %s)",
+				e->m->down.path, (long long)e->last_ok->id,
+				e->last_ok->f[MG_LF_DOWN_CHECKSUM],
+				e->m->down.checksum);
 	}
 }
 
@@ -130,7 +138,7 @@ int cmd_verify(const struct opts *o)
 	    read_hex_file(pk, sizeof(pk), o->public_key, &err) < 0)
 		return report(o, &err);
 	if ((code = open_source(&src, o)) != 0 ||
-	    (code = open_db(&conn, o)) != 0)
+	    (code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
 	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0 ||
 	    mg_status_build(&st, src, l, &err) < 0) {

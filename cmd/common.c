@@ -101,14 +101,14 @@ static void print_notice(void *ctx, const char *msg)
 	fprintf(stderr, "server: %s\n", msg);
 }
 
-int open_db(struct mg_conn **out, const struct opts *o)
+int open_db(struct mg_conn **out, const struct opts *o, unsigned flags)
 {
 	const struct mg_driver *drv;
 	struct mg_error err = { 0 };
 
 	*out = NULL;
 	if ((drv = mg_driver_for_url(o->database, &err)) == NULL ||
-	    drv->connect(out, o->database, &err) < 0)
+	    drv->connect(out, o->database, flags, &err) < 0)
 		return report(o, &err);
 	(*out)->on_notice = print_notice;
 	return 0;
@@ -137,9 +137,6 @@ const char *host_name(void)
 	return host;
 }
 
-/* Reads a file holding hex digits into exactly len bytes. */
-int read_hex_file(unsigned char *out, size_t len, const char *path,
-		  struct mg_error *err);
 int read_hex_file(unsigned char *out, size_t len, const char *path,
 		  struct mg_error *err)
 {
@@ -185,7 +182,8 @@ int session_open(struct session *s, const struct opts *o)
 	memset(s, 0, sizeof(*s));
 	if ((code = load_signing_key(s->key, &have_key, o)) != 0 ||
 	    (code = open_source(&s->src, o)) != 0 ||
-	    (code = open_db(&s->conn, o)) != 0)
+	    (code = open_db(&s->conn, o, o->dry_run ? MG_CONNECT_READ_ONLY :
+						   0)) != 0)
 		return code;
 	s->r.conn = s->conn;
 	s->r.src = s->src;

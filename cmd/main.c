@@ -16,39 +16,59 @@
 
 #define NEED_DB (1u << 0)
 
+/* The options that belong to some commands only; the global ones (-d,
+ * -m, --json, --ledger-table, --lock-timeout) go with every command. */
+enum {
+	O_DRY_RUN = 1u << 0,
+	O_ALL = 1u << 1,
+	O_APPLIED = 1u << 2,
+	O_OUT_OF_ORDER = 1u << 3,
+	O_TO = 1u << 4,
+	O_STEPS = 1u << 5,
+	O_REASON = 1u << 6,
+	O_FORMAT = 1u << 7,
+	O_PUBLIC_KEY = 1u << 8,
+	O_OUT = 1u << 9,
+};
+
 struct command {
 	const char *name;
 	int (*fn)(const struct opts *o);
 	unsigned flags;
+	unsigned accepts;    /* O_* */
 	const char *args;    /* synopsis after the name */
 	const char *summary; /* one line */
 };
 
 static const struct command commands[] = {
-	{ "new", cmd_new, 0, "NAME",
+	{ "new", cmd_new, 0, 0, "NAME",
 	  "create the next NNNN_NAME.up.sql / .down.sql pair" },
-	{ "status", cmd_status, NEED_DB, "",
+	{ "status", cmd_status, NEED_DB, 0, "",
 	  "show every migration: applied, pending, failed, dirty, drifted, "
 	  "missing" },
-	{ "up", cmd_up, NEED_DB, "[--to V] [--dry-run] [--allow-out-of-order]",
+	{ "up", cmd_up, NEED_DB, O_TO | O_DRY_RUN | O_OUT_OF_ORDER,
+	  "[--to V] [--dry-run] [--allow-out-of-order]",
 	  "apply pending migrations in version order" },
-	{ "down", cmd_down, NEED_DB, "[--steps N | --to V | --all] [--dry-run]",
+	{ "down", cmd_down, NEED_DB, O_STEPS | O_TO | O_ALL | O_DRY_RUN,
+	  "[--steps N | --to V | --all] [--dry-run]",
 	  "roll back applied migrations (default: exactly one)" },
-	{ "test", cmd_test, NEED_DB, "[--to V]",
+	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER,
+	  "[--to V] [--allow-out-of-order]",
 	  "prove each pending migration: up, checks, down, schema as before, "
 	  "up again" },
-	{ "verify", cmd_verify, NEED_DB, "[--public-key FILE]",
+	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY, "[--public-key FILE]",
 	  "check applied files against the ledger, its hash chain and "
 	  "signatures" },
-	{ "ledger", cmd_ledger, NEED_DB, "[--format table|json|csv]",
+	{ "ledger", cmd_ledger, NEED_DB, O_FORMAT, "[--format table|json|csv]",
 	  "print the whole ledger, oldest first" },
-	{ "baseline", cmd_baseline, NEED_DB, "V --reason TEXT",
+	{ "baseline", cmd_baseline, NEED_DB, O_REASON, "V --reason TEXT",
 	  "record versions up to V as applied without running them" },
-	{ "repair", cmd_repair, NEED_DB, "V --reason TEXT [--applied]",
+	{ "repair", cmd_repair, NEED_DB, O_REASON | O_APPLIED,
+	  "V --reason TEXT [--applied]",
 	  "clear a failed or dirty state after fixing it by hand" },
-	{ "keygen", cmd_keygen, 0, "--out FILE",
+	{ "keygen", cmd_keygen, 0, O_OUT, "--out FILE",
 	  "create an Ed25519 key pair for signing ledger rows" },
-	{ NULL, NULL, 0, NULL, NULL },
+	{ NULL, NULL, 0, 0, NULL, NULL },
 };
 
 static void print_usage(FILE *f)
@@ -138,15 +158,31 @@ static const struct {
 	const char *lng;
 	char shrt;
 	bool value;
+	unsigned bit; /* O_*; 0: a global option */
 } options[] = {
-	{ "database", 'd', true }, { "dir", 'm', true },
-	{ "ledger-table", 0, true }, { "lock-timeout", 0, true },
-	{ "json", 0, false }, { "dry-run", 0, false }, { "all", 0, false },
-	{ "applied", 0, false }, { "allow-out-of-order", 0, false },
-	{ "to", 0, true }, { "steps", 0, true }, { "reason", 0, true },
-	{ "format", 0, true }, { "public-key", 0, true }, { "out", 0, true },
-	{ "help", 'h', false }, { "version", 'V', false },
+	{ "database", 'd', true, 0 }, { "dir", 'm', true, 0 },
+	{ "ledger-table", 0, true, 0 }, { "lock-timeout", 0, true, 0 },
+	{ "json", 0, false, 0 }, { "dry-run", 0, false, O_DRY_RUN },
+	{ "all", 0, false, O_ALL }, { "applied", 0, false, O_APPLIED },
+	{ "allow-out-of-order", 0, false, O_OUT_OF_ORDER },
+	{ "to", 0, true, O_TO }, { "steps", 0, true, O_STEPS },
+	{ "reason", 0, true, O_REASON }, { "format", 0, true, O_FORMAT },
+	{ "public-key", 0, true, O_PUBLIC_KEY }, { "out", 0, true, O_OUT },
+	{ "help", 'h', false, 0 }, { "version", 'V', false, 0 },
 };
+
+/* A command refuses what it would ignore: baseline --dry-run must not
+ * write rows that an append-only ledger cannot take back. */
+static int check_accepted(const struct opts *o, const struct command *c)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(options) / sizeof(options[0]); k++)
+		if (options[k].bit & o->given & ~c->accepts)
+			return usage_error(o, "'%s' does not take --%s",
+					   c->name, options[k].lng);
+	return 0;
+}
 
 static int set_option(struct opts *o, const char *name, const char *v,
 		      bool *help)
@@ -244,6 +280,7 @@ static int parse_args(struct opts *o, int argc, char **argv, bool *help)
 			return usage_error(o, "option '--%s' takes no value",
 					   name);
 		}
+		o->given |= options[k].bit;
 		if ((rc = set_option(o, name, val, help)) != 0)
 			return rc;
 	}
@@ -288,6 +325,8 @@ int main(int argc, char **argv)
 		print_command_usage(c);
 		return EXIT_OK;
 	}
+	if ((rc = check_accepted(&o, c)) != 0)
+		return rc;
 	if (sodium_init() < 0) {
 		fprintf(stderr, "error: cannot initialise libsodium\n");
 		return EXIT_RUNTIME;

@@ -27,6 +27,9 @@ enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
 /* query() flag: commit the open transaction right after the statement, in
  * the same round trip where the driver can (the ledger row of a file). */
 #define MG_Q_COMMIT (1u << 0)
+/* connect() flag: the command only reads, so create nothing (SQLite
+ * would create a missing database file). */
+#define MG_CONNECT_READ_ONLY (1u << 0)
 /* exec_script() flag: run outside any transaction, one statement at a
  * time (-- migrate:no-transaction, and MySQL always). */
 #define MG_SCRIPT_NO_TXN (1u << 0)
@@ -67,8 +70,9 @@ struct mg_driver {
 	/* appended to the ledger's CREATE TABLE ("" for none) */
 	const char *table_options;
 
-	/* `url` as given by the user; the error never shows a password. */
-	int (*connect)(struct mg_conn **out, const char *url,
+	/* `url` as given by the user; the error never shows a password.
+	 * flags: MG_CONNECT_*. */
+	int (*connect)(struct mg_conn **out, const char *url, unsigned flags,
 		       struct mg_error *err);
 	void (*close)(struct mg_conn *conn); /* accepts NULL */
 

@@ -188,9 +188,10 @@ static int run_discard(struct my_conn *c, const char *sql, size_t len,
 	return drain(c, c->my, err);
 }
 
-static int my_connect(struct mg_conn **out, const char *url,
+static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		      struct mg_error *err)
 {
+	(void)flags; /* a server creates nothing on connecting */
 	struct my_conn *c;
 	MYSQL_RES *res;
 	MYSQL_ROW row;

@@ -191,9 +191,10 @@ static void free_conn(struct pg_conn *c)
 	free(c);
 }
 
-static int pg_connect(struct mg_conn **out, const char *url,
+static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		      struct mg_error *err)
 {
+	(void)flags; /* a server creates nothing on connecting */
 	/* later keywords override the URL's: we need UTF-8 to map the
 	 * server's character positions to bytes */
 	const char *keys[] = { "dbname", "fallback_application_name",

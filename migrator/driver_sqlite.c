@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migrator/buf.h"
 
@@ -123,7 +124,7 @@ static void sq_schema_sql(struct mg_buf *out)
 			"sqlite_master WHERE name NOT LIKE 'sqlite_%'");
 }
 
-static int sq_connect(struct mg_conn **out, const char *url,
+static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 		      struct mg_error *err)
 {
 	const char *path = mg_url_sqlite_path(url);
@@ -138,7 +139,20 @@ static int sq_connect(struct mg_conn **out, const char *url,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_sqlite;
 	rc = sqlite3_open_v2(path, &c->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+			     SQLITE_OPEN_READWRITE |
+				     (flags & MG_CONNECT_READ_ONLY ?
+					      0 :
+					      SQLITE_OPEN_CREATE),
+			     NULL);
+	/* a database that does not exist yet reads as an empty one: the
+	 * first `up --dry-run` shows every file, and no file is created */
+	if (rc == SQLITE_CANTOPEN && (flags & MG_CONNECT_READ_ONLY) &&
+	    access(path, F_OK) != 0) {
+		sqlite3_close(c->db);
+		c->db = NULL;
+		rc = sqlite3_open_v2(":memory:", &c->db, SQLITE_OPEN_READWRITE,
+				     NULL);
+	}
 	if (rc != SQLITE_OK) {
 		mg_error_set(err, MG_EDRIVER, "cannot open sqlite database "
 			     "'%s': %s", path,

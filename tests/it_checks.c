@@ -61,7 +61,7 @@ static int connect_to(struct mg_conn **out, const char *url, bool quiet)
 	if (url == NULL || *url == '\0')
 		return -1;
 	if ((drv = mg_driver_for_url(url, &err)) == NULL ||
-	    drv->connect(out, url, &err) < 0) {
+	    drv->connect(out, url, 0, &err) < 0) {
 		if (!quiet)
 			fprintf(stderr, "it_checks: cannot connect: %s (%s)\n",
 				err.msg, err.detail);

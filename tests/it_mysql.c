@@ -66,7 +66,7 @@ static int conn_open(struct mg_conn **out, const char *url, bool quiet)
 
 	*out = NULL;
 	if ((drv = mg_driver_for_url(url, &err)) == NULL ||
-	    drv->connect(out, url, &err) < 0) {
+	    drv->connect(out, url, 0, &err) < 0) {
 		if (!quiet)
 			fprintf(stderr, "it_mysql: cannot connect: %s (%s)\n",
 				err.msg, err.detail);

@@ -310,7 +310,7 @@ static int connect_url(struct mg_conn **out, const char *url, bool quiet)
 
 	*out = NULL;
 	if ((drv = mg_driver_for_url(url, &err)) == NULL ||
-	    drv->connect(out, url, &err) < 0) {
+	    drv->connect(out, url, 0, &err) < 0) {
 		if (!quiet)
 			fprintf(stderr, "it: cannot connect: %s (%s)\n",
 				err.msg, err.detail);
