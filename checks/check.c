@@ -166,7 +166,7 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 			snprintf(server, sizeof(server), "%s", err->msg);
 			mg_error_set(err, code, "check '%s' cannot run: %s",
 				     c->text, server);
-			mg_error_detail(err, "line %u", c->line);
+			err->line = c->line;
 			rc = code;
 		}
 	}

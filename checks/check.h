@@ -40,7 +40,7 @@ struct mg_checks {
  * Before the file runs: the count or fingerprint of every rows and data
  * check, and the verdict of every check:pre query. MG_EINVALID when a
  * check's query cannot run (a table or column that does not exist):
- * err->msg names the check, err->detail has "line N" then the server's
+ * err->msg names the check and the server's words, err->line its line
  * words. A failed pre-check is no error: see c->any_failed.
  */
 int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,

@@ -51,7 +51,8 @@ static bool word_is(struct line *l, const char *w)
 static int bad(struct mg_error *err, struct line *l, const char *what)
 {
 	mg_error_set(err, MG_EINVALID, "%s", what);
-	mg_error_detail(err, "line %u", l->no);
+	if (err != NULL)
+		err->line = l->no;
 	return MG_EINVALID;
 }
 

@@ -40,7 +40,7 @@ struct mg_directives {
 
 /*
  * Parses every directive of `len` bytes of normalised text (LF line ends).
- * Errors: MG_EINVALID with msg naming the problem and detail "line N";
+ * Errors: MG_EINVALID with msg naming the problem and err->line;
  * MG_ENOMEM. On error *out is left empty.
  */
 int mg_directives_parse(struct mg_directives *out, const char *text,

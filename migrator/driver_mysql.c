@@ -286,8 +286,8 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	(void)flags; /* always one by one: DDL commits anyway */
 	memset(res, 0, sizeof(*res));
 	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_MYSQL, err)) < 0) {
-		if (err != NULL && strncmp(err->detail, "line ", 5) == 0)
-			res->line = (unsigned)atoi(err->detail + 5);
+		if (err != NULL)
+			res->line = err->line;
 		return rc;
 	}
 	res->total = stmts.n;
@@ -327,8 +327,8 @@ static int my_check_script(const char *sql, size_t len, unsigned flags,
 	(void)flags;
 	*line = 0;
 	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_MYSQL, err)) < 0 &&
-	    err != NULL && strncmp(err->detail, "line ", 5) == 0)
-		*line = (unsigned)atoi(err->detail + 5);
+	    err != NULL)
+		*line = err->line;
 	mg_stmts_dispose(&stmts);
 	return rc;
 }

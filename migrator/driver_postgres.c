@@ -346,8 +346,8 @@ static int pg_check_script(const char *sql, size_t len, unsigned flags,
 
 	*line = 0;
 	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0) {
-		if (err != NULL && strncmp(err->detail, "line ", 5) == 0)
-			*line = (unsigned)atoi(err->detail + 5);
+		if (err != NULL)
+			*line = err->line;
 		return rc == MG_ENOMEM ? rc : MG_EINVALID;
 	}
 	for (i = 0; i < stmts.n && !(flags & MG_SCRIPT_NO_TXN); i++) {
@@ -452,8 +452,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 	int rc;
 
 	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0) {
-		if (err != NULL && strncmp(err->detail, "line ", 5) == 0)
-			res->line = (unsigned)atoi(err->detail + 5);
+		if (err != NULL)
+			res->line = err->line;
 		return rc;
 	}
 	res->total = stmts.n;

@@ -32,6 +32,7 @@ struct mg_error {
 	char msg[512];    /* one line, lower case, no full stop */
 	char detail[1024]; /* optional: server text, file:line, statement */
 	char hint[256];   /* optional: what the user could do about it */
+	unsigned line;    /* 1-based line of a file the error is about; 0 */
 };
 
 /*

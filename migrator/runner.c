@@ -265,8 +265,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	}
 	if (xrc < 0) { /* a check that cannot run: the file is wrong */
 		status = "failed";
-		res.line = (unsigned)atoi(xerr.detail + 5);
-		xerr.detail[0] = '\0';
+		res.line = xerr.line;
 		locate(&xerr, file->path, res.line);
 	} else if (cs.any_failed) { /* a check:pre said no: nothing ran */
 		status = "rolled_back";

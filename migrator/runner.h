@@ -86,7 +86,7 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
 			 const char *table);
 
-/* Connects, takes the lock, and creates the ledger; for commands that
+/* Takes the lock, reads the ledger and creates it if needed; for commands that
  * write the ledger without running files (baseline, repair). */
 int mg_runner_begin(struct mg_runner *r, struct mg_error *err);
 void mg_runner_end(struct mg_runner *r);

@@ -175,9 +175,7 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 		return rc;
 	rc = mg_directives_parse(&slot->dir, slot->text, slot->len, &derr);
 	if (rc == MG_EINVALID)
-		/* derr.detail is "line N" */
-		return problem(pr, "%s:%s: %s", path, derr.detail + 5,
-			       derr.msg);
+		return problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
 	if (rc < 0)
 		return mg_error_set(err, rc, "%s", derr.msg);
 	if (!is_up && slot->dir.irreversible)

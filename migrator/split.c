@@ -212,7 +212,8 @@ static unsigned line_at(struct scanner *sc, size_t off)
 static int unterminated(struct scanner *sc, size_t open, const char *what)
 {
 	mg_error_set(sc->err, MG_EINVALID, "unterminated %s", what);
-	mg_error_detail(sc->err, "line %u", line_at(sc, open));
+	if (sc->err != NULL)
+		sc->err->line = line_at(sc, open);
 	return MG_EINVALID;
 }
 
@@ -651,7 +652,8 @@ static int skip_dollar(struct scanner *sc)
 	}
 	mg_error_set(sc->err, MG_EINVALID, "unterminated dollar quote %.*s",
 	             (int)(dlen > 64 ? 64 : dlen), s + open);
-	mg_error_detail(sc->err, "line %u", line_at(sc, open));
+	if (sc->err != NULL)
+		sc->err->line = line_at(sc, open);
 	return MG_EINVALID;
 }
 

@@ -41,7 +41,7 @@ struct mg_stmts {
  * statement is sql[off, off + len): a missing final delimiter is fine.
  *
  * Errors: MG_EINVALID for an unterminated quote, quoted identifier,
- * dollar quote or block comment (msg names it, detail says "line N", the
+ * dollar quote or block comment (msg names it, err->line is the
  * line where it opened), MG_ENOMEM. On error *out is left empty.
  */
 int mg_split(struct mg_stmts *out, const char *sql, size_t len,

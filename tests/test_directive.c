@@ -341,10 +341,9 @@ static void test_bad_directives_fail_with_line_number(void **state)
 		assert_int_equal(rc, MG_EINVALID);
 		assert_int_equal(err.code, MG_EINVALID);
 		assert_true(err.msg[0] != '\0');
-		if (strcmp(err.detail, "line 3") != 0)
-			print_error("'%s': detail '%s'\n", bad_lines[i],
-				    err.detail);
-		assert_string_equal(err.detail, "line 3");
+		if (err.line != 3)
+			print_error("'%s': line %u\n", bad_lines[i], err.line);
+		assert_int_equal(err.line, 3);
 		/* on error *out is left empty */
 		assert_int_equal(d.nchecks, 0);
 		assert_null(d.checks);
@@ -362,7 +361,7 @@ static void test_bad_directive_on_last_line_without_newline(void **state)
 	(void)state;
 	assert_int_equal(parse(&d, "SELECT 1;\n\n\n\n-- migrate:foo", &err),
 			 MG_EINVALID);
-	assert_string_equal(err.detail, "line 5");
+	assert_int_equal(err.line, 5);
 	mg_directives_dispose(&d);
 }
 
@@ -376,7 +375,7 @@ static void test_dbmate_layout_is_explained(void **state)
 			       &err), MG_EINVALID);
 	/* the message says what to do instead of just "unknown" */
 	assert_non_null(strstr(err.msg, ".up.sql"));
-	assert_string_equal(err.detail, "line 1");
+	assert_int_equal(err.line, 1);
 	mg_directives_dispose(&d);
 }
 
@@ -388,7 +387,7 @@ static void test_first_bad_line_is_reported(void **state)
 	(void)state;
 	assert_int_equal(parse(&d, "SELECT 1;\n-- check: empty\n"
 				   "-- migrate:foo\n", &err), MG_EINVALID);
-	assert_string_equal(err.detail, "line 2");
+	assert_int_equal(err.line, 2);
 	mg_directives_dispose(&d);
 }
 

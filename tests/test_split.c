@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1058,6 +1059,7 @@ static const struct bad_case {
 static void test_unterminated_constructs_report_opening_line(void **state)
 {
 	struct mg_error err;
+	char line[32];
 	size_t i;
 
 	(void)state;
@@ -1066,12 +1068,12 @@ static void test_unterminated_constructs_report_opening_line(void **state)
 
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(split_error(c->d, c->sql, &err), MG_EINVALID);
-		if (strcmp(err.msg, c->msg) != 0 ||
-		    strcmp(err.detail, c->detail) != 0)
+		snprintf(line, sizeof(line), "line %u", err.line);
+		if (strcmp(err.msg, c->msg) != 0 || strcmp(line, c->detail) != 0)
 			print_message("case <%s>\n", c->sql);
 		assert_int_equal(err.code, MG_EINVALID);
 		assert_string_equal(err.msg, c->msg);
-		assert_string_equal(err.detail, c->detail);
+		assert_string_equal(line, c->detail);
 	}
 }
 
@@ -1136,7 +1138,7 @@ static void split_every_prefix(enum mg_split_dialect d, const char *sql)
 		if (rc != 0) {
 			assert_int_equal(rc, MG_EINVALID);
 			assert_true(strncmp(err.msg, "unterminated ", 13) == 0);
-			assert_true(strncmp(err.detail, "line ", 5) == 0);
+			assert_true(err.line > 0);
 			assert_null(st.v);
 			assert_int_equal(st.n, 0);
 		}
