@@ -12,11 +12,11 @@
 #include "migrator/error.h"
 
 static const char *const verdict_names[] = { "pending", "ok", "failed",
-					     "error" };
+	                                     "error" };
 
 /* Runs a query of ours that yields one value; *out owned (NULL: NULL). */
 static int one_value(char **out, struct mg_conn *conn, const char *sql,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	struct mg_rows *r = NULL;
 	int rc;
@@ -25,10 +25,12 @@ static int one_value(char **out, struct mg_conn *conn, const char *sql,
 	if ((rc = conn->drv->query(&r, conn, sql, NULL, 0, 0, err)) < 0)
 		return rc;
 	if (r->nrows != 1 || r->ncols != 1)
-		rc = mg_error_set(err, MG_ERR, "expected one value, got %zu "
-				  "rows of %zu columns", r->nrows, r->ncols);
+		rc = mg_error_set(err, MG_ERR,
+		                  "expected one value, got %zu "
+		                  "rows of %zu columns",
+		                  r->nrows, r->ncols);
 	else if (mg_rows_get(r, 0, 0) != NULL &&
-		 (*out = strdup(mg_rows_get(r, 0, 0))) == NULL)
+	         (*out = strdup(mg_rows_get(r, 0, 0))) == NULL)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	mg_rows_free(r);
 	return rc;
@@ -36,15 +38,14 @@ static int one_value(char **out, struct mg_conn *conn, const char *sql,
 
 /* The count or fingerprint that a rows or data check compares. */
 static int measure(char **out, struct mg_conn *conn, const struct mg_check *c,
-		   struct mg_error *err)
+                   struct mg_error *err)
 {
 	struct mg_buf sql = MG_BUF_INIT;
 	int rc;
 
 	if (c->kind == MG_CHECK_DATA_UNCHANGED)
-		conn->drv->fingerprint_sql(&sql, c->table,
-					   (const char *const *)c->cols,
-					   c->ncols);
+		conn->drv->fingerprint_sql(
+		        &sql, c->table, (const char *const *)c->cols, c->ncols);
 	else
 		mg_buf_addf(&sql, "SELECT count(*) FROM %s", c->table);
 	if ((rc = mg_buf_check(&sql, err)) == 0)
@@ -56,14 +57,14 @@ static int measure(char **out, struct mg_conn *conn, const struct mg_check *c,
 static bool is_true(const char *v)
 {
 	return v != NULL && (strcasecmp(v, "t") == 0 ||
-			     strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+	                     strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
 static bool is_boolean(const char *v)
 {
-	return v != NULL && (is_true(v) || strcasecmp(v, "f") == 0 ||
-			     strcasecmp(v, "false") == 0 ||
-			     strcmp(v, "0") == 0);
+	return v != NULL &&
+	       (is_true(v) || strcasecmp(v, "f") == 0 ||
+	        strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0);
 }
 
 /*
@@ -71,7 +72,7 @@ static bool is_boolean(const char *v)
  * check:pre): for empty the number of rows, for true the value.
  */
 static int ask(struct mg_check_result *res, struct mg_conn *conn,
-	       const struct mg_check *c, struct mg_error *err)
+               const struct mg_check *c, struct mg_error *err)
 {
 	struct mg_rows *r = NULL;
 	char **slot = c->pre ? &res->before : &res->after;
@@ -87,7 +88,7 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 		res->note = strdup("the query must be a SELECT");
 	} else if (c->kind == MG_CHECK_EMPTY) {
 		snprintf(count, sizeof(count), "%zu row%s", r->nrows,
-			 r->nrows == 1 ? "" : "s");
+		         r->nrows == 1 ? "" : "s");
 		*slot = strdup(count);
 		if (r->nrows > 0)
 			res->verdict = MG_VERDICT_FAILED;
@@ -95,9 +96,10 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 		snprintf(count, sizeof(count), "%zu rows", r->nrows);
 		*slot = strdup(count);
 		res->verdict = MG_VERDICT_FAILED;
-		res->note = strdup(r->nrows == 1 ?
-			"the query must return a single column" :
-			"the query must return exactly one row");
+		res->note = strdup(
+		        r->nrows == 1
+		                ? "the query must return a single column"
+		                : "the query must return exactly one row");
 	} else {
 		const char *v = mg_rows_get(r, 0, 0);
 
@@ -125,7 +127,7 @@ static void fail(struct mg_checks *cs, size_t i, enum mg_verdict v)
 }
 
 int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
-		     const struct mg_directives *dir, struct mg_error *err)
+                     const struct mg_directives *dir, struct mg_error *err)
 {
 	struct mg_checks cs = { 0 };
 	size_t i;
@@ -157,15 +159,15 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 		 * wrong, exit 2. A lost connection stays a runtime error. */
 		if (rc < 0 && rc != MG_ENOMEM && err != NULL) {
 			int code = rc == MG_ENOTFOUND ||
-						   err->sqlstate[0] == '\0' ||
-						   strncmp(err->sqlstate, "42",
-							   2) == 0 ?
-					   MG_EINVALID :
-					   rc;
+			                           err->sqlstate[0] == '\0' ||
+			                           strncmp(err->sqlstate, "42",
+			                                   2) == 0
+			                   ? MG_EINVALID
+			                   : rc;
 
 			snprintf(server, sizeof(server), "%s", err->msg);
 			mg_error_set(err, code, "check '%s' cannot run: %s",
-				     c->text, server);
+			             c->text, server);
 			err->line = c->line;
 			rc = code;
 		}
@@ -184,7 +186,7 @@ static bool same(const char *a, const char *b)
 }
 
 int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
-		    struct mg_error *err)
+                    struct mg_error *err)
 {
 	size_t i;
 	int rc;
@@ -214,15 +216,17 @@ int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
 		switch (c->kind) {
 		case MG_CHECK_ROWS_UNCHANGED:
 		case MG_CHECK_DATA_UNCHANGED:
-			res->verdict = same(res->before, res->after) ?
-					       MG_VERDICT_OK : MG_VERDICT_FAILED;
+			res->verdict = same(res->before, res->after)
+			                       ? MG_VERDICT_OK
+			                       : MG_VERDICT_FAILED;
 			break;
 		case MG_CHECK_ROWS_DELTA:
 			before = strtoll(res->before ? res->before : "", &end,
-					 10);
+			                 10);
 			after = strtoll(res->after ? res->after : "", &end, 10);
-			res->verdict = after == before + c->delta ?
-					       MG_VERDICT_OK : MG_VERDICT_FAILED;
+			res->verdict = after == before + c->delta
+			                       ? MG_VERDICT_OK
+			                       : MG_VERDICT_FAILED;
 			break;
 		default:
 			break; /* ask() gave the verdict */
@@ -234,7 +238,7 @@ int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
 }
 
 int mg_checks_restored(struct mg_checks *cs, struct mg_conn *conn, bool *ok,
-		       char **differs, struct mg_error *err)
+                       char **differs, struct mg_error *err)
 {
 	struct mg_buf b = MG_BUF_INIT;
 	size_t i;
@@ -255,8 +259,10 @@ int mg_checks_restored(struct mg_checks *cs, struct mg_conn *conn, bool *ok,
 		if (rc < 0 || !same(now, res->before)) {
 			*ok = false;
 			mg_buf_addf(&b, "%s%s: before %s, after the undo %s",
-				    b.len ? "; " : "", c->text, res->before,
-				    rc < 0 ? qerr.msg : now ? now : "NULL");
+			            b.len ? "; " : "", c->text, res->before,
+			            rc < 0 ? qerr.msg
+			            : now  ? now
+			                   : "NULL");
 		}
 		rc = 0;
 		free(res->after_undo);
@@ -271,21 +277,21 @@ int mg_checks_restored(struct mg_checks *cs, struct mg_conn *conn, bool *ok,
 }
 
 void mg_checks_describe(const struct mg_checks *cs, size_t i,
-			struct mg_buf *out)
+                        struct mg_buf *out)
 {
 	const struct mg_check *c = &cs->dir->checks[i];
 	const struct mg_check_result *res = &cs->r[i];
 	const char *subject = c->table ? c->table : c->query;
 
 	mg_buf_addf(out, "%s%s %s: ", mg_check_kind_name(c->kind),
-		    c->pre ? " (pre)" : "", subject);
+	            c->pre ? " (pre)" : "", subject);
 	if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE)
-		mg_buf_add(out, (c->pre ? res->before : res->after) ?
-					(c->pre ? res->before : res->after) :
-					"-");
+		mg_buf_add(out, (c->pre ? res->before : res->after)
+		                        ? (c->pre ? res->before : res->after)
+		                        : "-");
 	else
 		mg_buf_addf(out, "%s -> %s", res->before ? res->before : "-",
-			    res->after ? res->after : "-");
+		            res->after ? res->after : "-");
 	if (c->kind == MG_CHECK_ROWS_DELTA)
 		mg_buf_addf(out, " (expected %+" PRId64 ")", c->delta);
 	mg_buf_addf(out, " %s", verdict_names[res->verdict]);
@@ -309,7 +315,7 @@ void mg_checks_json(const struct mg_checks *cs, struct mg_buf *out)
 		mg_buf_add(out, ",\"check\":");
 		mg_buf_add_json(out, c->text);
 		mg_buf_addf(out, ",\"line\":%u,\"pre\":%s,\"before\":", c->line,
-			    c->pre ? "true" : "false");
+		            c->pre ? "true" : "false");
 		mg_buf_add_json(out, res->before);
 		mg_buf_add(out, ",\"after\":");
 		mg_buf_add_json(out, res->after);

@@ -17,15 +17,15 @@ struct mg_error;
 enum mg_verdict {
 	MG_VERDICT_PENDING, /* not compared yet */
 	MG_VERDICT_OK,
-	MG_VERDICT_FAILED,  /* the values say the promise was broken */
-	MG_VERDICT_ERROR,   /* the check's own query failed */
+	MG_VERDICT_FAILED, /* the values say the promise was broken */
+	MG_VERDICT_ERROR,  /* the check's own query failed */
 };
 
 struct mg_check_result {
-	char *before;  /* rows: a count; data: a fingerprint; NULL: none */
+	char *before; /* rows: a count; data: a fingerprint; NULL: none */
 	char *after;
 	char *after_undo; /* read again after an undo; NULL: none ran */
-	char *note;    /* why a verdict is failed or error */
+	char *note;       /* why a verdict is failed or error */
 	enum mg_verdict verdict;
 };
 
@@ -44,12 +44,12 @@ struct mg_checks {
  * words. A failed pre-check is no error: see c->any_failed.
  */
 int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
-		     const struct mg_directives *dir, struct mg_error *err);
+                     const struct mg_directives *dir, struct mg_error *err);
 
 /* After the file ran: values and verdicts of the other checks. A check
  * whose query fails gets MG_VERDICT_ERROR, not an error return. */
 int mg_checks_after(struct mg_checks *c, struct mg_conn *conn,
-		    struct mg_error *err);
+                    struct mg_error *err);
 
 /*
  * After an undo (the opposite file ran because a check failed where DDL
@@ -58,11 +58,11 @@ int mg_checks_after(struct mg_checks *c, struct mg_conn *conn,
  * its before value; `differs` (caller frees) lists those that do not.
  */
 int mg_checks_restored(struct mg_checks *c, struct mg_conn *conn, bool *same,
-		       char **differs, struct mg_error *err);
+                       char **differs, struct mg_error *err);
 
 /* One line a check: "rows users: 1523 -> 1523 ok"; lends, per index. */
 void mg_checks_describe(const struct mg_checks *c, size_t i,
-			struct mg_buf *out);
+                        struct mg_buf *out);
 /* Evidence as a JSON array: kind, check, line, pre, before, after,
  * after_undo (when an undo ran), verdict, note. "[]" for none. */
 void mg_checks_json(const struct mg_checks *c, struct mg_buf *out);

@@ -15,8 +15,8 @@ struct line {
 
 static void skip_ws(struct line *l)
 {
-	while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' ||
-				 *l->p == '\r'))
+	while (l->p < l->end &&
+	       (*l->p == ' ' || *l->p == '\t' || *l->p == '\r'))
 		l->p++;
 }
 
@@ -31,8 +31,8 @@ static size_t word(struct line *l, const char **start)
 {
 	skip_ws(l);
 	*start = l->p;
-	while (l->p < l->end && (isalnum((unsigned char)*l->p) ||
-				 *l->p == '-' || *l->p == '_'))
+	while (l->p < l->end &&
+	       (isalnum((unsigned char)*l->p) || *l->p == '-' || *l->p == '_'))
 		l->p++;
 	return (size_t)(l->p - *start);
 }
@@ -74,8 +74,7 @@ static char *dup_range(const char *s, const char *e)
  * resolves it, and a name that does not exist is reported when the check
  * first runs.
  */
-static int ident(char **out, struct line *l, bool dotted,
-		 struct mg_error *err)
+static int ident(char **out, struct line *l, bool dotted, struct mg_error *err)
 {
 	const char *start;
 
@@ -88,7 +87,7 @@ static int ident(char **out, struct line *l, bool dotted,
 			for (;;) {
 				if (l->p >= l->end)
 					return bad(err, l,
-						   "unterminated quoted name");
+					           "unterminated quoted name");
 				if (*l->p++ != q)
 					continue;
 				if (l->p < l->end && *l->p == q) {
@@ -101,13 +100,13 @@ static int ident(char **out, struct line *l, bool dotted,
 			const char *s = l->p;
 
 			while (l->p < l->end &&
-			       (isalnum((unsigned char)*l->p) ||
-				*l->p == '_' || *l->p == '$' ||
-				(unsigned char)*l->p >= 0x80))
+			       (isalnum((unsigned char)*l->p) || *l->p == '_' ||
+			        *l->p == '$' || (unsigned char)*l->p >= 0x80))
 				l->p++;
 			if (l->p == s)
-				return bad(err, l, "expected a table or "
-						   "column name");
+				return bad(err, l,
+				           "expected a table or "
+				           "column name");
 		}
 		if (!dotted || l->p >= l->end || *l->p != '.')
 			break;
@@ -118,15 +117,15 @@ static int ident(char **out, struct line *l, bool dotted,
 	return 0;
 }
 
-static int parse_cols(struct mg_check *c, struct line *l,
-		      struct mg_error *err)
+static int parse_cols(struct mg_check *c, struct line *l, struct mg_error *err)
 {
 	int rc;
 
 	skip_ws(l);
 	if (l->p >= l->end || *l->p != '(')
-		return bad(err, l, "expected '(' and a column list after "
-				   "the table name");
+		return bad(err, l,
+		           "expected '(' and a column list after "
+		           "the table name");
 	l->p++;
 	for (;;) {
 		char **v = realloc(c->cols, (c->ncols + 1) * sizeof(*v));
@@ -150,8 +149,7 @@ static int parse_cols(struct mg_check *c, struct line *l,
 	}
 }
 
-static int parse_delta(struct mg_check *c, struct line *l,
-		       struct mg_error *err)
+static int parse_delta(struct mg_check *c, struct line *l, struct mg_error *err)
 {
 	const char *s;
 	char *e;
@@ -160,21 +158,22 @@ static int parse_delta(struct mg_check *c, struct line *l,
 	skip_ws(l);
 	s = l->p;
 	if (s >= l->end || (*s != '+' && *s != '-'))
-		return bad(err, l, "delta needs a signed count such as +1 "
-				   "or -3");
+		return bad(err, l,
+		           "delta needs a signed count such as +1 "
+		           "or -3");
 	errno = 0;
 	v = strtoll(s, &e, 10);
 	if (e == s + 1 || errno != 0 || e > l->end)
-		return bad(err, l, "delta needs a signed count such as +1 "
-				   "or -3");
+		return bad(err, l,
+		           "delta needs a signed count such as +1 "
+		           "or -3");
 	c->delta = v;
 	l->p = e;
 	return 0;
 }
 
 /* The rest of the line is the query; a trailing ';' is dropped. */
-static int parse_query(struct mg_check *c, struct line *l,
-		       struct mg_error *err)
+static int parse_query(struct mg_check *c, struct line *l, struct mg_error *err)
 {
 	const char *e = l->end;
 
@@ -189,8 +188,7 @@ static int parse_query(struct mg_check *c, struct line *l,
 	return 0;
 }
 
-static int parse_check(struct mg_check *c, struct line *l,
-		       struct mg_error *err)
+static int parse_check(struct mg_check *c, struct line *l, struct mg_error *err)
 {
 	int rc;
 
@@ -204,8 +202,9 @@ static int parse_check(struct mg_check *c, struct line *l,
 			if ((rc = parse_delta(c, l, err)) < 0)
 				return rc;
 		} else {
-			return bad(err, l, "expected 'unchanged' or 'delta "
-					   "<+N|-N>' after the table name");
+			return bad(err, l,
+			           "expected 'unchanged' or 'delta "
+			           "<+N|-N>' after the table name");
 		}
 	} else if (word_is(l, "data")) {
 		c->kind = MG_CHECK_DATA_UNCHANGED;
@@ -213,8 +212,9 @@ static int parse_check(struct mg_check *c, struct line *l,
 		    (rc = parse_cols(c, l, err)) < 0)
 			return rc;
 		if (!word_is(l, "unchanged"))
-			return bad(err, l, "expected 'unchanged' after the "
-					   "column list");
+			return bad(err, l,
+			           "expected 'unchanged' after the "
+			           "column list");
 	} else if (word_is(l, "empty")) {
 		c->kind = MG_CHECK_EMPTY;
 		return parse_query(c, l, err);
@@ -222,19 +222,21 @@ static int parse_check(struct mg_check *c, struct line *l,
 		c->kind = MG_CHECK_TRUE;
 		return parse_query(c, l, err);
 	} else {
-		return bad(err, l, "unknown check: expected rows, data, "
-				   "empty or true");
+		return bad(err, l,
+		           "unknown check: expected rows, data, "
+		           "empty or true");
 	}
 	if (!at_end(l))
 		return bad(err, l, "unexpected text after the check");
 	if (c->pre)
-		return bad(err, l, "check:pre takes only 'empty' or 'true' "
-				   "queries");
+		return bad(err, l,
+		           "check:pre takes only 'empty' or 'true' "
+		           "queries");
 	return 0;
 }
 
 static int add_check(struct mg_directives *d, struct line *l, bool pre,
-		     const char *text, struct mg_error *err)
+                     const char *text, struct mg_error *err)
 {
 	struct mg_check *v, *c;
 	int rc;
@@ -255,7 +257,7 @@ static int add_check(struct mg_directives *d, struct line *l, bool pre,
 }
 
 static int parse_migrate(struct mg_directives *d, struct line *l,
-			 struct mg_error *err)
+                         struct mg_error *err)
 {
 	const char *w;
 	size_t n = word(l, &w);
@@ -265,14 +267,16 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 	else if (n == 12 && strncmp(w, "irreversible", n) == 0)
 		d->irreversible = true;
 	else if ((n == 2 && strncmp(w, "up", n) == 0) ||
-		 (n == 4 && strncmp(w, "down", n) == 0))
-		return bad(err, l, "dbmate's one-file layout is not "
-				   "supported: split the file into "
-				   "NNN_name.up.sql and NNN_name.down.sql");
+	         (n == 4 && strncmp(w, "down", n) == 0))
+		return bad(err, l,
+		           "dbmate's one-file layout is not "
+		           "supported: split the file into "
+		           "NNN_name.up.sql and NNN_name.down.sql");
 	else
-		return bad(err, l, "unknown directive: expected "
-				   "migrate:no-transaction or "
-				   "migrate:irreversible");
+		return bad(err, l,
+		           "unknown directive: expected "
+		           "migrate:no-transaction or "
+		           "migrate:irreversible");
 	if (!at_end(l))
 		return bad(err, l, "unexpected text after the directive");
 	return 0;
@@ -280,7 +284,7 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 
 /* Handles one line that starts with "--"; not every such line is ours. */
 static int parse_line(struct mg_directives *d, struct line *l,
-		      struct mg_error *err)
+                      struct mg_error *err)
 {
 	const char *text;
 	size_t rest;
@@ -305,8 +309,8 @@ static int parse_line(struct mg_directives *d, struct line *l,
 	return 0;
 }
 
-int mg_directives_parse(struct mg_directives *out, const char *text,
-			size_t len, struct mg_error *err)
+int mg_directives_parse(struct mg_directives *out, const char *text, size_t len,
+                        struct mg_error *err)
 {
 	struct mg_directives d = { 0 };
 	const char *p = text, *end = text + len;

@@ -43,8 +43,8 @@ struct mg_directives {
  * Errors: MG_EINVALID with msg naming the problem and err->line;
  * MG_ENOMEM. On error *out is left empty.
  */
-int mg_directives_parse(struct mg_directives *out, const char *text,
-			size_t len, struct mg_error *err);
+int mg_directives_parse(struct mg_directives *out, const char *text, size_t len,
+                        struct mg_error *err);
 void mg_directives_dispose(struct mg_directives *d);
 
 const char *mg_check_kind_name(enum mg_check_kind kind);

@@ -57,7 +57,7 @@ int open_db(struct mg_conn **out, const struct opts *o, unsigned flags);
 void close_db(struct mg_conn *conn);
 /* Prints the final {"event":"summary",...} line with --json. */
 void print_summary(const struct opts *o, const char *status, int exit_code,
-		   const char *extra_json);
+                   const char *extra_json);
 
 /* What a command that writes the ledger needs: files, connection, key. */
 struct session {
@@ -75,8 +75,7 @@ const char *os_user(void);
 const char *host_name(void);
 /* MIGRATE_SIGNING_KEY into out (*have: whether it is set); returns an
  * exit code, 0 when fine. */
-int load_signing_key(unsigned char out[64], bool *have,
-		     const struct opts *o);
+int load_signing_key(unsigned char out[64], bool *have, const struct opts *o);
 
 int cmd_new(const struct opts *o);
 int cmd_status(const struct opts *o);
@@ -89,7 +88,7 @@ int cmd_repair(const struct opts *o);
 int cmd_keygen(const struct opts *o);
 /* A file of hex digits into exactly len bytes (keys); MG_EINVALID. */
 int read_hex_file(unsigned char *out, size_t len, const char *path,
-		  struct mg_error *err);
+                  struct mg_error *err);
 int cmd_test(const struct opts *o);
 
 #endif

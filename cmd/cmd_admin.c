@@ -22,11 +22,12 @@ static int parse_version(int64_t *out, const struct opts *o)
 	*out = strtoll(o->args[0], &e, 10);
 	if (*e != '\0' || e == o->args[0] || *out < 0)
 		return usage_error(o, "'%s' is not a version number",
-				   o->args[0]);
+		                   o->args[0]);
 	if (o->reason == NULL || *o->reason == '\0')
-		return usage_error(o, "%s needs --reason TEXT: the ledger "
-				   "keeps why history was marked by hand",
-				   o->command);
+		return usage_error(o,
+		                   "%s needs --reason TEXT: the ledger "
+		                   "keeps why history was marked by hand",
+		                   o->command);
 	return 0;
 }
 
@@ -54,11 +55,11 @@ static int mark(const struct opts *o, bool repair)
 	}
 	if (repair)
 		fprintf(stderr, "version %lld repaired: now %s\n",
-			(long long)version,
-			o->applied ? "applied" : "not applied");
+		        (long long)version,
+		        o->applied ? "applied" : "not applied");
 	else
 		fprintf(stderr, "%zu version%s recorded as applied\n",
-			s.r.applied, s.r.applied == 1 ? "" : "s");
+		        s.r.applied, s.r.applied == 1 ? "" : "s");
 	snprintf(extra, sizeof(extra), "\"recorded\":%zu", s.r.applied);
 	print_summary(o, "ok", EXIT_OK, extra);
 	code = EXIT_OK;
@@ -78,7 +79,7 @@ int cmd_repair(const struct opts *o)
 }
 
 static int write_hex(const char *path, const unsigned char *bin, size_t len,
-		     mode_t mode, struct mg_error *err)
+                     mode_t mode, struct mg_error *err)
 {
 	char hex[256];
 	int fd;
@@ -89,7 +90,7 @@ static int write_hex(const char *path, const unsigned char *bin, size_t len,
 	hex[n++] = '\n';
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)) < 0)
 		return mg_error_set(err, MG_ERR, "cannot create '%s': %s", path,
-				    strerror(errno));
+		                    strerror(errno));
 	if (write(fd, hex, n) != (ssize_t)n) {
 		close(fd);
 		return mg_error_set(err, MG_ERR, "cannot write '%s'", path);
@@ -117,9 +118,10 @@ int cmd_keygen(const struct opts *o)
 		code = report(o, &err);
 		goto cleanup;
 	}
-	fprintf(stderr, "secret key: %s (set MIGRATE_SIGNING_KEY=%s)\n"
-			"public key: %s (for 'migrate verify --public-key')\n",
-		o->out, o->out, pub.ptr);
+	fprintf(stderr,
+	        "secret key: %s (set MIGRATE_SIGNING_KEY=%s)\n"
+	        "public key: %s (for 'migrate verify --public-key')\n",
+	        o->out, o->out, pub.ptr);
 cleanup:
 	sodium_memzero(sk, sizeof(sk));
 	mg_buf_dispose(&pub);

@@ -17,7 +17,7 @@ static int create(const char *path, const char *text, struct mg_error *err)
 
 	if (fd < 0)
 		return mg_error_set(err, MG_ERR, "cannot create '%s': %s", path,
-				    strerror(errno));
+		                    strerror(errno));
 	if (write(fd, text, len) != (ssize_t)len) {
 		close(fd);
 		return mg_error_set(err, MG_ERR, "cannot write '%s'", path);
@@ -42,14 +42,15 @@ int cmd_new(const struct opts *o)
 		return usage_error(o, "new takes one NAME");
 	for (p = name; *p; p++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
-			    "YZ0123456789_-.", *p))
+		            "YZ0123456789_-.",
+		            *p))
 			return usage_error(o, "a migration name holds letters, "
-					   "digits, '_', '-' and '.' only");
+			                      "digits, '_', '-' and '.' only");
 	if (*name == '\0')
 		return usage_error(o, "new takes one NAME");
 	if (mkdir(o->dir, 0755) < 0 && errno != EEXIST) {
 		mg_error_set(&err, MG_ERR, "cannot create '%s': %s", o->dir,
-			     strerror(errno));
+		             strerror(errno));
 		return report(o, &err);
 	}
 	if ((code = open_source(&src, o)) != 0)
@@ -65,13 +66,13 @@ int cmd_new(const struct opts *o)
 			width = (size_t)(p - base - 1);
 	}
 	mg_buf_addf(&up, "%s/%0*lld_%s.up.sql", o->dir, (int)width,
-		    (long long)version, name);
+	            (long long)version, name);
 	mg_buf_addf(&down, "%s/%0*lld_%s.down.sql", o->dir, (int)width,
-		    (long long)version, name);
+	            (long long)version, name);
 	if (mg_buf_check(&up, &err) < 0 || mg_buf_check(&down, &err) < 0 ||
 	    create(up.ptr, "-- Write the change here.\n", &err) < 0 ||
-	    create(down.ptr, "-- Write here what undoes the up file.\n",
-		   &err) < 0) {
+	    create(down.ptr, "-- Write here what undoes the up file.\n", &err) <
+	            0) {
 		code = report(o, &err);
 		goto cleanup;
 	}

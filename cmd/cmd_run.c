@@ -18,8 +18,8 @@ struct run_ctx {
 /* "  rows users: 1523 -> 1523 ok", one line a check */
 static void print_checks(const struct mg_event *ev)
 {
-	const struct mg_file *f = strcmp(ev->direction, "up") == 0 ?
-					  &ev->m->up : &ev->m->down;
+	const struct mg_file *f =
+	        strcmp(ev->direction, "up") == 0 ? &ev->m->up : &ev->m->down;
 	struct mg_buf b = MG_BUF_INIT;
 	size_t i;
 
@@ -37,12 +37,12 @@ static void print_checks(const struct mg_event *ev)
 static void print_dry_run(const struct mg_event *ev)
 {
 	fprintf(stderr, "would run %s %s\n  checksum %s%s\n", ev->direction,
-		ev->file, ev->checksum,
-		ev->no_transaction ? ", outside a transaction" : "");
+	        ev->file, ev->checksum,
+	        ev->no_transaction ? ", outside a transaction" : "");
 	print_checks(ev);
 	if (ev->err != NULL)
 		fprintf(stderr, "  checks not evaluated yet: %s\n",
-			ev->err->msg);
+		        ev->err->msg);
 }
 
 /* migrate test's verdict on one migration's down file */
@@ -51,14 +51,15 @@ static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 	struct mg_buf b = MG_BUF_INIT;
 
 	if (strcmp(ev->status, "ok") == 0)
-		fprintf(stderr, "test %s: down restores the schema\n", ev->file);
+		fprintf(stderr, "test %s: down restores the schema\n",
+		        ev->file);
 	else if (strcmp(ev->status, "skipped") == 0)
 		fprintf(stderr, "test %s: irreversible, no round trip\n",
-			ev->file);
+		        ev->file);
 	if (!ctx->o->json)
 		return;
 	mg_buf_addf(&b, "{\"event\":\"roundtrip\",\"version\":%lld,\"name\":",
-		    (long long)ev->m->version);
+	            (long long)ev->m->version);
 	mg_buf_add_json(&b, ev->m->name);
 	mg_buf_add(&b, ",\"status\":");
 	mg_buf_add_json(&b, ev->status);
@@ -89,20 +90,20 @@ static void on_event(void *arg, const struct mg_event *ev)
 		print_dry_run(ev);
 	} else {
 		fprintf(stderr, "%-4s %s: %s (%lld ms)\n", ev->direction,
-			ev->file, ev->status, (long long)ev->duration_ms);
+		        ev->file, ev->status, (long long)ev->duration_ms);
 		print_checks(ev);
 	}
 	if (!ctx->o->json)
 		return;
 	mg_buf_addf(&b, "{\"event\":\"migration\",\"version\":%lld,\"name\":",
-		    (long long)ev->m->version);
+	            (long long)ev->m->version);
 	mg_buf_add_json(&b, ev->m->name);
 	mg_buf_add(&b, ",\"direction\":");
 	mg_buf_add_json(&b, ev->direction);
 	mg_buf_add(&b, ",\"status\":");
 	mg_buf_add_json(&b, ev->status);
 	mg_buf_addf(&b, ",\"duration_ms\":%lld,\"checks\":%s,\"file\":",
-		    (long long)ev->duration_ms, ev->checks_json);
+	            (long long)ev->duration_ms, ev->checks_json);
 	mg_buf_add_json(&b, ev->file);
 	mg_buf_add(&b, ",\"checksum\":");
 	mg_buf_add_json(&b, ev->checksum);
@@ -136,12 +137,12 @@ static int run(const struct opts *o, enum mode mode)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
 	if (mode != MODE_DOWN && (o->all || o->steps))
 		return usage_error(o, "%s takes --to V, not --steps or --all",
-				   o->command);
+		                   o->command);
 	if (mode == MODE_TEST && o->dry_run)
 		return usage_error(o, "test has no --dry-run: up --dry-run "
-				   "shows the plan");
-	if (mode == MODE_DOWN && ((o->all ? 1 : 0) + (o->steps ? 1 : 0) +
-				  (o->to >= 0 ? 1 : 0)) > 1)
+		                      "shows the plan");
+	if (mode == MODE_DOWN &&
+	    ((o->all ? 1 : 0) + (o->steps ? 1 : 0) + (o->to >= 0 ? 1 : 0)) > 1)
 		return usage_error(o, "give one of --steps N, --to V, --all");
 	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
@@ -149,15 +150,17 @@ static int run(const struct opts *o, enum mode mode)
 	s.r.ctx = &ctx;
 	if (mode != MODE_DOWN) {
 		struct mg_up_opts uo = { .to = o->to,
-			.allow_out_of_order = o->allow_out_of_order };
+			                 .allow_out_of_order =
+			                         o->allow_out_of_order };
 
 		if (mode == MODE_TEST)
 			rc = mg_run_test(&s.r, &uo, &err);
 		else
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
-		struct mg_down_opts d = { .steps = o->steps, .to = o->to,
-					  .all = o->all };
+		struct mg_down_opts d = { .steps = o->steps,
+			                  .to = o->to,
+			                  .all = o->all };
 
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}
@@ -167,10 +170,10 @@ static int run(const struct opts *o, enum mode mode)
 	}
 	if (!o->dry_run)
 		fprintf(stderr, "%zu migration%s %s\n", s.r.applied,
-			s.r.applied == 1 ? "" : "s",
-			mode == MODE_DOWN ? "rolled back" : "applied");
+		        s.r.applied == 1 ? "" : "s",
+		        mode == MODE_DOWN ? "rolled back" : "applied");
 	snprintf(extra, sizeof(extra), "\"%s\":%zu",
-		 mode == MODE_DOWN ? "rolled_back" : "applied", s.r.applied);
+	         mode == MODE_DOWN ? "rolled_back" : "applied", s.r.applied);
 	print_summary(o, "ok", EXIT_OK, extra);
 	code = EXIT_OK;
 cleanup:

@@ -17,7 +17,7 @@ int cmd_status(const struct opts *o)
 	struct mg_status st = { 0 };
 	struct mg_error err = { 0 };
 	struct mg_buf b = MG_BUF_INIT;
-	size_t i, counts[MG_STATE_MISSING + 1] = { 0 };
+	size_t i, width = 4, counts[MG_STATE_MISSING + 1] = { 0 };
 	int code;
 
 	if (o->nargs > 0)
@@ -31,24 +31,27 @@ int cmd_status(const struct opts *o)
 		code = report(o, &err);
 		goto cleanup;
 	}
+	for (i = 0; i < st.n; i++) /* names as wide as the widest */
+		if (st.v[i].name && strlen(st.v[i].name) > width)
+			width = strlen(st.v[i].name);
 	if (!o->json)
-		printf("%-18s %-32s %-8s %s\n", "VERSION", "NAME", "STATE",
-		       "SINCE");
+		printf("%-18s %-*s %-8s %s\n", "VERSION", (int)width, "NAME",
+		       "STATE", "SINCE");
 	for (i = 0; i < st.n; i++) {
 		const struct mg_status_entry *e = &st.v[i];
-		const char *since = e->last ? e->last->f[MG_LF_FINISHED_AT] :
-					      NULL;
+		const char *since =
+		        e->last ? e->last->f[MG_LF_FINISHED_AT] : NULL;
 
 		counts[e->state]++;
 		if (!o->json) {
-			printf("%-18lld %-32s %-8s %s\n", (long long)e->version,
-			       e->name, mg_state_name(e->state),
+			printf("%-18lld %-*s %-8s %s\n", (long long)e->version,
+			       (int)width, e->name, mg_state_name(e->state),
 			       since ? since : "");
 			continue;
 		}
 		mg_buf_truncate(&b, 0);
 		mg_buf_addf(&b, "{\"version\":%lld,\"name\":",
-			    (long long)e->version);
+		            (long long)e->version);
 		mg_buf_add_json(&b, e->name);
 		mg_buf_add(&b, ",\"state\":");
 		mg_buf_add_json(&b, mg_state_name(e->state));
@@ -59,11 +62,12 @@ int cmd_status(const struct opts *o)
 		mg_buf_add(&b, "}");
 		printf("%s\n", mg_buf_cstr(&b));
 	}
-	fprintf(stderr, "%zu applied, %zu pending, %zu failed, %zu dirty, "
-			"%zu drifted, %zu missing\n",
-		counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
-		counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
-		counts[MG_STATE_DRIFTED], counts[MG_STATE_MISSING]);
+	fprintf(stderr,
+	        "%zu applied, %zu pending, %zu failed, %zu dirty, "
+	        "%zu drifted, %zu missing\n",
+	        counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
+	        counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
+	        counts[MG_STATE_DRIFTED], counts[MG_STATE_MISSING]);
 	code = EXIT_OK;
 cleanup:
 	mg_buf_dispose(&b);
@@ -93,7 +97,8 @@ static void csv_field(const char *v)
 	putchar('"');
 }
 
-#define TABLE_FORMAT "%-5s %-8s %-24.24s %-9s %-11s %-27s %6s  %-10.10s %-8s %.*s\n"
+#define TABLE_FORMAT                                                           \
+	"%-5s %-8s %-24.24s %-9s %-11s %-27s %6s  %-10.10s %-8s %.*s\n"
 
 /* "2/3 ok": how many of a row's checks passed, from its JSON evidence */
 static void summarize_checks(char *out, size_t size, const char *json)
@@ -133,7 +138,7 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 		mg_buf_addc(&b, '{');
 		for (f = 0; f < MG_LF_COUNT; f++) {
 			mg_buf_addf(&b, "%s\"%s\":", f ? "," : "",
-				    mg_ledger_field_name(f));
+			            mg_ledger_field_name(f));
 			if (is_number(f) && row->f[f] != NULL)
 				mg_buf_add(&b, row->f[f]);
 			else
@@ -150,10 +155,10 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 		printf(TABLE_FORMAT, row->f[MG_LF_ID], row->f[MG_LF_VERSION],
 		       row->f[MG_LF_NAME], row->f[MG_LF_DIRECTION],
 		       row->f[MG_LF_STATUS],
-		       row->f[MG_LF_FINISHED_AT] ? row->f[MG_LF_FINISHED_AT] :
-						   "",
-		       row->f[MG_LF_DURATION_MS] ? row->f[MG_LF_DURATION_MS] :
-						   "",
+		       row->f[MG_LF_FINISHED_AT] ? row->f[MG_LF_FINISHED_AT]
+		                                 : "",
+		       row->f[MG_LF_DURATION_MS] ? row->f[MG_LF_DURATION_MS]
+		                                 : "",
 		       row->f[MG_LF_OS_USER] ? row->f[MG_LF_OS_USER] : "",
 		       checks, (int)elen, e ? e : "");
 	}
@@ -162,8 +167,7 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 
 int cmd_ledger(const struct opts *o)
 {
-	const char *format = o->format ? o->format : o->json ? "json" :
-							       "table";
+	const char *format = o->format ? o->format : o->json ? "json" : "table";
 	struct mg_conn *conn = NULL;
 	struct mg_ledger *l = NULL;
 	struct mg_error err = { 0 };
@@ -171,12 +175,16 @@ int cmd_ledger(const struct opts *o)
 	int code, f;
 
 	if (o->json && strcmp(format, "json") != 0)
-		return usage_error(o, "--json prints JSON lines: it does not go "
-				   "with --format %s", format);
+		return usage_error(o,
+		                   "--json prints JSON lines: it does not go "
+		                   "with --format %s",
+		                   format);
 	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
 	    strcmp(format, "csv") != 0)
-		return usage_error(o, "--format takes table, json or csv, not "
-				   "'%s'", format);
+		return usage_error(o,
+		                   "--format takes table, json or csv, not "
+		                   "'%s'",
+		                   format);
 	if (o->nargs > 0)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
 	if ((code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
@@ -198,7 +206,7 @@ int cmd_ledger(const struct opts *o)
 		print_row(&l->rows[i], format);
 	if (!l->exists)
 		fprintf(stderr, "no ledger table '%s' yet: nothing has run\n",
-			o->table);
+		        o->table);
 	code = EXIT_OK;
 cleanup:
 	mg_ledger_free(l);

@@ -41,7 +41,7 @@ static void problem(struct verify *v, const char *fmt, ...)
 /* Every row must chain to the one before, hash to its entry_hash, and
  * (with a public key) carry a valid signature over it. */
 static void check_chain(struct verify *v, const struct mg_ledger *l,
-			const unsigned char *pk)
+                        const unsigned char *pk)
 {
 	const char *prev = mg_ledger_genesis;
 	char hash[MG_HASH_HEX_LEN];
@@ -54,34 +54,37 @@ static void check_chain(struct verify *v, const struct mg_ledger *l,
 		const char *sig = row->f[MG_LF_SIGNATURE];
 
 		if (row->id != expect_id)
-			problem(v, "ledger row %lld: expected id %lld: rows "
-				   "were deleted or inserted",
-				(long long)row->id, (long long)expect_id);
+			problem(v,
+			        "ledger row %lld: expected id %lld: rows "
+			        "were deleted or inserted",
+			        (long long)row->id, (long long)expect_id);
 		expect_id = row->id + 1;
 		if (row->f[MG_LF_PREV_HASH] == NULL ||
 		    strcmp(row->f[MG_LF_PREV_HASH], prev) != 0)
-			problem(v, "ledger row %lld: prev_hash does not match "
-				   "the entry_hash of the row before it",
-				(long long)row->id);
+			problem(v,
+			        "ledger row %lld: prev_hash does not match "
+			        "the entry_hash of the row before it",
+			        (long long)row->id);
 		mg_ledger_entry_hash(hash, row);
 		if (eh == NULL || strcmp(eh, hash) != 0)
-			problem(v, "ledger row %lld: entry_hash does not match "
-				   "its contents: the row was changed",
-				(long long)row->id);
+			problem(v,
+			        "ledger row %lld: entry_hash does not match "
+			        "its contents: the row was changed",
+			        (long long)row->id);
 		if (pk != NULL) {
 			unsigned char s[crypto_sign_BYTES];
 			size_t got = 0;
 
 			if (sig == NULL ||
-			    sodium_hex2bin(s, sizeof(s), sig, strlen(sig),
-					   NULL, &got, NULL) != 0 ||
+			    sodium_hex2bin(s, sizeof(s), sig, strlen(sig), NULL,
+			                   &got, NULL) != 0 ||
 			    got != sizeof(s) ||
-			    crypto_sign_verify_detached(s,
-				    (const unsigned char *)(eh ? eh : ""),
-				    eh ? strlen(eh) : 0, pk) != 0)
+			    crypto_sign_verify_detached(
+			            s, (const unsigned char *)(eh ? eh : ""),
+			            eh ? strlen(eh) : 0, pk) != 0)
 				problem(v, "ledger row %lld: %s",
-					(long long)row->id,
-					sig ? "bad signature" : "not signed");
+				        (long long)row->id,
+				        sig ? "bad signature" : "not signed");
 		}
 		prev = eh ? eh : "";
 	}
@@ -95,28 +98,32 @@ static void check_files(struct verify *v, const struct mg_status *st)
 		const struct mg_status_entry *e = &st->v[i];
 
 		if (e->state == MG_STATE_DRIFTED)
-			problem(v, "%s changed since it was applied (ledger "
-				   "row %lld: %s, file: %s)",
-				e->m->up.path, (long long)e->last_ok->id,
-				e->last_ok->f[MG_LF_UP_CHECKSUM],
-				e->m->up.checksum);
+			problem(v,
+			        "%s changed since it was applied (ledger "
+			        "row %lld: %s, file: %s)",
+			        e->m->up.path, (long long)e->last_ok->id,
+			        e->last_ok->f[MG_LF_UP_CHECKSUM],
+			        e->m->up.checksum);
 		else if (e->state == MG_STATE_MISSING)
-			problem(v, "%lld_%s is applied but its files are "
-				   "missing", (long long)e->version, e->name);
+			problem(v,
+			        "%lld_%s is applied but its files are "
+			        "missing",
+			        (long long)e->version, e->name);
 		else if (e->state == MG_STATE_DIRTY)
 			problem(v, "%lld_%s is dirty (half-applied)",
-				(long long)e->version, e->name);
+			        (long long)e->version, e->name);
 		/* the down file an engineer will run must be the one that
 		 * was there when the up ran (and was proven by migrate test) */
 		if (e->applied && e->m != NULL && e->m->down.path != NULL &&
 		    e->last_ok->f[MG_LF_DOWN_CHECKSUM] != NULL &&
 		    strcmp(e->last_ok->f[MG_LF_DOWN_CHECKSUM],
-			   e->m->down.checksum) != 0)
-			problem(v, "%s changed since its up ran (ledger row "
-				   "%lld: %s, file: %s)",
-				e->m->down.path, (long long)e->last_ok->id,
-				e->last_ok->f[MG_LF_DOWN_CHECKSUM],
-				e->m->down.checksum);
+		           e->m->down.checksum) != 0)
+			problem(v,
+			        "%s changed since its up ran (ledger row "
+			        "%lld: %s, file: %s)",
+			        e->m->down.path, (long long)e->last_ok->id,
+			        e->last_ok->f[MG_LF_DOWN_CHECKSUM],
+			        e->m->down.checksum);
 	}
 }
 
@@ -148,12 +155,13 @@ int cmd_verify(const struct opts *o)
 	check_chain(&v, l, o->public_key ? pk : NULL);
 	check_files(&v, &st);
 	code = v.problems ? EXIT_VERIFY : EXIT_OK;
-	fprintf(stderr, "verified %zu ledger row%s and %zu migration%s: "
-			"%zu problem%s\n", l->n, l->n == 1 ? "" : "s", src->n,
-		src->n == 1 ? "" : "s", v.problems,
-		v.problems == 1 ? "" : "s");
+	fprintf(stderr,
+	        "verified %zu ledger row%s and %zu migration%s: "
+	        "%zu problem%s\n",
+	        l->n, l->n == 1 ? "" : "s", src->n, src->n == 1 ? "" : "s",
+	        v.problems, v.problems == 1 ? "" : "s");
 	snprintf(extra, sizeof(extra), "\"rows\":%zu,\"problems\":%zu", l->n,
-		 v.problems);
+	         v.problems);
 	print_summary(o, v.problems ? "failed" : "ok", code, extra);
 cleanup:
 	mg_status_dispose(&st);

@@ -26,7 +26,7 @@ static void print_part(const char *label, const char *text)
 		else
 			fprintf(stderr, "%*s", (int)strlen(label) + 2, "");
 		fprintf(stderr, "%.*s\n",
-			(int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+		        (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
 		p = nl ? nl + 1 : NULL;
 	}
 }
@@ -57,7 +57,7 @@ int report(const struct opts *o, const struct mg_error *err)
 }
 
 void print_summary(const struct opts *o, const char *status, int exit_code,
-		   const char *extra_json)
+                   const char *extra_json)
 {
 	struct mg_buf b = MG_BUF_INIT;
 
@@ -89,8 +89,9 @@ int open_source(struct mg_source **out, const struct opts *o)
 	mg_problems_dispose(&problems);
 	if (rc == MG_ENOTFOUND) {
 		err.code = MG_EINVALID;
-		snprintf(err.hint, sizeof(err.hint), "pass -m DIR or set "
-			 "MIGRATE_DIR; 'migrate new NAME' creates it");
+		snprintf(err.hint, sizeof(err.hint),
+		         "pass -m DIR or set "
+		         "MIGRATE_DIR; 'migrate new NAME' creates it");
 	}
 	return rc < 0 ? report(o, &err) : 0;
 }
@@ -138,23 +139,27 @@ const char *host_name(void)
 }
 
 int read_hex_file(unsigned char *out, size_t len, const char *path,
-		  struct mg_error *err)
+                  struct mg_error *err)
 {
 	char text[512];
 	size_t n, got = 0;
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL)
-		return mg_error_set(err, MG_EINVALID, "cannot read key file "
-				    "'%s': %s", path, strerror(errno));
+		return mg_error_set(err, MG_EINVALID,
+		                    "cannot read key file "
+		                    "'%s': %s",
+		                    path, strerror(errno));
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
 	if (sodium_hex2bin(out, len, text, n, " \t\r\n", &got, NULL) != 0 ||
 	    got != len) {
 		sodium_memzero(text, sizeof(text));
-		return mg_error_set(err, MG_EINVALID, "'%s' is not a key "
-				    "written by 'migrate keygen'", path);
+		return mg_error_set(err, MG_EINVALID,
+		                    "'%s' is not a key "
+		                    "written by 'migrate keygen'",
+		                    path);
 	}
 	sodium_memzero(text, sizeof(text));
 	return 0;
@@ -182,8 +187,8 @@ int session_open(struct session *s, const struct opts *o)
 	memset(s, 0, sizeof(*s));
 	if ((code = load_signing_key(s->key, &have_key, o)) != 0 ||
 	    (code = open_source(&s->src, o)) != 0 ||
-	    (code = open_db(&s->conn, o, o->dry_run ? MG_CONNECT_READ_ONLY :
-						   0)) != 0)
+	    (code = open_db(&s->conn, o,
+	                    o->dry_run ? MG_CONNECT_READ_ONLY : 0)) != 0)
 		return code;
 	s->r.conn = s->conn;
 	s->r.src = s->src;

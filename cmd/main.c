@@ -76,33 +76,34 @@ static void print_usage(FILE *f)
 	const struct command *c;
 
 	fprintf(f, "usage: migrate [options] <command> [args]\n\n"
-		   "commands:\n");
+	           "commands:\n");
 	for (c = commands; c->name; c++)
 		fprintf(f, "  %-9s %s\n", c->name, c->summary);
 	fprintf(f,
-		"\noptions:\n"
-		"  -d, --database URL     postgres://..., mysql://..., "
-		"sqlite:PATH (env DATABASE_URL)\n"
-		"  -m, --dir DIR          migrations directory (env "
-		"MIGRATE_DIR; default ./migrations)\n"
-		"      --json             one JSON object per line on stdout\n"
-		"      --ledger-table NAME  ledger table (default "
-		"migrate_ledger)\n"
-		"      --lock-timeout S   seconds to wait for the lock "
-		"(default 60)\n"
-		"  -h, --help             this text; 'migrate <command> "
-		"--help' for one command\n"
-		"  -V, --version          print the version\n"
-		"\nexit codes: 0 ok, 1 runtime failure, 2 usage or invalid "
-		"files, 3 check failed\n(rolled back), 4 verification failed, "
-		"5 lock not acquired. See MIGRATING.md.\n");
+	        "\noptions:\n"
+	        "  -d, --database URL     postgres://..., mysql://..., "
+	        "sqlite:PATH (env DATABASE_URL)\n"
+	        "  -m, --dir DIR          migrations directory (env "
+	        "MIGRATE_DIR; default ./migrations)\n"
+	        "      --json             one JSON object per line on stdout\n"
+	        "      --ledger-table NAME  ledger table (default "
+	        "migrate_ledger)\n"
+	        "      --lock-timeout S   seconds to wait for the lock "
+	        "(default 60)\n"
+	        "  -h, --help             this text; 'migrate <command> "
+	        "--help' for one command\n"
+	        "  -V, --version          print the version\n"
+	        "\nexit codes: 0 ok, 1 runtime failure, 2 usage or invalid "
+	        "files, 3 check failed\n(rolled back), 4 verification failed, "
+	        "5 lock not acquired. See MIGRATING.md.\n");
 }
 
 static void print_command_usage(const struct command *c)
 {
 	printf("usage: migrate %s %s\n\n%s.\n\nGlobal options (-d, -m, "
 	       "--json, --ledger-table, --lock-timeout) apply; see "
-	       "'migrate --help'.\n", c->name, c->args, c->summary);
+	       "'migrate --help'.\n",
+	       c->name, c->args, c->summary);
 }
 
 int exit_code_for(int rc)
@@ -133,10 +134,10 @@ int usage_error(const struct opts *o, const char *fmt, ...)
 	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
 	va_end(ap);
 	snprintf(err.hint, sizeof(err.hint), "see 'migrate %s--help'",
-		 o && o->command ? o->command : "");
+	         o && o->command ? o->command : "");
 	if (o && o->command)
 		snprintf(err.hint, sizeof(err.hint), "see 'migrate %s --help'",
-			 o->command);
+		         o->command);
 	return report(o, &err);
 }
 
@@ -160,15 +161,23 @@ static const struct {
 	bool value;
 	unsigned bit; /* O_*; 0: a global option */
 } options[] = {
-	{ "database", 'd', true, 0 }, { "dir", 'm', true, 0 },
-	{ "ledger-table", 0, true, 0 }, { "lock-timeout", 0, true, 0 },
-	{ "json", 0, false, 0 }, { "dry-run", 0, false, O_DRY_RUN },
-	{ "all", 0, false, O_ALL }, { "applied", 0, false, O_APPLIED },
+	{ "database", 'd', true, 0 },
+	{ "dir", 'm', true, 0 },
+	{ "ledger-table", 0, true, 0 },
+	{ "lock-timeout", 0, true, 0 },
+	{ "json", 0, false, 0 },
+	{ "dry-run", 0, false, O_DRY_RUN },
+	{ "all", 0, false, O_ALL },
+	{ "applied", 0, false, O_APPLIED },
 	{ "allow-out-of-order", 0, false, O_OUT_OF_ORDER },
-	{ "to", 0, true, O_TO }, { "steps", 0, true, O_STEPS },
-	{ "reason", 0, true, O_REASON }, { "format", 0, true, O_FORMAT },
-	{ "public-key", 0, true, O_PUBLIC_KEY }, { "out", 0, true, O_OUT },
-	{ "help", 'h', false, 0 }, { "version", 'V', false, 0 },
+	{ "to", 0, true, O_TO },
+	{ "steps", 0, true, O_STEPS },
+	{ "reason", 0, true, O_REASON },
+	{ "format", 0, true, O_FORMAT },
+	{ "public-key", 0, true, O_PUBLIC_KEY },
+	{ "out", 0, true, O_OUT },
+	{ "help", 'h', false, 0 },
+	{ "version", 'V', false, 0 },
 };
 
 /* A command refuses what it would ignore: baseline --dry-run must not
@@ -180,12 +189,12 @@ static int check_accepted(const struct opts *o, const struct command *c)
 	for (k = 0; k < sizeof(options) / sizeof(options[0]); k++)
 		if (options[k].bit & o->given & ~c->accepts)
 			return usage_error(o, "'%s' does not take --%s",
-					   c->name, options[k].lng);
+			                   c->name, options[k].lng);
 	return 0;
 }
 
 static int set_option(struct opts *o, const char *name, const char *v,
-		      bool *help)
+                      bool *help)
 {
 	int64_t n;
 
@@ -197,8 +206,10 @@ static int set_option(struct opts *o, const char *name, const char *v,
 		o->table = v;
 	else if (strcmp(name, "lock-timeout") == 0) {
 		if (parse_int(&n, v, 0) < 0 || n > INT_MAX / 1000)
-			return usage_error(o, "--lock-timeout takes a number "
-					   "of seconds, not '%s'", v);
+			return usage_error(o,
+			                   "--lock-timeout takes a number "
+			                   "of seconds, not '%s'",
+			                   v);
 		o->lock_timeout = (int)n;
 	} else if (strcmp(name, "json") == 0)
 		o->json = true;
@@ -212,12 +223,16 @@ static int set_option(struct opts *o, const char *name, const char *v,
 		o->allow_out_of_order = true;
 	else if (strcmp(name, "to") == 0) {
 		if (parse_int(&o->to, v, 0) < 0)
-			return usage_error(o, "--to takes a version number, "
-					   "not '%s'", v);
+			return usage_error(o,
+			                   "--to takes a version number, "
+			                   "not '%s'",
+			                   v);
 	} else if (strcmp(name, "steps") == 0) {
 		if (parse_int(&o->steps, v, 1) < 0)
-			return usage_error(o, "--steps takes a count of 1 or "
-					   "more, not '%s'", v);
+			return usage_error(o,
+			                   "--steps takes a count of 1 or "
+			                   "more, not '%s'",
+			                   v);
 	} else if (strcmp(name, "reason") == 0)
 		o->reason = v;
 	else if (strcmp(name, "format") == 0)
@@ -256,7 +271,8 @@ static int parse_args(struct opts *o, int argc, char **argv, bool *help)
 		for (k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
 			if (a[1] == '-') {
 				eq = strchr(a, '=');
-				nlen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+				nlen = eq ? (size_t)(eq - a - 2)
+				          : strlen(a + 2);
 				if (strlen(options[k].lng) == nlen &&
 				    strncmp(a + 2, options[k].lng, nlen) == 0) {
 					name = options[k].lng;
@@ -264,7 +280,7 @@ static int parse_args(struct opts *o, int argc, char **argv, bool *help)
 					break;
 				}
 			} else if (options[k].shrt && a[1] == options[k].shrt &&
-				   a[2] == '\0') {
+			           a[2] == '\0') {
 				name = options[k].lng;
 				break;
 			}
@@ -273,12 +289,14 @@ static int parse_args(struct opts *o, int argc, char **argv, bool *help)
 			return usage_error(o, "unknown option '%s'", a);
 		if (options[k].value && val == NULL) {
 			if (i + 1 >= argc)
-				return usage_error(o, "option '%s' needs a "
-						   "value", a);
+				return usage_error(o,
+				                   "option '%s' needs a "
+				                   "value",
+				                   a);
 			val = argv[++i];
 		} else if (!options[k].value && val != NULL) {
 			return usage_error(o, "option '--%s' takes no value",
-					   name);
+			                   name);
 		}
 		o->given |= options[k].bit;
 		if ((rc = set_option(o, name, val, help)) != 0)
@@ -333,15 +351,15 @@ int main(int argc, char **argv)
 	}
 	if ((c->flags & NEED_DB) && (o.database == NULL || !*o.database))
 		return usage_error(&o, "no database: pass -d URL or set "
-				   "DATABASE_URL");
+		                       "DATABASE_URL");
 	if ((c->flags & NEED_DB) && mg_driver_for_url(o.database, &err) == NULL)
 		return report(&o, &err);
 	if (o.table[0] == '\0' || strlen(o.table) > 120)
 		return usage_error(&o, "--ledger-table needs a name of 1 to "
-				   "120 characters");
+		                       "120 characters");
 	if (mg_drivers_init() < 0) {
 		fprintf(stderr, "error: cannot initialise the database "
-				"client libraries\n");
+		                "client libraries\n");
 		return EXIT_RUNTIME;
 	}
 	rc = c->fn(&o);

@@ -16,7 +16,10 @@ struct mg_buf {
 	size_t len, cap, max;
 	bool failed;
 };
-#define MG_BUF_INIT { 0 }
+#define MG_BUF_INIT                                                            \
+	{                                                                      \
+		0                                                              \
+	}
 
 void mg_buf_add(struct mg_buf *b, const char *s);
 void mg_buf_addn(struct mg_buf *b, const char *s, size_t n);

@@ -40,8 +40,7 @@ void mg_drivers_end(void)
 #endif
 }
 
-const struct mg_driver *mg_driver_for_url(const char *url,
-					  struct mg_error *err)
+const struct mg_driver *mg_driver_for_url(const char *url, struct mg_error *err)
 {
 	const char *name = mg_url_driver(url);
 	size_t i;
@@ -49,7 +48,7 @@ const struct mg_driver *mg_driver_for_url(const char *url,
 	if (name == NULL) {
 		mg_error_set(err, MG_EINVALID, "unknown database URL scheme");
 		mg_error_hint(err, "use postgres://, mysql://user:pass@host/db "
-				   "or sqlite:PATH");
+		                   "or sqlite:PATH");
 		return NULL;
 	}
 	for (i = 0; drivers[i] != NULL; i++)

@@ -48,11 +48,11 @@ struct mg_rows {
 };
 
 struct mg_script_result {
-	size_t done;   /* statements that completed */
+	size_t done;      /* statements that completed */
 	size_t committed; /* of those, committed for good: not inside the
-			     runner's transaction nor one the file opened */
-	size_t total;  /* statements in the file, where split (else 0) */
-	unsigned line; /* 1-based file line of the failure; 0: unknown */
+	                     runner's transaction nor one the file opened */
+	size_t total;     /* statements in the file, where split (else 0) */
+	unsigned line;    /* 1-based file line of the failure; 0: unknown */
 };
 
 struct mg_driver {
@@ -73,7 +73,7 @@ struct mg_driver {
 	/* `url` as given by the user; the error never shows a password.
 	 * flags: MG_CONNECT_*. */
 	int (*connect)(struct mg_conn **out, const char *url, unsigned flags,
-		       struct mg_error *err);
+	               struct mg_error *err);
 	void (*close)(struct mg_conn *conn); /* accepts NULL */
 
 	/*
@@ -83,8 +83,8 @@ struct mg_driver {
 	 * failing line and how many statements completed before it.
 	 */
 	int (*exec_script)(struct mg_conn *conn, const char *sql, size_t len,
-			   unsigned flags, struct mg_script_result *res,
-			   struct mg_error *err);
+	                   unsigned flags, struct mg_script_result *res,
+	                   struct mg_error *err);
 
 	/*
 	 * Checks a file before anything runs, without a connection: what
@@ -94,7 +94,7 @@ struct mg_driver {
 	 * MG_EINVALID with *line set (1-based, 0: unknown); NULL: no checks.
 	 */
 	int (*check_script)(const char *sql, size_t len, unsigned flags,
-			    unsigned *line, struct mg_error *err);
+	                    unsigned *line, struct mg_error *err);
 
 	/*
 	 * Runs one statement of ours, with '?' placeholders bound to text
@@ -102,8 +102,8 @@ struct mg_driver {
 	 * the caller frees it with mg_rows_free(). flags: MG_Q_*.
 	 */
 	int (*query)(struct mg_rows **out, struct mg_conn *conn,
-		     const char *sql, const char *const *params,
-		     size_t nparams, unsigned flags, struct mg_error *err);
+	             const char *sql, const char *const *params, size_t nparams,
+	             unsigned flags, struct mg_error *err);
 
 	int (*txn)(struct mg_conn *conn, enum mg_txn op, struct mg_error *err);
 
@@ -114,7 +114,7 @@ struct mg_driver {
 	 * tell. Released by unlock(), or by the server when the session ends.
 	 */
 	int (*lock)(struct mg_conn *conn, const char *name, int64_t key,
-		    int timeout_s, struct mg_error *err);
+	            int timeout_s, struct mg_error *err);
 	void (*unlock)(struct mg_conn *conn, const char *name, int64_t key);
 
 	/*
@@ -126,7 +126,7 @@ struct mg_driver {
 	 * type changes while its text form stays (int -> bigint).
 	 */
 	void (*fingerprint_sql)(struct mg_buf *out, const char *table,
-				const char *const *cols, size_t ncols);
+	                        const char *const *cols, size_t ncols);
 
 	/*
 	 * Appends a query describing the schema that migrations change, as
@@ -158,7 +158,7 @@ void mg_drivers_end(void);
 
 /* The driver serving a URL's scheme; NULL with err set if none is built. */
 const struct mg_driver *mg_driver_for_url(const char *url,
-					  struct mg_error *err);
+                                          struct mg_error *err);
 
 const char *mg_rows_get(const struct mg_rows *r, size_t row, size_t col);
 /* Allocates an empty result of ncols columns; NULL on out-of-memory. */

@@ -53,12 +53,11 @@ static int my_error(struct mg_error *err, MYSQL *my)
 	mg_error_set(err, code, "%s", mysql_error(my));
 	if (err != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-			 mysql_sqlstate(my));
+		         mysql_sqlstate(my));
 	return code;
 }
 
-static const char *param(const struct mg_url *u, const char *a,
-			 const char *b)
+static const char *param(const struct mg_url *u, const char *a, const char *b)
 {
 	unsigned i;
 
@@ -87,9 +86,11 @@ static int set_tls(MYSQL *my, const struct mg_url *u, struct mg_error *err)
 	    strcasecmp(mode, "REQUIRED") != 0 &&
 	    strcasecmp(mode, "VERIFY_CA") != 0 &&
 	    strcasecmp(mode, "VERIFY_IDENTITY") != 0)
-		return mg_error_set(err, MG_EINVALID, "unknown ssl-mode '%s': "
-				    "use DISABLED, PREFERRED, REQUIRED, "
-				    "VERIFY_CA or VERIFY_IDENTITY", mode);
+		return mg_error_set(err, MG_EINVALID,
+		                    "unknown ssl-mode '%s': "
+		                    "use DISABLED, PREFERRED, REQUIRED, "
+		                    "VERIFY_CA or VERIFY_IDENTITY",
+		                    mode);
 	mysql_ssl_set(my, key, cert, ca, NULL, NULL);
 	if (mode == NULL || strcasecmp(mode, "PREFERRED") != 0)
 		mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &on);
@@ -99,7 +100,7 @@ static int set_tls(MYSQL *my, const struct mg_url *u, struct mg_error *err)
 }
 
 static int open_session(MYSQL **out, const struct mg_url *u,
-			struct mg_error *err)
+                        struct mg_error *err)
 {
 	char label[160], me[64] = "?", since[32];
 	time_t now = time(NULL);
@@ -114,14 +115,14 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 	gmtime_r(&now, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(label, sizeof(label), "migrate pid=%ld host=%s since=%s",
-		 (long)getpid(), me, since);
+	         (long)getpid(), me, since);
 	if ((my = mysql_init(NULL)) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	/* the label a lock timeout can show, where performance_schema is on */
 	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name",
-		       "migrate");
+	               "migrate");
 	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "migrate_label", label);
 	/* no ~/.my.cnf surprises: the URL says everything */
 	if ((rc = set_tls(my, u, err)) < 0) {
@@ -132,7 +133,7 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 		host = "localhost";
 	/* MULTI_RESULTS: a CALL returns several result sets */
 	if (mysql_real_connect(my, host, u->user, u->password, u->db, u->port,
-			       u->socket, CLIENT_MULTI_RESULTS) == NULL) {
+	                       u->socket, CLIENT_MULTI_RESULTS) == NULL) {
 		rc = my_error(err, my);
 		mysql_close(my);
 		return rc;
@@ -164,8 +165,8 @@ static int drain(struct my_conn *c, MYSQL *my, struct mg_error *err)
 
 		while ((row = mysql_fetch_row(res)) != NULL) {
 			snprintf(msg, sizeof(msg), "%s %s: %s",
-				 row[0] ? row[0] : "", row[1] ? row[1] : "",
-				 row[2] ? row[2] : "");
+			         row[0] ? row[0] : "", row[1] ? row[1] : "",
+			         row[2] ? row[2] : "");
 			c->base.on_notice(c->base.notice_ctx, msg);
 		}
 		mysql_free_result(res);
@@ -175,7 +176,7 @@ static int drain(struct my_conn *c, MYSQL *my, struct mg_error *err)
 
 /* Runs one statement and discards whatever it returns. */
 static int run_discard(struct my_conn *c, const char *sql, size_t len,
-		       struct mg_error *err)
+                       struct mg_error *err)
 {
 	MYSQL_RES *res;
 
@@ -189,7 +190,7 @@ static int run_discard(struct my_conn *c, const char *sql, size_t len,
 }
 
 static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
-		      struct mg_error *err)
+                      struct mg_error *err)
 {
 	(void)flags; /* a server creates nothing on connecting */
 	struct my_conn *c;
@@ -205,9 +206,10 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((rc = mg_url_parse(&c->url, url, err)) < 0)
 		goto fail;
 	if (c->url.db == NULL) {
-		rc = mg_error_set(err, MG_EINVALID, "mysql URL without a "
-				  "database: expected mysql://user:pass@host:"
-				  "port/db");
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "mysql URL without a "
+		                  "database: expected mysql://user:pass@host:"
+		                  "port/db");
 		goto fail;
 	}
 	if ((rc = open_session(&c->my, &c->url, err)) < 0) {
@@ -217,7 +219,7 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		if (err != NULL) {
 			snprintf(server, sizeof(server), "%s", err->msg);
 			mg_error_set(err, rc, "cannot connect to %s",
-				     safe ? safe : "the database");
+			             safe ? safe : "the database");
 			mg_error_detail(err, "%s", server);
 		}
 		free(safe);
@@ -275,8 +277,8 @@ static unsigned server_line(const char *msg)
 }
 
 static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
-			  unsigned flags, struct mg_script_result *res,
-			  struct mg_error *err)
+                          unsigned flags, struct mg_script_result *res,
+                          struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
 	struct mg_stmts stmts = { 0 };
@@ -319,7 +321,7 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 
 /* Before anything runs: the file must split (no unterminated quote). */
 static int my_check_script(const char *sql, size_t len, unsigned flags,
-			   unsigned *line, struct mg_error *err)
+                           unsigned *line, struct mg_error *err)
 {
 	struct mg_stmts stmts = { 0 };
 	int rc;
@@ -335,8 +337,8 @@ static int my_check_script(const char *sql, size_t len, unsigned flags,
 
 /* A statement with '?' parameters: a prepared statement, no rows back. */
 static int exec_prepared(struct my_conn *c, const char *sql,
-			 const char *const *params, size_t nparams,
-			 struct mg_error *err)
+                         const char *const *params, size_t nparams,
+                         struct mg_error *err)
 {
 	MYSQL_STMT *st = mysql_stmt_init(c->my);
 	MYSQL_BIND *b = calloc(nparams, sizeof(*b));
@@ -366,7 +368,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
 		if (err != NULL)
 			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-				 mysql_stmt_sqlstate(st));
+			         mysql_stmt_sqlstate(st));
 	}
 cleanup:
 	if (st != NULL)
@@ -379,7 +381,7 @@ cleanup:
 
 /* A statement without parameters, its rows as text. */
 static int exec_text(struct mg_rows **out, struct my_conn *c, const char *sql,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	struct mg_rows *rows = NULL;
 	MYSQL_RES *res = NULL;
@@ -424,9 +426,9 @@ cleanup:
 	return rc;
 }
 
-static int my_query(struct mg_rows **out, struct mg_conn *conn,
-		    const char *sql, const char *const *params, size_t nparams,
-		    unsigned flags, struct mg_error *err)
+static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
+                    const char *const *params, size_t nparams, unsigned flags,
+                    struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
 	int rc;
@@ -449,9 +451,9 @@ static int my_query(struct mg_rows **out, struct mg_conn *conn,
 static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
-	const char *sql = op == MG_TXN_BEGIN	? "START TRANSACTION" :
-			  op == MG_TXN_COMMIT ? "COMMIT" :
-						"ROLLBACK";
+	const char *sql = op == MG_TXN_BEGIN    ? "START TRANSACTION"
+	                  : op == MG_TXN_COMMIT ? "COMMIT"
+	                                        : "ROLLBACK";
 
 	if (mysql_query(c->my, sql) != 0)
 		return my_error(err, c->my);
@@ -460,7 +462,7 @@ static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 
 /* Who holds a named lock: the processlist row of its session. */
 static void describe_holder(struct my_conn *c, const char *name,
-			    struct mg_error *err)
+                            struct mg_error *err)
 {
 	char sql[512], esc[300];
 	MYSQL_RES *res;
@@ -468,24 +470,29 @@ static void describe_holder(struct my_conn *c, const char *name,
 
 	mysql_real_escape_string(c->lock, esc, name, strlen(name));
 	snprintf(sql, sizeof(sql),
-		 "SELECT p.ID, p.USER, p.HOST, p.TIME, "
-		 "DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL p.TIME SECOND, "
-		 "'%%Y-%%m-%%dT%%H:%%i:%%sZ') FROM information_schema.PROCESSLIST "
-		 "p WHERE p.ID = IS_USED_LOCK('%s')", esc);
+	         "SELECT p.ID, p.USER, p.HOST, p.TIME, "
+	         "DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL p.TIME SECOND, "
+	         "'%%Y-%%m-%%dT%%H:%%i:%%sZ') FROM "
+	         "information_schema.PROCESSLIST "
+	         "p WHERE p.ID = IS_USED_LOCK('%s')",
+	         esc);
 	if (mysql_query(c->lock, sql) != 0 ||
 	    (res = mysql_store_result(c->lock)) == NULL)
 		return;
 	if ((row = mysql_fetch_row(res)) != NULL)
-		mg_error_detail(err, "held by connection %s, user '%s' from "
-				"%s, in its current state since %s",
-				row[0] ? row[0] : "?", row[1] ? row[1] : "?",
-				row[2] ? row[2] : "?", row[4] ? row[4] : "?");
+		mg_error_detail(err,
+		                "held by connection %s, user '%s' from "
+		                "%s, in its current state since %s",
+		                row[0] ? row[0] : "?", row[1] ? row[1] : "?",
+		                row[2] ? row[2] : "?", row[4] ? row[4] : "?");
 	mysql_free_result(res);
 	/* our label, where performance_schema keeps connect attributes */
-	snprintf(sql, sizeof(sql), "SELECT ATTR_VALUE FROM "
-		 "performance_schema.session_connect_attrs WHERE "
-		 "ATTR_NAME = 'migrate_label' AND PROCESSLIST_ID = "
-		 "IS_USED_LOCK('%s')", esc);
+	snprintf(sql, sizeof(sql),
+	         "SELECT ATTR_VALUE FROM "
+	         "performance_schema.session_connect_attrs WHERE "
+	         "ATTR_NAME = 'migrate_label' AND PROCESSLIST_ID = "
+	         "IS_USED_LOCK('%s')",
+	         esc);
 	if (err == NULL || mysql_query(c->lock, sql) != 0 ||
 	    (res = mysql_store_result(c->lock)) == NULL)
 		return;
@@ -493,13 +500,13 @@ static void describe_holder(struct my_conn *c, const char *name,
 		size_t n = strlen(err->detail);
 
 		snprintf(err->detail + n, sizeof(err->detail) - n, " (%s)",
-			 row[0]);
+		         row[0]);
 	}
 	mysql_free_result(res);
 }
 
 static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
-		   int timeout_s, struct mg_error *err)
+                   int timeout_s, struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
 	char sql[512], esc[300];
@@ -513,8 +520,7 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	if (c->lock == NULL && (rc = open_session(&c->lock, &c->url, err)) < 0)
 		return rc;
 	mysql_real_escape_string(c->lock, esc, name, strlen(name));
-	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", esc,
-		 timeout_s);
+	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", esc, timeout_s);
 	if (mysql_query(c->lock, sql) != 0 ||
 	    (res = mysql_store_result(c->lock)) == NULL)
 		return my_error(err, c->lock);
@@ -523,8 +529,10 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	mysql_free_result(res);
 	if (got == 1)
 		return 0;
-	mg_error_set(err, MG_ELOCKED, "another migrate run holds the lock: "
-		     "not acquired within %d s", timeout_s);
+	mg_error_set(err, MG_ELOCKED,
+	             "another migrate run holds the lock: "
+	             "not acquired within %d s",
+	             timeout_s);
 	describe_holder(c, name, err);
 	return MG_ELOCKED;
 }
@@ -546,15 +554,15 @@ static void my_unlock(struct mg_conn *conn, const char *name, int64_t key)
  * summed as DECIMAL, which does not wrap. One scan, no sort.
  */
 static void my_fingerprint_sql(struct mg_buf *out, const char *table,
-			       const char *const *cols, size_t ncols)
+                               const char *const *cols, size_t ncols)
 {
 	size_t i;
 
 	mg_buf_add(out, "SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CAST(CONV("
-			"SUBSTRING(h, 1, 16), 16, 10) AS DECIMAL(20, 0))), 0), "
-			"':', COALESCE(SUM(CAST(CONV(SUBSTRING(h, 17, 16), 16, "
-			"10) AS DECIMAL(20, 0))), 0)) FROM (SELECT MD5("
-			"CONCAT_WS(',', ");
+	                "SUBSTRING(h, 1, 16), 16, 10) AS DECIMAL(20, 0))), 0), "
+	                "':', COALESCE(SUM(CAST(CONV(SUBSTRING(h, 17, 16), 16, "
+	                "10) AS DECIMAL(20, 0))), 0)) FROM (SELECT MD5("
+	                "CONCAT_WS(',', ");
 	for (i = 0; i < ncols; i++)
 		mg_buf_addf(out, "%sQUOTE(%s)", i ? ", " : "", cols[i]);
 	mg_buf_addf(out, ")) AS h FROM %s) AS mg_rows", table);
@@ -563,36 +571,39 @@ static void my_fingerprint_sql(struct mg_buf *out, const char *table,
 /* information_schema, for the current database only. */
 static void my_schema_sql(struct mg_buf *out)
 {
-	mg_buf_add(out,
-		"SELECT 'table', TABLE_NAME, CONCAT(TABLE_TYPE, ' ', "
-		"COALESCE(ENGINE, '')) FROM information_schema.TABLES WHERE "
-		"TABLE_SCHEMA = DATABASE() "
-		"UNION ALL SELECT 'column', CONCAT(TABLE_NAME, '.', "
-		"COLUMN_NAME), CONCAT(COLUMN_TYPE, ' ', IS_NULLABLE, ' ', "
-		"COALESCE(COLUMN_DEFAULT, 'no default'), ' ', EXTRA) FROM "
-		"information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-		"UNION ALL SELECT 'index', CONCAT(TABLE_NAME, '.', INDEX_NAME), "
-		"CONCAT(IF(NON_UNIQUE = 0, 'unique ', ''), '(', "
-		"GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX), ')') FROM "
-		"information_schema.STATISTICS WHERE "
-		"TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME, "
-		"NON_UNIQUE "
-		"UNION ALL SELECT 'constraint', CONCAT(TABLE_NAME, '.', "
-		"CONSTRAINT_NAME), CONSTRAINT_TYPE FROM "
-		"information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA "
-		"= DATABASE() "
-		"UNION ALL SELECT 'view', TABLE_NAME, MD5(VIEW_DEFINITION) FROM "
-		"information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() "
-		"UNION ALL SELECT 'routine', CONCAT(ROUTINE_TYPE, ' ', "
-		"ROUTINE_NAME), MD5(COALESCE(ROUTINE_DEFINITION, '')) FROM "
-		"information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() "
-		"UNION ALL SELECT 'trigger', TRIGGER_NAME, CONCAT("
-		"EVENT_OBJECT_TABLE, ' ', ACTION_TIMING, ' ', "
-		"EVENT_MANIPULATION, ' ', MD5(ACTION_STATEMENT)) FROM "
-		"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() "
-		"UNION ALL SELECT 'event', EVENT_NAME, MD5(EVENT_DEFINITION) "
-		"FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "
-		"DATABASE()");
+	mg_buf_add(
+	        out,
+	        "SELECT 'table', TABLE_NAME, CONCAT(TABLE_TYPE, ' ', "
+	        "COALESCE(ENGINE, '')) FROM information_schema.TABLES WHERE "
+	        "TABLE_SCHEMA = DATABASE() "
+	        "UNION ALL SELECT 'column', CONCAT(TABLE_NAME, '.', "
+	        "COLUMN_NAME), CONCAT(COLUMN_TYPE, ' ', IS_NULLABLE, ' ', "
+	        "COALESCE(COLUMN_DEFAULT, 'no default'), ' ', EXTRA) FROM "
+	        "information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+	        "UNION ALL SELECT 'index', CONCAT(TABLE_NAME, '.', "
+	        "INDEX_NAME), "
+	        "CONCAT(IF(NON_UNIQUE = 0, 'unique ', ''), '(', "
+	        "GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX), ')') FROM "
+	        "information_schema.STATISTICS WHERE "
+	        "TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME, "
+	        "NON_UNIQUE "
+	        "UNION ALL SELECT 'constraint', CONCAT(TABLE_NAME, '.', "
+	        "CONSTRAINT_NAME), CONSTRAINT_TYPE FROM "
+	        "information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA "
+	        "= DATABASE() "
+	        "UNION ALL SELECT 'view', TABLE_NAME, MD5(VIEW_DEFINITION) "
+	        "FROM "
+	        "information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() "
+	        "UNION ALL SELECT 'routine', CONCAT(ROUTINE_TYPE, ' ', "
+	        "ROUTINE_NAME), MD5(COALESCE(ROUTINE_DEFINITION, '')) FROM "
+	        "information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() "
+	        "UNION ALL SELECT 'trigger', TRIGGER_NAME, CONCAT("
+	        "EVENT_OBJECT_TABLE, ' ', ACTION_TIMING, ' ', "
+	        "EVENT_MANIPULATION, ' ', MD5(ACTION_STATEMENT)) FROM "
+	        "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() "
+	        "UNION ALL SELECT 'event', EVENT_NAME, MD5(EVENT_DEFINITION) "
+	        "FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "
+	        "DATABASE()");
 }
 
 static const char *my_schema(struct mg_conn *conn)

@@ -33,7 +33,6 @@ struct pg_conn {
 
 extern const struct mg_driver mg_driver_postgres;
 
-
 static void trim(char *s)
 {
 	size_t n = strlen(s);
@@ -43,8 +42,7 @@ static void trim(char *s)
 }
 
 /* The server's message, SQLSTATE and detail from a failed result. */
-static int result_error(struct mg_error *err, const PGresult *res,
-			PGconn *pg)
+static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 {
 	const char *msg, *state, *detail, *hint, *ctx;
 	int code = MG_EDRIVER;
@@ -64,14 +62,15 @@ static int result_error(struct mg_error *err, const PGresult *res,
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
 	if (detail != NULL || ctx != NULL)
 		mg_error_detail(err, "%s%s%s", detail ? detail : "",
-				detail && ctx ? "\n" : "", ctx ? ctx : "");
+		                detail && ctx ? "\n" : "", ctx ? ctx : "");
 	if (hint != NULL)
 		mg_error_hint(err, "%s", hint);
 	/* 25001 active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM,
 	 * ALTER TYPE ... ADD VALUE (before 12) and the like */
 	if (state != NULL && strcmp(state, "25001") == 0)
-		mg_error_hint(err, "add the line '-- migrate:no-transaction' "
-			      "to the file to run it outside a transaction");
+		mg_error_hint(err,
+		              "add the line '-- migrate:no-transaction' "
+		              "to the file to run it outside a transaction");
 	return code;
 }
 
@@ -85,7 +84,7 @@ static void on_notice(void *arg, const PGresult *res)
 	if (c->base.on_notice == NULL)
 		return;
 	snprintf(msg, sizeof(msg), "%s: %s", sev ? sev : "NOTICE",
-		 text ? text : "");
+	         text ? text : "");
 	c->base.on_notice(c->base.notice_ctx, msg);
 }
 
@@ -127,7 +126,7 @@ static int setup_session(struct pg_conn *c, struct mg_error *err)
 	gmtime_r(&now, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	mg_buf_addf(&sql, "migrate pid=%ld host=%s since=%s", (long)getpid(),
-		    host, since);
+	            host, since);
 	if ((rc = mg_buf_check(&sql, err)) < 0)
 		return rc;
 	/* application_name stops at 63 bytes */
@@ -148,7 +147,7 @@ static int setup_session(struct pg_conn *c, struct mg_error *err)
 	 * socket. PostgreSQL 14 can poll the client instead. */
 	if (PQserverVersion(c->pg) >= 140000 &&
 	    (rc = add_setup(c, "SET client_connection_check_interval = 1000",
-			    err)) < 0)
+	                    err)) < 0)
 		goto cleanup;
 	mg_buf_truncate(&sql, 0);
 	for (i = 0; i < c->nsetup; i++)
@@ -170,7 +169,7 @@ static int setup_session(struct pg_conn *c, struct mg_error *err)
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			rc = result_error(err, r, c->pg);
 		else if (!PQgetisnull(r, 0, 0) &&
-			 (c->schema = strdup(PQgetvalue(r, 0, 0))) == NULL)
+		         (c->schema = strdup(PQgetvalue(r, 0, 0))) == NULL)
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		PQclear(r);
 	}
@@ -192,13 +191,13 @@ static void free_conn(struct pg_conn *c)
 }
 
 static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
-		      struct mg_error *err)
+                      struct mg_error *err)
 {
 	(void)flags; /* a server creates nothing on connecting */
 	/* later keywords override the URL's: we need UTF-8 to map the
 	 * server's character positions to bytes */
 	const char *keys[] = { "dbname", "fallback_application_name",
-			       "client_encoding", "connect_timeout", NULL };
+		               "client_encoding", "connect_timeout", NULL };
 	const char *vals[] = { url, "migrate", "UTF8", "10", NULL };
 	struct pg_conn *c;
 	char *safe;
@@ -208,9 +207,10 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	/* libpq ends the password at the first '@', and would then show the
 	 * rest of it as the host name in its error message */
 	if (mg_url_userinfo_ambiguous(url)) {
-		mg_error_set(err, MG_EINVALID, "the URL's user or password "
-			     "holds '@', '/', '?' or '#': percent-encode them "
-			     "(%%40, %%2F, %%3F, %%23)");
+		mg_error_set(err, MG_EINVALID,
+		             "the URL's user or password "
+		             "holds '@', '/', '?' or '#': percent-encode them "
+		             "(%%40, %%2F, %%3F, %%23)");
 		return MG_EINVALID;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -223,7 +223,7 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		safe = mg_url_redact(url);
 		mg_error_set(err, MG_EDRIVER, "cannot connect to %s",
-			     safe ? safe : "the database");
+		             safe ? safe : "the database");
 		free(safe);
 		if (err != NULL && c->pg != NULL) {
 			/* libpq does not quote the password, but a mistyped
@@ -302,7 +302,7 @@ static unsigned line_at(const char *s, size_t off)
  * maps back), else the start of the n-th statement.
  */
 static unsigned error_line(const PGresult *res, const char *sql, size_t len,
-			   long prefix_chars, size_t nth)
+                           long prefix_chars, size_t nth)
 {
 	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
 	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
@@ -310,14 +310,14 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	unsigned line = 0;
 
 	if (pos != NULL && atol(pos) > prefix_chars)
-		return line_at(sql, char_to_byte(sql, len,
-						 atol(pos) - prefix_chars));
+		return line_at(
+		        sql, char_to_byte(sql, len, atol(pos) - prefix_chars));
 	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) == 0 &&
 	    nth < stmts.n) {
 		const struct mg_stmt *s = &stmts.v[nth];
 
 		line = line_at(sql, s->off + mg_stmt_skip_comments(sql + s->off,
-								   s->len));
+		                                                   s->len));
 		/* a DO block's runtime error: "PL/pgSQL function
 		 * inline_code_block line N", counted from the line of the
 		 * opening dollar quote */
@@ -337,7 +337,7 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 /* Before anything runs: each statement must be able to run the way the
  * file will run, and an unterminated quote is caught here too. */
 static int pg_check_script(const char *sql, size_t len, unsigned flags,
-			   unsigned *line, struct mg_error *err)
+                           unsigned *line, struct mg_error *err)
 {
 	struct mg_stmts stmts = { 0 };
 	const char *why;
@@ -353,20 +353,22 @@ static int pg_check_script(const char *sql, size_t len, unsigned flags,
 	for (i = 0; i < stmts.n && !(flags & MG_SCRIPT_NO_TXN); i++) {
 		const struct mg_stmt *s = &stmts.v[i];
 
-		if ((why = mg_stmt_txn_problem(sql + s->off, s->len,
-					       true)) == NULL)
+		if ((why = mg_stmt_txn_problem(sql + s->off, s->len, true)) ==
+		    NULL)
 			continue;
 		skip = mg_stmt_skip_comments(sql + s->off, s->len);
 		*line = line_at(sql, s->off + skip);
-		rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
-				  (int)(s->len - skip < 50 ? s->len - skip :
-							     50),
-				  sql + s->off + skip);
-		mg_error_hint(err, "migrate runs each file in a transaction: "
-			      "add the line '-- migrate:no-transaction' to "
-			      "run this one statement by statement%s",
-			      strstr(why, "own") ? ", or remove its "
-						   "BEGIN/COMMIT" : "");
+		rc = mg_error_set(
+		        err, MG_EINVALID, "%s: '%.*s'", why,
+		        (int)(s->len - skip < 50 ? s->len - skip : 50),
+		        sql + s->off + skip);
+		mg_error_hint(err,
+		              "migrate runs each file in a transaction: "
+		              "add the line '-- migrate:no-transaction' to "
+		              "run this one statement by statement%s",
+		              strstr(why, "own") ? ", or remove its "
+		                                   "BEGIN/COMMIT"
+		                                 : "");
 		break;
 	}
 	mg_stmts_dispose(&stmts);
@@ -376,24 +378,25 @@ static int pg_check_script(const char *sql, size_t len, unsigned flags,
 /* COPY to or from the client has no data to work with in a migration:
  * end it, or libpq would wait for data forever. */
 static int copy_refused(struct pg_conn *c, ExecStatusType st,
-			struct mg_error *err)
+                        struct mg_error *err)
 {
 	char *buf;
 
 	if (st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
 		PQputCopyEnd(c->pg, "COPY from the client is not supported "
-				    "in migrations");
+		                    "in migrations");
 	if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
 		while (PQgetCopyData(c->pg, &buf, 0) > 0)
 			PQfreemem(buf);
-	return mg_error_set(err, MG_EDRIVER, "COPY ... FROM STDIN and TO "
-			    "STDOUT are not supported in migrations: the "
-			    "client has no data for them");
+	return mg_error_set(err, MG_EDRIVER,
+	                    "COPY ... FROM STDIN and TO "
+	                    "STDOUT are not supported in migrations: the "
+	                    "client has no data for them");
 }
 
 /* The whole file as one simple-protocol query: one round trip. */
 static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
-		      struct mg_script_result *res, struct mg_error *err)
+                      struct mg_script_result *res, struct mg_error *err)
 {
 	struct mg_buf q = MG_BUF_INIT;
 	long prefix = 0;
@@ -424,11 +427,11 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 			rc = result_error(err, r, c->pg);
 			res->line = error_line(r, sql, len, prefix, nth);
 		} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
-			   st == PGRES_COPY_BOTH) {
+		           st == PGRES_COPY_BOTH) {
 			if (rc == 0)
 				rc = copy_refused(c, st, err);
 			res->line = error_line(r, sql, len, prefix,
-					       nres - pre_results);
+			                       nres - pre_results);
 		} else if (rc == 0) {
 			nres++;
 		}
@@ -445,7 +448,7 @@ cleanup:
  * runs on its own (CREATE INDEX CONCURRENTLY refuses a multi-statement
  * query, which is an implicit transaction). */
 static int exec_each(struct pg_conn *c, const char *sql, size_t len,
-		     struct mg_script_result *res, struct mg_error *err)
+                     struct mg_script_result *res, struct mg_error *err)
 {
 	struct mg_stmts stmts = { 0 };
 	size_t i;
@@ -460,10 +463,10 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 	/* the setup without its BEGIN: this file runs outside one */
 	{
 		char *setup = strndup(c->begin_sql,
-				      strlen(c->begin_sql) - strlen("BEGIN;"));
+		                      strlen(c->begin_sql) - strlen("BEGIN;"));
 
-		rc = setup ? simple(c, setup, err) :
-			     mg_error_set(err, MG_ENOMEM, "out of memory");
+		rc = setup ? simple(c, setup, err)
+		           : mg_error_set(err, MG_ENOMEM, "out of memory");
 		free(setup);
 		if (rc < 0) {
 			mg_stmts_dispose(&stmts);
@@ -494,18 +497,19 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
 		    PQresultStatus(r) != PGRES_TUPLES_OK) {
 			const char *pos = PQresultErrorField(
-				r, PG_DIAG_STATEMENT_POSITION);
+			        r, PG_DIAG_STATEMENT_POSITION);
 
 			rc = result_error(err, r, c->pg);
 			res->line = line_at(sql, s->off + mg_stmt_skip_comments(
-							 one, s->len));
+			                                          one, s->len));
 			/* a failed CREATE INDEX CONCURRENTLY leaves an invalid
 			 * index behind: something of it stays */
 			if (mg_stmt_txn_problem(one, s->len, true) != NULL)
 				res->committed = res->done + 1;
 			if (pos != NULL)
-				res->line = line_at(sql, s->off +
-					char_to_byte(one, s->len, atol(pos)));
+				res->line = line_at(
+				        sql, s->off + char_to_byte(one, s->len,
+				                                   atol(pos)));
 		}
 		PQclear(r);
 		free(one);
@@ -521,8 +525,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 }
 
 static int pg_exec_script(struct mg_conn *conn, const char *sql, size_t len,
-			  unsigned flags, struct mg_script_result *res,
-			  struct mg_error *err)
+                          unsigned flags, struct mg_script_result *res,
+                          struct mg_error *err)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
 
@@ -550,7 +554,7 @@ static int numbered(struct mg_buf *out, const char *sql)
 }
 
 static int take_rows(struct mg_rows **out, const PGresult *r,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	int nrows = PQntuples(r), ncols = PQnfields(r), i, j;
 	struct mg_rows *rows = mg_rows_new((size_t)ncols);
@@ -563,8 +567,8 @@ static int take_rows(struct mg_rows **out, const PGresult *r,
 	}
 	for (i = 0; i < nrows; i++) {
 		for (j = 0; j < ncols; j++)
-			vals[j] = PQgetisnull(r, i, j) ? NULL :
-							 PQgetvalue(r, i, j);
+			vals[j] = PQgetisnull(r, i, j) ? NULL
+			                               : PQgetvalue(r, i, j);
 		if (mg_rows_add(rows, vals, (size_t)ncols) < 0) {
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 			goto cleanup;
@@ -583,9 +587,9 @@ cleanup:
  * error aborts the rest of the pipeline and leaves the transaction
  * aborted, for the caller to roll back.
  */
-static int pg_query(struct mg_rows **out, struct mg_conn *conn,
-		    const char *sql, const char *const *params, size_t nparams,
-		    unsigned flags, struct mg_error *err)
+static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
+                    const char *const *params, size_t nparams, unsigned flags,
+                    struct mg_error *err)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
 	struct mg_buf q = MG_BUF_INIT;
@@ -609,15 +613,15 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn,
 	}
 	for (i = 0; begin && i < (int)c->nsetup; i++)
 		if (!PQsendQueryParams(c->pg, c->setup[i], 0, NULL, NULL, NULL,
-				       NULL, 0))
+		                       NULL, 0))
 			break;
 	if ((begin && i < (int)c->nsetup) ||
 	    (begin && !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL,
-					 NULL, 0)) ||
+	                                 NULL, 0)) ||
 	    !PQsendQueryParams(c->pg, q.ptr, (int)nparams, NULL, params, NULL,
-			       NULL, 0) ||
-	    (commit && !PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL,
-					  NULL, NULL, 0)) ||
+	                       NULL, 0) ||
+	    (commit && !PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL,
+	                                  NULL, 0)) ||
 	    !PQpipelineSync(c->pg)) {
 		rc = result_error(err, NULL, c->pg);
 		goto drain;
@@ -632,7 +636,7 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn,
 		if (st == PGRES_FATAL_ERROR && rc == 0)
 			rc = result_error(err, r, c->pg);
 		else if (st == PGRES_TUPLES_OK && rc == 0 && out != NULL &&
-			 i == pre)
+		         i == pre)
 			rc = take_rows(out, r, err);
 		PQclear(r);
 		/* each query's results end with a NULL */
@@ -695,7 +699,7 @@ static int pg_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 
 /* Names the session holding our advisory lock, from pg_locks. */
 static void describe_holder(struct pg_conn *c, int64_t key,
-			    struct mg_error *err)
+                            struct mg_error *err)
 {
 	char sql[768];
 	PGresult *r;
@@ -703,30 +707,31 @@ static void describe_holder(struct pg_conn *c, int64_t key,
 	/* a bigint advisory key is split into classid (high 32 bits) and
 	 * objid (low 32 bits), with objsubid 1 */
 	snprintf(sql, sizeof(sql),
-		 "SELECT a.pid, coalesce(a.application_name, ''), "
-		 "coalesce(host(a.client_addr), 'local socket'), "
-		 "coalesce(a.usename, ''), "
-		 "to_char(a.backend_start AT TIME ZONE 'UTC', "
-		 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-		 "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-		 "WHERE l.locktype = 'advisory' AND l.granted "
-		 "AND l.objsubid = 1 AND l.classid = %" PRIu32 "::oid "
-		 "AND l.objid = %" PRIu32 "::oid AND l.database = "
-		 "(SELECT oid FROM pg_database WHERE datname = "
-		 "current_database())",
-		 (uint32_t)((uint64_t)key >> 32), (uint32_t)key);
+	         "SELECT a.pid, coalesce(a.application_name, ''), "
+	         "coalesce(host(a.client_addr), 'local socket'), "
+	         "coalesce(a.usename, ''), "
+	         "to_char(a.backend_start AT TIME ZONE 'UTC', "
+	         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+	         "WHERE l.locktype = 'advisory' AND l.granted "
+	         "AND l.objsubid = 1 AND l.classid = %" PRIu32 "::oid "
+	         "AND l.objid = %" PRIu32 "::oid AND l.database = "
+	         "(SELECT oid FROM pg_database WHERE datname = "
+	         "current_database())",
+	         (uint32_t)((uint64_t)key >> 32), (uint32_t)key);
 	r = PQexec(c->pg, sql);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-		mg_error_detail(err, "held by server process %s (%s), user "
-				"'%s' from %s, connected since %s",
-				PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-				PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2),
-				PQgetvalue(r, 0, 4));
+		mg_error_detail(err,
+		                "held by server process %s (%s), user "
+		                "'%s' from %s, connected since %s",
+		                PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+		                PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2),
+		                PQgetvalue(r, 0, 4));
 	PQclear(r);
 }
 
 static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
-		   int timeout_s, struct mg_error *err)
+                   int timeout_s, struct mg_error *err)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
 	char sql[256];
@@ -737,12 +742,14 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 	/* lock_timeout bounds the wait; in one implicit transaction, so
 	 * that a timeout also undoes the SET. 0 would mean "forever". */
 	if (timeout_s > 0)
-		snprintf(sql, sizeof(sql), "SET lock_timeout = %d; SELECT "
-			 "pg_advisory_lock(%" PRId64 "), true; RESET "
-			 "lock_timeout", timeout_s * 1000, key);
+		snprintf(sql, sizeof(sql),
+		         "SET lock_timeout = %d; SELECT "
+		         "pg_advisory_lock(%" PRId64 "), true; RESET "
+		         "lock_timeout",
+		         timeout_s * 1000, key);
 	else
-		snprintf(sql, sizeof(sql), "SELECT 1, pg_try_advisory_lock(%"
-			 PRId64 ")", key);
+		snprintf(sql, sizeof(sql),
+		         "SELECT 1, pg_try_advisory_lock(%" PRId64 ")", key);
 	if (!PQsendQuery(c->pg, sql))
 		return result_error(err, NULL, c->pg);
 	while ((r = PQgetResult(c->pg)) != NULL) {
@@ -750,17 +757,19 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 
 		/* 55P03 lock_not_available: our lock_timeout expired */
 		if (PQresultStatus(r) == PGRES_FATAL_ERROR && rc == 0)
-			rc = state && strcmp(state, "55P03") == 0 ?
-				     MG_ELOCKED :
-				     result_error(err, r, c->pg);
+			rc = state && strcmp(state, "55P03") == 0
+			             ? MG_ELOCKED
+			             : result_error(err, r, c->pg);
 		else if (PQresultStatus(r) == PGRES_TUPLES_OK && rc == 0 &&
-			 strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+		         strcmp(PQgetvalue(r, 0, 1), "t") != 0)
 			rc = MG_ELOCKED;
 		PQclear(r);
 	}
 	if (rc == MG_ELOCKED) {
-		mg_error_set(err, MG_ELOCKED, "another migrate run holds the "
-			     "lock: not acquired within %d s", timeout_s);
+		mg_error_set(err, MG_ELOCKED,
+		             "another migrate run holds the "
+		             "lock: not acquired within %d s",
+		             timeout_s);
 		describe_holder(c, key, err);
 	}
 	return rc;
@@ -773,7 +782,7 @@ static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
 
 	(void)name;
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%" PRId64 ")",
-		 key);
+	         key);
 	PQclear(PQexec(c->pg, sql));
 }
 
@@ -786,13 +795,13 @@ static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
  * made to spread accidental differences, not to resist a forger.
  */
 static void pg_fingerprint_sql(struct mg_buf *out, const char *table,
-			       const char *const *cols, size_t ncols)
+                               const char *const *cols, size_t ncols)
 {
 	size_t i;
 
 	mg_buf_add(out, "SELECT count(*) || ':' || coalesce(sum("
-			"hashtextextended(r, 0)), 0) || ':' || coalesce(sum("
-			"hashtextextended(r, 1)), 0) FROM (SELECT ROW(");
+	                "hashtextextended(r, 0)), 0) || ':' || coalesce(sum("
+	                "hashtextextended(r, 1)), 0) FROM (SELECT ROW(");
 	for (i = 0; i < ncols; i++)
 		mg_buf_addf(out, "%s%s", i ? ", " : "", cols[i]);
 	mg_buf_addf(out, ")::text AS r FROM %s) AS mg_rows", table);
@@ -803,54 +812,59 @@ static void pg_fingerprint_sql(struct mg_buf *out, const char *table,
 static void pg_schema_sql(struct mg_buf *out)
 {
 	const char *user_ns = "n.nspname NOT IN ('pg_catalog', "
-			      "'information_schema', 'pg_toast') AND "
-			      "n.nspname NOT LIKE 'pg_temp%'";
+	                      "'information_schema', 'pg_toast') AND "
+	                      "n.nspname NOT LIKE 'pg_temp%'";
 
-	mg_buf_addf(out,
-		"SELECT 'relation', n.nspname || '.' || c.relname, c.relkind::text "
-		"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-		"WHERE %s AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
-		"UNION ALL SELECT 'column', n.nspname || '.' || c.relname || '.' "
-		"|| a.attname, format_type(a.atttypid, a.atttypmod) || "
-		"CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || "
-		"coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') "
-		"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-		"JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
-		"pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-		"WHERE %s AND a.attnum > 0 AND NOT a.attisdropped AND "
-		"c.relkind IN ('r', 'p', 'v', 'm', 'f') "
-		"UNION ALL SELECT 'index', n.nspname || '.' || i.relname, "
-		"pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON "
-		"i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
-		"JOIN pg_namespace n ON n.oid = i.relnamespace WHERE %s "
-		"UNION ALL SELECT 'constraint', n.nspname || '.' || "
-		"c.conrelid::regclass::text || '.' || c.conname, "
-		"pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN "
-		"pg_namespace n ON n.oid = c.connamespace WHERE %s AND "
-		"c.conrelid <> 0 "
-		"UNION ALL SELECT 'view', n.nspname || '.' || c.relname, "
-		"pg_get_viewdef(c.oid) FROM pg_class c JOIN pg_namespace n ON "
-		"n.oid = c.relnamespace WHERE %s AND c.relkind IN ('v', 'm') "
-		"UNION ALL SELECT 'function', n.nspname || '.' || p.proname || "
-		"'(' || pg_get_function_identity_arguments(p.oid) || ')', "
-		"md5(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN "
-		"pg_namespace n ON n.oid = p.pronamespace WHERE %s AND "
-		"p.prokind IN ('f', 'p', 'w') "
-		"UNION ALL SELECT 'trigger', t.tgrelid::regclass::text || '.' || "
-		"t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN "
-		"pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = "
-		"c.relnamespace WHERE %s AND NOT t.tgisinternal "
-		"UNION ALL SELECT 'type', n.nspname || '.' || t.typname, "
-		"t.typtype::text || coalesce(':' || (SELECT string_agg("
-		"e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e "
-		"WHERE e.enumtypid = t.oid), '') FROM pg_type t JOIN "
-		"pg_namespace n ON n.oid = t.typnamespace WHERE %s AND "
-		"t.typtype IN ('e', 'd', 'c') AND NOT EXISTS (SELECT 1 FROM "
-		"pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c') "
-		"UNION ALL SELECT 'extension', e.extname, e.extversion FROM "
-		"pg_extension e",
-		user_ns, user_ns, user_ns, user_ns, user_ns, user_ns, user_ns,
-		user_ns);
+	mg_buf_addf(
+	        out,
+	        "SELECT 'relation', n.nspname || '.' || c.relname, "
+	        "c.relkind::text "
+	        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	        "WHERE %s AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+	        "UNION ALL SELECT 'column', n.nspname || '.' || c.relname || "
+	        "'.' "
+	        "|| a.attname, format_type(a.atttypid, a.atttypmod) || "
+	        "CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || "
+	        "coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') "
+	        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+	        "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
+	        "pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+	        "WHERE %s AND a.attnum > 0 AND NOT a.attisdropped AND "
+	        "c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+	        "UNION ALL SELECT 'index', n.nspname || '.' || i.relname, "
+	        "pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON "
+	        "i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+	        "JOIN pg_namespace n ON n.oid = i.relnamespace WHERE %s "
+	        "UNION ALL SELECT 'constraint', n.nspname || '.' || "
+	        "c.conrelid::regclass::text || '.' || c.conname, "
+	        "pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN "
+	        "pg_namespace n ON n.oid = c.connamespace WHERE %s AND "
+	        "c.conrelid <> 0 "
+	        "UNION ALL SELECT 'view', n.nspname || '.' || c.relname, "
+	        "pg_get_viewdef(c.oid) FROM pg_class c JOIN pg_namespace n ON "
+	        "n.oid = c.relnamespace WHERE %s AND c.relkind IN ('v', 'm') "
+	        "UNION ALL SELECT 'function', n.nspname || '.' || p.proname || "
+	        "'(' || pg_get_function_identity_arguments(p.oid) || ')', "
+	        "md5(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN "
+	        "pg_namespace n ON n.oid = p.pronamespace WHERE %s AND "
+	        "p.prokind IN ('f', 'p', 'w') "
+	        "UNION ALL SELECT 'trigger', t.tgrelid::regclass::text || '.' "
+	        "|| "
+	        "t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN "
+	        "pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid "
+	        "= "
+	        "c.relnamespace WHERE %s AND NOT t.tgisinternal "
+	        "UNION ALL SELECT 'type', n.nspname || '.' || t.typname, "
+	        "t.typtype::text || coalesce(':' || (SELECT string_agg("
+	        "e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e "
+	        "WHERE e.enumtypid = t.oid), '') FROM pg_type t JOIN "
+	        "pg_namespace n ON n.oid = t.typnamespace WHERE %s AND "
+	        "t.typtype IN ('e', 'd', 'c') AND NOT EXISTS (SELECT 1 FROM "
+	        "pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c') "
+	        "UNION ALL SELECT 'extension', e.extname, e.extversion FROM "
+	        "pg_extension e",
+	        user_ns, user_ns, user_ns, user_ns, user_ns, user_ns, user_ns,
+	        user_ns);
 }
 
 static const char *pg_schema(struct mg_conn *conn)
@@ -870,7 +884,7 @@ const struct mg_driver mg_driver_postgres = {
 	.ts_type = "timestamptz",
 	.ts_param = "CAST(? AS timestamptz)",
 	.ts_text = "to_char(%s AT TIME ZONE 'UTC', "
-		   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+	           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
 	.table_options = "",
 	.connect = pg_connect,
 	.close = pg_close,

@@ -72,17 +72,17 @@ static void fp_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		int n;
 
 		if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
-			crypto_generichash_update(&h,
-				(const unsigned char *)"N", 1);
+			crypto_generichash_update(
+			        &h, (const unsigned char *)"N", 1);
 			continue;
 		}
 		t = sqlite3_value_text(argv[i]);
 		n = sqlite3_value_bytes(argv[i]);
 		snprintf(len, sizeof(len), "V%d:", n);
 		crypto_generichash_update(&h, (const unsigned char *)len,
-					  strlen(len));
+		                          strlen(len));
 		crypto_generichash_update(&h, t ? t : (const unsigned char *)"",
-					  (unsigned long long)n);
+		                          (unsigned long long)n);
 	}
 	crypto_generichash_final(&h, out, sizeof(out));
 	for (k = 0; k < 2; k++) {
@@ -100,14 +100,14 @@ static void fp_final(sqlite3_context *ctx)
 	char text[64];
 
 	snprintf(text, sizeof(text), "%lld:%016llx%016llx",
-		 st ? (long long)st->rows : 0LL,
-		 st ? (unsigned long long)st->sum[0] : 0ULL,
-		 st ? (unsigned long long)st->sum[1] : 0ULL);
+	         st ? (long long)st->rows : 0LL,
+	         st ? (unsigned long long)st->sum[0] : 0ULL,
+	         st ? (unsigned long long)st->sum[1] : 0ULL);
 	sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 
 static void sq_fingerprint_sql(struct mg_buf *out, const char *table,
-			       const char *const *cols, size_t ncols)
+                               const char *const *cols, size_t ncols)
 {
 	size_t i;
 
@@ -121,11 +121,11 @@ static void sq_fingerprint_sql(struct mg_buf *out, const char *table,
 static void sq_schema_sql(struct mg_buf *out)
 {
 	mg_buf_add(out, "SELECT type, name, coalesce(sql, '') FROM "
-			"sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+	                "sqlite_master WHERE name NOT LIKE 'sqlite_%'");
 }
 
 static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
-		      struct mg_error *err)
+                      struct mg_error *err)
 {
 	const char *path = mg_url_sqlite_path(url);
 	struct sq_conn *c;
@@ -133,17 +133,17 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 
 	*out = NULL;
 	if (*path == '\0')
-		return mg_error_set(err, MG_EINVALID, "sqlite URL without a "
-				    "path: expected sqlite:PATH");
+		return mg_error_set(err, MG_EINVALID,
+		                    "sqlite URL without a "
+		                    "path: expected sqlite:PATH");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_sqlite;
-	rc = sqlite3_open_v2(path, &c->db,
-			     SQLITE_OPEN_READWRITE |
-				     (flags & MG_CONNECT_READ_ONLY ?
-					      0 :
-					      SQLITE_OPEN_CREATE),
-			     NULL);
+	rc = sqlite3_open_v2(
+	        path, &c->db,
+	        SQLITE_OPEN_READWRITE |
+	                (flags & MG_CONNECT_READ_ONLY ? 0 : SQLITE_OPEN_CREATE),
+	        NULL);
 	/* a database that does not exist yet reads as an empty one: the
 	 * first `up --dry-run` shows every file, and no file is created */
 	if (rc == SQLITE_CANTOPEN && (flags & MG_CONNECT_READ_ONLY) &&
@@ -151,12 +151,14 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 		sqlite3_close(c->db);
 		c->db = NULL;
 		rc = sqlite3_open_v2(":memory:", &c->db, SQLITE_OPEN_READWRITE,
-				     NULL);
+		                     NULL);
 	}
 	if (rc != SQLITE_OK) {
-		mg_error_set(err, MG_EDRIVER, "cannot open sqlite database "
-			     "'%s': %s", path,
-			     c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		mg_error_set(err, MG_EDRIVER,
+		             "cannot open sqlite database "
+		             "'%s': %s",
+		             path,
+		             c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		sqlite3_close(c->db);
 		free(c);
 		return MG_EDRIVER;
@@ -164,8 +166,8 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 	sqlite3_busy_timeout(c->db, DEFAULT_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
 	sqlite3_create_function(c->db, "mg_fingerprint", -1,
-				SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
-				fp_step, fp_final);
+	                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+	                        fp_step, fp_final);
 	*out = &c->base;
 	return 0;
 }
@@ -193,8 +195,8 @@ static unsigned line_at(const char *sql, size_t off)
 
 /* SQLite splits the text itself: prepare() hands back where it stopped. */
 static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
-			  unsigned flags, struct mg_script_result *res,
-			  struct mg_error *err)
+                          unsigned flags, struct mg_script_result *res,
+                          struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
 	const char *p = sql, *end = sql + len, *tail;
@@ -247,7 +249,7 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
  * fail for tables the file has yet to create.
  */
 static int sq_check_script(const char *sql, size_t len, unsigned flags,
-			   unsigned *line, struct mg_error *err)
+                           unsigned *line, struct mg_error *err)
 {
 	struct mg_buf stmt = MG_BUF_INIT;
 	size_t start = 0, i;
@@ -266,21 +268,22 @@ static int sq_check_script(const char *sql, size_t len, unsigned flags,
 			break;
 		if (!sqlite3_complete(stmt.ptr))
 			continue;
-		if ((why = mg_stmt_txn_problem(stmt.ptr, stmt.len,
-					       false)) != NULL) {
-			size_t skip = mg_stmt_skip_comments(stmt.ptr,
-							    stmt.len);
+		if ((why = mg_stmt_txn_problem(stmt.ptr, stmt.len, false)) !=
+		    NULL) {
+			size_t skip = mg_stmt_skip_comments(stmt.ptr, stmt.len);
 
 			*line = line_at(sql, start + skip);
 			rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
-					  (int)(stmt.len - skip < 50 ?
-						stmt.len - skip : 50),
-					  stmt.ptr + skip);
-			mg_error_hint(err, "migrate runs each file in a "
-				      "transaction already: remove "
-				      "BEGIN/COMMIT, or add the line '-- "
-				      "migrate:no-transaction' to manage it "
-				      "yourself");
+			                  (int)(stmt.len - skip < 50
+			                                ? stmt.len - skip
+			                                : 50),
+			                  stmt.ptr + skip);
+			mg_error_hint(err,
+			              "migrate runs each file in a "
+			              "transaction already: remove "
+			              "BEGIN/COMMIT, or add the line '-- "
+			              "migrate:no-transaction' to manage it "
+			              "yourself");
 		}
 		start = i + 1;
 	}
@@ -288,9 +291,9 @@ static int sq_check_script(const char *sql, size_t len, unsigned flags,
 	return rc;
 }
 
-static int sq_query(struct mg_rows **out, struct mg_conn *conn,
-		    const char *sql, const char *const *params, size_t nparams,
-		    unsigned flags, struct mg_error *err)
+static int sq_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
+                    const char *const *params, size_t nparams, unsigned flags,
+                    struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
 	struct mg_rows *r = NULL;
@@ -311,7 +314,7 @@ static int sq_query(struct mg_rows **out, struct mg_conn *conn,
 			rc = sqlite3_bind_null(st, (int)i + 1);
 		else
 			rc = sqlite3_bind_text(st, (int)i + 1, params[i], -1,
-					       SQLITE_STATIC);
+			                       SQLITE_STATIC);
 		if (rc != SQLITE_OK) {
 			rc = sq_error(err, c->db, sql);
 			goto cleanup;
@@ -370,16 +373,17 @@ static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	/* BEGIN IMMEDIATE is where the runner's lock is taken */
 	if (op == MG_TXN_BEGIN && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED))
-		return mg_error_set(err, MG_ELOCKED, "database is locked by "
-				    "another process (SQLite cannot tell "
-				    "which)");
+		return mg_error_set(err, MG_ELOCKED,
+		                    "database is locked by "
+		                    "another process (SQLite cannot tell "
+		                    "which)");
 	if (rc != SQLITE_OK)
 		return sq_error(err, c->db, sql);
 	return 0;
 }
 
 static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
-		   int timeout_s, struct mg_error *err)
+                   int timeout_s, struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
 

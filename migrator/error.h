@@ -16,7 +16,7 @@
  */
 enum mg_code {
 	MG_OK = 0,
-	MG_ERR = -1,       /* runtime failure: I/O, server, SQL */
+	MG_ERR = -1, /* runtime failure: I/O, server, SQL */
 	MG_ENOMEM = -2,
 	MG_ENOTFOUND = -3, /* a named thing does not exist */
 	MG_EDRIVER = -4,   /* the server said no (connection, SQL) */
@@ -28,11 +28,11 @@ enum mg_code {
 
 struct mg_error {
 	int code;
-	char sqlstate[6]; /* "" unless the server sent one */
-	char msg[512];    /* one line, lower case, no full stop */
+	char sqlstate[6];  /* "" unless the server sent one */
+	char msg[512];     /* one line, lower case, no full stop */
 	char detail[1024]; /* optional: server text, file:line, statement */
-	char hint[256];   /* optional: what the user could do about it */
-	unsigned line;    /* 1-based line of a file the error is about; 0 */
+	char hint[256];    /* optional: what the user could do about it */
+	unsigned line;     /* 1-based line of a file the error is about; 0 */
 };
 
 /*
@@ -41,10 +41,10 @@ struct mg_error {
  * Clears sqlstate, detail and hint.
  */
 int mg_error_set(struct mg_error *err, int code, const char *fmt, ...)
-	MG_PRINTF(3, 4);
+        MG_PRINTF(3, 4);
 /* Sets err->detail (err may be NULL); keeps the rest. */
 void mg_error_detail(struct mg_error *err, const char *fmt, ...)
-	MG_PRINTF(2, 3);
+        MG_PRINTF(2, 3);
 /* Sets err->hint (err may be NULL); keeps the rest. */
 void mg_error_hint(struct mg_error *err, const char *fmt, ...) MG_PRINTF(2, 3);
 void mg_error_clear(struct mg_error *err);

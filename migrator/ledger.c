@@ -12,13 +12,14 @@
 #include "migrator/error.h"
 
 const char mg_ledger_genesis[MG_HASH_HEX_LEN] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+        "0000000000000000000000000000000000000000000000000000000000000000";
 
 static const char *const field_names[MG_LF_COUNT] = {
-	"id", "version", "name", "direction", "status", "up_checksum",
-	"down_checksum", "started_at", "finished_at", "duration_ms",
-	"db_user", "os_user", "host", "tool_version", "checks", "error",
-	"reason", "prev_hash", "entry_hash", "signature",
+	"id",          "version",      "name",          "direction",
+	"status",      "up_checksum",  "down_checksum", "started_at",
+	"finished_at", "duration_ms",  "db_user",       "os_user",
+	"host",        "tool_version", "checks",        "error",
+	"reason",      "prev_hash",    "entry_hash",    "signature",
 };
 
 const char *mg_ledger_field_name(enum mg_lf f)
@@ -47,7 +48,7 @@ static void add_quoted(struct mg_buf *b, const char *s, size_t n, char q)
 /* "schema.table" names a table in a schema (PostgreSQL) or database; a
  * bare name is qualified with the session's own, where there is one. */
 static void add_table(struct mg_buf *b, const char *name, const char *schema,
-		      char q)
+                      char q)
 {
 	const char *dot = strchr(name, '.');
 
@@ -74,7 +75,7 @@ static void add_columns(struct mg_buf *b, const struct mg_driver *drv)
 			const char *at = strstr(drv->ts_text, "%s");
 
 			mg_buf_addn(b, drv->ts_text,
-				    (size_t)(at - drv->ts_text));
+			            (size_t)(at - drv->ts_text));
 			mg_buf_add(b, field_names[f]);
 			mg_buf_add(b, at + 2);
 		} else {
@@ -94,7 +95,7 @@ static int parse_i64(int64_t *out, const char *s)
 }
 
 static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	size_t i;
 	int f;
@@ -107,25 +108,26 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 		for (f = 0; f < MG_LF_COUNT; f++)
 			if (mg_ledger_row_set(row, f, mg_rows_get(r, i, f)) < 0)
 				return mg_error_set(err, MG_ENOMEM,
-						    "out of memory");
+				                    "out of memory");
 		if (parse_i64(&row->id, row->f[MG_LF_ID]) < 0 ||
 		    parse_i64(&row->version, row->f[MG_LF_VERSION]) < 0)
-			return mg_error_set(err, MG_ERR, "ledger row with a "
-					    "bad id or version");
+			return mg_error_set(err, MG_ERR,
+			                    "ledger row with a "
+			                    "bad id or version");
 	}
 	if (l->n > 0) {
 		const struct mg_ledger_row *tail = &l->rows[l->n - 1];
 
 		l->last_id = tail->id;
 		snprintf(l->last_hash, sizeof(l->last_hash), "%s",
-			 tail->f[MG_LF_ENTRY_HASH] ? tail->f[MG_LF_ENTRY_HASH]
-						   : "");
+		         tail->f[MG_LF_ENTRY_HASH] ? tail->f[MG_LF_ENTRY_HASH]
+		                                   : "");
 	}
 	return 0;
 }
 
 int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
-		   const char *table, bool full, struct mg_error *err)
+                   const char *table, bool full, struct mg_error *err)
 {
 	const struct mg_driver *drv = conn->drv;
 	struct mg_buf tq = MG_BUF_INIT, sql = MG_BUF_INIT;
@@ -143,10 +145,11 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	/* a version's latest event says failed/dirty, its latest 'ok' one
 	 * whether it is applied; the row with the highest id is among them */
 	if (!full)
-		mg_buf_addf(&sql, " WHERE id IN (SELECT max(id) FROM %s GROUP "
-				  "BY version) OR id IN (SELECT max(id) FROM "
-				  "%s WHERE status = 'ok' GROUP BY version)",
-			    t, t);
+		mg_buf_addf(&sql,
+		            " WHERE id IN (SELECT max(id) FROM %s GROUP "
+		            "BY version) OR id IN (SELECT max(id) FROM "
+		            "%s WHERE status = 'ok' GROUP BY version)",
+		            t, t);
 	mg_buf_add(&sql, " ORDER BY id");
 	if ((rc = mg_buf_check(&tq, err)) < 0 ||
 	    (rc = mg_buf_check(&sql, err)) < 0)
@@ -169,8 +172,10 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	} else {
 		l->exists = true;
 		if (r->ncols != MG_LF_COUNT) {
-			rc = mg_error_set(err, MG_ERR, "ledger query returned "
-					  "%zu columns", r->ncols);
+			rc = mg_error_set(err, MG_ERR,
+			                  "ledger query returned "
+			                  "%zu columns",
+			                  r->ncols);
 			goto cleanup;
 		}
 		if ((rc = read_rows(l, r, err)) < 0)
@@ -187,7 +192,7 @@ cleanup:
 }
 
 int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	const struct mg_driver *drv = conn->drv;
 	struct mg_buf sql = MG_BUF_INIT, idx = MG_BUF_INIT, iname = MG_BUF_INIT;
@@ -198,17 +203,18 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 		return 0;
 	/* Everything is TEXT but the numbers and the two timestamps, so
 	 * that each value reads back byte for byte as it was hashed. */
-	mg_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS %s (id BIGINT PRIMARY "
-			  "KEY, version BIGINT NOT NULL, name TEXT NOT NULL, "
-			  "direction TEXT NOT NULL, status TEXT NOT NULL, "
-			  "up_checksum TEXT, down_checksum TEXT, "
-			  "started_at %s NOT NULL, finished_at %s NOT NULL, "
-			  "duration_ms BIGINT NOT NULL, db_user TEXT, "
-			  "os_user TEXT, host TEXT, tool_version TEXT NOT "
-			  "NULL, checks TEXT, error TEXT, reason TEXT, "
-			  "prev_hash TEXT NOT NULL, entry_hash TEXT NOT "
-			  "NULL, signature TEXT)%s",
-		    l->table, drv->ts_type, drv->ts_type, drv->table_options);
+	mg_buf_addf(&sql,
+	            "CREATE TABLE IF NOT EXISTS %s (id BIGINT PRIMARY "
+	            "KEY, version BIGINT NOT NULL, name TEXT NOT NULL, "
+	            "direction TEXT NOT NULL, status TEXT NOT NULL, "
+	            "up_checksum TEXT, down_checksum TEXT, "
+	            "started_at %s NOT NULL, finished_at %s NOT NULL, "
+	            "duration_ms BIGINT NOT NULL, db_user TEXT, "
+	            "os_user TEXT, host TEXT, tool_version TEXT NOT "
+	            "NULL, checks TEXT, error TEXT, reason TEXT, "
+	            "prev_hash TEXT NOT NULL, entry_hash TEXT NOT "
+	            "NULL, signature TEXT)%s",
+	            l->table, drv->ts_type, drv->ts_type, drv->table_options);
 	/* the index takes the table's bare name: it lives in its schema */
 	base = strrchr(l->name, '.');
 	base = base ? base + 1 : l->name;
@@ -224,9 +230,9 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 	mg_buf_add(&iname, "_version_idx");
 	/* under a run lock nobody races us; MySQL 8 has no IF NOT EXISTS
 	 * for indexes. SQLite's lock is the transaction: keep it there. */
-	mg_buf_add(&idx, drv->caps & MG_CAP_RUN_LOCK ?
-				 "CREATE INDEX " :
-				 "CREATE INDEX IF NOT EXISTS ");
+	mg_buf_add(&idx, drv->caps & MG_CAP_RUN_LOCK
+	                         ? "CREATE INDEX "
+	                         : "CREATE INDEX IF NOT EXISTS ");
 	add_quoted(&idx, mg_buf_cstr(&iname), iname.len, drv->ident_quote);
 	mg_buf_addf(&idx, " ON %s (version, id)", l->table);
 	if ((rc = mg_buf_check(&iname, err)) < 0)
@@ -265,7 +271,7 @@ void mg_ledger_free(struct mg_ledger *l)
  * unambiguous whatever the values hold.
  */
 void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
-			  const struct mg_ledger_row *row)
+                          const struct mg_ledger_row *row)
 {
 	crypto_generichash_state st;
 	unsigned char h[crypto_generichash_BYTES];
@@ -280,15 +286,15 @@ void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
 		const char *v = row->f[order[i]];
 
 		if (v == NULL) {
-			crypto_generichash_update(&st,
-				(const unsigned char *)"-\n", 2);
+			crypto_generichash_update(
+			        &st, (const unsigned char *)"-\n", 2);
 			continue;
 		}
 		snprintf(len, sizeof(len), "%zu:", strlen(v));
 		crypto_generichash_update(&st, (const unsigned char *)len,
-					  strlen(len));
+		                          strlen(len));
 		crypto_generichash_update(&st, (const unsigned char *)v,
-					  strlen(v));
+		                          strlen(v));
 		crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
 	}
 	crypto_generichash_final(&st, h, sizeof(h));
@@ -296,8 +302,8 @@ void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
 }
 
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
-		     struct mg_ledger_row *row, const unsigned char *sign_key,
-		     unsigned flags, struct mg_error *err)
+                     struct mg_ledger_row *row, const unsigned char *sign_key,
+                     unsigned flags, struct mg_error *err)
 {
 	const struct mg_driver *drv = conn->drv;
 	struct mg_buf sql = MG_BUF_INIT;
@@ -319,7 +325,7 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 
 		/* over the hex text of entry_hash, as the table shows it */
 		crypto_sign_detached(sig, NULL, (const unsigned char *)hash,
-				     strlen(hash), sign_key);
+		                     strlen(hash), sign_key);
 		sodium_bin2hex(hex, sizeof(hex), sig, sizeof(sig));
 		if ((rc = mg_ledger_row_set(row, MG_LF_SIGNATURE, hex)) < 0)
 			return mg_error_set(err, rc, "out of memory");
@@ -337,7 +343,7 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 	if ((rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
 	if ((rc = drv->query(NULL, conn, sql.ptr, params, MG_LF_COUNT, flags,
-			     err)) < 0)
+	                     err)) < 0)
 		goto cleanup;
 	l->last_id = row->id;
 	memcpy(l->last_hash, hash, sizeof(hash));
@@ -347,7 +353,7 @@ cleanup:
 }
 
 int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
-		      const char *value)
+                      const char *value)
 {
 	char *copy = NULL;
 

@@ -48,11 +48,11 @@ struct mg_ledger_row {
 };
 
 struct mg_ledger {
-	char *name;  /* as the user gave it */
-	char *table; /* quoted, ready for SQL */
+	char *name;                 /* as the user gave it */
+	char *table;                /* quoted, ready for SQL */
 	struct mg_ledger_row *rows; /* by id */
 	size_t n;
-	bool exists;  /* the table exists */
+	bool exists;     /* the table exists */
 	int64_t last_id; /* 0: empty */
 	char last_hash[MG_HASH_HEX_LEN];
 };
@@ -68,10 +68,10 @@ extern const char mg_ledger_genesis[MG_HASH_HEX_LEN];
  * exist reads as empty (exists == false).
  */
 int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
-		   const char *table, bool full, struct mg_error *err);
+                   const char *table, bool full, struct mg_error *err);
 /* Creates the table if needed; call with the runner's lock held. */
 int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
-		     struct mg_error *err);
+                     struct mg_error *err);
 void mg_ledger_free(struct mg_ledger *l);
 
 /*
@@ -81,16 +81,16 @@ void mg_ledger_free(struct mg_ledger *l);
  * `sign_key`: an Ed25519 secret key (64 bytes) or NULL.
  */
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
-		     struct mg_ledger_row *row, const unsigned char *sign_key,
-		     unsigned flags, struct mg_error *err);
+                     struct mg_ledger_row *row, const unsigned char *sign_key,
+                     unsigned flags, struct mg_error *err);
 
 /* The canonical hash of a row (see MIGRATING.md, "The ledger"). */
 void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
-			  const struct mg_ledger_row *row);
+                          const struct mg_ledger_row *row);
 
 /* Sets f[field] to a copy of value (NULL allowed); MG_ENOMEM. */
 int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
-		      const char *value);
+                      const char *value);
 void mg_ledger_row_dispose(struct mg_ledger_row *row);
 
 /* Current UTC time in the ledger's form, and in milliseconds. */

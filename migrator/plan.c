@@ -47,14 +47,14 @@ static void classify(struct mg_status_entry *e)
 	const char *recorded;
 
 	e->applied = ok != NULL && (eq(ok->f[MG_LF_DIRECTION], "up") ||
-				    eq(ok->f[MG_LF_DIRECTION], "baseline"));
+	                            eq(ok->f[MG_LF_DIRECTION], "baseline"));
 	recorded = ok != NULL ? ok->f[MG_LF_UP_CHECKSUM] : NULL;
 	if (last != NULL && eq(last->f[MG_LF_STATUS], "dirty"))
 		e->state = MG_STATE_DIRTY;
 	else if (e->applied && e->m == NULL)
 		e->state = MG_STATE_MISSING;
 	else if (e->applied && recorded != NULL &&
-		 strcmp(recorded, e->m->up.checksum) != 0)
+	         strcmp(recorded, e->m->up.checksum) != 0)
 		e->state = MG_STATE_DRIFTED;
 	else if (e->applied)
 		e->state = MG_STATE_APPLIED;
@@ -65,7 +65,7 @@ static void classify(struct mg_status_entry *e)
 }
 
 int mg_status_build(struct mg_status *out, const struct mg_source *src,
-		    const struct mg_ledger *ledger, struct mg_error *err)
+                    const struct mg_ledger *ledger, struct mg_error *err)
 {
 	struct mg_status st = { 0 };
 	size_t i, keep;
@@ -118,7 +118,7 @@ void mg_status_dispose(struct mg_status *st)
 }
 
 void mg_plan__list(char *out, size_t size, const struct mg_status *st,
-		   enum mg_state state)
+                   enum mg_state state)
 {
 	size_t i, len = 0;
 	int n;
@@ -130,7 +130,7 @@ void mg_plan__list(char *out, size_t size, const struct mg_status *st,
 		if (e->state != state)
 			continue;
 		n = snprintf(out + len, size - len, "%s%lld_%s",
-			     len ? ", " : "", (long long)e->version, e->name);
+		             len ? ", " : "", (long long)e->version, e->name);
 		if (n < 0)
 			break;
 		len += (size_t)n;
@@ -140,7 +140,7 @@ void mg_plan__list(char *out, size_t size, const struct mg_status *st,
 }
 
 int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
-	       const struct mg_up_opts *opts, struct mg_error *err)
+               const struct mg_up_opts *opts, struct mg_error *err)
 {
 	char list[400];
 	size_t i;
@@ -154,50 +154,57 @@ int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
 			found_to = true;
 		if (e->state == MG_STATE_DIRTY) {
 			mg_plan__list(list, sizeof(list), st, MG_STATE_DIRTY);
-			mg_error_set(err, MG_ERR, "a migration was left "
-				     "half-applied: %s", list);
-			mg_error_hint(err, "finish or undo it by hand, then run "
-				      "'migrate repair %lld --reason TEXT' "
-				      "(add --applied if you completed it)",
-				      (long long)e->version);
+			mg_error_set(err, MG_ERR,
+			             "a migration was left "
+			             "half-applied: %s",
+			             list);
+			mg_error_hint(err,
+			              "finish or undo it by hand, then run "
+			              "'migrate repair %lld --reason TEXT' "
+			              "(add --applied if you completed it)",
+			              (long long)e->version);
 			return MG_ERR;
 		}
 	}
 	for (i = 0; i < st->n; i++) {
 		if (st->v[i].state == MG_STATE_DRIFTED) {
-			mg_plan__list(list, sizeof(list), st,
-				      MG_STATE_DRIFTED);
-			mg_error_set(err, MG_ECHECKSUM, "applied migrations "
-				     "changed since they ran: %s", list);
-			mg_error_hint(err, "restore the files as they were "
-				      "applied (see 'migrate verify'); put new "
-				      "changes in a new migration");
+			mg_plan__list(list, sizeof(list), st, MG_STATE_DRIFTED);
+			mg_error_set(err, MG_ECHECKSUM,
+			             "applied migrations "
+			             "changed since they ran: %s",
+			             list);
+			mg_error_hint(err,
+			              "restore the files as they were "
+			              "applied (see 'migrate verify'); put new "
+			              "changes in a new migration");
 			return MG_ECHECKSUM;
 		}
 	}
 	if (!found_to)
-		return mg_error_set(err, MG_EINVALID, "no migration file with "
-				    "version %lld", (long long)opts->to);
+		return mg_error_set(err, MG_EINVALID,
+		                    "no migration file with "
+		                    "version %lld",
+		                    (long long)opts->to);
 	if ((out->v = calloc(st->n + 1, sizeof(*out->v))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (i = 0; i < st->n; i++) {
 		const struct mg_status_entry *e = &st->v[i];
 
-		if (e->state != MG_STATE_PENDING &&
-		    e->state != MG_STATE_FAILED)
+		if (e->state != MG_STATE_PENDING && e->state != MG_STATE_FAILED)
 			continue;
 		if (opts->to >= 0 && e->version > opts->to)
 			continue;
-		if (e->version < st->max_applied &&
-		    !opts->allow_out_of_order) {
+		if (e->version < st->max_applied && !opts->allow_out_of_order) {
 			mg_plan_dispose(out);
-			mg_error_set(err, MG_EINVALID, "%lld_%s is pending but "
-				     "older than the newest applied "
-				     "migration %lld", (long long)e->version,
-				     e->name, (long long)st->max_applied);
+			mg_error_set(err, MG_EINVALID,
+			             "%lld_%s is pending but "
+			             "older than the newest applied "
+			             "migration %lld",
+			             (long long)e->version, e->name,
+			             (long long)st->max_applied);
 			mg_error_hint(err, "a branch was merged late: renumber "
-				      "it, or run up with "
-				      "--allow-out-of-order");
+			                   "it, or run up with "
+			                   "--allow-out-of-order");
 			return MG_EINVALID;
 		}
 		out->v[out->n++] = e->m;

@@ -45,7 +45,7 @@ struct mg_status {
  * 'ok' event is up or baseline (SPEC.md, "Ledger").
  */
 int mg_status_build(struct mg_status *out, const struct mg_source *src,
-		    const struct mg_ledger *ledger, struct mg_error *err);
+                    const struct mg_ledger *ledger, struct mg_error *err);
 void mg_status_dispose(struct mg_status *st);
 
 /* The migrations that `up` runs, in order; pointers lend from the source. */
@@ -55,7 +55,7 @@ struct mg_plan {
 };
 
 struct mg_up_opts {
-	int64_t to;             /* apply up to and including; -1: all */
+	int64_t to; /* apply up to and including; -1: all */
 	bool allow_out_of_order;
 };
 
@@ -67,11 +67,11 @@ struct mg_up_opts {
  * names the versions.
  */
 int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
-	       const struct mg_up_opts *opts, struct mg_error *err);
+               const struct mg_up_opts *opts, struct mg_error *err);
 void mg_plan_dispose(struct mg_plan *p);
 
 /* Lists the versions in a state, for messages: "3 (0003_x.up.sql), 5". */
 void mg_plan__list(char *out, size_t size, const struct mg_status *st,
-		   enum mg_state state);
+                   enum mg_state state);
 
 #endif

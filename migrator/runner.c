@@ -16,7 +16,7 @@
 #include "rollback/schema.h"
 
 void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
-			 const char *table)
+                         const char *table)
 {
 	unsigned char h[8];
 	char full[512];
@@ -29,7 +29,7 @@ void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
 	else
 		snprintf(full, sizeof(full), "%s", table);
 	crypto_generichash(h, sizeof(h), (const unsigned char *)full,
-			   strlen(full), NULL, 0);
+	                   strlen(full), NULL, 0);
 	for (i = 0; i < 8; i++)
 		k = k << 8 | h[i];
 	*key = (int64_t)k;
@@ -50,8 +50,8 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	mg_runner_lock_name(name, &key, drv->schema(r->conn), r->table);
 	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
 		return rc;
-	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
-				 err)) < 0)
+	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false, err)) <
+	    0)
 		goto fail;
 	/* created in a transaction: on SQLite that is the lock */
 	if (!r->ledger->exists &&
@@ -73,16 +73,16 @@ void mg_runner_end(struct mg_runner *r)
 	int64_t key;
 
 	mg_runner_lock_name(name, &key, r->conn->drv->schema(r->conn),
-			    r->table);
+	                    r->table);
 	r->conn->drv->unlock(r->conn, name, key);
 	mg_ledger_free(r->ledger);
 	r->ledger = NULL;
 }
 
 int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
-			const struct mg_migration *m, int64_t version,
-			const char *name, const char *direction,
-			const char *status)
+                        const struct mg_migration *m, int64_t version,
+                        const char *name, const char *direction,
+                        const char *status)
 {
 	char num[32];
 	int rc = 0;
@@ -98,10 +98,10 @@ int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
 		rc |= mg_ledger_row_set(row, MG_LF_UP_CHECKSUM, m->up.checksum);
 		if (m->down.path != NULL)
 			rc |= mg_ledger_row_set(row, MG_LF_DOWN_CHECKSUM,
-						m->down.checksum);
+			                        m->down.checksum);
 	}
 	rc |= mg_ledger_row_set(row, MG_LF_DB_USER,
-				r->conn->drv->user(r->conn));
+	                        r->conn->drv->user(r->conn));
 	rc |= mg_ledger_row_set(row, MG_LF_OS_USER, r->os_user);
 	rc |= mg_ledger_row_set(row, MG_LF_HOST, r->host);
 	rc |= mg_ledger_row_set(row, MG_LF_TOOL_VERSION, "migrate " MG_VERSION);
@@ -132,14 +132,14 @@ static void locate(struct mg_error *err, const char *path, unsigned line)
 /* The ledger row's error text: the message, the server's detail, and how
  * far a file run statement by statement got. */
 static void error_text(struct mg_buf *b, const struct mg_error *e,
-		       const struct mg_script_result *res, bool no_txn)
+                       const struct mg_script_result *res, bool no_txn)
 {
 	mg_buf_add(b, e->msg);
 	if (e->detail[0])
 		mg_buf_addf(b, "\n%s", e->detail);
 	if (no_txn && res->total > 0)
 		mg_buf_addf(b, "\nstatements completed: %zu of %zu", res->done,
-			    res->total);
+		            res->total);
 }
 
 /*
@@ -148,7 +148,7 @@ static void error_text(struct mg_buf *b, const struct mg_error *e,
  * "before" value comes back. Returns the status to record.
  */
 static const char *undo(struct mg_runner *r, const struct mg_migration *m,
-			bool up, struct mg_checks *cs, struct mg_error *xerr)
+                        bool up, struct mg_checks *cs, struct mg_error *xerr)
 {
 	const struct mg_file *f = up ? &m->down : &m->up;
 	struct mg_script_result res = { 0 };
@@ -158,52 +158,58 @@ static const char *undo(struct mg_runner *r, const struct mg_migration *m,
 
 	if (f->path == NULL) {
 		mg_error_detail(xerr, "no down file to undo it: the changes "
-			       "stay");
+		                      "stay");
 		return "dirty";
 	}
 	if (r->conn->drv->exec_script(r->conn, f->text, f->len,
-				      MG_SCRIPT_NO_TXN, &res, &uerr) < 0) {
+	                              MG_SCRIPT_NO_TXN, &res, &uerr) < 0) {
 		mg_error_detail(xerr, "undoing with %s failed at line %u: %s",
-				f->path, res.line, uerr.msg);
+		                f->path, res.line, uerr.msg);
 		return "dirty";
 	}
 	if (mg_checks_restored(cs, r->conn, &same, &differs, &uerr) < 0) {
-		mg_error_detail(xerr, "ran %s, but could not measure the "
-				"result: %s", f->path, uerr.msg);
+		mg_error_detail(xerr,
+		                "ran %s, but could not measure the "
+		                "result: %s",
+		                f->path, uerr.msg);
 		return "dirty";
 	}
 	if (same)
-		mg_error_detail(xerr, "ran %s to undo it; every before value "
-				"was restored", f->path);
+		mg_error_detail(xerr,
+		                "ran %s to undo it; every before value "
+		                "was restored",
+		                f->path);
 	else
-		mg_error_detail(xerr, "ran %s to undo it, but the state differs: "
-				"%s", f->path, differs);
+		mg_error_detail(xerr,
+		                "ran %s to undo it, but the state differs: "
+		                "%s",
+		                f->path, differs);
 	free(differs);
 	return same ? "rolled_back" : "dirty";
 }
 
 static int mark_started(struct mg_runner *r, const struct mg_migration *m,
-			bool up, const char *started, struct mg_error *err)
+                        bool up, const char *started, struct mg_error *err)
 {
 	struct mg_ledger_row row;
 	int rc;
 
 	rc = mg_runner__row_init(r, &row, m, m->version, m->name,
-				 up ? "up" : "down", "dirty");
+	                         up ? "up" : "down", "dirty");
 	if (rc == 0)
 		rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, started) |
 		     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, started) |
 		     mg_ledger_row_set(&row, MG_LF_DURATION_MS, "0") |
 		     mg_ledger_row_set(&row, MG_LF_ERROR,
-				       "started outside a transaction; if no "
-				       "later event follows, the run was "
-				       "interrupted and the file may be "
-				       "half-applied");
+		                       "started outside a transaction; if no "
+		                       "later event follows, the run was "
+		                       "interrupted and the file may be "
+		                       "half-applied");
 	if (rc < 0)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	else if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) == 0 &&
-		 (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-					MG_Q_COMMIT, err)) < 0)
+	         (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+	                                MG_Q_COMMIT, err)) < 0)
 		r->conn->drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 	mg_ledger_row_dispose(&row);
 	return rc;
@@ -211,14 +217,14 @@ static int mark_started(struct mg_runner *r, const struct mg_migration *m,
 
 /* Turns the first failed check into the error: "FILE:LINE: check ...". */
 static void check_error(struct mg_error *e, const struct mg_checks *cs,
-			const char *path)
+                        const char *path)
 {
 	const struct mg_check *c = &cs->dir->checks[cs->failed];
 	struct mg_buf b = MG_BUF_INIT;
 
 	mg_checks_describe(cs, cs->failed, &b);
 	mg_error_set(e, MG_ECHECK, "%s:%u: check failed: %s", path, c->line,
-		     mg_buf_cstr(&b));
+	             mg_buf_cstr(&b));
 	mg_buf_dispose(&b);
 }
 
@@ -228,13 +234,12 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
  * gets its ledger row: an ok row commits with the file; a failure is
  * recorded after the rollback, in a transaction of its own.
  */
-static int apply(struct mg_runner *r, const struct mg_migration *m,
-		 bool up, bool in_txn, struct mg_error *err)
+static int apply(struct mg_runner *r, const struct mg_migration *m, bool up,
+                 bool in_txn, struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	const struct mg_file *file = up ? &m->up : &m->down;
-	bool no_txn = file->dir.no_transaction ||
-		      !(drv->caps & MG_CAP_TXN_DDL);
+	bool no_txn = file->dir.no_transaction || !(drv->caps & MG_CAP_TXN_DDL);
 	struct mg_ledger_row row = { 0 };
 	struct mg_script_result res = { 0 };
 	struct mg_checks cs = { 0 };
@@ -247,8 +252,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	int rc, xrc;
 
 	mg_ledger_now(started, &t0);
-	if (no_txn && in_txn && (rc = drv->txn(r->conn, MG_TXN_ROLLBACK,
-					       err)) < 0)
+	if (no_txn && in_txn &&
+	    (rc = drv->txn(r->conn, MG_TXN_ROLLBACK, err)) < 0)
 		return rc;
 	if (!no_txn && !in_txn &&
 	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
@@ -272,8 +277,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		check_error(&xerr, &cs, file->path);
 		xrc = MG_ECHECK;
 	} else if ((xrc = drv->exec_script(r->conn, file->text, file->len,
-					   no_txn ? MG_SCRIPT_NO_TXN : 0, &res,
-					   &xerr)) < 0) {
+	                                   no_txn ? MG_SCRIPT_NO_TXN : 0, &res,
+	                                   &xerr)) < 0) {
 		/* after statements committed one by one, the file is
 		 * half-applied: dirty until an operator repairs it */
 		status = no_txn && res.committed > 0 ? "dirty" : "failed";
@@ -286,7 +291,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		status = no_txn ? undo(r, m, up, &cs, &xerr) : "rolled_back";
 		if (!no_txn)
 			mg_error_detail(&xerr, "the transaction was rolled "
-					"back: nothing changed");
+			                       "back: nothing changed");
 	}
 	mg_ledger_now(finished, &t1);
 	/* also outside our transaction: the file may have left one of its
@@ -294,7 +299,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	if (xrc < 0)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 	if ((rc = mg_runner__row_init(r, &row, m, m->version, m->name,
-				      up ? "up" : "down", status)) < 0) {
+	                              up ? "up" : "down", status)) < 0) {
 		mg_error_set(err, rc, "out of memory");
 		goto cleanup;
 	}
@@ -311,8 +316,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	/* An ok row commits with the file. If that commit fails (a
 	 * deferred constraint), the file failed after all: record that. */
 	if (xrc == 0 && !no_txn &&
-	    mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-			     MG_Q_COMMIT, &xerr) < 0) {
+	    mg_ledger_append(r->ledger, r->conn, &row, r->sign_key, MG_Q_COMMIT,
+	                     &xerr) < 0) {
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 		locate(&xerr, file->path, 0);
 		xrc = xerr.code;
@@ -327,7 +332,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	if (xrc < 0)
 		error_text(&text, &xerr, &res, no_txn);
 	if (mg_ledger_row_set(&row, MG_LF_ERROR,
-			      xrc < 0 ? mg_buf_cstr(&text) : NULL) < 0 ||
+	                      xrc < 0 ? mg_buf_cstr(&text) : NULL) < 0 ||
 	    mg_buf_check(&text, NULL) < 0) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
@@ -335,14 +340,16 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	/* failures, and files run outside ours: a transaction of its own */
 	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) == 0 &&
 	    (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-				   MG_Q_COMMIT, err)) < 0)
+	                           MG_Q_COMMIT, err)) < 0)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 	if (rc < 0 && xrc == 0)
 		goto cleanup; /* the file ran, its ok row is lost: say so */
 	if (rc < 0) /* the file's own failure matters more; keep both */
-		mg_error_detail(&xerr, "%s%sand its ledger row could not be "
-				"written: %s", xerr.detail,
-				xerr.detail[0] ? "\n" : "", err->msg);
+		mg_error_detail(&xerr,
+		                "%s%sand its ledger row could not be "
+		                "written: %s",
+		                xerr.detail, xerr.detail[0] ? "\n" : "",
+		                err->msg);
 recorded:
 	/* a check failed, but the undo did not restore: not "rolled back" */
 	if (xrc == MG_ECHECK && strcmp(status, "dirty") == 0)
@@ -376,7 +383,7 @@ cleanup:
 
 /* A dry run reads the live "before" values, and changes nothing. */
 static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
-			  bool up)
+                          bool up)
 {
 	const struct mg_file *file = up ? &m->up : &m->down;
 	struct mg_checks cs = { 0 };
@@ -397,7 +404,7 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	mg_checks_json(&cs, &json);
 	ev.checks_json = mg_buf_cstr(&json);
 	ev.no_transaction = file->dir.no_transaction ||
-			    !(r->conn->drv->caps & MG_CAP_TXN_DDL);
+	                    !(r->conn->drv->caps & MG_CAP_TXN_DDL);
 	ev.dry_run = true;
 	emit(r, &ev);
 	mg_checks_dispose(&cs);
@@ -413,13 +420,12 @@ struct run_spec {
 
 /* The driver's static check of one file, as "FILE:LINE: message". */
 static int check_file(struct mg_runner *r, const struct mg_file *f,
-		      struct mg_error *err)
+                      struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	unsigned flags = f->dir.no_transaction ||
-					 !(drv->caps & MG_CAP_TXN_DDL) ?
-				 MG_SCRIPT_NO_TXN :
-				 0;
+	unsigned flags = f->dir.no_transaction || !(drv->caps & MG_CAP_TXN_DDL)
+	                         ? MG_SCRIPT_NO_TXN
+	                         : 0;
 	unsigned line = 0;
 	int rc;
 
@@ -434,8 +440,8 @@ static int check_file(struct mg_runner *r, const struct mg_file *f,
 }
 
 /* Plans, then checks every file of the plan before any of them runs. */
-static int plan(struct mg_plan *out, struct mg_runner *r,
-		struct run_spec *s, struct mg_error *err)
+static int plan(struct mg_plan *out, struct mg_runner *r, struct run_spec *s,
+                struct mg_error *err)
 {
 	struct mg_status st;
 	size_t i;
@@ -475,7 +481,7 @@ static int reload(struct mg_runner *r, struct mg_error *err)
  * already, and then we must not run it twice.
  */
 static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
-	       struct mg_error *err)
+               struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	bool replan = !(drv->caps & MG_CAP_RUN_LOCK) && !dry_run;
@@ -485,7 +491,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 
 	if (dry_run) {
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
-					 err)) == 0 &&
+		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
 			for (i = 0; i < p.n; i++)
 				dry_run_event(r, p.v[i], s->up);
@@ -532,8 +538,8 @@ cleanup:
 	return rc;
 }
 
-int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts,
-	      bool dry_run, struct mg_error *err)
+int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts, bool dry_run,
+              struct mg_error *err)
 {
 	struct run_spec s = { .up = true, .up_opts = opts };
 
@@ -541,7 +547,7 @@ int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts,
 }
 
 int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
-		bool dry_run, struct mg_error *err)
+                bool dry_run, struct mg_error *err)
 {
 	struct run_spec s = { .up = false, .down_opts = *opts };
 
@@ -553,16 +559,16 @@ int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
 
 /* Appends one bookkeeping row (baseline, repair) with no file run. */
 static int mark(struct mg_runner *r, const struct mg_status_entry *e,
-		const char *direction, const char *reason, unsigned flags,
-		struct mg_error *err)
+                const char *direction, const char *reason, unsigned flags,
+                struct mg_error *err)
 {
 	struct mg_ledger_row row;
 	char now[32];
 	int rc;
 
 	mg_ledger_now(now, NULL);
-	rc = mg_runner__row_init(r, &row, e->m, e->version, e->name,
-				 direction, "ok");
+	rc = mg_runner__row_init(r, &row, e->m, e->version, e->name, direction,
+	                         "ok");
 	if (rc == 0)
 		rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, now) |
 		     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, now) |
@@ -572,14 +578,14 @@ static int mark(struct mg_runner *r, const struct mg_status_entry *e,
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	else
 		rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-				      flags, err);
+		                      flags, err);
 	mg_ledger_row_dispose(&row);
 	return rc;
 }
 
 /* Lock, then a transaction in which the ledger is read afresh. */
 static int begin_marking(struct mg_runner *r, struct mg_status *st,
-			 struct mg_error *err)
+                         struct mg_error *err)
 {
 	int rc;
 
@@ -595,7 +601,7 @@ static int begin_marking(struct mg_runner *r, struct mg_status *st,
 }
 
 int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
-		    struct mg_error *err)
+                    struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	struct mg_status st;
@@ -606,10 +612,11 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 		return rc;
 	for (i = 0; i < st.n; i++) {
 		if (st.v[i].state == MG_STATE_DIRTY) {
-			rc = mg_error_set(err, MG_ERR, "%lld_%s is dirty: "
-					  "repair it first",
-					  (long long)st.v[i].version,
-					  st.v[i].name);
+			rc = mg_error_set(err, MG_ERR,
+			                  "%lld_%s is dirty: "
+			                  "repair it first",
+			                  (long long)st.v[i].version,
+			                  st.v[i].name);
 			goto cleanup;
 		}
 		if (st.v[i].version <= version && !st.v[i].applied &&
@@ -621,7 +628,7 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 		    st.v[i].m == NULL)
 			continue;
 		if ((rc = mark(r, &st.v[i], "baseline", reason,
-			       i == last ? MG_Q_COMMIT : 0, err)) < 0)
+		               i == last ? MG_Q_COMMIT : 0, err)) < 0)
 			goto cleanup;
 		r->applied++;
 	}
@@ -634,7 +641,7 @@ cleanup:
 }
 
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
-		  bool applied, struct mg_error *err)
+                  bool applied, struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	const struct mg_status_entry *e = NULL;
@@ -648,23 +655,27 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 		if (st.v[i].version == version)
 			e = &st.v[i];
 	if (e == NULL) {
-		rc = mg_error_set(err, MG_EINVALID, "no migration with version "
-				  "%lld", (long long)version);
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "no migration with version "
+		                  "%lld",
+		                  (long long)version);
 	} else if (e->state != MG_STATE_DIRTY && e->state != MG_STATE_FAILED) {
-		rc = mg_error_set(err, MG_EINVALID, "%lld_%s is %s: repair "
-				  "clears only a failed or dirty state",
-				  (long long)version, e->name,
-				  mg_state_name(e->state));
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "%lld_%s is %s: repair "
+		                  "clears only a failed or dirty state",
+		                  (long long)version, e->name,
+		                  mg_state_name(e->state));
 	} else if (applied && e->m == NULL) {
-		rc = mg_error_set(err, MG_EINVALID, "%lld_%s has no files to "
-				  "record as applied", (long long)version,
-				  e->name);
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "%lld_%s has no files to "
+		                  "record as applied",
+		                  (long long)version, e->name);
 	} else {
 		/* "repair" clears the state; with --applied a baseline row
 		 * then records the version as applied, so that "applied"
 		 * keeps one meaning: the latest ok event is up or baseline */
 		rc = mark(r, e, "repair", reason, applied ? 0 : MG_Q_COMMIT,
-			  err);
+		          err);
 		if (rc == 0 && applied)
 			rc = mark(r, e, "baseline", reason, MG_Q_COMMIT, err);
 		if (rc == 0)
@@ -679,8 +690,8 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 
 /* A round trip's verdict, as an event of its own. */
 static void roundtrip_event(struct mg_runner *r, const struct mg_migration *m,
-			    const char *status, const char *schema,
-			    const struct mg_error *err)
+                            const char *status, const char *schema,
+                            const struct mg_error *err)
 {
 	struct mg_event ev = { 0 };
 
@@ -699,7 +710,7 @@ static void roundtrip_event(struct mg_runner *r, const struct mg_migration *m,
  * must be what it was before the up, then up again for good.
  */
 static int roundtrip(struct mg_runner *r, const struct mg_migration *m,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	struct mg_schema before = { 0 }, after = { 0 };
 	struct mg_buf diff = MG_BUF_INIT;
@@ -716,14 +727,16 @@ static int roundtrip(struct mg_runner *r, const struct mg_migration *m,
 		goto cleanup;
 	if (strcmp(before.hash, after.hash) != 0) {
 		mg_schema_diff(&diff, &before, &after);
-		mg_error_set(err, MG_ECHECKSUM, "%s does not undo %s: the "
-			     "schema differs from before the up",
-			     m->down.path, m->up.path);
+		mg_error_set(err, MG_ECHECKSUM,
+		             "%s does not undo %s: the "
+		             "schema differs from before the up",
+		             m->down.path, m->up.path);
 		mg_error_detail(err, "%s", mg_buf_cstr(&diff));
-		mg_error_hint(err, "'-' is what the down file dropped too "
-			      "much or did not restore, '+' what it left "
-			      "behind; the down file has run, so the version "
-			      "counts as not applied");
+		mg_error_hint(err,
+		              "'-' is what the down file dropped too "
+		              "much or did not restore, '+' what it left "
+		              "behind; the down file has run, so the version "
+		              "counts as not applied");
 		roundtrip_event(r, m, "failed", after.hash, err);
 		rc = MG_ECHECKSUM;
 		goto cleanup;
@@ -738,7 +751,7 @@ cleanup:
 }
 
 int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
-		struct mg_error *err)
+                struct mg_error *err)
 {
 	struct run_spec s = { .up = true, .both = true, .up_opts = opts };
 	struct mg_plan p = { 0 };

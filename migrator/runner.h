@@ -18,16 +18,16 @@ struct mg_source;
 /* What happened to one migration; handed to the caller's callback. */
 struct mg_event {
 	const struct mg_migration *m;
-	const char *direction;   /* "up", "down" */
-	const char *status;      /* ok, failed, dirty, rolled_back; "planned"
-				    in a dry run */
-	const char *file;        /* the file that ran */
-	const char *checksum;    /* of that file */
+	const char *direction; /* "up", "down" */
+	const char *status;    /* ok, failed, dirty, rolled_back; "planned"
+	                          in a dry run */
+	const char *file;      /* the file that ran */
+	const char *checksum;  /* of that file */
 	int64_t duration_ms;
 	const struct mg_checks *checks; /* values and verdicts, or NULL */
-	const char *checks_json; /* "[]" when the file has no checks */
-	const struct mg_error *err; /* failures: "FILE:LINE: message" */
-	size_t done, total;      /* statements, when run one by one */
+	const char *checks_json;        /* "[]" when the file has no checks */
+	const struct mg_error *err;     /* failures: "FILE:LINE: message" */
+	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
 };
@@ -35,9 +35,9 @@ struct mg_event {
 struct mg_runner {
 	struct mg_conn *conn;
 	const struct mg_source *src;
-	const char *table;      /* --ledger-table */
-	const char *os_user;    /* may be NULL */
-	const char *host;       /* may be NULL */
+	const char *table;             /* --ledger-table */
+	const char *os_user;           /* may be NULL */
+	const char *host;              /* may be NULL */
 	const unsigned char *sign_key; /* Ed25519 secret key or NULL */
 	int lock_timeout_s;
 	void (*on_event)(void *ctx, const struct mg_event *ev);
@@ -54,10 +54,10 @@ struct mg_runner {
  * the database allows. Returns the first failure (MG_EDRIVER for SQL
  * errors, MG_ELOCKED, the planners' refusals); r->applied counts what ran.
  */
-int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts,
-	      bool dry_run, struct mg_error *err);
+int mg_run_up(struct mg_runner *r, const struct mg_up_opts *opts, bool dry_run,
+              struct mg_error *err);
 int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
-		bool dry_run, struct mg_error *err);
+                bool dry_run, struct mg_error *err);
 
 /*
  * `test`: for each pending migration, up with its checks, down, then the
@@ -67,7 +67,7 @@ int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
  * on SQLite it does not re-read the ledger between files.
  */
 int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
-		struct mg_error *err);
+                struct mg_error *err);
 
 /*
  * `baseline V`: records every version up to V that is not applied as
@@ -77,14 +77,14 @@ int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
  * required by the caller and goes into each row.
  */
 int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
-		    struct mg_error *err);
+                    struct mg_error *err);
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
-		  bool applied, struct mg_error *err);
+                  bool applied, struct mg_error *err);
 
 /* The runner's lock name, and the 64-bit key derived from it: the ledger
  * table qualified with the session's schema (which may be NULL). */
 void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
-			 const char *table);
+                         const char *table);
 
 /* Takes the lock, reads the ledger and creates it if needed; for commands that
  * write the ledger without running files (baseline, repair). */
@@ -93,8 +93,8 @@ void mg_runner_end(struct mg_runner *r);
 
 /* Fills the fields every ledger row carries (who, where, which tool). */
 int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
-			const struct mg_migration *m, int64_t version,
-			const char *name, const char *direction,
-			const char *status);
+                        const struct mg_migration *m, int64_t version,
+                        const char *name, const char *direction,
+                        const char *status);
 
 #endif

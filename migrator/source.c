@@ -11,8 +11,8 @@
 #include "migrator/buf.h"
 #include "migrator/error.h"
 
-int mg_source_parse_name(const char *file, int64_t *version,
-			 const char **name, size_t *name_len, bool *is_up)
+int mg_source_parse_name(const char *file, int64_t *version, const char **name,
+                         size_t *name_len, bool *is_up)
 {
 	size_t len = strlen(file), digits = 0, end;
 	int64_t v = 0;
@@ -44,8 +44,7 @@ int mg_source_parse_name(const char *file, int64_t *version,
 	return 0;
 }
 
-static int problem(struct mg_problems *p, const char *fmt, ...)
-	MG_PRINTF(2, 3);
+static int problem(struct mg_problems *p, const char *fmt, ...) MG_PRINTF(2, 3);
 
 static int problem(struct mg_problems *p, const char *fmt, ...)
 {
@@ -76,7 +75,7 @@ int mg_file_read(struct mg_file *out, const char *path, struct mg_error *err)
 	memset(out, 0, sizeof(*out));
 	if ((fp = fopen(path, "rb")) == NULL) {
 		rc = mg_error_set(err, MG_ERR, "cannot read '%s': %s", path,
-				  strerror(errno));
+		                  strerror(errno));
 		goto cleanup;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
@@ -138,7 +137,7 @@ static struct mg_migration *find_or_add(struct mg_source *s, int64_t version)
 
 /* Reads one file into its slot, reporting duplicates and bad directives. */
 static int add_file(struct mg_source *s, struct mg_problems *pr,
-		    const char *path, const char *file, struct mg_error *err)
+                    const char *path, const char *file, struct mg_error *err)
 {
 	struct mg_migration *m;
 	struct mg_file *slot;
@@ -149,27 +148,31 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 	bool is_up;
 	int rc;
 
-	if (mg_source_parse_name(file, &version, &name, &name_len,
-				 &is_up) < 0)
-		return problem(pr, "%s: not a migration file name: expected "
-				   "<version>_<name>.up.sql or .down.sql "
-				   "(version: 1-18 digits; name: letters, "
-				   "digits, '_', '-', '.')", path);
+	if (mg_source_parse_name(file, &version, &name, &name_len, &is_up) < 0)
+		return problem(pr,
+		               "%s: not a migration file name: expected "
+		               "<version>_<name>.up.sql or .down.sql "
+		               "(version: 1-18 digits; name: letters, "
+		               "digits, '_', '-', '.')",
+		               path);
 	if ((m = find_or_add(s, version)) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	slot = is_up ? &m->up : &m->down;
 	if (slot->path != NULL)
-		return problem(pr, "%s: version %lld already has an %s file: "
-				   "%s", path, (long long)version,
-			       is_up ? "up" : "down", slot->path);
+		return problem(pr,
+		               "%s: version %lld already has an %s file: "
+		               "%s",
+		               path, (long long)version, is_up ? "up" : "down",
+		               slot->path);
 	if (m->name == NULL) {
 		if ((m->name = strndup(name, name_len)) == NULL)
 			return mg_error_set(err, MG_ENOMEM, "out of memory");
 	} else if (strlen(m->name) != name_len ||
-		   strncmp(m->name, name, name_len) != 0) {
-		return problem(pr, "%s: name does not match its pair's "
-				   "(version %lld is '%s')", path,
-			       (long long)version, m->name);
+	           strncmp(m->name, name, name_len) != 0) {
+		return problem(pr,
+		               "%s: name does not match its pair's "
+		               "(version %lld is '%s')",
+		               path, (long long)version, m->name);
 	}
 	if ((rc = mg_file_read(slot, path, err)) < 0)
 		return rc;
@@ -179,8 +182,10 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 	if (rc < 0)
 		return mg_error_set(err, rc, "%s", derr.msg);
 	if (!is_up && slot->dir.irreversible)
-		return problem(pr, "%s: migrate:irreversible belongs in the up "
-				   "file", path);
+		return problem(pr,
+		               "%s: migrate:irreversible belongs in the up "
+		               "file",
+		               path);
 	return 0;
 }
 
@@ -194,18 +199,19 @@ static int check_pairs(struct mg_source *s, struct mg_problems *pr)
 
 		if (m->up.path == NULL)
 			rc = problem(pr, "%s: down file without an up file",
-				     m->down.path);
+			             m->down.path);
 		else if (m->down.path == NULL && !m->up.dir.irreversible)
-			rc = problem(pr, "%s: no down file: add %.*s.down.sql, "
-					 "or mark the up file "
-					 "'-- migrate:irreversible'",
-				     m->up.path,
-				     (int)(strlen(m->up.path) - 7),
-				     m->up.path);
+			rc = problem(pr,
+			             "%s: no down file: add %.*s.down.sql, "
+			             "or mark the up file "
+			             "'-- migrate:irreversible'",
+			             m->up.path, (int)(strlen(m->up.path) - 7),
+			             m->up.path);
 		else if (m->down.path != NULL && m->up.dir.irreversible)
-			rc = problem(pr, "%s: marked irreversible but has a "
-					 "down file %s", m->up.path,
-				     m->down.path);
+			rc = problem(pr,
+			             "%s: marked irreversible but has a "
+			             "down file %s",
+			             m->up.path, m->down.path);
 		else
 			rc = 0;
 		if (rc < 0)
@@ -221,7 +227,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* The directory's entries, sorted so that problems come out in order. */
 static int list_dir(char ***out, size_t *n, const char *dir,
-		    struct mg_error *err)
+                    struct mg_error *err)
 {
 	struct dirent *de;
 	char **v = NULL, **nv;
@@ -230,10 +236,12 @@ static int list_dir(char ***out, size_t *n, const char *dir,
 
 	if ((d = opendir(dir)) == NULL) {
 		if (errno == ENOENT)
-			return mg_error_set(err, MG_ENOTFOUND, "no migrations "
-					    "directory '%s'", dir);
+			return mg_error_set(err, MG_ENOTFOUND,
+			                    "no migrations "
+			                    "directory '%s'",
+			                    dir);
 		return mg_error_set(err, MG_ERR, "cannot open '%s': %s", dir,
-				    strerror(errno));
+		                    strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -260,7 +268,7 @@ static int list_dir(char ***out, size_t *n, const char *dir,
 }
 
 int mg_source_load(struct mg_source **out, const char *dir,
-		   struct mg_problems *problems, struct mg_error *err)
+                   struct mg_problems *problems, struct mg_error *err)
 {
 	struct mg_source *s = NULL;
 	struct mg_buf path = MG_BUF_INIT;
@@ -301,9 +309,11 @@ int mg_source_load(struct mg_source **out, const char *dir,
 	if ((rc = check_pairs(s, problems)) < 0)
 		goto cleanup;
 	if (problems->n > 0) {
-		rc = mg_error_set(err, MG_EINVALID, "%zu invalid migration "
-				  "file%s in '%s'", problems->n,
-				  problems->n == 1 ? "" : "s", dir);
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "%zu invalid migration "
+		                  "file%s in '%s'",
+		                  problems->n, problems->n == 1 ? "" : "s",
+		                  dir);
 		goto cleanup;
 	}
 	*out = s;
@@ -336,7 +346,7 @@ void mg_source_free(struct mg_source *src)
 }
 
 const struct mg_migration *mg_source_find(const struct mg_source *src,
-					  int64_t version)
+                                          int64_t version)
 {
 	size_t lo = 0, hi = src->n;
 

@@ -12,8 +12,8 @@ struct mg_error;
 
 /* One migration file, read once and kept in memory. */
 struct mg_file {
-	char *path;  /* dir/file name as given; NULL when there is no file */
-	char *text;  /* normalised (no BOM, LF ends), NUL-terminated */
+	char *path; /* dir/file name as given; NULL when there is no file */
+	char *text; /* normalised (no BOM, LF ends), NUL-terminated */
 	size_t len;
 	char checksum[MG_HASH_HEX_LEN]; /* of the normalised bytes */
 	struct mg_directives dir;
@@ -49,20 +49,20 @@ struct mg_problems {
  * the caller disposes in all cases); MG_ERR for I/O; MG_ENOMEM.
  */
 int mg_source_load(struct mg_source **out, const char *dir,
-		   struct mg_problems *problems, struct mg_error *err);
+                   struct mg_problems *problems, struct mg_error *err);
 void mg_source_free(struct mg_source *src);
 
 /* Lends the migration with that version, or NULL. */
 const struct mg_migration *mg_source_find(const struct mg_source *src,
-					  int64_t version);
+                                          int64_t version);
 
 /*
  * Parses a file name such as "0001_create_users.up.sql". Returns 0 and
  * fills the outputs (name_len bytes of the name start at name), or -1 if
  * the name does not fit the pattern.
  */
-int mg_source_parse_name(const char *file, int64_t *version,
-			 const char **name, size_t *name_len, bool *is_up);
+int mg_source_parse_name(const char *file, int64_t *version, const char **name,
+                         size_t *name_len, bool *is_up);
 
 /* Reads and normalises one file (for `migrate new` and the tests). */
 int mg_file_read(struct mg_file *out, const char *path, struct mg_error *err);

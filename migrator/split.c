@@ -917,8 +917,8 @@ const char *mg_stmt_txn_problem(const char *sql, size_t len, bool pg)
 		return own;
 	if (!pg)
 		return NULL;
-	if (W(0, "vacuum") || ((W(0, "create") || W(0, "drop")) &&
-			       W(1, "database")) ||
+	if (W(0, "vacuum") ||
+	    ((W(0, "create") || W(0, "drop")) && W(1, "database")) ||
 	    (W(0, "alter") && W(1, "system")))
 		return none;
 	/* CREATE [UNIQUE] INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY,

@@ -16,15 +16,15 @@ struct mg_error;
  */
 enum mg_split_dialect {
 	MG_SPLIT_POSTGRES, /* '..' E'..' ".." $tag$..$tag$, -- and nested
-			      block comments */
+	                      block comments */
 	MG_SPLIT_MYSQL,    /* '..' ".." with backslash escapes, `..`, #, --,
-			      executable comments, DELIMITER lines,
-			      BEGIN .. END bodies */
+	                      executable comments, DELIMITER lines,
+	                      BEGIN .. END bodies */
 };
 
 struct mg_stmt {
-	size_t off;   /* byte offset of the statement's first character */
-	size_t len;   /* bytes, without the delimiter and trailing blanks */
+	size_t off;    /* byte offset of the statement's first character */
+	size_t len;    /* bytes, without the delimiter and trailing blanks */
 	unsigned line; /* 1-based file line of the first character */
 };
 
@@ -45,7 +45,7 @@ struct mg_stmts {
  * line where it opened), MG_ENOMEM. On error *out is left empty.
  */
 int mg_split(struct mg_stmts *out, const char *sql, size_t len,
-	     enum mg_split_dialect dialect, struct mg_error *err);
+             enum mg_split_dialect dialect, struct mg_error *err);
 void mg_stmts_dispose(struct mg_stmts *s);
 
 /*

@@ -60,8 +60,8 @@ static const char *userinfo(const char *url, const char **at)
 	seg = p + strcspn(p, "/?#");
 	colon = memchr(p, ':', (size_t)(seg - p));
 	password = memchr(p, '@', (size_t)(seg - p)) != NULL ||
-		   (colon != NULL &&
-		    strspn(colon + 1, "0123456789") < (size_t)(seg - colon - 1));
+	           (colon != NULL && strspn(colon + 1, "0123456789") <
+	                                     (size_t)(seg - colon - 1));
 	limit = password ? p + strlen(p) : seg;
 	for (q = p; q < limit; q++)
 		if (*q == '@')
@@ -183,15 +183,16 @@ static char *decode(const char *s, const char *e, bool *bad)
 }
 
 static int add_param(struct mg_url *u, const char *s, const char *e,
-		     struct mg_error *err)
+                     struct mg_error *err)
 {
 	const char *eq = memchr(s, '=', (size_t)(e - s));
 	char **k, **v;
 	bool bad = false;
 
 	if (eq == NULL || eq == s)
-		return mg_error_set(err, MG_EINVALID, "bad URL parameter: "
-				    "expected key=value");
+		return mg_error_set(err, MG_EINVALID,
+		                    "bad URL parameter: "
+		                    "expected key=value");
 	if ((k = realloc(u->keys, (u->nparams + 1) * sizeof(*k))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	u->keys = k;
@@ -202,15 +203,16 @@ static int add_param(struct mg_url *u, const char *s, const char *e,
 	v[u->nparams] = decode(eq + 1, e, &bad);
 	u->nparams++;
 	if (bad)
-		return mg_error_set(err, MG_EINVALID, "bad percent-escape in "
-				    "a URL parameter");
+		return mg_error_set(err, MG_EINVALID,
+		                    "bad percent-escape in "
+		                    "a URL parameter");
 	if (k[u->nparams - 1] == NULL || v[u->nparams - 1] == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	return 0;
 }
 
 static int parse_host(struct mg_url *u, const char *s, const char *e,
-		      struct mg_error *err)
+                      struct mg_error *err)
 {
 	const char *colon = NULL, *p;
 	bool bad = false;
@@ -219,8 +221,9 @@ static int parse_host(struct mg_url *u, const char *s, const char *e,
 		const char *close = memchr(s, ']', (size_t)(e - s));
 
 		if (close == NULL)
-			return mg_error_set(err, MG_EINVALID, "bad IPv6 host "
-					    "in URL: missing ']'");
+			return mg_error_set(err, MG_EINVALID,
+			                    "bad IPv6 host "
+			                    "in URL: missing ']'");
 		u->host = decode(s + 1, close, &bad);
 		if (close + 1 < e && close[1] == ':')
 			colon = close + 1;
@@ -240,13 +243,15 @@ static int parse_host(struct mg_url *u, const char *s, const char *e,
 		/* the text is not shown: a mistyped URL may put part of a
 		 * password here */
 		if (p != e || p == colon + 1 || port == 0 || port > 65535)
-			return mg_error_set(err, MG_EINVALID, "bad port in the "
-					    "URL: expected 1 to 65535");
+			return mg_error_set(err, MG_EINVALID,
+			                    "bad port in the "
+			                    "URL: expected 1 to 65535");
 		u->port = (unsigned)port;
 	}
 	if (bad)
-		return mg_error_set(err, MG_EINVALID, "bad percent-escape in "
-				    "URL host");
+		return mg_error_set(err, MG_EINVALID,
+		                    "bad percent-escape in "
+		                    "URL host");
 	return 0;
 }
 
@@ -260,13 +265,15 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 
 	memset(out, 0, sizeof(*out));
 	if ((p = strstr(url, "://")) == NULL)
-		return mg_error_set(err, MG_EINVALID, "not a URL: expected "
-				    "scheme://...");
+		return mg_error_set(err, MG_EINVALID,
+		                    "not a URL: expected "
+		                    "scheme://...");
 	if (mg_url_userinfo_ambiguous(url))
-		return mg_error_set(err, MG_EINVALID, "the URL's user or "
-				    "password holds '@', '/', '?' or '#': "
-				    "percent-encode them (%%40, %%2F, %%3F, "
-				    "%%23)");
+		return mg_error_set(err, MG_EINVALID,
+		                    "the URL's user or "
+		                    "password holds '@', '/', '?' or '#': "
+		                    "percent-encode them (%%40, %%2F, %%3F, "
+		                    "%%23)");
 	p += 3;
 	if (userinfo(url, &at) != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -275,9 +282,10 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 		if (colon != NULL)
 			u.password = decode(colon + 1, at, &bad);
 		if (bad) {
-			rc = mg_error_set(err, MG_EINVALID, "bad percent-"
-					  "escape in the URL's user or "
-					  "password");
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "bad percent-"
+			                  "escape in the URL's user or "
+			                  "password");
 			goto cleanup;
 		}
 		p = at + 1;
@@ -290,8 +298,9 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 		path_end = p + 1 + strcspn(p + 1, "?#");
 		if (path_end > p + 1 &&
 		    (u.db = decode(p + 1, path_end, &bad)) == NULL && bad) {
-			rc = mg_error_set(err, MG_EINVALID, "bad percent-"
-					  "escape in the URL's database");
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "bad percent-"
+			                  "escape in the URL's database");
 			goto cleanup;
 		}
 		p = path_end;
@@ -311,7 +320,7 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 			free(u.socket);
 			if ((u.socket = strdup(u.values[i])) == NULL) {
 				rc = mg_error_set(err, MG_ENOMEM,
-						  "out of memory");
+				                  "out of memory");
 				goto cleanup;
 			}
 		}

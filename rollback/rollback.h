@@ -21,6 +21,6 @@ struct mg_down_opts {
  * MG_ERR when a version is dirty.
  */
 int mg_rollback_plan(struct mg_plan *out, const struct mg_status *st,
-		     const struct mg_down_opts *opts, struct mg_error *err);
+                     const struct mg_down_opts *opts, struct mg_error *err);
 
 #endif

@@ -14,7 +14,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
-		   struct mg_error *err)
+                   struct mg_error *err)
 {
 	struct mg_buf sql = MG_BUF_INIT, line = MG_BUF_INIT;
 	struct mg_schema s = { 0 };
@@ -38,7 +38,7 @@ int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
 
 		mg_buf_truncate(&line, 0);
 		mg_buf_addf(&line, "%s %s: %s", mg_rows_get(r, i, 0),
-			    mg_rows_get(r, i, 1), def ? def : "");
+		            mg_rows_get(r, i, 1), def ? def : "");
 		if ((s.items[s.n] = mg_buf_detach(&line)) == NULL) {
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 			goto cleanup;
@@ -50,7 +50,7 @@ int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
 	crypto_generichash_init(&h, NULL, 0, sizeof(bin));
 	for (i = 0; i < s.n; i++)
 		crypto_generichash_update(&h, (const unsigned char *)s.items[i],
-					  strlen(s.items[i]) + 1);
+		                          strlen(s.items[i]) + 1);
 	crypto_generichash_final(&h, bin, sizeof(bin));
 	sodium_bin2hex(s.hash, sizeof(s.hash), bin, sizeof(bin));
 	*out = s;
@@ -64,23 +64,24 @@ cleanup:
 }
 
 void mg_schema_diff(struct mg_buf *out, const struct mg_schema *a,
-		    const struct mg_schema *b)
+                    const struct mg_schema *b)
 {
 	size_t i = 0, j = 0;
 	int c;
 
 	/* both are sorted: one merge pass */
 	while (i < a->n || j < b->n) {
-		c = i >= a->n ? 1 : j >= b->n ? -1 :
-					     strcmp(a->items[i], b->items[j]);
+		c = i >= a->n   ? 1
+		    : j >= b->n ? -1
+		                : strcmp(a->items[i], b->items[j]);
 		if (c == 0) {
 			i++;
 			j++;
 			continue;
 		}
 		mg_buf_addf(out, "%s%c %s", out->len ? "; " : "",
-			    c < 0 ? '-' : '+',
-			    c < 0 ? a->items[i++] : b->items[j++]);
+		            c < 0 ? '-' : '+',
+		            c < 0 ? a->items[i++] : b->items[j++]);
 	}
 }
 

@@ -21,11 +21,11 @@ struct mg_schema {
 };
 
 int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
-		   struct mg_error *err);
+                   struct mg_error *err);
 /* Appends "- item" for what `after` lacks and "+ item" for what it adds,
  * "; "-separated. */
 void mg_schema_diff(struct mg_buf *out, const struct mg_schema *before,
-		    const struct mg_schema *after);
+                    const struct mg_schema *after);
 void mg_schema_dispose(struct mg_schema *s);
 
 #endif
