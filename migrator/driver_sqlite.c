@@ -1,12 +1,15 @@
 /*
- * SQLite: the embedded default. DDL is transactional; the runner's lock is
- * the write lock of each file's BEGIN IMMEDIATE transaction, waited for up
- * to --lock-timeout (SQLite cannot hold a lock between transactions, so
- * the driver does not claim MG_CAP_RUN_LOCK and the runner re-reads the
- * ledger inside each transaction).
+ * SQLite: the embedded default. DDL is transactional. The runner's lock is
+ * the write lock of a BEGIN IMMEDIATE transaction, taken by lock() and
+ * waited for up to --lock-timeout. Each file still commits on its own, so
+ * after every COMMIT or ROLLBACK the driver takes the lock again at once;
+ * in that instant another runner could get in, so the driver does not
+ * claim MG_CAP_RUN_LOCK, and the runner re-reads the ledger in each
+ * transaction.
  */
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,17 @@
 struct sq_conn {
 	struct mg_conn base; /* first: the core sees only this */
 	sqlite3 *db;
+	bool locked; /* between lock() and unlock(): hold a write lock */
 };
+
+/* Takes the write lock again after a transaction ended, while the run
+ * holds it. Best effort: if another runner got in, the next BEGIN waits
+ * for it (and says so). */
+static void relock(struct sq_conn *c)
+{
+	if (c->locked && sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
 
 extern const struct mg_driver mg_driver_sqlite;
 
@@ -193,18 +206,35 @@ static unsigned line_at(const char *sql, size_t off)
 	return line;
 }
 
+static int run_statements(struct sq_conn *c, const char *sql, size_t len,
+                          struct mg_script_result *res, struct mg_error *err);
+
 /* SQLite splits the text itself: prepare() hands back where it stopped. */
 static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
                           unsigned flags, struct mg_script_result *res,
                           struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	/* outside any transaction means outside the lock's too (VACUUM) */
+	if ((flags & MG_SCRIPT_NO_TXN) && !sqlite3_get_autocommit(c->db) &&
+	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return sq_error(err, c->db, "COMMIT");
+	rc = run_statements(c, sql, len, res, err);
+	if (flags & MG_SCRIPT_NO_TXN)
+		relock(c);
+	return rc;
+}
+
+static int run_statements(struct sq_conn *c, const char *sql, size_t len,
+                          struct mg_script_result *res, struct mg_error *err)
+{
 	const char *p = sql, *end = sql + len, *tail;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	(void)flags; /* the runner opens the transaction, or not */
-	memset(res, 0, sizeof(*res));
 	while (p < end) {
 		size_t start;
 		int off;
@@ -344,6 +374,8 @@ static int sq_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 		rc = sq_error(err, c->db, "COMMIT");
 		goto cleanup;
 	}
+	if (flags & MG_Q_COMMIT)
+		relock(c);
 	if (out != NULL) {
 		*out = r;
 		r = NULL;
@@ -362,15 +394,22 @@ static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	int rc;
 
 	if (op == MG_TXN_BEGIN) {
+		/* the lock's transaction is the file's */
+		if (c->locked && !sqlite3_get_autocommit(c->db))
+			return 0;
 		/* IMMEDIATE takes the write lock now, so two runners queue
 		 * here instead of failing later with SQLITE_BUSY */
 		sql = "BEGIN IMMEDIATE";
 	} else if (op == MG_TXN_ROLLBACK) {
-		if (sqlite3_get_autocommit(c->db))
-			return 0; /* an error already rolled it back */
+		if (sqlite3_get_autocommit(c->db)) {
+			relock(c); /* an error already rolled it back */
+			return 0;
+		}
 		sql = "ROLLBACK";
 	}
 	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	if (op != MG_TXN_BEGIN)
+		relock(c);
 	/* BEGIN IMMEDIATE is where the runner's lock is taken */
 	if (op == MG_TXN_BEGIN && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED))
 		return mg_error_set(err, MG_ELOCKED,
@@ -386,19 +425,26 @@ static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
                    int timeout_s, struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
+	int rc;
 
 	(void)name;
 	(void)key;
-	(void)err;
 	sqlite3_busy_timeout(c->db, timeout_s > 0 ? timeout_s * 1000 : 0);
-	return 0;
+	if ((rc = sq_txn(conn, MG_TXN_BEGIN, err)) == 0)
+		c->locked = true;
+	return rc;
 }
 
 static void sq_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
-	(void)conn;
+	struct sq_conn *c = (struct sq_conn *)conn;
+
 	(void)name;
 	(void)key;
+	/* every write of the run was committed: nothing is pending here */
+	c->locked = false;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static const char *sq_schema(struct mg_conn *conn)
