@@ -117,6 +117,23 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 	return 0;
 }
 
+/*
+ * Whether a check's query failed because the file is wrong: a table or
+ * column that does not exist, a syntax error (SQLSTATE class 42, but not
+ * 42501, a missing privilege). SQLite has no SQLSTATE: its messages say.
+ * Anything else (a lost connection, a timeout) is the server's failure.
+ */
+static bool file_is_wrong(int rc, const struct mg_error *err)
+{
+	if (rc == MG_ENOTFOUND)
+		return true;
+	if (err->sqlstate[0] != '\0')
+		return strncmp(err->sqlstate, "42", 2) == 0 &&
+		       strcmp(err->sqlstate, "42501") != 0;
+	return strncmp(err->msg, "no such ", 8) == 0 ||
+	       strstr(err->msg, "syntax error") != NULL;
+}
+
 static void fail(struct mg_checks *cs, size_t i, enum mg_verdict v)
 {
 	cs->r[i].verdict = v;
@@ -158,12 +175,7 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 		 * (SQLSTATE class 42; SQLite has no SQLSTATE): the file is
 		 * wrong, exit 2. A lost connection stays a runtime error. */
 		if (rc < 0 && rc != MG_ENOMEM && err != NULL) {
-			int code = rc == MG_ENOTFOUND ||
-			                           err->sqlstate[0] == '\0' ||
-			                           strncmp(err->sqlstate, "42",
-			                                   2) == 0
-			                   ? MG_EINVALID
-			                   : rc;
+			int code = file_is_wrong(rc, err) ? MG_EINVALID : rc;
 
 			snprintf(server, sizeof(server), "%s", err->msg);
 			mg_error_set(err, code, "check '%s' cannot run: %s",

@@ -29,6 +29,7 @@ struct pg_conn {
 	char *setup[4];
 	size_t nsetup;
 	char *begin_sql; /* the setup and BEGIN, as one simple query */
+	char *reset_sql; /* the setup alone */
 };
 
 extern const struct mg_driver mg_driver_postgres;
@@ -152,6 +153,11 @@ static int setup_session(struct pg_conn *c, struct mg_error *err)
 	mg_buf_truncate(&sql, 0);
 	for (i = 0; i < c->nsetup; i++)
 		mg_buf_addf(&sql, "%s;", c->setup[i]);
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (c->reset_sql = strdup(sql.ptr)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
 	mg_buf_add(&sql, "BEGIN;");
 	if ((rc = mg_buf_check(&sql, err)) < 0 ||
 	    (c->begin_sql = strdup(sql.ptr)) == NULL) {
@@ -186,6 +192,7 @@ static void free_conn(struct pg_conn *c)
 	for (i = 0; i < c->nsetup; i++)
 		free(c->setup[i]);
 	free(c->begin_sql);
+	free(c->reset_sql);
 	free(c->schema);
 	free(c);
 }
@@ -231,6 +238,7 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 			mg_error_detail(err, "%s", PQerrorMessage(c->pg));
 			trim(err->detail);
 			mg_redact_secret(err->detail, PQpass(c->pg));
+			mg_redact_secret(err->msg, PQpass(c->pg));
 		}
 		PQfinish(c->pg);
 		free(c);
@@ -375,6 +383,12 @@ static int pg_check_script(const char *sql, size_t len, unsigned flags,
 	return rc;
 }
 
+static bool is_copy(ExecStatusType st)
+{
+	return st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+	       st == PGRES_COPY_BOTH;
+}
+
 /* COPY to or from the client has no data to work with in a migration:
  * end it, or libpq would wait for data forever. */
 static int copy_refused(struct pg_conn *c, ExecStatusType st,
@@ -401,6 +415,8 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 	struct mg_buf q = MG_BUF_INIT;
 	long prefix = 0;
 	size_t nres = 0, pre_results = 0;
+	bool in_txn = c->begin_pending ||
+	              PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
 	PGresult *r;
 	int rc = 0;
 
@@ -426,10 +442,11 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 
 			rc = result_error(err, r, c->pg);
 			res->line = error_line(r, sql, len, prefix, nth);
-		} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
-		           st == PGRES_COPY_BOTH) {
-			if (rc == 0)
-				rc = copy_refused(c, st, err);
+		} else if (is_copy(st)) {
+			/* every one of them, or libpq waits for data */
+			int crc = copy_refused(c, st, rc == 0 ? err : NULL);
+
+			rc = rc == 0 ? crc : rc;
 			res->line = error_line(r, sql, len, prefix,
 			                       nres - pre_results);
 		} else if (rc == 0) {
@@ -439,6 +456,15 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 	}
 	if (rc == 0 && nres > pre_results)
 		res->done = nres - pre_results;
+	/* whatever the static check missed: the file ended our
+	 * transaction, and what it did may be committed */
+	if (rc == 0 && in_txn &&
+	    PQtransactionStatus(c->pg) != PQTRANS_INTRANS) {
+		res->committed = res->done;
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "the file ended migrate's transaction "
+		                  "(COMMIT or ROLLBACK in the file)");
+	}
 cleanup:
 	mg_buf_dispose(&q);
 	return rc;
@@ -451,6 +477,7 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
                      struct mg_script_result *res, struct mg_error *err)
 {
 	struct mg_stmts stmts = { 0 };
+	const char *why;
 	size_t i;
 	int rc;
 
@@ -461,17 +488,9 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 	}
 	res->total = stmts.n;
 	/* the setup without its BEGIN: this file runs outside one */
-	{
-		char *setup = strndup(c->begin_sql,
-		                      strlen(c->begin_sql) - strlen("BEGIN;"));
-
-		rc = setup ? simple(c, setup, err)
-		           : mg_error_set(err, MG_ENOMEM, "out of memory");
-		free(setup);
-		if (rc < 0) {
-			mg_stmts_dispose(&stmts);
-			return rc;
-		}
+	if ((rc = simple(c, c->reset_sql, err)) < 0) {
+		mg_stmts_dispose(&stmts);
+		return rc;
 	}
 	for (i = 0; i < stmts.n; i++) {
 		const struct mg_stmt *s = &stmts.v[i];
@@ -504,7 +523,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			                                          one, s->len));
 			/* a failed CREATE INDEX CONCURRENTLY leaves an invalid
 			 * index behind: something of it stays */
-			if (mg_stmt_txn_problem(one, s->len, true) != NULL)
+			why = mg_stmt_txn_problem(one, s->len, true);
+			if (why != NULL && strstr(why, "cannot run") != NULL)
 				res->committed = res->done + 1;
 			if (pos != NULL)
 				res->line = line_at(
@@ -582,6 +602,17 @@ cleanup:
 	return rc;
 }
 
+static bool send_setup(struct pg_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsetup; i++)
+		if (!PQsendQueryParams(c->pg, c->setup[i], 0, NULL, NULL, NULL,
+		                       NULL, 0))
+			return false;
+	return true;
+}
+
 /*
  * A pipeline of [BEGIN,] the statement[, COMMIT]: one round trip. An
  * error aborts the rest of the pipeline and leaves the transaction
@@ -622,18 +653,24 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 	                       NULL, 0) ||
 	    (commit && !PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL,
 	                                  NULL, 0)) ||
-	    !PQpipelineSync(c->pg)) {
+	    (commit && !send_setup(c)) || !PQpipelineSync(c->pg)) {
 		rc = result_error(err, NULL, c->pg);
 		goto drain;
 	}
 	pre = begin ? (int)c->nsetup + 1 : 0;
-	expect = pre + 1 + (commit ? 1 : 0);
+	/* after a file's COMMIT the session is reset too, so that what
+	 * runs between files (migrate test's schema reads) sees defaults */
+	expect = pre + 1 + (commit ? 1 + (int)c->nsetup : 0);
 	for (i = 0; i < expect; i++) {
 		ExecStatusType st;
 
 		r = PQgetResult(c->pg);
 		st = PQresultStatus(r);
-		if (st == PGRES_FATAL_ERROR && rc == 0)
+		if (is_copy(st)) { /* a check query such as COPY ... TO STDOUT */
+			int crc = copy_refused(c, st, rc == 0 ? err : NULL);
+
+			rc = rc == 0 ? crc : rc;
+		} else if (st == PGRES_FATAL_ERROR && rc == 0)
 			rc = result_error(err, r, c->pg);
 		else if (st == PGRES_TUPLES_OK && rc == 0 && out != NULL &&
 		         i == pre)
@@ -641,8 +678,11 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 		PQclear(r);
 		/* each query's results end with a NULL */
 		while ((r = PQgetResult(c->pg)) != NULL &&
-		       PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+		       PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+			if (is_copy(PQresultStatus(r)))
+				copy_refused(c, PQresultStatus(r), NULL);
 			PQclear(r);
+		}
 		if (r != NULL) { /* the sync came early: queries aborted */
 			PQclear(r);
 			goto exit;
@@ -671,6 +711,19 @@ cleanup:
 	return rc;
 }
 
+/* COMMIT or ROLLBACK, and the session's settings back to our defaults */
+static int end_txn(struct pg_conn *c, const char *what, struct mg_error *err)
+{
+	struct mg_buf sql = MG_BUF_INIT;
+	int rc;
+
+	mg_buf_addf(&sql, "%s;%s", what, c->reset_sql);
+	if ((rc = mg_buf_check(&sql, err)) == 0)
+		rc = simple(c, sql.ptr, err);
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
 static int pg_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
@@ -684,7 +737,7 @@ static int pg_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 			c->begin_pending = false;
 			return 0;
 		}
-		return simple(c, "COMMIT", err);
+		return end_txn(c, "COMMIT", err);
 	case MG_TXN_ROLLBACK:
 		if (c->begin_pending) {
 			c->begin_pending = false;
@@ -692,7 +745,7 @@ static int pg_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 		}
 		if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 			return 0;
-		return simple(c, "ROLLBACK", err);
+		return end_txn(c, "ROLLBACK", err);
 	}
 	return 0;
 }

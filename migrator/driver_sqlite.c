@@ -215,6 +215,7 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
                           struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
+	bool in_txn = !sqlite3_get_autocommit(c->db);
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -223,8 +224,16 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_error(err, c->db, "COMMIT");
 	rc = run_statements(c, sql, len, res, err);
-	if (flags & MG_SCRIPT_NO_TXN)
+	if (flags & MG_SCRIPT_NO_TXN) {
 		relock(c);
+	} else if (rc == 0 && in_txn && sqlite3_get_autocommit(c->db)) {
+		/* whatever the static check missed: the file ended our
+		 * transaction, and what it did may be committed */
+		res->committed = res->done;
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "the file ended migrate's transaction "
+		                  "(COMMIT or ROLLBACK in the file)");
+	}
 	return rc;
 }
 
@@ -287,19 +296,32 @@ static int sq_check_script(const char *sql, size_t len, unsigned flags,
 	int rc = 0;
 
 	*line = 0;
-	if (flags & MG_SCRIPT_NO_TXN)
-		return 0;
-	for (i = 0; i < len && rc == 0; i++) {
-		if (sql[i] != ';')
+	/* up to len: the last statement needs no ';' */
+	for (i = 0; i <= len && rc == 0; i++) {
+		if (i < len && sql[i] != ';')
 			continue;
 		mg_buf_truncate(&stmt, 0);
-		mg_buf_addn(&stmt, sql + start, i + 1 - start);
+		mg_buf_addn(&stmt, sql + start, (i < len ? i + 1 : len) - start);
+		if (i == len)
+			mg_buf_addc(&stmt, ';');
 		if ((rc = mg_buf_check(&stmt, err)) < 0)
 			break;
-		if (!sqlite3_complete(stmt.ptr))
-			continue;
-		if ((why = mg_stmt_txn_problem(stmt.ptr, stmt.len, false)) !=
-		    NULL) {
+		if (!sqlite3_complete(stmt.ptr)) {
+			if (i < len)
+				continue;
+			/* the end of the file, inside a quote or comment */
+			if (mg_stmt_skip_comments(stmt.ptr, stmt.len) + 1 <
+			    stmt.len) {
+				*line = line_at(sql, start);
+				rc = mg_error_set(err, MG_EINVALID,
+				                  "unterminated statement: a "
+				                  "quote or comment never ends");
+			}
+			break;
+		}
+		if (!(flags & MG_SCRIPT_NO_TXN) &&
+		    (why = mg_stmt_txn_problem(stmt.ptr, stmt.len, false)) !=
+		            NULL) {
 			size_t skip = mg_stmt_skip_comments(stmt.ptr, stmt.len);
 
 			*line = line_at(sql, start + skip);

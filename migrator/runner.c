@@ -281,7 +281,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m, bool up,
 	                                   &xerr)) < 0) {
 		/* after statements committed one by one, the file is
 		 * half-applied: dirty until an operator repairs it */
-		status = no_txn && res.committed > 0 ? "dirty" : "failed";
+		status = res.committed > 0 ? "dirty" : "failed";
 		locate(&xerr, file->path, res.line);
 	} else if ((xrc = mg_checks_after(&cs, r->conn, &xerr)) < 0) {
 		status = no_txn ? "dirty" : "failed";
@@ -342,14 +342,25 @@ static int apply(struct mg_runner *r, const struct mg_migration *m, bool up,
 	    (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
 	                           MG_Q_COMMIT, err)) < 0)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-	if (rc < 0 && xrc == 0)
-		goto cleanup; /* the file ran, its ok row is lost: say so */
-	if (rc < 0) /* the file's own failure matters more; keep both */
+	if (rc < 0 && xrc == 0) {
+		/* the file ran outside a transaction, but its ok row was not
+		 * written: the dirty row stays its last word, and says so */
+		mg_error_set(&xerr, err->code,
+		             "%s ran, but its ledger row could not be "
+		             "written: %s",
+		             file->path, err->msg);
+		xrc = xerr.code;
+		status = "dirty";
+	} else if (rc < 0) {
+		/* the file's own failure matters more; keep both */
+		char before[sizeof(xerr.detail)];
+
+		memcpy(before, xerr.detail, sizeof(before));
 		mg_error_detail(&xerr,
 		                "%s%sand its ledger row could not be "
 		                "written: %s",
-		                xerr.detail, xerr.detail[0] ? "\n" : "",
-		                err->msg);
+		                before, before[0] ? "\n" : "", err->msg);
+	}
 recorded:
 	/* a check failed, but the undo did not restore: not "rolled back" */
 	if (xrc == MG_ECHECK && strcmp(status, "dirty") == 0)

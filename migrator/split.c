@@ -879,10 +879,22 @@ static size_t skip_noise(const char *sql, size_t len, size_t p)
 			while (p < len && sql[p] != '\n')
 				p++;
 		} else if (p + 1 < len && sql[p] == '/' && sql[p + 1] == '*') {
-			for (p += 2; p + 1 < len; p++)
-				if (sql[p] == '*' && sql[p + 1] == '/')
-					break;
-			p += 2;
+			/* nested, as PostgreSQL has them; harmless elsewhere:
+			 * a statement whose words hide in a comment is only
+			 * looked at more closely */
+			int depth = 1;
+
+			for (p += 2; p + 1 < len && depth > 0; p++) {
+				if (sql[p] == '*' && sql[p + 1] == '/') {
+					depth--;
+					p++;
+				} else if (sql[p] == '/' && sql[p + 1] == '*') {
+					depth++;
+					p++;
+				}
+			}
+			if (depth > 0)
+				p = len;
 		} else {
 			return p < len ? p : len;
 		}

@@ -38,35 +38,43 @@ const char *mg_url_sqlite_path(const char *url)
 }
 
 /*
- * The userinfo of scheme://user:pass@host/...: up to the last '@' before
- * the query, so that an unencoded '@' or '/' in a password still counts
- * as password (to hide it), not as host or path. NULL: none.
+ * The userinfo of scheme://user:pass@host/..., NULL if none. When an '@'
+ * comes before the first '/', '?' or '#', it ends at the last such '@'.
+ * Otherwise a "user:" followed by an '@' further on may be a password
+ * holding '/', '?' or '#' unencoded (which libpq would split elsewhere):
+ * then it runs to the last '@' of all, so that it is hidden whole; only
+ * "host:5432/db?x=a@b", a port with the '@' in the query, is not one.
  */
 static const char *userinfo(const char *url, const char **at)
 {
-	const char *p = strstr(url, "://"), *q;
-
-	const char *seg, *colon, *limit;
-	bool password;
+	const char *p = strstr(url, "://"), *q, *seg, *colon, *query;
+	size_t digits;
 
 	*at = NULL;
 	if (p == NULL)
 		return NULL;
 	p += 3;
-	/* Where the authority seems to hold a password (user:x, not
-	 * host:5432) or an '@', a '/', '?' or '#' may be part of that
-	 * password: look for the last '@' anywhere, hiding too much rather
-	 * than too little. Else the '@' must come before the path. */
 	seg = p + strcspn(p, "/?#");
-	colon = memchr(p, ':', (size_t)(seg - p));
-	password = memchr(p, '@', (size_t)(seg - p)) != NULL ||
-	           (colon != NULL && strspn(colon + 1, "0123456789") <
-	                                     (size_t)(seg - colon - 1));
-	limit = password ? p + strlen(p) : seg;
-	for (q = p; q < limit; q++)
+	for (q = p; q < seg; q++)
 		if (*q == '@')
 			*at = q;
-	return *at != NULL ? p : NULL;
+	if (*at != NULL)
+		return p;
+	if ((colon = memchr(p, ':', (size_t)(seg - p))) == NULL)
+		return NULL;
+	for (q = seg; *q; q++)
+		if (*q == '@')
+			*at = q;
+	if (*at == NULL)
+		return NULL;
+	digits = strspn(colon + 1, "0123456789");
+	query = strchr(seg, '?');
+	if (digits > 0 && colon + 1 + digits == seg && *seg != '#' &&
+	    query != NULL && query < *at) {
+		*at = NULL; /* a port, and the '@' is the query's */
+		return NULL;
+	}
+	return p;
 }
 
 /*
@@ -74,20 +82,49 @@ static const char *userinfo(const char *url, const char **at)
  * '&' (libpq takes spaces in it as they are); in a keyword string it is a
  * word, or a '...' string with backslash escapes.
  */
+static int hexval(char c);
+
 static const char *skip_value(const char *v, bool is_url)
 {
 	if (is_url)
 		return v + strcspn(v, "&#");
 	while (*v == ' ' || *v == '\t')
 		v++;
-	if (*v != '\'')
-		return v + strcspn(v, " \t");
+	if (*v != '\'') {
+		/* libpq takes backslash escapes in bare values too */
+		while (*v && *v != ' ' && *v != '\t')
+			v += *v == '\\' && v[1] != '\0' ? 2 : 1;
+		return v;
+	}
 	for (v++; *v && *v != '\''; v++)
 		if (*v == '\\' && v[1] != '\0')
 			v++;
 	return *v ? v + 1 : v;
 }
 
+/*
+ * Whether p starts a "password" key, spelt plainly or percent-encoded
+ * (libpq decodes URL query keys: pass%77ord is password). Sets *end past
+ * the key.
+ */
+static bool password_key(const char *p, const char **end)
+{
+	const char *want = "password";
+	int hi, lo;
+
+	for (; *want; want++) {
+		if (p[0] == '%' && (hi = hexval(p[1])) >= 0 &&
+		    (lo = hexval(p[2])) >= 0 &&
+		    tolower(hi * 16 + lo) == *want)
+			p += 3;
+		else if (tolower((unsigned char)*p) == *want)
+			p++;
+		else
+			return false;
+	}
+	*end = p;
+	return true;
+}
 char *mg_url_redact(const char *url)
 {
 	struct mg_buf b = MG_BUF_INIT;
@@ -104,14 +141,16 @@ char *mg_url_redact(const char *url)
 	}
 	/* password=... in a query string or a libpq keyword string */
 	while (*p) {
-		const char *v = p + 8;
+		const char *v;
 
 		if ((p == url || !isalnum((unsigned char)p[-1])) &&
-		    strncasecmp(p, "password", 8) == 0) {
+		    password_key(p, &v)) {
+			const char *key = p;
+
 			while (*v == ' ' || *v == '\t')
 				v++;
 			if (*v == '=') {
-				mg_buf_addn(&b, p, 8);
+				mg_buf_addn(&b, key, (size_t)(v - key));
 				mg_buf_add(&b, "=***");
 				p = skip_value(v + 1, is_url);
 				continue;
