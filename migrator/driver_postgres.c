@@ -23,14 +23,16 @@ struct pg_conn {
 	PGconn *pg;
 	bool begin_pending; /* BEGIN asked for, not sent yet */
 	char *schema;       /* current_schema() on connecting, or NULL */
-	/* Each file starts from the session's defaults, whatever the file
-	 * before it SET (search_path, role, timeouts): these go out with
-	 * its BEGIN, and restore our own settings after the RESET. */
+	/* Each file leaves the session as it found it, whatever it SET
+	 * (search_path, role, timeouts): these go out with the COMMIT or
+	 * ROLLBACK that ends it, and restore our own settings after the
+	 * RESET. */
 	char *setup[4];
 	size_t nsetup;
-	char *begin_sql; /* the setup and BEGIN, as one simple query */
-	char *reset_sql; /* the setup alone */
+	char *reset_sql; /* the same, as one simple query */
 };
+
+#define BEGIN_SQL "BEGIN;"
 
 extern const struct mg_driver mg_driver_postgres;
 
@@ -158,12 +160,6 @@ static int setup_session(struct pg_conn *c, struct mg_error *err)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	mg_buf_add(&sql, "BEGIN;");
-	if ((rc = mg_buf_check(&sql, err)) < 0 ||
-	    (c->begin_sql = strdup(sql.ptr)) == NULL) {
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-		goto cleanup;
-	}
 	/* now: our settings (not the RESETs) and the schema, one trip */
 	mg_buf_truncate(&sql, 0);
 	for (i = 2; i < c->nsetup; i++)
@@ -191,7 +187,6 @@ static void free_conn(struct pg_conn *c)
 	PQfinish(c->pg);
 	for (i = 0; i < c->nsetup; i++)
 		free(c->setup[i]);
-	free(c->begin_sql);
 	free(c->reset_sql);
 	free(c->schema);
 	free(c);
@@ -282,15 +277,6 @@ static size_t char_to_byte(const char *s, size_t len, long pos)
 			return i;
 	}
 	return len;
-}
-
-static size_t char_count(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
 }
 
 static unsigned line_at(const char *s, size_t off)
@@ -421,9 +407,9 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 	int rc = 0;
 
 	if (c->begin_pending) {
-		mg_buf_add(&q, c->begin_sql);
-		prefix = (long)char_count(c->begin_sql);
-		pre_results = c->nsetup + 1;
+		mg_buf_add(&q, BEGIN_SQL);
+		prefix = (long)strlen(BEGIN_SQL);
+		pre_results = 1;
 		c->begin_pending = false;
 	}
 	mg_buf_addn(&q, sql, len);
@@ -487,11 +473,7 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 		return rc;
 	}
 	res->total = stmts.n;
-	/* the setup without its BEGIN: this file runs outside one */
-	if ((rc = simple(c, c->reset_sql, err)) < 0) {
-		mg_stmts_dispose(&stmts);
-		return rc;
-	}
+
 	for (i = 0; i < stmts.n; i++) {
 		const struct mg_stmt *s = &stmts.v[i];
 		char *one = strndup(sql + s->off, s->len);
@@ -541,6 +523,10 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			res->committed = res->done;
 	}
 	mg_stmts_dispose(&stmts);
+	/* no COMMIT of ours ends this file: reset here (a transaction of
+	 * its own left open is reset by the runner's ROLLBACK) */
+	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+		simple(c, c->reset_sql, NULL);
 	return rc;
 }
 
@@ -642,12 +628,7 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 		rc = result_error(err, NULL, c->pg);
 		goto cleanup;
 	}
-	for (i = 0; begin && i < (int)c->nsetup; i++)
-		if (!PQsendQueryParams(c->pg, c->setup[i], 0, NULL, NULL, NULL,
-		                       NULL, 0))
-			break;
-	if ((begin && i < (int)c->nsetup) ||
-	    (begin && !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL,
+	if ((begin && !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL,
 	                                 NULL, 0)) ||
 	    !PQsendQueryParams(c->pg, q.ptr, (int)nparams, NULL, params, NULL,
 	                       NULL, 0) ||
@@ -657,7 +638,7 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 		rc = result_error(err, NULL, c->pg);
 		goto drain;
 	}
-	pre = begin ? (int)c->nsetup + 1 : 0;
+	pre = begin ? 1 : 0;
 	/* after a file's COMMIT the session is reset too, so that what
 	 * runs between files (migrate test's schema reads) sees defaults */
 	expect = pre + 1 + (commit ? 1 + (int)c->nsetup : 0);
