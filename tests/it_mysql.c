@@ -357,19 +357,6 @@ static int teardown(void **state)
 /* The test's my_state, from inside a test (after IT_BEGIN). */
 #define MS ((struct my_state *)st)
 
-static const char UP_A[] = "CREATE TABLE a(x int);\n";
-static const char UP_B[] = "CREATE TABLE b(x int);\n"
-			   "INSERT INTO b VALUES (1), (2);\n";
-static const char UP_C[] = "CREATE TABLE c(x int);\n";
-
-/* The three plain migrations most tests start from. */
-static void three(const struct it_env *e)
-{
-	assert_int_equal(it_pair(e, "0001_a", UP_A, "DROP TABLE a;\n"), 0);
-	assert_int_equal(it_pair(e, "0002_b", UP_B, "DROP TABLE b;\n"), 0);
-	assert_int_equal(it_pair(e, "0003_c", UP_C, "DROP TABLE c;\n"), 0);
-}
-
 /* ---- up and down ---- */
 
 static void test_up_applies_all_and_records_checksums(void **state)
@@ -1953,11 +1940,6 @@ static void test_json_dirty_up_ends_with_error_summary(void **state)
 	assert_contains(lines[n - 1], "\"event\":\"summary\"");
 	assert_contains(lines[n - 1], "\"exit_code\":1");
 }
-
-#define CSV_HEADER                                                            \
-	"id,version,name,direction,status,up_checksum,down_checksum,"        \
-	"started_at,finished_at,duration_ms,db_user,os_user,host,"            \
-	"tool_version,checks,error,reason,prev_hash,entry_hash,signature\n"
 
 static void test_status_and_ledger_json_and_csv(void **state)
 {

@@ -146,6 +146,20 @@ int it_write(const struct it_env *e, const char *name, const void *bytes,
 	return rc;
 }
 
+const char UP_A[] = "CREATE TABLE a(x int);\n";
+const char UP_B[] = "CREATE TABLE b(x int);\n"
+		    "INSERT INTO b VALUES (1), (2);\n";
+const char UP_C[] = "CREATE TABLE c(x int);\n";
+
+int it_three(const struct it_env *e)
+{
+	if (it_pair(e, "0001_a", UP_A, "DROP TABLE a;\n") < 0 ||
+	    it_pair(e, "0002_b", UP_B, "DROP TABLE b;\n") < 0 ||
+	    it_pair(e, "0003_c", UP_C, "DROP TABLE c;\n") < 0)
+		return -1;
+	return 0;
+}
+
 int it_write_str(const struct it_env *e, const char *name, const char *text)
 {
 	return it_write(e, name, text, strlen(text));

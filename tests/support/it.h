@@ -68,6 +68,19 @@ char *it_read_file(const char *path, size_t *len);
 /* True when the file exists. */
 bool it_exists(const char *path);
 
+/* The three plain migrations most tests start from: UP_A creates table
+ * a, UP_B table b with two rows, UP_C table c. it_three() writes them as
+ * 0001_a, 0002_b and 0003_c, each with its DROP TABLE down file; 0 or -1
+ * (tests use the three() macro). */
+extern const char UP_A[], UP_B[], UP_C[];
+int it_three(const struct it_env *e);
+
+/* The header line of `migrate ledger --csv`. */
+#define CSV_HEADER                                                            \
+	"id,version,name,direction,status,up_checksum,down_checksum,"        \
+	"started_at,finished_at,duration_ms,db_user,os_user,host,"            \
+	"tool_version,checks,error,reason,prev_hash,entry_hash,signature\n"
+
 /* One finished run of the binary. Reuse it: each run frees the last. */
 struct it_run {
 	int code;  /* exit status; 128+N when killed by signal N; -1 error */
@@ -239,6 +252,9 @@ void it_state_reset(struct it_state *st);
 		assert_true(got_ != NULL && strcmp(got_, (want)) == 0);       \
 		free(got_);                                                   \
 	} while (0)
+
+/* Writes the three plain migrations (it_three), or fails the test. */
+#define three(env) assert_int_equal(it_three(env), 0)
 
 #define assert_table(env, name) assert_true(it_table_exists((env), (name)))
 #define assert_no_table(env, name)                                            \
