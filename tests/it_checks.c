@@ -52,35 +52,6 @@ static enum backend backend_of(const struct it_env *e)
 
 /* ---- MySQL databases (it.h makes PostgreSQL and SQLite ones) ---- */
 
-static int connect_to(struct mg_conn **out, const char *url, bool quiet)
-{
-	const struct mg_driver *drv;
-	struct mg_error err = { 0 };
-
-	*out = NULL;
-	if (url == NULL || *url == '\0')
-		return -1;
-	if ((drv = mg_driver_for_url(url, &err)) == NULL ||
-	    drv->connect(out, url, 0, &err) < 0) {
-		if (!quiet)
-			fprintf(stderr, "it_checks: cannot connect: %s (%s)\n",
-				err.msg, err.detail);
-		return -1;
-	}
-	return 0;
-}
-
-static int admin_sql(struct mg_conn *conn, const char *sql)
-{
-	struct mg_error err = { 0 };
-
-	if (conn->drv->query(NULL, conn, sql, NULL, 0, 0, &err) < 0) {
-		fprintf(stderr, "it_checks: %s: %s\n", sql, err.msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* `dsn` (mysql://user:pw@host:port/db?query) with the database `db`. */
 static char *my_url(const char *dsn, const char *db)
 {
@@ -126,13 +97,13 @@ static int my_env_setup(struct ck_state *cs)
 	snprintf(cs->mydb, sizeof(cs->mydb), "mg_ck_%ld_%u", (long)getpid(),
 		 ++cs->ndb);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", cs->mydb);
-	if (admin_sql(cs->admin, sql) < 0)
+	if (it_conn_query(cs->admin, sql) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", cs->mydb);
-	if (admin_sql(cs->admin, sql) < 0)
+	if (it_conn_query(cs->admin, sql) < 0)
 		goto fail;
 	if ((e->url = my_url(cs->it.dsn, cs->mydb)) == NULL ||
-	    connect_to(&e->conn, e->url, false) < 0)
+	    it_connect(&e->conn, e->url, false) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -140,7 +111,7 @@ fail:
 	if (cs->mydb[0] != '\0') {
 		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
 			 cs->mydb);
-		admin_sql(cs->admin, sql);
+		it_conn_query(cs->admin, sql);
 		cs->mydb[0] = '\0';
 	}
 	return -1;
@@ -161,7 +132,7 @@ static int group_setup_for(void **state, enum backend bk, const char *env)
 	if (bk == BK_POSTGRES)
 		cs->it.no_server = !it_pg_reachable(cs->it.dsn);
 	else
-		cs->it.no_server = connect_to(&cs->admin, cs->it.dsn, true) < 0;
+		cs->it.no_server = it_connect(&cs->admin, cs->it.dsn, true) < 0;
 	if (cs->it.no_server)
 		fprintf(stderr, "it_checks: no server at %s\n", env);
 	/* CI always has servers: there, a missing one fails the group */
@@ -220,7 +191,7 @@ static int teardown(void **state)
 	if (cs->bk == BK_MYSQL && cs->mydb[0] != '\0') {
 		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
 			 cs->mydb);
-		admin_sql(cs->admin, sql);
+		it_conn_query(cs->admin, sql);
 		cs->mydb[0] = '\0';
 	}
 	return 0;

@@ -59,34 +59,6 @@ struct my_state {
 
 /* ---- connections and URLs ---- */
 
-static int conn_open(struct mg_conn **out, const char *url, bool quiet)
-{
-	const struct mg_driver *drv;
-	struct mg_error err = { 0 };
-
-	*out = NULL;
-	if ((drv = mg_driver_for_url(url, &err)) == NULL ||
-	    drv->connect(out, url, 0, &err) < 0) {
-		if (!quiet)
-			fprintf(stderr, "it_mysql: cannot connect: %s (%s)\n",
-				err.msg, err.detail);
-		return -1;
-	}
-	return 0;
-}
-
-/* One statement of ours, its rows (if any) dropped. */
-static int conn_exec(struct mg_conn *c, const char *sql)
-{
-	struct mg_error err = { 0 };
-
-	if (c->drv->query(NULL, c, sql, NULL, 0, 0, &err) < 0) {
-		fprintf(stderr, "it_mysql: %s: %s\n", sql, err.msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* Splits MG_TEST_MYSQL_DSN into its parts. 0 or -1. */
 static int split_dsn(struct my_state *ms, const char *dsn)
 {
@@ -229,7 +201,7 @@ static int group_setup(void **state)
 		return -1;
 	ms->it.dsn = dsn;
 	if (dsn == NULL || *dsn == '\0' || split_dsn(ms, dsn) < 0 ||
-	    conn_open(&ms->admin, dsn, true) < 0)
+	    it_connect(&ms->admin, dsn, true) < 0)
 		ms->it.no_server = true; /* each test then calls skip() */
 	if (ms->it.no_server)
 		fprintf(stderr, "it_mysql: no server at MG_TEST_MYSQL_DSN\n");
@@ -277,13 +249,13 @@ static int setup(void **state)
 	snprintf(ms->dbname, sizeof(ms->dbname), "mg_it_%ld_%u",
 		 (long)getpid(), ++ms->counter);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", ms->dbname);
-	if (conn_exec(ms->admin, sql) < 0)
+	if (it_conn_query(ms->admin, sql) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", ms->dbname);
-	if (conn_exec(ms->admin, sql) < 0)
+	if (it_conn_query(ms->admin, sql) < 0)
 		goto fail;
 	if ((e->url = mysql_url(ms, NULL, NULL, ms->dbname, NULL)) == NULL ||
-	    conn_open(&e->conn, e->url, false) < 0)
+	    it_connect(&e->conn, e->url, false) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -334,20 +306,20 @@ static int teardown(void **state)
 		kill_sessions(ms, ms->dbname);
 		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
 			 ms->dbname);
-		conn_exec(ms->admin, sql);
+		it_conn_query(ms->admin, sql);
 		ms->dbname[0] = '\0';
 	}
 	if (ms->other_db[0] != '\0') {
 		kill_sessions(ms, ms->other_db);
 		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
 			 ms->other_db);
-		conn_exec(ms->admin, sql);
+		it_conn_query(ms->admin, sql);
 		ms->other_db[0] = '\0';
 	}
 	if (ms->extra_user[0] != '\0') {
 		snprintf(sql, sizeof(sql), "DROP USER IF EXISTS '%s'@'%%'",
 			 ms->extra_user);
-		conn_exec(ms->admin, sql);
+		it_conn_query(ms->admin, sql);
 		ms->extra_user[0] = '\0';
 	}
 	it_env_teardown(e);

@@ -317,17 +317,30 @@ char *it_pg_url(const char *url, const char *dbname, const char *password)
 
 /* ---- databases ---- */
 
-static int connect_url(struct mg_conn **out, const char *url, bool quiet)
+int it_connect(struct mg_conn **out, const char *url, bool quiet)
 {
 	const struct mg_driver *drv;
 	struct mg_error err = { 0 };
 
 	*out = NULL;
+	if (url == NULL || *url == '\0') /* an unset DSN: no server */
+		return -1;
 	if ((drv = mg_driver_for_url(url, &err)) == NULL ||
 	    drv->connect(out, url, 0, &err) < 0) {
 		if (!quiet)
 			fprintf(stderr, "it: cannot connect: %s (%s)\n",
 				err.msg, err.detail);
+		return -1;
+	}
+	return 0;
+}
+
+int it_conn_query(struct mg_conn *conn, const char *sql)
+{
+	struct mg_error err = { 0 };
+
+	if (conn->drv->query(NULL, conn, sql, NULL, 0, 0, &err) < 0) {
+		fprintf(stderr, "it: %s: %s\n", sql, err.msg);
 		return -1;
 	}
 	return 0;
@@ -352,7 +365,7 @@ bool it_pg_reachable(const char *dsn)
 {
 	struct mg_conn *c;
 
-	if (dsn == NULL || *dsn == '\0' || connect_url(&c, dsn, true) < 0)
+	if (dsn == NULL || *dsn == '\0' || it_connect(&c, dsn, true) < 0)
 		return false;
 	c->drv->close(c);
 	return true;
@@ -370,7 +383,7 @@ int it_env_setup_pg(struct it_env *e, const char *admin_dsn)
 		goto fail;
 	snprintf(name, sizeof(name), "mg_it_%ld_%u", (long)getpid(),
 		 ++db_counter);
-	if (connect_url(&admin, admin_dsn, false) < 0)
+	if (it_connect(&admin, admin_dsn, false) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
 		 name);
@@ -381,7 +394,7 @@ int it_env_setup_pg(struct it_env *e, const char *admin_dsn)
 		goto fail;
 	if ((e->dbname = strdup(name)) == NULL ||
 	    (e->url = it_pg_url(admin_dsn, name, NULL)) == NULL ||
-	    connect_url(&e->conn, e->url, false) < 0)
+	    it_connect(&e->conn, e->url, false) < 0)
 		goto fail;
 	admin->drv->close(admin);
 	return 0;
@@ -403,7 +416,7 @@ int it_env_setup_sqlite(struct it_env *e)
 	if ((e->url = malloc(n)) == NULL)
 		goto fail;
 	snprintf(e->url, n, "sqlite:%s/t.db", e->root);
-	if (connect_url(&e->conn, e->url, false) < 0)
+	if (it_connect(&e->conn, e->url, false) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -419,7 +432,7 @@ void it_env_teardown(struct it_env *e)
 	if (e->conn != NULL)
 		e->conn->drv->close(e->conn);
 	if (e->dbname != NULL && e->admin != NULL &&
-	    connect_url(&admin, e->admin, false) == 0) {
+	    it_connect(&admin, e->admin, false) == 0) {
 		snprintf(sql, sizeof(sql),
 			 "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->dbname);
 		conn_sql(admin, sql);

@@ -132,6 +132,12 @@ size_t count_of(const char *haystack, const char *needle);
  * no row. it_sql: runs statements outside any transaction; 0 or -1.
  * it_value: a copy of the first cell (NULL on error, no row, SQL NULL).
  */
+/* A connection by URL through the project's drivers; 0 or -1 (with a
+ * message on stderr unless quiet). */
+int it_connect(struct mg_conn **out, const char *url, bool quiet);
+/* One statement of ours on conn, its rows dropped; 0 or -1 (stderr). */
+int it_conn_query(struct mg_conn *conn, const char *sql);
+
 struct mg_rows *it_query(const struct it_env *e, const char *sql);
 long long it_count(const struct it_env *e, const char *sql);
 int it_sql(const struct it_env *e, const char *sql);
