@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "migrator/error.h"
-#include "migrator/url.h"
+#include "migrator/drivers/url.h"
 
 extern const struct mg_driver mg_driver_postgres;
 extern const struct mg_driver mg_driver_sqlite;

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "migrator/error.h"
-#include "migrator/split.h"
+#include "migrator/drivers/split.h"
 
 #define PG MG_SPLIT_POSTGRES
 #define MY MG_SPLIT_MYSQL

@@ -1,4 +1,4 @@
-/* Unit tests of migrator/url.h: schemes, redaction, mysql:// parsing. */
+/* Unit tests of migrator/drivers/url.h: schemes, redaction, mysql:// parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "migrator/error.h"
-#include "migrator/url.h"
+#include "migrator/drivers/url.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

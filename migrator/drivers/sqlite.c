@@ -20,8 +20,8 @@
 
 #include "migrator/driver.h"
 #include "migrator/error.h"
-#include "migrator/split.h"
-#include "migrator/url.h"
+#include "migrator/drivers/split.h"
+#include "migrator/drivers/url.h"
 
 struct sq_conn {
 	struct mg_conn base; /* first: the core sees only this */

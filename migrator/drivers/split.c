@@ -1,4 +1,4 @@
-#include "migrator/split.h"
+#include "migrator/drivers/split.h"
 
 #include <assert.h>
 #include <stdbool.h>

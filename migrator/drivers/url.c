@@ -1,4 +1,4 @@
-#include "migrator/url.h"
+#include "migrator/drivers/url.h"
 
 #include <ctype.h>
 #include <stdlib.h>

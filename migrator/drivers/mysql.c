@@ -17,8 +17,8 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
-#include "migrator/split.h"
-#include "migrator/url.h"
+#include "migrator/drivers/split.h"
+#include "migrator/drivers/url.h"
 
 struct my_conn {
 	struct mg_conn base; /* first: the core sees only this */
