@@ -242,6 +242,7 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 {
 	const char *p = sql, *end = sql + len, *tail;
 	sqlite3_stmt *st = NULL;
+	bool nul_ended = sql[len] == '\0';
 	int rc;
 
 	while (p < end) {
@@ -251,7 +252,12 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
 			p++;
 		start = (size_t)(p - sql);
-		rc = sqlite3_prepare_v2(c->db, p, (int)(end - p), &st, &tail);
+		/* Issue 7: given a length, SQLite copies that many bytes to
+		 * NUL-terminate them, so every statement copied the rest of
+		 * the file (quadratic). The text ends in a NUL: -1 lets
+		 * SQLite read up to the end of one statement only. */
+		rc = sqlite3_prepare_v2(
+		        c->db, p, nul_ended ? -1 : (int)(end - p), &st, &tail);
 		if (rc == SQLITE_OK && st == NULL) { /* only comments left */
 			if (tail <= p)
 				break;
