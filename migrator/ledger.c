@@ -100,8 +100,14 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 	size_t i;
 	int f;
 
-	if ((l->rows = calloc(r->nrows + 1, sizeof(*l->rows))) == NULL)
+	struct mg_ledger_row *rows;
+
+	/* appends: mg_ledger_refresh() adds to what was read before */
+	rows = realloc(l->rows, (l->n + r->nrows + 1) * sizeof(*rows));
+	if (rows == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	l->rows = rows;
+	memset(&rows[l->n], 0, (r->nrows + 1) * sizeof(*rows));
 	for (i = 0; i < r->nrows; i++) {
 		struct mg_ledger_row *row = &l->rows[l->n++];
 
@@ -115,7 +121,7 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 			                    "ledger row with a "
 			                    "bad id or version");
 	}
-	if (l->n > 0) {
+	if (r->nrows > 0) {
 		const struct mg_ledger_row *tail = &l->rows[l->n - 1];
 
 		l->last_id = tail->id;
@@ -188,6 +194,45 @@ cleanup:
 	mg_buf_dispose(&tq);
 	mg_buf_dispose(&sql);
 	mg_ledger_free(l);
+	return rc;
+}
+
+int mg_ledger_refresh(struct mg_ledger *l, struct mg_conn *conn,
+                      struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf sql = MG_BUF_INIT;
+	struct mg_rows *r = NULL;
+	int64_t seen = l->n > 0 ? l->rows[l->n - 1].id : 0;
+	int rc;
+
+	/* rows are kept in id order, and the last one read is the highest
+	 * id the table had then (a load keeps it, see mg_ledger_load): what
+	 * is new has a higher id, whoever wrote it, us included */
+	mg_buf_add(&sql, "SELECT ");
+	add_columns(&sql, drv);
+	mg_buf_addf(&sql, " FROM %s WHERE id > %" PRId64 " ORDER BY id",
+	            l->table, seen);
+	if ((rc = mg_buf_check(&sql, err)) < 0)
+		goto cleanup;
+	rc = drv->query(&r, conn, mg_buf_cstr(&sql), NULL, 0, 0, err);
+	if (rc == MG_ENOTFOUND && !l->exists) {
+		rc = 0; /* still not created */
+		goto cleanup;
+	}
+	if (rc < 0)
+		goto cleanup;
+	l->exists = true;
+	if (r->ncols != MG_LF_COUNT) {
+		rc = mg_error_set(err, MG_ERR,
+		                  "ledger query returned %zu columns",
+		                  r->ncols);
+		goto cleanup;
+	}
+	rc = read_rows(l, r, err);
+cleanup:
+	mg_rows_free(r);
+	mg_buf_dispose(&sql);
 	return rc;
 }
 

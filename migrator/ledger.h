@@ -69,6 +69,17 @@ extern const char mg_ledger_genesis[MG_HASH_HEX_LEN];
  */
 int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
                    const char *table, bool full, struct mg_error *err);
+/*
+ * Brings a loaded ledger up to date: appends every row with an id above
+ * the highest one read so far (rows this process appended included), and
+ * moves the tail (last_id, last_hash) to the newest. One indexed query
+ * whose cost follows the number of new rows, not the ledger's length.
+ * Afterwards the ledger plans as a fresh mg_ledger_load() would: each
+ * version's latest event and latest 'ok' event are still among the rows,
+ * after older ones. Pointers into `rows` do not survive it.
+ */
+int mg_ledger_refresh(struct mg_ledger *l, struct mg_conn *conn,
+                      struct mg_error *err);
 /* Creates the table if needed; call with the runner's lock held. */
 int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_error *err);

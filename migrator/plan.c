@@ -24,13 +24,25 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->version > y->version) - (x->version < y->version);
 }
 
-static struct mg_status_entry *find(struct mg_status *st, int64_t version)
+/* The first nsrc entries come from the source, sorted by version: a
+ * binary search there (a scan made status quadratic in the files, issue
+ * 7), then the few versions found only in the ledger. */
+static struct mg_status_entry *find(struct mg_status *st, size_t nsrc,
+                                    int64_t version)
 {
-	size_t i;
+	size_t lo = 0, hi = nsrc, i;
 
-	/* the ledger is read in id order, which mostly follows versions:
-	 * look from the end first */
-	for (i = st->n; i-- > 0;)
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->v[mid].version == version)
+			return &st->v[mid];
+		if (st->v[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = st->n; i-- > nsrc;)
 		if (st->v[i].version == version)
 			return &st->v[i];
 	return NULL;
@@ -81,7 +93,7 @@ int mg_status_build(struct mg_status *out, const struct mg_source *src,
 	}
 	for (i = 0; ledger != NULL && i < ledger->n; i++) {
 		const struct mg_ledger_row *row = &ledger->rows[i];
-		struct mg_status_entry *e = find(&st, row->version);
+		struct mg_status_entry *e = find(&st, src->n, row->version);
 
 		if (e == NULL) { /* in the ledger only: files deleted */
 			e = &st.v[st.n++];

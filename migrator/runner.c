@@ -479,17 +479,19 @@ static int plan(struct mg_plan *out, struct mg_runner *r, struct run_spec *s,
 	return rc;
 }
 
+/* Reads what was appended since the ledger was last read (issue 7: a
+ * full re-read in each file's transaction made a run quadratic). */
 static int reload(struct mg_runner *r, struct mg_error *err)
 {
-	mg_ledger_free(r->ledger);
-	return mg_ledger_load(&r->ledger, r->conn, r->table, false, err);
+	return mg_ledger_refresh(r->ledger, r->conn, err);
 }
 
 /*
  * With a run lock the ledger cannot change under us: plan once. Without
- * one (SQLite) each file's transaction is the lock, so re-read the ledger
- * inside it and plan again: a racing runner may have applied the next file
- * already, and then we must not run it twice.
+ * one (SQLite) each file's transaction is the lock, so read the ledger's
+ * new rows inside it, and plan again if they are not all ours: a racing
+ * runner may have applied the next file already, and then we must not run
+ * it twice.
  */
 static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
                struct mg_error *err)
@@ -498,6 +500,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	bool replan = !(drv->caps & MG_CAP_RUN_LOCK) && !dry_run;
 	struct mg_plan p = { 0 };
 	size_t i = 0;
+	int64_t seen;
 	int rc;
 
 	if (dry_run) {
@@ -525,10 +528,17 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 			if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 				goto cleanup;
 			in_txn = true;
-			mg_plan_dispose(&p);
-			i = 0;
-			if ((rc = reload(r, err)) < 0 ||
-			    (rc = plan(&p, r, s, err)) < 0) {
+			seen = r->ledger->last_id;
+			/* Only our own rows since the last plan: the rest of
+			 * it stands. Another runner's moved the tail: plan
+			 * afresh. */
+			if ((rc = reload(r, err)) == 0 &&
+			    (p.v == NULL || r->ledger->last_id != seen)) {
+				mg_plan_dispose(&p);
+				i = 0;
+				rc = plan(&p, r, s, err);
+			}
+			if (rc < 0) {
 				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 				goto cleanup;
 			}

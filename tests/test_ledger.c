@@ -1,4 +1,7 @@
-/* Unit tests of migrator/ledger.h: the canonical entry hash of a row. */
+/*
+ * Unit tests of migrator/ledger.h: the canonical entry hash of a row, and
+ * mg_ledger_refresh() against an SQLite file (embedded: no server).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +11,15 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "migrator/ledger.h"
+
+#include "migrator/driver.h"
+#include "migrator/error.h"
+#include "migrator/plan.h"
+#include "migrator/source.h"
 
 /* One fixed row, field by field in table order (enum mg_lf). */
 static const char *const fixed[MG_LF_COUNT] = {
@@ -213,7 +223,177 @@ static void test_genesis_is_64_zeros(void **state)
 	assert_int_equal(strspn(mg_ledger_genesis, "0"), 64);
 }
 
+/* Two connections to one SQLite file: this runner, and another one. */
+struct db {
+	char dir[64], path[96];
+	struct mg_conn *us, *them;
+	struct mg_error err;
+};
+
+static int db_setup(void **state)
+{
+	struct db *d = calloc(1, sizeof(*d));
+	const struct mg_driver *drv;
+	char url[128];
+
+	if ((*state = d) == NULL)
+		return -1;
+	snprintf(d->dir, sizeof(d->dir), "/tmp/mg_test_ledger_XXXXXX");
+	if (mkdtemp(d->dir) == NULL)
+		return -1;
+	snprintf(d->path, sizeof(d->path), "%s/l.db", d->dir);
+	snprintf(url, sizeof(url), "sqlite:%s", d->path);
+	if ((drv = mg_driver_for_url(url, &d->err)) == NULL ||
+	    drv->connect(&d->us, url, 0, &d->err) < 0 ||
+	    drv->connect(&d->them, url, 0, &d->err) < 0)
+		return -1;
+	return 0;
+}
+
+static int db_teardown(void **state)
+{
+	struct db *d = *state;
+
+	if (d->us != NULL)
+		d->us->drv->close(d->us);
+	if (d->them != NULL)
+		d->them->drv->close(d->them);
+	unlink(d->path);
+	rmdir(d->dir);
+	free(d);
+	return 0;
+}
+
+static struct mg_ledger *load(struct db *d, struct mg_conn *conn)
+{
+	struct mg_ledger *l = NULL;
+
+	assert_int_equal(mg_ledger_load(&l, conn, "migrate_ledger", false,
+					&d->err),
+			 0);
+	assert_int_equal(mg_ledger_ensure(l, conn, &d->err), 0);
+	return l;
+}
+
+/* Appends one event through `l`, as the runner does. */
+static void event(struct db *d, struct mg_ledger *l, struct mg_conn *conn,
+		  int64_t version, const char *direction, const char *status)
+{
+	struct mg_ledger_row row = { 0 };
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)version);
+	row.version = version;
+	assert_int_equal(mg_ledger_row_set(&row, MG_LF_VERSION, num) |
+				 mg_ledger_row_set(&row, MG_LF_NAME, "m") |
+				 mg_ledger_row_set(&row, MG_LF_DIRECTION,
+						   direction) |
+				 mg_ledger_row_set(&row, MG_LF_STATUS, status) |
+				 mg_ledger_row_set(&row, MG_LF_STARTED_AT,
+						   fixed[MG_LF_STARTED_AT]) |
+				 mg_ledger_row_set(&row, MG_LF_FINISHED_AT,
+						   fixed[MG_LF_FINISHED_AT]) |
+				 mg_ledger_row_set(&row, MG_LF_DURATION_MS,
+						   "1") |
+				 mg_ledger_row_set(&row, MG_LF_TOOL_VERSION,
+						   "t"),
+			 0);
+	assert_int_equal(mg_ledger_append(l, conn, &row, NULL, 0, &d->err), 0);
+	mg_ledger_row_dispose(&row);
+}
+
+static void test_refresh_reads_only_rows_appended_since(void **state)
+{
+	struct db *d = *state;
+	struct mg_ledger *l = load(d, d->us);
+
+	event(d, l, d->us, 1, "up", "ok");
+	event(d, l, d->us, 2, "up", "ok");
+	assert_int_equal(l->n, 0); /* append does not read back */
+	assert_int_equal(mg_ledger_refresh(l, d->us, &d->err), 0);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->rows[0].id, 1);
+	assert_int_equal(l->rows[1].id, 2);
+	assert_int_equal(l->rows[1].version, 2);
+	/* nothing new: nothing added, the tail stays */
+	assert_int_equal(mg_ledger_refresh(l, d->us, &d->err), 0);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->last_id, 2);
+	mg_ledger_free(l);
+}
+
+/* Another runner's rows move the tail, so that our next row chains on
+ * theirs (and the runner sees last_id move: it plans again). */
+static void test_refresh_moves_tail_to_another_runners_rows(void **state)
+{
+	struct db *d = *state;
+	struct mg_ledger *l = load(d, d->us), *other;
+	char their_hash[MG_HASH_HEX_LEN];
+
+	event(d, l, d->us, 1, "up", "ok");
+	other = load(d, d->them);
+	event(d, other, d->them, 2, "up", "ok");
+	event(d, other, d->them, 3, "up", "failed");
+	memcpy(their_hash, other->last_hash, sizeof(their_hash));
+	assert_int_equal(l->last_id, 1);
+	assert_int_equal(mg_ledger_refresh(l, d->us, &d->err), 0);
+	assert_int_equal(l->n, 3);
+	assert_int_equal(l->last_id, 3);
+	assert_string_equal(l->last_hash, their_hash);
+	event(d, l, d->us, 3, "up", "ok");
+	assert_int_equal(l->last_id, 4);
+	mg_ledger_free(other);
+	other = load(d, d->them); /* the chain holds: 4 follows 3 */
+	assert_int_equal(other->last_id, 4);
+	assert_string_equal(other->rows[other->n - 1].f[MG_LF_PREV_HASH],
+			    their_hash);
+	mg_ledger_free(other);
+	mg_ledger_free(l);
+}
+
+/* A refreshed ledger plans as a fresh load does, superseded rows and
+ * all: the state of each version is the same. */
+static void test_refresh_gives_the_status_of_a_fresh_load(void **state)
+{
+	struct db *d = *state;
+	struct mg_ledger *l = load(d, d->us), *fresh;
+	struct mg_source src = { 0 };
+	struct mg_status a, b;
+	size_t i;
+
+	event(d, l, d->us, 1, "up", "ok");
+	event(d, l, d->us, 2, "up", "failed");
+	assert_int_equal(mg_ledger_refresh(l, d->us, &d->err), 0);
+	event(d, l, d->us, 2, "up", "ok");
+	event(d, l, d->us, 1, "down", "ok");
+	event(d, l, d->us, 3, "up", "dirty");
+	event(d, l, d->us, 4, "up", "ok");
+	event(d, l, d->us, 4, "down", "failed");
+	assert_int_equal(mg_ledger_refresh(l, d->us, &d->err), 0);
+	assert_int_equal(mg_ledger_load(&fresh, d->us, "migrate_ledger", false,
+					&d->err),
+			 0);
+	assert_true(fresh->n < l->n); /* the load skips superseded rows */
+	assert_int_equal(mg_status_build(&a, &src, l, &d->err), 0);
+	assert_int_equal(mg_status_build(&b, &src, fresh, &d->err), 0);
+	assert_int_equal(a.n, b.n);
+	assert_int_equal(a.max_applied, b.max_applied);
+	for (i = 0; i < a.n; i++) {
+		assert_int_equal(a.v[i].version, b.v[i].version);
+		assert_int_equal(a.v[i].state, b.v[i].state);
+		assert_int_equal(a.v[i].applied, b.v[i].applied);
+		assert_int_equal(a.v[i].last->id, b.v[i].last->id);
+	}
+	assert_int_equal(l->last_id, fresh->last_id);
+	assert_string_equal(l->last_hash, fresh->last_hash);
+	mg_status_dispose(&a);
+	mg_status_dispose(&b);
+	mg_ledger_free(fresh);
+	mg_ledger_free(l);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define D(f) cmocka_unit_test_setup_teardown(f, db_setup, db_teardown)
 
 int main(void)
 {
@@ -227,6 +407,9 @@ int main(void)
 		T(test_row_set_copies_and_accepts_null),
 		T(test_field_names_follow_table_order),
 		T(test_genesis_is_64_zeros),
+		D(test_refresh_reads_only_rows_appended_since),
+		D(test_refresh_moves_tail_to_another_runners_rows),
+		D(test_refresh_gives_the_status_of_a_fresh_load),
 	};
 
 	if (sodium_init() < 0)

@@ -828,6 +828,40 @@ static void test_down_after_baseline_runs_down_files(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Events in any version order, files and ledger-only versions mixed:
+ * each event lands on its own version (status looks files up by binary
+ * search, then among the versions found only in the ledger). */
+static void test_status_joins_events_to_versions_in_any_order(void **state)
+{
+	struct fx *f = *state;
+	int64_t v;
+
+	for (v = 2; v <= 40; v += 2)
+		add_file(f, v, "even", REVERSIBLE);
+	for (v = 41; v >= 1; v--)
+		applied(f, v);
+	add_event(f, 7, "up", "dirty");
+	add_event(f, 20, "down", "ok");
+	add_event(f, 21, "down", "ok");
+	build(f);
+	for (v = 1; v <= 41; v++) {
+		if (v == 7)
+			assert_state(f, v, MG_STATE_DIRTY);
+		else if (v == 20)
+			assert_state(f, v, MG_STATE_PENDING);
+		else if (v == 21) /* no files and not applied: history only */
+			assert_null(entry(f, v));
+		else if (v % 2 == 0)
+			assert_state(f, v, MG_STATE_APPLIED);
+		else
+			assert_state(f, v, MG_STATE_MISSING);
+	}
+	assert_int_equal(f->st.n, 40);
+	assert_int_equal(f->st.max_applied, 41);
+	for (v = 1; v < (int64_t)f->st.n; v++)
+		assert_true(f->st.v[v - 1].version < f->st.v[v].version);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -873,6 +907,7 @@ int main(void)
 		T(test_down_refuses_when_dirty),
 		T(test_down_with_nothing_applied_is_empty),
 		T(test_down_after_baseline_runs_down_files),
+		T(test_status_joins_events_to_versions_in_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
