@@ -394,18 +394,30 @@ static int copy_refused(struct pg_conn *c, ExecStatusType st,
 	                    "client has no data for them");
 }
 
-/* The whole file as one simple-protocol query: one round trip. */
-static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
-                      struct mg_script_result *res, struct mg_error *err)
+/*
+ * A file above this size goes as several queries of about this size, cut
+ * between statements, so that neither our copy nor libpq's output buffer
+ * holds the whole file (issue 7: a 300 MB file of INSERTs peaked at 4x
+ * its size). Anything smaller is one query: one round trip.
+ */
+#define CHUNK_BYTES ((size_t)4 << 20)
+
+/*
+ * Sends sql[0, len) as one simple-protocol query, after the deferred
+ * BEGIN if there is one, and reads its results: one per statement, the
+ * first error ends the query. *nres counts the file's statements that
+ * completed; *line is the failure's line within sql (0: unknown).
+ */
+static int exec_query(struct pg_conn *c, const char *sql, size_t len,
+                      size_t *nres, unsigned *line, struct mg_error *err)
 {
 	struct mg_buf q = MG_BUF_INIT;
 	long prefix = 0;
-	size_t nres = 0, pre_results = 0;
-	bool in_txn = c->begin_pending ||
-	              PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+	size_t n = 0, pre_results = 0;
 	PGresult *r;
 	int rc = 0;
 
+	*nres = 0;
 	if (c->begin_pending) {
 		mg_buf_add(&q, BEGIN_SQL);
 		prefix = (long)strlen(BEGIN_SQL);
@@ -419,29 +431,109 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 		rc = result_error(err, NULL, c->pg);
 		goto cleanup;
 	}
-	/* one result per statement; the first error ends the query */
+	/* the server has it, or libpq does: our copy is not needed */
+	mg_buf_dispose(&q);
 	while ((r = PQgetResult(c->pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
 
 		if (st == PGRES_FATAL_ERROR && rc == 0) {
-			size_t nth = nres - pre_results;
-
 			rc = result_error(err, r, c->pg);
-			res->line = error_line(r, sql, len, prefix, nth);
+			*line = error_line(r, sql, len, prefix,
+			                   n - pre_results);
 		} else if (is_copy(st)) {
 			/* every one of them, or libpq waits for data */
 			int crc = copy_refused(c, st, rc == 0 ? err : NULL);
 
 			rc = rc == 0 ? crc : rc;
-			res->line = error_line(r, sql, len, prefix,
-			                       nres - pre_results);
+			*line = error_line(r, sql, len, prefix,
+			                   n - pre_results);
 		} else if (rc == 0) {
-			nres++;
+			n++;
 		}
 		PQclear(r);
 	}
-	if (rc == 0 && nres > pre_results)
-		res->done = nres - pre_results;
+	if (n > pre_results)
+		*nres = n - pre_results;
+cleanup:
+	mg_buf_dispose(&q);
+	return rc;
+}
+
+/* Where to cut a big file: after about CHUNK_BYTES of whole statements.
+ * The offsets end each piece; the last is len. None if it cannot split
+ * the file, which then goes whole and the server says what is wrong. */
+static int chunk_ends(size_t **out, size_t *n, const char *sql, size_t len,
+                      struct mg_error *err)
+{
+	struct mg_stmts stmts = { 0 };
+	size_t *v = NULL, *nv, start = 0, cur = 0, i;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (len <= CHUNK_BYTES ||
+	    mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) < 0)
+		return 0;
+	if (stmts.n == 0) { /* comments only */
+		mg_stmts_dispose(&stmts);
+		return 0;
+	}
+	for (i = 0; i <= stmts.n; i++) {
+		/* a statement ends where the next one starts */
+		size_t end = i + 1 < stmts.n ? stmts.v[i + 1].off : len;
+
+		if (i < stmts.n &&
+		    (end - start <= CHUNK_BYTES || cur == start)) {
+			cur = end;
+			continue;
+		}
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			break;
+		}
+		v = nv;
+		v[(*n)++] = start = cur;
+		if (i < stmts.n)
+			cur = end;
+	}
+	mg_stmts_dispose(&stmts);
+	if (rc < 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The whole file in one simple-protocol query (a big one in a few). */
+static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
+                      struct mg_script_result *res, struct mg_error *err)
+{
+	bool in_txn = c->begin_pending ||
+	              PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+	size_t *ends = NULL, nends = 0, k, from = 0, nres, done = 0;
+	unsigned line = 0;
+	int rc;
+
+	if ((rc = chunk_ends(&ends, &nends, sql, len, err)) < 0)
+		return rc;
+	if (nends == 0)
+		rc = exec_query(c, sql, len, &done, &res->line, err);
+	for (k = 0; k < nends && rc == 0; from = ends[k++]) {
+		rc = exec_query(c, sql + from, ends[k] - from, &nres, &line,
+		                err);
+		done += nres;
+		if (rc < 0 && line > 0)
+			res->line = line_at(sql, from) + line - 1;
+		/* a COMMIT in the file: what follows must not run outside
+		 * our transaction (the check below reports it) */
+		if (in_txn && PQtransactionStatus(c->pg) != PQTRANS_INTRANS)
+			break;
+	}
+	free(ends);
+	if (rc == 0)
+		res->done = done;
 	/* whatever the static check missed: the file ended our
 	 * transaction, and what it did may be committed */
 	if (rc == 0 && in_txn &&
@@ -451,8 +543,6 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 		                  "the file ended migrate's transaction "
 		                  "(COMMIT or ROLLBACK in the file)");
 	}
-cleanup:
-	mg_buf_dispose(&q);
 	return rc;
 }
 
