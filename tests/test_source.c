@@ -668,6 +668,77 @@ static void test_file_read_normalises(void **state)
 	assert_null(f.path);
 }
 
+/* Unpadded versions sort out of order by name ("10_" before "9_"): each
+ * file still finds its pair, and a duplicate far from its twin is still
+ * one (loading looks back only for versions not above the largest). */
+static void test_load_pairs_files_whatever_the_name_order(void **state)
+{
+	struct dir_state *s = *state;
+	char stem[32];
+	int v;
+
+	for (v = 1; v <= 40; v++) {
+		snprintf(stem, sizeof(stem), "%d_m%d", v, v);
+		put_pair(s, stem);
+	}
+	assert_loads(s);
+	assert_int_equal(s->src->n, 40);
+	for (v = 1; v <= 40; v++) {
+		const struct mg_migration *m = mg_source_find(s->src, v);
+
+		assert_non_null(m);
+		assert_non_null(m->up.path);
+		assert_non_null(m->down.path);
+		snprintf(stem, sizeof(stem), "m%d", v);
+		assert_string_equal(m->name, stem);
+	}
+	put(s, "09_m9.up.sql", "SELECT 1;\n");
+	assert_problems(s, 1);
+	assert_problem_names(s, "09_m9.up.sql");
+	assert_problem_names(s, "9_m9.up.sql");
+}
+
+/* Opened without blocking, and skipped as before: not a regular file. */
+static void test_load_skips_a_fifo_named_like_a_migration(void **state)
+{
+	struct dir_state *s = *state;
+	char path[256];
+
+	put_pair(s, "1_a");
+	snprintf(path, sizeof(path), "%s/2_pipe.up.sql", s->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_loads(s);
+	assert_int_equal(s->src->n, 1);
+}
+
+/* Read whole whatever the size: empty, and past any one read's buffer. */
+static void test_load_reads_empty_and_large_files_whole(void **state)
+{
+	struct dir_state *s = *state;
+	size_t n = 300000, i;
+	char *big = malloc(n), want[MG_HASH_HEX_LEN];
+	struct mg_file f;
+
+	assert_non_null(big);
+	for (i = 0; i < n; i++)
+		big[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+	put_n(s, "1_big.up.sql", big, n);
+	put(s, "1_big.down.sql", "");
+	assert_loads(s);
+	assert_int_equal(s->src->v[0].up.len, n);
+	assert_memory_equal(s->src->v[0].up.text, big, n);
+	assert_int_equal(s->src->v[0].up.text[n], '\0');
+	assert_int_equal(s->src->v[0].down.len, 0);
+	assert_string_equal(s->src->v[0].down.text, "");
+	mg_hash_hex(want, big, n);
+	assert_string_equal(s->src->v[0].up.checksum, want);
+	assert_int_equal(mg_file_read(&f, s->src->v[0].up.path, &s->err), 0);
+	assert_int_equal(f.len, n);
+	assert_string_equal(f.checksum, want);
+	mg_file_dispose(&f);
+	free(big);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -696,6 +767,9 @@ int main(void)
 		T(test_checksum_matches_blake2b_of_normalised_bytes),
 		T(test_load_trailing_slash_gives_clean_paths),
 		T(test_file_read_normalises),
+		T(test_load_pairs_files_whatever_the_name_order),
+		T(test_load_skips_a_fifo_named_like_a_migration),
+		T(test_load_reads_empty_and_large_files_whole),
 	};
 
 	if (sodium_init() < 0)
