@@ -698,6 +698,46 @@ static void test_load_pairs_files_whatever_the_name_order(void **state)
 	assert_problem_names(s, "9_m9.up.sql");
 }
 
+/* Many files: every one lands in its slot with its own text and
+ * checksum, and problems still come in name order. */
+static void test_load_many_files(void **state)
+{
+	struct dir_state *s = *state;
+	char stem[32], text[64];
+	int v;
+
+	for (v = 1; v <= 400; v++) {
+		snprintf(stem, sizeof(stem), "%04d_m.up.sql", v);
+		snprintf(text, sizeof(text), "SELECT %d;\n", v);
+		put(s, stem, text);
+		snprintf(stem, sizeof(stem), "%04d_m.down.sql", v);
+		snprintf(text, sizeof(text), "SELECT -%d;\n", v);
+		put(s, stem, text);
+	}
+	assert_loads(s);
+	assert_int_equal(s->src->n, 400);
+	for (v = 1; v <= 400; v++) {
+		const struct mg_migration *m = &s->src->v[v - 1];
+		char want[MG_HASH_HEX_LEN];
+
+		assert_int_equal(m->version, v);
+		snprintf(text, sizeof(text), "SELECT %d;\n", v);
+		assert_string_equal(m->up.text, text);
+		mg_hash_hex(want, text, strlen(text));
+		assert_string_equal(m->up.checksum, want);
+		snprintf(text, sizeof(text), "SELECT -%d;\n", v);
+		assert_string_equal(m->down.text, text);
+	}
+	put(s, "0007_x.up.sql", "SELECT 1;\n");
+	put(s, "0300_m.down.sql.sql", "SELECT 1;\n");
+	put(s, "0005_m.up.sql", "-- migrate:bogus\n");
+	assert_int_equal(load(s), MG_EINVALID);
+	assert_int_equal(s->pr.n, 3);
+	assert_non_null(strstr(s->pr.v[0], "0005_m.up.sql"));
+	assert_non_null(strstr(s->pr.v[1], "0007_x.up.sql"));
+	assert_non_null(strstr(s->pr.v[2], "0300_m.down.sql.sql"));
+}
+
 /* Opened without blocking, and skipped as before: not a regular file. */
 static void test_load_skips_a_fifo_named_like_a_migration(void **state)
 {
@@ -769,6 +809,7 @@ int main(void)
 		T(test_file_read_normalises),
 		T(test_load_pairs_files_whatever_the_name_order),
 		T(test_load_skips_a_fifo_named_like_a_migration),
+		T(test_load_many_files),
 		T(test_load_reads_empty_and_large_files_whole),
 	};
 
