@@ -328,44 +328,135 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	return line;
 }
 
+/*
+ * The statements of a file in order, split a window at a time, so that a
+ * big file never has an entry per statement in memory at once (issue 7: a
+ * 300 MB file of INSERTs needs 70 MB of them). A window is split on its
+ * own from a statement's start; all its statements but the last are
+ * whole, and the next window starts at that last one. A window that ends
+ * in an open quote, or holds one statement only, is doubled. Offsets and
+ * lines are the file's.
+ */
+struct walk {
+	const char *sql;
+	size_t len, base, win; /* the window: sql[base, base + win) */
+	unsigned line0;        /* the file line where base is */
+	bool final;            /* the window reaches the end */
+	struct mg_stmts w;
+	size_t i, n; /* next statement of w, and how many of them to give */
+};
+
+#define WALK_WINDOW ((size_t)1 << 20)
+
+static void walk_init(struct walk *wk, const char *sql, size_t len)
+{
+	memset(wk, 0, sizeof(*wk));
+	wk->sql = sql;
+	wk->len = len;
+	wk->win = WALK_WINDOW;
+	wk->line0 = 1;
+}
+
+static void walk_dispose(struct walk *wk)
+{
+	mg_stmts_dispose(&wk->w);
+}
+
+/* 1 and *out: the next statement; 0: no more; < 0: err, its line set. */
+static int walk_next(struct walk *wk, struct mg_stmt *out, struct mg_error *err)
+{
+	size_t size, next, i;
+	int rc;
+
+	while (wk->i >= wk->n) {
+		if (wk->final)
+			return 0;
+		if (wk->n > 0) { /* go on from the last statement seen */
+			next = wk->w.v[wk->w.n - 1].off;
+			for (i = 0; i < next; i++)
+				if (wk->sql[wk->base + i] == '\n')
+					wk->line0++;
+			wk->base += next;
+			wk->n = wk->i = 0;
+		}
+		size = wk->len - wk->base;
+		if (size > wk->win)
+			size = wk->win;
+		wk->final = wk->base + size == wk->len;
+		/* end at a line's end: seldom inside a quote */
+		for (i = size; !wk->final && i > 1; i--)
+			if (wk->sql[wk->base + i - 1] == '\n') {
+				size = i;
+				break;
+			}
+		mg_stmts_dispose(&wk->w);
+		/* an open quote at a window's end is no error: retried */
+		rc = mg_split(&wk->w, wk->sql + wk->base, size,
+		              MG_SPLIT_POSTGRES, wk->final ? err : NULL);
+		if (rc == MG_ENOMEM)
+			return mg_error_set(err, rc, "out of memory");
+		if (rc < 0 && wk->final) {
+			if (err != NULL)
+				err->line += wk->line0 - 1;
+			return rc;
+		}
+		if (wk->final) {
+			wk->n = wk->w.n;
+		} else if (rc == 0 && wk->w.n >= 2) {
+			wk->n = wk->w.n - 1;
+			wk->win = WALK_WINDOW;
+		} else {
+			wk->win *= 2;
+		}
+	}
+	*out = wk->w.v[wk->i++];
+	out->off += wk->base;
+	out->line += wk->line0 - 1;
+	return 1;
+}
+
 /* Before anything runs: each statement must be able to run the way the
  * file will run, and an unterminated quote is caught here too. */
 static int pg_check_script(const char *sql, size_t len, unsigned flags,
                            unsigned *line, struct mg_error *err)
 {
-	struct mg_stmts stmts = { 0 };
-	const char *why;
-	size_t i, skip;
+	struct walk wk;
+	struct mg_stmt st, bad = { 0 };
+	const char *why = NULL, *w;
+	size_t skip;
 	int rc;
 
 	*line = 0;
-	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0) {
+	walk_init(&wk, sql, len);
+	/* to the end even after a problem: an open quote anywhere is
+	 * reported first, as when the file was split in one go */
+	while ((rc = walk_next(&wk, &st, err)) > 0)
+		if (why == NULL && !(flags & MG_SCRIPT_NO_TXN) &&
+		    (w = mg_stmt_txn_problem(sql + st.off, st.len, true)) !=
+		            NULL) {
+			why = w;
+			bad = st;
+		}
+	walk_dispose(&wk);
+	if (rc < 0) {
 		if (err != NULL)
 			*line = err->line;
 		return rc == MG_ENOMEM ? rc : MG_EINVALID;
 	}
-	for (i = 0; i < stmts.n && !(flags & MG_SCRIPT_NO_TXN); i++) {
-		const struct mg_stmt *s = &stmts.v[i];
-
-		if ((why = mg_stmt_txn_problem(sql + s->off, s->len, true)) ==
-		    NULL)
-			continue;
-		skip = mg_stmt_skip_comments(sql + s->off, s->len);
-		*line = line_at(sql, s->off + skip);
-		rc = mg_error_set(
-		        err, MG_EINVALID, "%s: '%.*s'", why,
-		        (int)(s->len - skip < 50 ? s->len - skip : 50),
-		        sql + s->off + skip);
-		mg_error_hint(err,
-		              "migrate runs each file in a transaction: "
-		              "add the line '-- migrate:no-transaction' to "
-		              "run this one statement by statement%s",
-		              strstr(why, "own") ? ", or remove its "
-		                                   "BEGIN/COMMIT"
-		                                 : "");
-		break;
-	}
-	mg_stmts_dispose(&stmts);
+	if (why == NULL)
+		return 0;
+	skip = mg_stmt_skip_comments(sql + bad.off, bad.len);
+	*line = line_at(sql, bad.off + skip);
+	rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
+	                  (int)(bad.len - skip < 50 ? bad.len - skip : 50),
+	                  sql + bad.off + skip);
+	mg_error_hint(err,
+	              "migrate runs each file in a transaction: "
+	              "add the line '-- migrate:no-transaction' to "
+	              "run this one statement by statement%s",
+	              strstr(why, "own") ? ", or remove its "
+	                                   "BEGIN/COMMIT"
+	                                 : "");
 	return rc;
 }
 
@@ -398,9 +489,11 @@ static int copy_refused(struct pg_conn *c, ExecStatusType st,
  * A file above this size goes as several queries of about this size, cut
  * between statements, so that neither our copy nor libpq's output buffer
  * holds the whole file (issue 7: a 300 MB file of INSERTs peaked at 4x
- * its size). Anything smaller is one query: one round trip.
+ * its size; libpq keeps two copies of a query, its output buffer and the
+ * text for error reports). Anything smaller is one query: one round trip.
+ * A round trip per megabyte costs nothing next to running a megabyte.
  */
-#define CHUNK_BYTES ((size_t)4 << 20)
+#define CHUNK_BYTES ((size_t)1 << 20)
 
 /*
  * Sends sql[0, len) as one simple-protocol query, after the deferred
@@ -459,50 +552,66 @@ cleanup:
 	return rc;
 }
 
+struct cuts {
+	size_t *v; /* where each piece ends; the last is the file's end */
+	size_t n;
+	size_t start, cur; /* the piece being made: [start, cur) so far */
+};
+
+/* A statement ends at c: the piece takes it, or ends before it. */
+static int cut_at(struct cuts *k, size_t c, bool end, struct mg_error *err)
+{
+	size_t *v;
+
+	if (!end && (c - k->start <= CHUNK_BYTES || k->cur == k->start)) {
+		k->cur = c;
+		return 0;
+	}
+	if ((v = realloc(k->v, (k->n + 2) * sizeof(*v))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	k->v = v;
+	if (end && (c - k->start <= CHUNK_BYTES || k->cur == k->start)) {
+		k->v[k->n++] = c;
+		return 0;
+	}
+	k->v[k->n++] = k->start = k->cur;
+	k->cur = c;
+	if (end)
+		k->v[k->n++] = c;
+	return 0;
+}
+
 /* Where to cut a big file: after about CHUNK_BYTES of whole statements.
- * The offsets end each piece; the last is len. None if it cannot split
- * the file, which then goes whole and the server says what is wrong. */
+ * None if it cannot split the file (comments only, an open quote): it
+ * then goes whole, and the server says what is wrong. */
 static int chunk_ends(size_t **out, size_t *n, const char *sql, size_t len,
                       struct mg_error *err)
 {
-	struct mg_stmts stmts = { 0 };
-	size_t *v = NULL, *nv, start = 0, cur = 0, i;
-	int rc = 0;
+	struct cuts k = { 0 };
+	struct walk wk;
+	struct mg_stmt st;
+	size_t seen = 0;
+	int rc = 0, more;
 
 	*out = NULL;
 	*n = 0;
-	if (len <= CHUNK_BYTES ||
-	    mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) < 0)
+	if (len <= CHUNK_BYTES)
 		return 0;
-	if (stmts.n == 0) { /* comments only */
-		mg_stmts_dispose(&stmts);
-		return 0;
-	}
-	for (i = 0; i <= stmts.n; i++) {
-		/* a statement ends where the next one starts */
-		size_t end = i + 1 < stmts.n ? stmts.v[i + 1].off : len;
-
-		if (i < stmts.n &&
-		    (end - start <= CHUNK_BYTES || cur == start)) {
-			cur = end;
-			continue;
-		}
-		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
-			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-			break;
-		}
-		v = nv;
-		v[(*n)++] = start = cur;
-		if (i < stmts.n)
-			cur = end;
-	}
-	mg_stmts_dispose(&stmts);
-	if (rc < 0) {
-		free(v);
-		*n = 0;
+	walk_init(&wk, sql, len);
+	/* a statement ends where the next one starts; the first piece
+	 * starts at 0, with whatever comes before the first statement */
+	while (rc == 0 && (more = walk_next(&wk, &st, NULL)) > 0)
+		if (seen++ > 0)
+			rc = cut_at(&k, st.off, false, err);
+	if (rc == 0 && more == 0 && seen > 0)
+		rc = cut_at(&k, len, true, err);
+	walk_dispose(&wk);
+	if (rc < 0 || more < 0 || seen == 0) {
+		free(k.v);
 		return rc;
 	}
-	*out = v;
+	*out = k.v;
+	*n = k.n;
 	return 0;
 }
 
