@@ -10,16 +10,29 @@
 #include "migrator/driver.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
+#include "rollback/roundtrip.h"
 
 struct run_ctx {
 	const struct opts *o;
 };
 
+/* The error as one JSON string, "FILE:LINE: message" */
+static void add_json_error(struct mg_buf *b, const struct mg_error *err)
+{
+	char where[sizeof(err->path) + 16];
+	struct mg_buf msg = MG_BUF_INIT;
+
+	mg_error_where(where, sizeof(where), err);
+	mg_buf_addf(&msg, "%s%s", where, err->msg);
+	mg_buf_add_json(b, mg_buf_cstr(&msg));
+	mg_buf_dispose(&msg);
+}
+
 /* "  rows users: 1523 -> 1523 ok", one line a check */
 static void print_checks(const struct mg_event *ev)
 {
 	const struct mg_file *f =
-	        strcmp(ev->direction, "up") == 0 ? &ev->m->up : &ev->m->down;
+	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
 	struct mg_buf b = MG_BUF_INIT;
 	size_t i;
 
@@ -36,8 +49,8 @@ static void print_checks(const struct mg_event *ev)
 
 static void print_dry_run(const struct mg_event *ev)
 {
-	fprintf(stderr, "would run %s %s\n  checksum %s%s\n", ev->direction,
-	        ev->file, ev->checksum,
+	fprintf(stderr, "would run %s %s\n  checksum %s%s\n",
+	        mg_direction_name(ev->direction), ev->file, ev->checksum,
 	        ev->no_transaction ? ", outside a transaction" : "");
 	print_checks(ev);
 	if (ev->err != NULL)
@@ -50,10 +63,10 @@ static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 {
 	struct mg_buf b = MG_BUF_INIT;
 
-	if (strcmp(ev->status, "ok") == 0)
+	if (ev->status == MG_OUTCOME_OK)
 		fprintf(stderr, "test %s: down restores the schema\n",
 		        ev->file);
-	else if (strcmp(ev->status, "skipped") == 0)
+	else if (ev->status == MG_OUTCOME_SKIPPED)
 		fprintf(stderr, "test %s: irreversible, no round trip\n",
 		        ev->file);
 	if (!ctx->o->json)
@@ -62,7 +75,7 @@ static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 	            (long long)ev->m->version);
 	mg_buf_add_json(&b, ev->m->name);
 	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, ev->status);
+	mg_buf_add_json(&b, mg_outcome_name(ev->status));
 	mg_buf_add(&b, ",\"schema\":");
 	mg_buf_add_json(&b, ev->checksum);
 	if (ev->err != NULL) {
@@ -82,15 +95,16 @@ static void on_event(void *arg, const struct mg_event *ev)
 	const struct run_ctx *ctx = arg;
 	struct mg_buf b = MG_BUF_INIT;
 
-	if (strcmp(ev->direction, "roundtrip") == 0) {
+	if (ev->direction == MG_DIR_ROUNDTRIP) {
 		on_roundtrip(ctx, ev);
 		return;
 	}
 	if (ev->dry_run) {
 		print_dry_run(ev);
 	} else {
-		fprintf(stderr, "%-4s %s: %s (%lld ms)\n", ev->direction,
-		        ev->file, ev->status, (long long)ev->duration_ms);
+		fprintf(stderr, "%-4s %s: %s (%lld ms)\n",
+		        mg_direction_name(ev->direction), ev->file,
+		        mg_outcome_name(ev->status), (long long)ev->duration_ms);
 		print_checks(ev);
 	}
 	if (!ctx->o->json)
@@ -99,9 +113,9 @@ static void on_event(void *arg, const struct mg_event *ev)
 	            (long long)ev->m->version);
 	mg_buf_add_json(&b, ev->m->name);
 	mg_buf_add(&b, ",\"direction\":");
-	mg_buf_add_json(&b, ev->direction);
+	mg_buf_add_json(&b, mg_direction_name(ev->direction));
 	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, ev->status);
+	mg_buf_add_json(&b, mg_outcome_name(ev->status));
 	mg_buf_addf(&b, ",\"duration_ms\":%lld,\"checks\":%s,\"file\":",
 	            (long long)ev->duration_ms, ev->checks_json);
 	mg_buf_add_json(&b, ev->file);
@@ -111,7 +125,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 		mg_buf_add(&b, ",\"dry_run\":true");
 	if (ev->err != NULL && !ev->dry_run) {
 		mg_buf_add(&b, ",\"error\":");
-		mg_buf_add_json(&b, ev->err->msg);
+		add_json_error(&b, ev->err);
 		if (ev->err->sqlstate[0]) {
 			mg_buf_add(&b, ",\"sqlstate\":");
 			mg_buf_add_json(&b, ev->err->sqlstate);
@@ -154,7 +168,7 @@ static int run(const struct opts *o, enum mode mode)
 			                         o->allow_out_of_order };
 
 		if (mode == MODE_TEST)
-			rc = mg_run_test(&s.r, &uo, &err);
+			rc = mg_roundtrip_run(&s.r, &uo, &err);
 		else
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {

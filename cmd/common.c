@@ -34,14 +34,18 @@ static void print_part(const char *label, const char *text)
 int report(const struct opts *o, const struct mg_error *err)
 {
 	int code = exit_code_for(err->code);
-	struct mg_buf b = MG_BUF_INIT;
+	struct mg_buf b = MG_BUF_INIT, msg = MG_BUF_INIT;
+	char where[sizeof(err->path) + 16];
 
-	print_part("error", err->msg);
+	/* "FILE:LINE: message", the form editors jump to */
+	mg_error_where(where, sizeof(where), err);
+	mg_buf_addf(&msg, "%s%s", where, err->msg);
+	print_part("error", mg_buf_cstr(&msg));
 	print_part("detail", err->detail);
 	print_part("hint", err->hint);
 	if (o != NULL && o->json) {
 		mg_buf_add(&b, "\"error\":");
-		mg_buf_add_json(&b, err->msg);
+		mg_buf_add_json(&b, mg_buf_cstr(&msg));
 		if (err->sqlstate[0]) {
 			mg_buf_add(&b, ",\"sqlstate\":");
 			mg_buf_add_json(&b, err->sqlstate);
@@ -51,8 +55,9 @@ int report(const struct opts *o, const struct mg_error *err)
 			mg_buf_add_json(&b, err->detail);
 		}
 		print_summary(o, "error", code, mg_buf_cstr(&b));
-		mg_buf_dispose(&b);
 	}
+	mg_buf_dispose(&b);
+	mg_buf_dispose(&msg);
 	return code;
 }
 

@@ -27,6 +27,33 @@ const char *mg_ledger_field_name(enum mg_lf f)
 	return field_names[f];
 }
 
+const char *mg_outcome_name(enum mg_outcome o)
+{
+	static const char *const names[] = {
+		[MG_OUTCOME_OK] = "ok",
+		[MG_OUTCOME_FAILED] = "failed",
+		[MG_OUTCOME_DIRTY] = "dirty",
+		[MG_OUTCOME_ROLLED_BACK] = "rolled_back",
+		[MG_OUTCOME_PLANNED] = "planned",
+		[MG_OUTCOME_SKIPPED] = "skipped",
+	};
+
+	return names[o];
+}
+
+const char *mg_direction_name(enum mg_direction d)
+{
+	static const char *const names[] = {
+		[MG_DIR_UP] = "up",
+		[MG_DIR_DOWN] = "down",
+		[MG_DIR_BASELINE] = "baseline",
+		[MG_DIR_REPAIR] = "repair",
+		[MG_DIR_ROUNDTRIP] = "roundtrip",
+	};
+
+	return names[d];
+}
+
 static bool is_ts(int f)
 {
 	return f == MG_LF_STARTED_AT || f == MG_LF_FINISHED_AT;
@@ -313,9 +340,10 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 
 	row->id = l->last_id + 1;
 	snprintf(num, sizeof(num), "%" PRId64, row->id);
-	if ((rc = mg_ledger_row_set(row, MG_LF_ID, num)) < 0 ||
-	    (rc = mg_ledger_row_set(row, MG_LF_PREV_HASH, l->last_hash)) < 0)
-		return mg_error_set(err, rc, "out of memory");
+	mg_ledger_row_set(row, MG_LF_ID, num);
+	mg_ledger_row_set(row, MG_LF_PREV_HASH, l->last_hash);
+	if ((rc = mg_ledger_row_check(row, err)) < 0)
+		return rc;
 	mg_ledger_entry_hash(hash, row);
 	if ((rc = mg_ledger_row_set(row, MG_LF_ENTRY_HASH, hash)) < 0)
 		return mg_error_set(err, rc, "out of memory");
@@ -357,10 +385,19 @@ int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
 {
 	char *copy = NULL;
 
-	if (value != NULL && (copy = strdup(value)) == NULL)
+	if (value != NULL && (copy = strdup(value)) == NULL) {
+		row->failed = true;
 		return MG_ENOMEM;
+	}
 	free(row->f[field]);
 	row->f[field] = copy;
+	return 0;
+}
+
+int mg_ledger_row_check(const struct mg_ledger_row *row, struct mg_error *err)
+{
+	if (row->failed)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	return 0;
 }
 

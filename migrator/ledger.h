@@ -42,9 +42,37 @@ enum mg_lf {
 /* Column names, in table order; lends static strings. */
 const char *mg_ledger_field_name(enum mg_lf f);
 
+/* What a ledger row's `status` column says, and what an event reports:
+ * the first four are ledger statuses; a dry run's events are "planned",
+ * and `migrate test` skips the round trip of an irreversible file. */
+enum mg_outcome {
+	MG_OUTCOME_OK,
+	MG_OUTCOME_FAILED,      /* nothing committed: retryable */
+	MG_OUTCOME_DIRTY,       /* may be half-applied: needs repair */
+	MG_OUTCOME_ROLLED_BACK, /* a check failed and the change was undone */
+	MG_OUTCOME_PLANNED,
+	MG_OUTCOME_SKIPPED,
+};
+
+/* The `direction` column; `migrate test` also reports round trips. */
+enum mg_direction {
+	MG_DIR_UP,
+	MG_DIR_DOWN,
+	MG_DIR_BASELINE,
+	MG_DIR_REPAIR,
+	MG_DIR_ROUNDTRIP,
+};
+
+/* The names the ledger and the JSON events use; lend static strings. */
+const char *mg_outcome_name(enum mg_outcome o);
+const char *mg_direction_name(enum mg_direction d);
+
+/* Built like mg_buf: set fields freely, and an out-of-memory failure
+ * sticks until mg_ledger_row_check() or mg_ledger_append() reports it. */
 struct mg_ledger_row {
 	char *f[MG_LF_COUNT]; /* owned; NULL for SQL NULL */
 	int64_t id, version;  /* parsed from f[] */
+	bool failed;          /* a set ran out of memory */
 };
 
 struct mg_ledger {
@@ -76,7 +104,7 @@ void mg_ledger_free(struct mg_ledger *l);
 
 /*
  * Appends `row` (id, prev_hash, entry_hash and signature are filled in
- * here, the rest by the caller). flags: MG_Q_COMMIT to commit the open
+ * here, the rest by the caller); MG_ENOMEM for a row that failed to build. flags: MG_Q_COMMIT to commit the open
  * transaction with it. On success the ledger's tail moves on.
  * `sign_key`: an Ed25519 secret key (64 bytes) or NULL.
  */
@@ -88,9 +116,12 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
                           const struct mg_ledger_row *row);
 
-/* Sets f[field] to a copy of value (NULL allowed); MG_ENOMEM. */
+/* Sets f[field] to a copy of value (NULL allowed); MG_ENOMEM, which
+ * also marks the row failed. */
 int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
                       const char *value);
+/* MG_ENOMEM (with err set) if any set on the row failed; else 0. */
+int mg_ledger_row_check(const struct mg_ledger_row *row, struct mg_error *err);
 void mg_ledger_row_dispose(struct mg_ledger_row *row);
 
 /* Current UTC time in the ledger's form, and in milliseconds. */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "rollback/rollback.h"
 
@@ -18,15 +19,15 @@ struct mg_source;
 /* What happened to one migration; handed to the caller's callback. */
 struct mg_event {
 	const struct mg_migration *m;
-	const char *direction; /* "up", "down" */
-	const char *status;    /* ok, failed, dirty, rolled_back; "planned"
-	                          in a dry run */
-	const char *file;      /* the file that ran */
-	const char *checksum;  /* of that file */
+	enum mg_direction direction; /* up, down; roundtrip (migrate test) */
+	enum mg_outcome status;      /* planned in a dry run */
+	const char *file;            /* the file that ran */
+	const char *checksum;        /* of that file; a round trip: the
+	                                schema's hash */
 	int64_t duration_ms;
 	const struct mg_checks *checks; /* values and verdicts, or NULL */
 	const char *checks_json;        /* "[]" when the file has no checks */
-	const struct mg_error *err;     /* failures: "FILE:LINE: message" */
+	const struct mg_error *err;     /* failures, with path and line */
 	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
@@ -60,16 +61,6 @@ int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
                 bool dry_run, struct mg_error *err);
 
 /*
- * `test`: for each pending migration, up with its checks, down, then the
- * schema must be as it was before the up (else MG_ECHECKSUM, err->detail
- * listing what differs), then up again. Emits a "roundtrip" event per
- * migration besides the usual ones. Meant for CI and staging databases:
- * on SQLite it does not re-read the ledger between files.
- */
-int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
-                struct mg_error *err);
-
-/*
  * `baseline V`: records every version up to V that is not applied as
  * applied, without running it. `repair V`: clears a failed or dirty state;
  * with `applied` the version then counts as applied. Both refuse with
@@ -91,10 +82,20 @@ void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
 int mg_runner_begin(struct mg_runner *r, struct mg_error *err);
 void mg_runner_end(struct mg_runner *r);
 
-/* Fills the fields every ledger row carries (who, where, which tool). */
-int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
-                        const struct mg_migration *m, int64_t version,
-                        const char *name, const char *direction,
-                        const char *status);
+/*
+ * The steps mg_run_up() is made of, for rollback/roundtrip.c. Plans `up`
+ * (call with the lock held, after mg_runner_begin()) and checks every
+ * planned file, and with `with_down` its down file too, before any runs.
+ */
+int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
+                      const struct mg_up_opts *opts, bool with_down,
+                      struct mg_error *err);
+/* Runs one file (the up or down file of m) with its checks, in a
+ * transaction of its own where it allows, records its ledger row and
+ * emits its event. Returns the outcome's code, with err as shown. */
+int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
+                    enum mg_direction dir, struct mg_error *err);
+/* Hands ev to the caller's callback, if any. */
+void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev);
 
 #endif
