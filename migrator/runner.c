@@ -560,6 +560,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	size_t i = 0;
 	int rc;
 
+	r->applied = 0;
 	if (dry_run) {
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
 		                         err)) == 0 &&
@@ -654,6 +655,7 @@ static int begin_marking(struct mg_runner *r, struct mg_status *st,
 {
 	int rc;
 
+	r->applied = 0;
 	if ((rc = mg_runner_begin(r, err)) < 0)
 		return rc;
 	if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
