@@ -1,4 +1,8 @@
-/* Unit tests of migrator/ledger.h: the canonical entry hash of a row. */
+/*
+ * Unit tests of migrator/ledger.h: the canonical entry hash of a row, and
+ * loading and appending through the fake driver (chain, ids, commits that
+ * fail, rows that failed to build, signatures).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +13,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "fake_driver.h"
 #include "migrator/ledger.h"
 
 /* One fixed row, field by field in table order (enum mg_lf). */
@@ -213,6 +218,172 @@ static void test_genesis_is_64_zeros(void **state)
 	assert_int_equal(strspn(mg_ledger_genesis, "0"), 64);
 }
 
+/* ---- load and append, against the fake driver ---- */
+
+static void fill(struct mg_ledger_row *row, const char *version)
+{
+	int f;
+
+	memset(row, 0, sizeof(*row));
+	for (f = MG_LF_VERSION; f <= MG_LF_REASON; f++)
+		mg_ledger_row_set(row, f, fixed[f]);
+	mg_ledger_row_set(row, MG_LF_VERSION, version);
+}
+
+static struct mg_ledger *load(struct mg_conn *conn)
+{
+	struct mg_ledger *l = NULL;
+	struct mg_error err = { 0 };
+
+	assert_int_equal(mg_ledger_load(&l, conn, "migrate_ledger", true, &err),
+	                 0);
+	return l;
+}
+
+static void test_append_chains_rows_and_load_reads_them_back(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct mg_conn *conn = fake_connect(db);
+	struct mg_ledger *l = load(conn), *again;
+	struct mg_ledger_row row;
+	struct mg_error err = { 0 };
+	char hash[MG_HASH_HEX_LEN];
+
+	(void)state;
+	assert_false(l->exists);
+	assert_int_equal(mg_ledger_ensure(l, conn, &err), 0);
+	fill(&row, "1");
+	assert_int_equal(mg_ledger_append(l, conn, &row, NULL, 0, &err), 0);
+	assert_string_equal(row.f[MG_LF_PREV_HASH], mg_ledger_genesis);
+	mg_ledger_row_dispose(&row);
+	fill(&row, "2");
+	assert_int_equal(mg_ledger_append(l, conn, &row, NULL, 0, &err), 0);
+	mg_ledger_row_dispose(&row);
+	again = load(conn);
+	assert_true(again->exists);
+	assert_int_equal(again->n, 2);
+	assert_int_equal(again->rows[1].id, 2);
+	assert_int_equal(again->rows[1].version, 2);
+	assert_string_equal(again->rows[1].f[MG_LF_PREV_HASH],
+	                    again->rows[0].f[MG_LF_ENTRY_HASH]);
+	mg_ledger_entry_hash(hash, &again->rows[1]);
+	assert_string_equal(hash, again->rows[1].f[MG_LF_ENTRY_HASH]);
+	assert_int_equal(again->last_id, 2);
+	assert_string_equal(again->last_hash, l->last_hash);
+	mg_ledger_free(again);
+	mg_ledger_free(l);
+	conn->drv->close(conn);
+	fake_db_free(db);
+}
+
+static void test_failed_commit_leaves_the_tail_where_it_was(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct mg_conn *conn = fake_connect(db);
+	struct mg_ledger *l = load(conn);
+	struct mg_ledger_row row;
+	struct mg_error err = { 0 };
+	char tail[MG_HASH_HEX_LEN];
+
+	(void)state;
+	assert_int_equal(mg_ledger_ensure(l, conn, &err), 0);
+	memcpy(tail, l->last_hash, sizeof(tail));
+	db->fail_at[FAKE_COMMIT] = 1;
+	fill(&row, "1");
+	assert_int_equal(conn->drv->txn(conn, MG_TXN_BEGIN, &err), 0);
+	assert_int_equal(
+	        mg_ledger_append(l, conn, &row, NULL, MG_Q_COMMIT, &err),
+	        MG_EDRIVER);
+	assert_int_equal(l->last_id, 0);
+	assert_memory_equal(l->last_hash, tail, sizeof(tail));
+	assert_int_equal(fake_ledger_rows(db), 0);
+	mg_ledger_row_dispose(&row);
+	mg_ledger_free(l);
+	conn->drv->close(conn);
+	fake_db_free(db);
+}
+
+static void test_row_that_failed_to_build_is_not_written(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct mg_conn *conn = fake_connect(db);
+	struct mg_ledger *l = load(conn);
+	struct mg_ledger_row row;
+	struct mg_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(mg_ledger_ensure(l, conn, &err), 0);
+	fill(&row, "1");
+	row.failed = true; /* as a set that ran out of memory leaves it */
+	assert_int_equal(mg_ledger_append(l, conn, &row, NULL, 0, &err),
+	                 MG_ENOMEM);
+	assert_int_equal(mg_ledger_row_check(&row, NULL), MG_ENOMEM);
+	assert_int_equal(fake_ledger_rows(db), 0);
+	assert_int_equal(l->last_id, 0);
+	mg_ledger_row_dispose(&row);
+	assert_false(row.failed); /* reusable after dispose */
+	mg_ledger_free(l);
+	conn->drv->close(conn);
+	fake_db_free(db);
+}
+
+static void test_signed_rows_verify_with_the_public_key(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct mg_conn *conn = fake_connect(db);
+	struct mg_ledger *l = load(conn);
+	struct mg_ledger_row row;
+	struct mg_error err = { 0 };
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	unsigned char sig[crypto_sign_BYTES];
+	const char *hash;
+
+	(void)state;
+	crypto_sign_keypair(pk, sk);
+	assert_int_equal(mg_ledger_ensure(l, conn, &err), 0);
+	fill(&row, "1");
+	assert_int_equal(mg_ledger_append(l, conn, &row, sk, 0, &err), 0);
+	hash = fake_ledger_get(db, 0, MG_LF_ENTRY_HASH);
+	assert_int_equal(sodium_hex2bin(sig, sizeof(sig),
+	                                fake_ledger_get(db, 0,
+	                                                MG_LF_SIGNATURE),
+	                                2 * sizeof(sig), NULL, NULL, NULL),
+	                 0);
+	assert_int_equal(crypto_sign_verify_detached(
+	                         sig, (const unsigned char *)hash,
+	                         strlen(hash), pk),
+	                 0);
+	mg_ledger_row_dispose(&row);
+	mg_ledger_free(l);
+	conn->drv->close(conn);
+	fake_db_free(db);
+}
+
+static void test_load_refuses_a_row_with_a_bad_version(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct mg_conn *conn = fake_connect(db);
+	struct mg_ledger *l = load(conn);
+	struct mg_ledger_row row;
+	struct mg_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(mg_ledger_ensure(l, conn, &err), 0);
+	fill(&row, "1");
+	assert_int_equal(mg_ledger_append(l, conn, &row, NULL, 0, &err), 0);
+	mg_ledger_free(l);
+	free(db->rows[0].f[MG_LF_VERSION]);
+	db->rows[0].f[MG_LF_VERSION] = strdup("1; DROP");
+	assert_int_equal(mg_ledger_load(&l, conn, "migrate_ledger", true, &err),
+	                 MG_ERR);
+	assert_null(l);
+	assert_non_null(strstr(err.msg, "bad id or version"));
+	mg_ledger_row_dispose(&row);
+	conn->drv->close(conn);
+	fake_db_free(db);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -227,6 +398,12 @@ int main(void)
 		T(test_row_set_copies_and_accepts_null),
 		T(test_field_names_follow_table_order),
 		T(test_genesis_is_64_zeros),
+		cmocka_unit_test(
+		        test_append_chains_rows_and_load_reads_them_back),
+		cmocka_unit_test(test_failed_commit_leaves_the_tail_where_it_was),
+		cmocka_unit_test(test_row_that_failed_to_build_is_not_written),
+		cmocka_unit_test(test_signed_rows_verify_with_the_public_key),
+		cmocka_unit_test(test_load_refuses_a_row_with_a_bad_version),
 	};
 
 	if (sodium_init() < 0)
