@@ -309,7 +309,7 @@ static void error_text(struct mg_ledger_row *row, const struct outcome *o)
  * o->err) rather than failing the call: MG_ENOMEM only.
  */
 static int record(struct mg_runner *r, const struct mg_migration *m,
-                  enum mg_direction dir, struct outcome *o,
+                  enum mg_direction dir, struct outcome *o, const char *reason,
                   struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
@@ -321,6 +321,8 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 
 	row_init(&row, r, m, m->version, m->name, dir, decide(o));
 	row_times(&row, o->started, o->finished, o->t1 - o->t0);
+	mg_ledger_row_set(&row, MG_LF_REASON,
+	                  reason != NULL && *reason ? reason : NULL);
 	mg_checks_json(&o->cs, &json);
 	if (json.failed)
 		row.failed = true;
@@ -400,7 +402,8 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
  * a run lock).
  */
 static int apply(struct mg_runner *r, const struct mg_migration *m,
-                 enum mg_direction dir, bool in_txn, struct mg_error *err)
+                 enum mg_direction dir, bool in_txn, const char *reason,
+                 struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	struct outcome o = { 0 };
@@ -426,7 +429,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	 * own open and aborted, where the outcome row could not be written */
 	if (o.stop != STOP_NONE)
 		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-	if ((rc = record(r, m, dir, &o, err)) < 0)
+	if ((rc = record(r, m, dir, &o, reason, err)) < 0)
 		goto cleanup;
 	emit_outcome(r, m, dir, &o);
 	if ((rc = outcome_code(&o)) < 0) {
@@ -443,7 +446,7 @@ cleanup:
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, struct mg_error *err)
 {
-	return apply(r, m, dir, false, err);
+	return apply(r, m, dir, false, NULL, err);
 }
 
 /* A dry run reads the live "before" values, and changes nothing. */
@@ -539,6 +542,40 @@ int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
 	return plan(out, r, &s, err);
 }
 
+/*
+ * The reason a down row records: that its down file changed since the up
+ * ran, when --allow-changed-down let it run (the plan refuses it else).
+ * An empty reason is recorded as none.
+ */
+static int down_reason(struct mg_buf *out, const struct mg_runner *r,
+                       const struct run_spec *s, const struct mg_migration *m,
+                       struct mg_error *err)
+{
+	const char *was = NULL;
+	size_t i;
+
+	mg_buf_truncate(out, 0);
+	if (s->up || !s->down_opts.allow_changed_down)
+		return 0;
+	for (i = r->ledger->n; i-- > 0;) {
+		const struct mg_ledger_row *row = &r->ledger->rows[i];
+
+		if (row->version == m->version && row->f[MG_LF_STATUS] &&
+		    strcmp(row->f[MG_LF_STATUS],
+		           mg_outcome_name(MG_OUTCOME_OK)) == 0) {
+			was = row->f[MG_LF_DOWN_CHECKSUM];
+			break;
+		}
+	}
+	if (was == NULL || strcmp(was, m->down.checksum) != 0)
+		mg_buf_addf(out,
+		            "--allow-changed-down: %s changed since the up "
+		            "ran (recorded %s, now %s)",
+		            m->down.path, was ? was : "none",
+		            m->down.checksum);
+	return mg_buf_check(out, err);
+}
+
 static int reload(struct mg_runner *r, struct mg_error *err)
 {
 	mg_ledger_free(r->ledger);
@@ -557,6 +594,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	const struct mg_driver *drv = r->conn->drv;
 	bool replan = !(drv->caps & MG_CAP_RUN_LOCK) && !dry_run;
 	struct mg_plan p = { 0 };
+	struct mg_buf reason = MG_BUF_INIT;
 	size_t i = 0;
 	int rc;
 
@@ -599,13 +637,16 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
-		if ((rc = apply(r, p.v[i++], s->up ? MG_DIR_UP : MG_DIR_DOWN,
-		                in_txn, err)) < 0)
+		if ((rc = down_reason(&reason, r, s, p.v[i], err)) < 0 ||
+		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
+		                in_txn, mg_buf_cstr(&reason), err)) < 0)
 			goto cleanup;
+		i++;
 		if (!s->up)
 			s->down_opts.steps--;
 	}
 cleanup:
+	mg_buf_dispose(&reason);
 	mg_plan_dispose(&p);
 	mg_runner_end(r);
 	return rc;

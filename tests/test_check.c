@@ -222,7 +222,7 @@ static void test_query_without_result_set_fails(void **state)
 {
 	struct fx *x = *state;
 
-	parse(x, "-- check:pre empty DELETE FROM victim\n");
+	parse(x, "-- check:pre empty SELECT nothing\n");
 	x->no_result = true;
 	assert_int_equal(mg_checks_before(&x->cs, x->conn, &x->dir, &x->err),
 	                 0);

@@ -528,6 +528,41 @@ static void test_down_one_step_then_up_again(void **state)
 	assert_int_equal(w->r.applied, 1);
 }
 
+static void test_changed_down_file_is_refused_unless_allowed(void **state)
+{
+	struct world *w = *state;
+	struct mg_down_opts d = { .to = -1 };
+
+	two_files(w);
+	open_world(w);
+	assert_int_equal(up(w), 0);
+	mg_source_free(w->src);
+	w->src = NULL;
+	write_file(w, "0002_b.down.sql", "DROP TABLE b; -- and more\n");
+	{
+		struct mg_problems pr = { 0 };
+
+		assert_int_equal(
+		        mg_source_load(&w->src, w->dir, &pr, &w->err), 0);
+		mg_problems_dispose(&pr);
+		w->r.src = w->src;
+	}
+	assert_int_equal(mg_run_down(&w->r, &d, false, &w->err),
+	                 MG_ECHECKSUM);
+	assert_non_null(strstr(w->err.msg, "0002_b.down.sql changed since "
+	                                   "2_b was applied"));
+	assert_non_null(strstr(w->err.detail, "recorded down checksum"));
+	assert_null(strstr(w->db->log, "exec DROP TABLE b"));
+	assert_int_equal(fake_ledger_rows(w->db), 2);
+	d.allow_changed_down = true;
+	assert_int_equal(mg_run_down(&w->r, &d, false, &w->err), 0);
+	assert_string_equal(ledger(w, 2, MG_LF_DIRECTION), "down");
+	assert_non_null(strstr(ledger(w, 2, MG_LF_REASON),
+	                       "--allow-changed-down: "));
+	assert_non_null(strstr(ledger(w, 2, MG_LF_REASON), "changed since"));
+	assert_null(ledger(w, 1, MG_LF_REASON));
+}
+
 static void test_baseline_and_repair(void **state)
 {
 	struct world *w = *state;
@@ -610,6 +645,7 @@ int main(void)
 		T(test_lock_not_taken_runs_nothing),
 		T(test_dry_run_writes_nothing),
 		T(test_down_one_step_then_up_again),
+		T(test_changed_down_file_is_refused_unless_allowed),
 		T(test_baseline_and_repair),
 		T(test_roundtrip_proves_each_down_file),
 		T(test_roundtrip_names_what_a_down_file_leaves),
