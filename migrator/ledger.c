@@ -208,6 +208,7 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 		if ((rc = read_rows(l, r, err)) < 0)
 			goto cleanup;
 	}
+	mg_ledger_txn_end(l, true); /* what was read is committed */
 	*out = l;
 	l = NULL;
 cleanup:
@@ -375,9 +376,22 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 		goto cleanup;
 	l->last_id = row->id;
 	memcpy(l->last_hash, hash, sizeof(hash));
+	if (flags & MG_Q_COMMIT)
+		mg_ledger_txn_end(l, true);
 cleanup:
 	mg_buf_dispose(&sql);
 	return rc;
+}
+
+void mg_ledger_txn_end(struct mg_ledger *l, bool committed)
+{
+	if (committed) {
+		l->committed_id = l->last_id;
+		memcpy(l->committed_hash, l->last_hash, sizeof(l->last_hash));
+	} else {
+		l->last_id = l->committed_id;
+		memcpy(l->last_hash, l->committed_hash, sizeof(l->last_hash));
+	}
 }
 
 int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,

@@ -83,6 +83,10 @@ struct mg_ledger {
 	bool exists;     /* the table exists */
 	int64_t last_id; /* 0: empty */
 	char last_hash[MG_HASH_HEX_LEN];
+	/* the tail as of the last commit: rows appended in a transaction
+	 * that is rolled back are gone, and the chain goes on from here */
+	int64_t committed_id;
+	char committed_hash[MG_HASH_HEX_LEN];
 };
 
 /* What the hash chain starts from: 64 zeros. */
@@ -111,6 +115,11 @@ void mg_ledger_free(struct mg_ledger *l);
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_ledger_row *row, const unsigned char *sign_key,
                      unsigned flags, struct mg_error *err);
+
+/* Keeps the tail in step with the transaction the appends ran in, when
+ * it ends without MG_Q_COMMIT: committed, or rolled back (the tail goes
+ * back to the last commit). */
+void mg_ledger_txn_end(struct mg_ledger *l, bool committed);
 
 /* The canonical hash of a row (see MIGRATING.md, "The ledger"). */
 void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],

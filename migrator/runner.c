@@ -57,8 +57,8 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	if (!r->ledger->exists &&
 	    ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
 	     (rc = mg_ledger_ensure(r->ledger, r->conn, err)) < 0 ||
-	     (rc = drv->txn(r->conn, MG_TXN_COMMIT, err)) < 0)) {
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	     (rc = mg_runner_txn_end(r, MG_TXN_COMMIT, err)) < 0)) {
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		goto fail;
 	}
 	return 0;
@@ -77,6 +77,16 @@ void mg_runner_end(struct mg_runner *r)
 	r->conn->drv->unlock(r->conn, name, key);
 	mg_ledger_free(r->ledger);
 	r->ledger = NULL;
+}
+
+int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,
+                      struct mg_error *err)
+{
+	int rc = r->conn->drv->txn(r->conn, op, err);
+
+	if (r->ledger != NULL)
+		mg_ledger_txn_end(r->ledger, op == MG_TXN_COMMIT && rc == 0);
+	return rc;
 }
 
 void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev)
@@ -257,7 +267,7 @@ static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
 		return rc;
 	if ((rc = mg_ledger_append(r->ledger, r->conn, row, r->sign_key,
 	                           MG_Q_COMMIT, err)) < 0)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	return rc;
 }
 
@@ -303,16 +313,16 @@ static void error_text(struct mg_ledger_row *row, const struct outcome *o)
 }
 
 /*
- * Writes the outcome's row. An ok row commits with the file; a failure,
+ * Writes the outcome's row. An ok row commits with the file (unless
+ * MG_APPLY_NO_COMMIT: then the caller ends the transaction); a failure,
  * or a file run outside ours, gets a transaction of its own after the
  * rollback. A row that cannot be written changes the outcome (o->stop,
  * o->err) rather than failing the call: MG_ENOMEM only.
  */
 static int record(struct mg_runner *r, const struct mg_migration *m,
-                  enum mg_direction dir, struct outcome *o, const char *reason,
-                  struct mg_error *err)
+                  enum mg_direction dir, struct outcome *o, unsigned flags,
+                  const char *reason, struct mg_error *err)
 {
-	const struct mg_driver *drv = r->conn->drv;
 	const char *path = dir == MG_DIR_UP ? m->up.path : m->down.path;
 	struct mg_ledger_row row;
 	struct mg_buf json = MG_BUF_INIT;
@@ -331,16 +341,17 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	if (o->stop != STOP_NONE)
 		error_text(&row, o);
 	if ((rc = mg_ledger_row_check(&row, err)) < 0) {
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		goto cleanup;
 	}
 	if (o->stop == STOP_NONE && !o->no_txn) {
 		if (mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-		                     MG_Q_COMMIT, &o->err) == 0)
+		                     flags & MG_APPLY_NO_COMMIT ? 0 : MG_Q_COMMIT,
+		                     &o->err) == 0)
 			goto cleanup;
 		/* the commit failed (a deferred constraint): the file
 		 * failed after all */
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		mg_error_locate(&o->err, path, 0);
 		o->stop = STOP_COMMIT;
 		mg_ledger_row_set(&row, MG_LF_STATUS,
@@ -397,22 +408,23 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 }
 
 /*
- * Runs one file with its checks: run, decide, record, emit. in_txn: the
- * caller already opened its transaction (the lock, on databases without
- * a run lock).
+ * Runs one file with its checks: run, decide, record, emit. flags:
+ * MG_APPLY_*; with MG_APPLY_IN_TXN the caller already opened the
+ * transaction (the lock, on databases without a run lock).
  */
 static int apply(struct mg_runner *r, const struct mg_migration *m,
-                 enum mg_direction dir, bool in_txn, const char *reason,
+                 enum mg_direction dir, unsigned flags, const char *reason,
                  struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	struct outcome o = { 0 };
+	bool in_txn = flags & MG_APPLY_IN_TXN;
 	int rc;
 
 	o.no_txn = outside_txn(r, dir == MG_DIR_UP ? &m->up : &m->down);
 	mg_ledger_now(o.started, &o.t0);
 	if (o.no_txn && in_txn &&
-	    (rc = drv->txn(r->conn, MG_TXN_ROLLBACK, err)) < 0)
+	    (rc = mg_runner_txn_end(r, MG_TXN_ROLLBACK, err)) < 0)
 		return rc;
 	if (!o.no_txn && !in_txn &&
 	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
@@ -421,15 +433,15 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		return rc;
 	if ((rc = run_file(r, m, dir, &o)) < 0) {
 		*err = o.err;
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		goto cleanup;
 	}
 	mg_ledger_now(o.finished, &o.t1);
 	/* also outside our transaction: the file may have left one of its
 	 * own open and aborted, where the outcome row could not be written */
 	if (o.stop != STOP_NONE)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-	if ((rc = record(r, m, dir, &o, reason, err)) < 0)
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+	if ((rc = record(r, m, dir, &o, flags, reason, err)) < 0)
 		goto cleanup;
 	emit_outcome(r, m, dir, &o);
 	if ((rc = outcome_code(&o)) < 0) {
@@ -444,9 +456,10 @@ cleanup:
 }
 
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
-                    enum mg_direction dir, struct mg_error *err)
+                    enum mg_direction dir, unsigned flags,
+                    struct mg_error *err)
 {
-	return apply(r, m, dir, false, NULL, err);
+	return apply(r, m, dir, flags, NULL, err);
 }
 
 /* A dry run reads the live "before" values, and changes nothing. */
@@ -628,18 +641,19 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 			i = 0;
 			if ((rc = reload(r, err)) < 0 ||
 			    (rc = plan(&p, r, s, err)) < 0) {
-				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 				goto cleanup;
 			}
 		}
 		if (i >= p.n) {
 			if (in_txn)
-				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
 		if ((rc = down_reason(&reason, r, s, p.v[i], err)) < 0 ||
 		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
-		                in_txn, mg_buf_cstr(&reason), err)) < 0)
+		                in_txn ? MG_APPLY_IN_TXN : 0,
+		                mg_buf_cstr(&reason), err)) < 0)
 			goto cleanup;
 		i++;
 		if (!s->up)
@@ -690,6 +704,23 @@ static int mark(struct mg_runner *r, const struct mg_status_entry *e,
 	return rc;
 }
 
+int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
+                     enum mg_direction dir, enum mg_outcome status,
+                     const char *error, struct mg_error *err)
+{
+	struct mg_ledger_row row;
+	char now[32];
+	int rc;
+
+	mg_ledger_now(now, NULL);
+	row_init(&row, r, m, m->version, m->name, dir, status);
+	row_times(&row, now, now, 0);
+	mg_ledger_row_set(&row, MG_LF_ERROR, error);
+	rc = append_alone(r, &row, err);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
 /* Lock, then a transaction in which the ledger is read afresh. */
 static int begin_marking(struct mg_runner *r, struct mg_status *st,
                          struct mg_error *err)
@@ -702,7 +733,7 @@ static int begin_marking(struct mg_runner *r, struct mg_status *st,
 	if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
 	    (rc = reload(r, err)) < 0 ||
 	    (rc = mg_status_build(st, r->src, r->ledger, err)) < 0) {
-		r->conn->drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		mg_runner_end(r);
 	}
 	return rc;
@@ -711,7 +742,6 @@ static int begin_marking(struct mg_runner *r, struct mg_status *st,
 int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
                     struct mg_error *err)
 {
-	const struct mg_driver *drv = r->conn->drv;
 	struct mg_status st;
 	size_t i, last = SIZE_MAX;
 	int rc;
@@ -742,7 +772,7 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 	}
 cleanup:
 	if (rc < 0 || last == SIZE_MAX)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	mg_status_dispose(&st);
 	mg_runner_end(r);
 	return rc;
@@ -751,7 +781,6 @@ cleanup:
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
                   bool applied, struct mg_error *err)
 {
-	const struct mg_driver *drv = r->conn->drv;
 	const struct mg_status_entry *e = NULL;
 	struct mg_status st;
 	size_t i;
@@ -790,7 +819,7 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 			r->applied++;
 	}
 	if (rc < 0)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	mg_status_dispose(&st);
 	mg_runner_end(r);
 	return rc;

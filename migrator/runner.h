@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "migrator/driver.h"
 #include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "rollback/rollback.h"
@@ -90,11 +91,29 @@ void mg_runner_end(struct mg_runner *r);
 int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
                       const struct mg_up_opts *opts, bool with_down,
                       struct mg_error *err);
+/* mg_runner_apply() flags */
+#define MG_APPLY_IN_TXN (1u << 0) /* the caller opened the transaction */
+/* an ok file's row is written but not committed: the caller commits or
+ * rolls back the whole (migrate test's proof). A failure still rolls
+ * back, and records its row in a transaction of its own. */
+#define MG_APPLY_NO_COMMIT (1u << 1)
+
 /* Runs one file (the up or down file of m) with its checks, in a
  * transaction of its own where it allows, records its ledger row and
  * emits its event. Returns the outcome's code, with err as shown. */
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
-                    enum mg_direction dir, struct mg_error *err);
+                    enum mg_direction dir, unsigned flags,
+                    struct mg_error *err);
+/* Commits or rolls back the open transaction (MG_TXN_COMMIT or
+ * MG_TXN_ROLLBACK), keeping the ledger's tail in step with it. */
+int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,
+                      struct mg_error *err);
+/* Appends a row about m that no file run produced, in a transaction of
+ * its own: `migrate test` marking a version dirty that its down file
+ * did not restore. `error` may be NULL. */
+int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
+                     enum mg_direction dir, enum mg_outcome status,
+                     const char *error, struct mg_error *err);
 /* Hands ev to the caller's callback, if any. */
 void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev);
 

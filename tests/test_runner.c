@@ -619,8 +619,50 @@ static void test_roundtrip_names_what_a_down_file_leaves(void **state)
 	assert_int_equal(mg_roundtrip_run(&w->r, &o, &w->err), MG_ECHECKSUM);
 	assert_non_null(strstr(w->err.msg, "0002_b.down.sql does not undo"));
 	assert_string_equal(w->err.detail, "+ table b: ");
+	assert_non_null(strstr(w->err.hint, "as it was found"));
 	assert_int_equal(w->r.applied, 1);
 	assert_int_equal(w->status[w->nev - 1], MG_OUTCOME_FAILED);
+	/* 1 proven: up, down, up; 2's up and down were rolled back */
+	assert_int_equal(fake_ledger_rows(w->db), 3);
+	assert_non_null(strstr(w->db->log, "exec SELECT 1;\n"
+	                                   "ledger insert 2 down ok\n"
+	                                   "query SCHEMA\nrollback\n"));
+	/* and the next try starts from a clean state */
+	write_file(w, "0002_b.down.sql", "DROP TABLE b;\n");
+	mg_source_free(w->src);
+	w->src = NULL;
+	w->ntables = 1; /* what the rollback undid in a real database */
+	{
+		struct mg_problems pr = { 0 };
+
+		assert_int_equal(
+		        mg_source_load(&w->src, w->dir, &pr, &w->err), 0);
+		mg_problems_dispose(&pr);
+		w->r.src = w->src;
+	}
+	assert_int_equal(mg_roundtrip_run(&w->r, &o, &w->err), 0);
+	assert_int_equal(fake_ledger_rows(w->db), 6);
+}
+
+static void test_roundtrip_without_transactions_marks_dirty(void **state)
+{
+	struct world *w = *state;
+	struct mg_up_opts o = { .to = -1 };
+
+	no_txn_ddl(w);
+	two_files(w);
+	write_file(w, "0002_b.down.sql", "SELECT 1;\n");
+	open_world(w);
+	assert_int_equal(mg_roundtrip_run(&w->r, &o, &w->err), MG_ECHECKSUM);
+	assert_non_null(strstr(w->err.hint, "dirty until 'migrate repair'"));
+	/* 1: 3 files with a marker each; 2: up and down, then the verdict */
+	assert_int_equal(fake_ledger_rows(w->db), 11);
+	assert_string_equal(ledger(w, 10, MG_LF_VERSION), "2");
+	assert_string_equal(ledger(w, 10, MG_LF_STATUS), "dirty");
+	assert_non_null(strstr(ledger(w, 10, MG_LF_ERROR),
+	                       "migrate test: "));
+	assert_non_null(strstr(ledger(w, 10, MG_LF_ERROR), "+ table b"));
+	assert_int_equal(up(w), MG_ERR); /* dirty blocks */
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -649,6 +691,7 @@ int main(void)
 		T(test_baseline_and_repair),
 		T(test_roundtrip_proves_each_down_file),
 		T(test_roundtrip_names_what_a_down_file_leaves),
+		T(test_roundtrip_without_transactions_marks_dirty),
 	};
 
 	if (sodium_init() < 0)
