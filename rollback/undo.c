@@ -1,11 +1,22 @@
 #include "rollback/undo.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "checks/check.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
 #include "migrator/source.h"
+
+/* How many values the undo measured again: those with a before value. */
+static size_t measured(const struct mg_checks *cs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++)
+		n += cs->r[i].after_undo != NULL;
+	return n;
+}
 
 bool mg_undo_run(struct mg_conn *conn, const struct mg_file *opposite,
                  struct mg_checks *cs, struct mg_error *why)
@@ -36,8 +47,11 @@ bool mg_undo_run(struct mg_conn *conn, const struct mg_file *opposite,
 	if (same)
 		mg_error_detail(why,
 		                "ran %s to undo it; every before value "
-		                "was restored",
-		                opposite->path);
+		                "was restored (%zu checked value%s came back; "
+		                "changes to anything the checks do not cover "
+		                "are not verified)",
+		                opposite->path, measured(cs),
+		                measured(cs) == 1 ? "" : "s");
 	else
 		mg_error_detail(why,
 		                "ran %s to undo it, but the state differs: "
