@@ -1,5 +1,6 @@
 #include "migrator/ledger.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -153,6 +154,36 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 	return 0;
 }
 
+/*
+ * The ledger's name goes into SQL as a quoted identifier and into the run
+ * lock's name: accept what needs no escaping anywhere (letters, digits,
+ * '_', '$', '-', non-ASCII), with at most one '.' between two parts.
+ */
+static int check_name(const char *name, struct mg_error *err)
+{
+	const char *p, *dot = strchr(name, '.');
+
+	for (p = name; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x80 || isalnum(c) || c == '_' || c == '$' ||
+		    c == '-' || (c == '.' && p == dot))
+			continue;
+		mg_error_set(err, MG_EINVALID,
+		             "the ledger table name has a character it may not "
+		             "have (byte %u at position %zu)",
+		             (unsigned)c, (size_t)(p - name) + 1);
+		mg_error_hint(err, "use letters, digits, '_', '$' or '-', and "
+		                   "one '.' between a schema and a table");
+		return MG_EINVALID;
+	}
+	if (*name == '\0' || name == dot || (dot != NULL && dot[1] == '\0'))
+		return mg_error_set(err, MG_EINVALID,
+		                    "the ledger table name needs a table, and "
+		                    "a schema before any '.'");
+	return 0;
+}
+
 int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
                    const char *table, bool full, struct mg_error *err)
 {
@@ -164,6 +195,8 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	int rc;
 
 	*out = NULL;
+	if ((rc = check_name(table, err)) < 0)
+		return rc;
 	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
 	t = mg_buf_cstr(&tq);
 	mg_buf_add(&sql, "SELECT ");

@@ -206,6 +206,7 @@ static int fake_query(struct mg_rows **out, struct mg_conn *conn,
 	} else if (starts(sql, "INSERT INTO") && nparams == MG_LF_COUNT) {
 		rc = ledger_insert(db, params, err);
 	} else if (starts(sql, "SELECT") && strstr(sql, "entry_hash")) {
+		logf_(db, "ledger select");
 		rc = ledger_select(db, &r, err);
 	} else {
 		logf_(db, "query %s", first_line(sql, line));

@@ -384,6 +384,38 @@ static void test_load_refuses_a_row_with_a_bad_version(void **state)
 	fake_db_free(db);
 }
 
+static void test_load_refuses_names_that_need_escaping(void **state)
+{
+	static const char *const bad[] = {
+		"led'ger", "led\"ger", "led`ger", "a.b.c", ".t", "s.", "",
+		"led ger", "l;drop", "l?x", "l\\x", "l\nx",
+	};
+	static const char *const good[] = { "migrate_ledger", "app.ledger",
+		                             "l-1$x", "caf\xC3\xA9" };
+	struct fake_db *db = fake_db_new();
+	struct mg_conn *conn = fake_connect(db);
+	struct mg_ledger *l = NULL;
+	struct mg_error err = { 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(mg_ledger_load(&l, conn, bad[i], false, &err),
+		                 MG_EINVALID);
+		assert_null(l);
+	}
+	/* refused before any SQL */
+	assert_null(strstr(db->log, "ledger select"));
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(mg_ledger_load(&l, conn, good[i], false, &err),
+		                 0);
+		mg_ledger_free(l);
+	}
+	assert_non_null(strstr(db->log, "ledger select"));
+	conn->drv->close(conn);
+	fake_db_free(db);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -404,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_row_that_failed_to_build_is_not_written),
 		cmocka_unit_test(test_signed_rows_verify_with_the_public_key),
 		cmocka_unit_test(test_load_refuses_a_row_with_a_bad_version),
+		cmocka_unit_test(test_load_refuses_names_that_need_escaping),
 	};
 
 	if (sodium_init() < 0)
