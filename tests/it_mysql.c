@@ -44,8 +44,6 @@ struct my_state {
 	char *hostport;
 	char *query; /* NULL when the DSN has none */
 	char *password; /* as it would show: the env's, or the URL's */
-	unsigned counter;
-	char dbname[64];     /* the running test's database */
 	char extra_user[64]; /* an account the test made; dropped after */
 	char other_db[80];   /* a second database the test made; likewise */
 	pid_t bg[MAX_BG];    /* background runs not yet reaped */
@@ -195,72 +193,19 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static int teardown(void **state);
-
 static int setup(void **state)
 {
 	struct my_state *ms = *state;
-	struct it_env *e = &ms->it.e;
-	const char *tmp = getenv("TMPDIR");
-	char sql[128];
 
-	memset(e, 0, sizeof(*e));
-	ms->dbname[0] = ms->extra_user[0] = ms->other_db[0] = '\0';
+	ms->extra_user[0] = ms->other_db[0] = '\0';
 	if (ms->it.no_server)
 		return 0;
-	if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 200)
-		tmp = "/tmp";
-	snprintf(e->root, sizeof(e->root), "%s/mg-it-XXXXXX", tmp);
-	if (mkdtemp(e->root) == NULL) {
-		e->root[0] = '\0';
-		return -1;
-	}
-	snprintf(e->mig, sizeof(e->mig), "%s/migrations", e->root);
-	if (mkdir(e->mig, 0755) < 0)
-		goto fail;
-	snprintf(ms->dbname, sizeof(ms->dbname), "mg_it_%ld_%u",
-		 (long)getpid(), ++ms->counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", ms->dbname);
-	if (it_conn_query(ms->admin, sql) < 0)
-		goto fail;
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", ms->dbname);
-	if (it_conn_query(ms->admin, sql) < 0)
-		goto fail;
-	if ((e->url = mysql_url(ms, NULL, NULL, ms->dbname, NULL)) == NULL ||
-	    it_connect(&e->conn, e->url, false) < 0)
-		goto fail;
-	return 0;
-fail:
-	teardown(state); /* cmocka runs no teardown after a failed setup */
-	return -1;
-}
-
-/* Ends what a test may have left running in database `db`: a runner's
- * session still in SLEEP(30) after its process was killed. */
-static void kill_sessions(struct my_state *ms, const char *db)
-{
-	struct mg_rows *rows = NULL;
-	struct mg_error err = { 0 };
-	char sql[256];
-	size_t i;
-
-	snprintf(sql, sizeof(sql), "SELECT ID FROM "
-		 "information_schema.PROCESSLIST WHERE DB = '%s' AND ID <> "
-		 "CONNECTION_ID()", db);
-	if (ms->admin->drv->query(&rows, ms->admin, sql, NULL, 0, 0,
-				  &err) < 0)
-		return;
-	for (i = 0; i < rows->nrows; i++) {
-		snprintf(sql, sizeof(sql), "KILL %s", mg_rows_get(rows, i, 0));
-		ms->admin->drv->query(NULL, ms->admin, sql, NULL, 0, 0, &err);
-	}
-	mg_rows_free(rows);
+	return it_env_setup_mysql(&ms->it.e, ms->it.dsn);
 }
 
 static int teardown(void **state)
 {
 	struct my_state *ms = *state;
-	struct it_env *e = &ms->it.e;
 	char sql[160];
 
 	while (ms->nbg > 0) {
@@ -270,22 +215,8 @@ static int teardown(void **state)
 		waitpid(pid, NULL, 0);
 	}
 	it_state_reset(&ms->it);
-	if (e->conn != NULL) {
-		e->conn->drv->close(e->conn);
-		e->conn = NULL;
-	}
-	if (ms->dbname[0] != '\0') {
-		kill_sessions(ms, ms->dbname);
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
-			 ms->dbname);
-		it_conn_query(ms->admin, sql);
-		ms->dbname[0] = '\0';
-	}
 	if (ms->other_db[0] != '\0') {
-		kill_sessions(ms, ms->other_db);
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
-			 ms->other_db);
-		it_conn_query(ms->admin, sql);
+		it_mysql_drop_database(ms->admin, ms->other_db);
 		ms->other_db[0] = '\0';
 	}
 	if (ms->extra_user[0] != '\0') {
@@ -294,7 +225,7 @@ static int teardown(void **state)
 		it_conn_query(ms->admin, sql);
 		ms->extra_user[0] = '\0';
 	}
-	it_env_teardown(e);
+	it_env_teardown(&ms->it.e); /* drops the test's database */
 	return 0;
 }
 
@@ -462,7 +393,7 @@ static void test_password_never_shown(void **state)
 	n = strlen(user) + sizeof(wrong) + 2;
 	assert_non_null(p = it_own(st, malloc(n)));
 	snprintf(p, n, "%s:%s", user, wrong);
-	bad_url = it_own(st, mysql_url(MS, p, NULL, MS->dbname, NULL));
+	bad_url = it_own(st, mysql_url(MS, p, NULL, e->dbname, NULL));
 	assert_non_null(bad_url);
 	a1[1] = a2[1] = bad_url;
 	it_exec(r, e->root, NULL, 0, a1);
@@ -493,7 +424,7 @@ static void test_unknown_database_and_unreachable_host_fail(void **state)
 	long long t0;
 
 	three(e);
-	snprintf(db, sizeof(db), "%s_nosuch", MS->dbname);
+	snprintf(db, sizeof(db), "%s_nosuch", e->dbname);
 	url = it_own(st, mysql_url(MS, NULL, NULL, db, NULL));
 	assert_non_null(url);
 	args[1] = url;
@@ -504,7 +435,7 @@ static void test_unknown_database_and_unreachable_host_fail(void **state)
 		assert_no_secret(r, pw, "up, unknown database");
 
 	/* nothing listens on port 1: refused at once */
-	url = it_own(st, mysql_url(MS, NULL, "127.0.0.1:1", MS->dbname,
+	url = it_own(st, mysql_url(MS, NULL, "127.0.0.1:1", e->dbname,
 				   NULL));
 	assert_non_null(url);
 	args[1] = url;
@@ -538,11 +469,11 @@ static void test_percent_encoded_password_connects(void **state)
 		 MS->extra_user, raw);
 	assert_int_equal(it_sql(e, sql), 0);
 	snprintf(sql, sizeof(sql), "GRANT ALL PRIVILEGES ON `%s`.* TO "
-		 "'%s'@'%%'", MS->dbname, MS->extra_user);
+		 "'%s'@'%%'", e->dbname, MS->extra_user);
 	assert_int_equal(it_sql(e, sql), 0);
 
 	snprintf(userinfo, sizeof(userinfo), "%s:%s", MS->extra_user, enc);
-	url = it_own(st, mysql_url(MS, userinfo, NULL, MS->dbname, NULL));
+	url = it_own(st, mysql_url(MS, userinfo, NULL, e->dbname, NULL));
 	assert_non_null(url);
 	args[1] = url;
 	three(e);
@@ -583,7 +514,7 @@ static void test_socket_url_connects(void **state)
 	n = strlen(sock) + 16;
 	assert_non_null(query = it_own(st, malloc(n)));
 	snprintf(query, n, "socket=%s", sock);
-	url = it_own(st, mysql_url(MS, NULL, "localhost", MS->dbname, query));
+	url = it_own(st, mysql_url(MS, NULL, "localhost", e->dbname, query));
 	assert_non_null(url);
 	args[1] = url;
 	three(e);
@@ -1217,7 +1148,7 @@ static char *other_database(struct it_state *st)
 	char sql[128], *url;
 
 	snprintf(MS->other_db, sizeof(MS->other_db), "%s_other",
-		 MS->dbname);
+		 st->e.dbname);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
 		 MS->other_db);
 	assert_int_equal(it_sql(&st->e, sql), 0);
@@ -1274,7 +1205,7 @@ static void test_use_in_file_keeps_ledger_in_target_database(void **state)
 	stray = it_count(e, sql);
 	if (stray != 0)
 		print_error("%lld ledger row(s) of %s went into %s's ledger\n"
-			    "--- stderr:\n%s\n", stray, MS->dbname,
+			    "--- stderr:\n%s\n", stray, e->dbname,
 			    MS->other_db, r->err);
 	assert_int_equal(stray, 0);
 	assert_exit(r, 0);
@@ -1325,7 +1256,7 @@ static void test_ledger_holds_any_utf8_on_latin1_database(void **state)
 	char sql[160], *got;
 
 	snprintf(sql, sizeof(sql), "ALTER DATABASE %s CHARACTER SET latin1 "
-		 "COLLATE latin1_swedish_ci", MS->dbname);
+		 "COLLATE latin1_swedish_ci", e->dbname);
 	assert_int_equal(it_sql(e, sql), 0);
 	assert_int_equal(it_pair(e, "0001_t",
 				 "-- check: true SELECT count(*) = 1 FROM t "

@@ -471,7 +471,7 @@ fail:
  * the database (a killed runner's, still in SLEEP()) would hold its
  * metadata lock and the DROP would wait for it, so such sessions are
  * ended first. */
-static void mysql_drop(struct mg_conn *admin, const char *db)
+void it_mysql_drop_database(struct mg_conn *admin, const char *db)
 {
 	struct mg_rows *rows = NULL;
 	struct mg_error err = { 0 };
@@ -523,7 +523,7 @@ void it_env_teardown(struct it_env *e)
 	if (e->dbname != NULL && e->admin != NULL &&
 	    it_connect(&admin, e->admin, false) == 0) {
 		if (is_mysql_url(e->admin)) {
-			mysql_drop(admin, e->dbname);
+			it_mysql_drop_database(admin, e->dbname);
 		} else {
 			snprintf(sql, sizeof(sql),
 				 "DROP DATABASE IF EXISTS %s WITH (FORCE)",

@@ -36,10 +36,13 @@ struct it_env {
 int it_env_setup_pg(struct it_env *e, const char *admin_dsn);
 int it_env_setup_mysql(struct it_env *e, const char *admin_dsn);
 int it_env_setup_sqlite(struct it_env *e);
-/* Drops the database (PostgreSQL: WITH (FORCE); MySQL: after killing the
- * sessions still in it), removes the temp dir; accepts an env that was
- * never set up (all zero). */
+/* Drops the database (PostgreSQL: WITH (FORCE); MySQL: as below),
+ * removes the temp dir; accepts an env that was never set up (all
+ * zero). */
 void it_env_teardown(struct it_env *e);
+/* Ends the sessions still in MySQL database `db` (a killed runner's, say),
+ * then drops it through `admin`; errors are printed, not returned. */
+void it_mysql_drop_database(struct mg_conn *admin, const char *db);
 
 /* True when `dsn` accepts a connection (for the group setup). */
 bool it_pg_reachable(const char *dsn);
