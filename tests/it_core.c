@@ -125,6 +125,21 @@ static long long markers(const struct it_state *st, long long n)
 	return n * (dialect(st)->rows_per_run - 1);
 }
 
+/* When every run so far succeeded: the run (from 0) that wrote ledger row
+ * i (from 0, in id order), and that row's status, 'ok' for the outcome
+ * and 'dirty' for a marker before it. */
+static size_t run_of_row(const struct it_state *st, size_t i)
+{
+	return i / (size_t)dialect(st)->rows_per_run;
+}
+
+static const char *status_of_row(const struct it_state *st, size_t i)
+{
+	size_t per = (size_t)dialect(st)->rows_per_run;
+
+	return i % per == per - 1 ? "ok" : "dirty";
+}
+
 /* ---- groups ---- */
 
 static int group_setup_for(void **state, enum backend bk, const char *env)
@@ -261,7 +276,6 @@ static void up_applies_all_and_records_checksums(void **state)
 {
 	IT_BEGIN;
 	static const char *const ups[] = { UP_A, UP_B, UP_C };
-	const int per = dialect(st)->rows_per_run;
 	struct mg_rows *rows;
 	char sum[65], vers[24];
 	size_t i;
@@ -288,12 +302,11 @@ static void up_applies_all_and_records_checksums(void **state)
 	assert_non_null(rows);
 	assert_int_equal(rows->nrows, runs(st, 3));
 	for (i = 0; i < rows->nrows; i++) {
-		snprintf(vers, sizeof(vers), "%zu", i / (size_t)per + 1);
+		snprintf(vers, sizeof(vers), "%zu", run_of_row(st, i) + 1);
 		assert_string_equal(mg_rows_get(rows, i, 0), vers);
 		assert_string_equal(mg_rows_get(rows, i, 1), "up");
 		assert_string_equal(mg_rows_get(rows, i, 2),
-				    i % (size_t)per == (size_t)per - 1 ?
-					    "ok" : "dirty");
+				    status_of_row(st, i));
 	}
 
 	rows = it_own_rows(st, it_query(e, "SELECT version, direction, "
@@ -836,8 +849,8 @@ static void json_failed_up_ends_with_error_summary(void **state)
 static void status_json_one_object_per_migration(void **state)
 {
 	IT_BEGIN;
-	const size_t per = (size_t)dialect(st)->rows_per_run;
-	char **lines;
+	const size_t outcome = (size_t)runs(st, 1) - 1; /* the 1st's row */
+	char **lines, status[32];
 	size_t n, i;
 
 	three(e);
@@ -861,15 +874,16 @@ static void status_json_one_object_per_migration(void **state)
 	assert_int_equal(n, runs(st, 2));
 	assert_contains(lines[0], "\"id\":1,");
 	/* each file: its marker if any, then its outcome */
-	for (i = 0; i < n; i++)
-		assert_contains(lines[i], i % per == per - 1 ?
-						  "\"status\":\"ok\"" :
-						  "\"status\":\"dirty\"");
-	assert_contains(lines[per - 1], "\"entry_hash\":\"");
+	for (i = 0; i < n; i++) {
+		snprintf(status, sizeof(status), "\"status\":\"%s\"",
+			 status_of_row(st, i));
+		assert_contains(lines[i], status);
+	}
+	assert_contains(lines[outcome], "\"entry_hash\":\"");
 	/* timestamps come back as the ledger's ISO 8601 UTC text (MySQL:
 	 * from DATETIME(6)) */
-	assert_contains(lines[per - 1], "\"started_at\":\"20");
-	assert_contains(lines[per - 1], "Z\",\"finished_at\"");
+	assert_contains(lines[outcome], "\"started_at\":\"20");
+	assert_contains(lines[outcome], "Z\",\"finished_at\"");
 
 	MG(r, "ledger", "--format", "csv");
 	assert_exit(r, 0);
