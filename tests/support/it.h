@@ -22,8 +22,8 @@ struct it_env {
 	char root[256];      /* the test's temp dir: the binary's cwd */
 	char mig[300];       /* root/migrations, passed as -m */
 	char *url;           /* the test's database, passed as -d */
-	char *admin;  /* PostgreSQL, MySQL: the server DSN; else NULL */
-	char *dbname; /* PostgreSQL, MySQL: the test's database; else NULL */
+	char *admin;         /* the server's DSN; NULL on SQLite */
+	char *dbname;        /* the test's database; NULL on SQLite */
 	struct mg_conn *conn; /* the test's own connection to url */
 };
 
