@@ -5,7 +5,7 @@
  * database itself. Without a server each test is skipped, unless
  * MG_TEST_REQUIRE_SERVERS is set: then the group fails.
  * Only what is PostgreSQL's own is here: the behaviours it shares with
- * SQLite are tested once for both in it_core.c.
+ * SQLite and MySQL are tested once for all three in it_core.c.
  */
 #include <setjmp.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
  * database file in each test's own temp dir, asserting on exit codes,
  * output, the ledger and the database itself. No server: never skipped.
  * Only what is SQLite's own is here: the behaviours SQLite shares with
- * PostgreSQL are tested once for both in it_core.c.
+ * PostgreSQL and MySQL are tested once for all three in it_core.c.
  */
 #include <setjmp.h>
 #include <signal.h>
