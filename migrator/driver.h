@@ -57,7 +57,14 @@ struct mg_script_result {
 
 struct mg_driver {
 	const char *name; /* "postgres", "mysql", "sqlite" */
-	unsigned caps;    /* MG_CAP_* */
+	/* The URL schemes it serves, each with what follows the name
+	 * ("postgres://", "sqlite:"), matched at the start of a URL
+	 * ignoring case; NULL-terminated. */
+	const char *const *schemes;
+	/* Also serves a libpq keyword/value string ("host=db dbname=app"):
+	 * text with an '=' and no "://", when no driver's scheme matched. */
+	bool keyword_strings;
+	unsigned caps; /* MG_CAP_* */
 	char ident_quote; /* '"' or '`' */
 	/* the ledger's timestamp column type, e.g. "timestamptz" */
 	const char *ts_type;
@@ -156,7 +163,11 @@ struct mg_driver {
 int mg_drivers_init(void);
 void mg_drivers_end(void);
 
-/* The driver serving a URL's scheme; NULL with err set if none is built. */
+/*
+ * The driver serving a URL: the first whose `schemes` match, else the
+ * first with `keyword_strings` if the URL is one. NULL with err set
+ * (MG_EINVALID) if no driver serves it or this build leaves it out.
+ */
 const struct mg_driver *mg_driver_for_url(const char *url,
                                           struct mg_error *err);
 

@@ -618,8 +618,11 @@ static const char *my_user(struct mg_conn *conn)
 	return c->user[0] ? c->user : NULL;
 }
 
+static const char *const my_schemes[] = { "mysql://", "mariadb://", NULL };
+
 const struct mg_driver mg_driver_mysql = {
 	.name = "mysql",
+	.schemes = my_schemes,
 	.caps = MG_CAP_RUN_LOCK,
 	.ident_quote = '`',
 	.ts_type = "DATETIME(6)",

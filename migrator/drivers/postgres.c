@@ -911,8 +911,14 @@ static const char *pg_user(struct mg_conn *conn)
 	return PQuser(((struct pg_conn *)conn)->pg);
 }
 
+static const char *const pg_schemes[] = { "postgres://", "postgresql://",
+	                                  NULL };
+
 const struct mg_driver mg_driver_postgres = {
 	.name = "postgres",
+	.schemes = pg_schemes,
+	/* "host=db dbname=app", as psql takes */
+	.keyword_strings = true,
 	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK,
 	.ident_quote = '"',
 	.ts_type = "timestamptz",

@@ -481,8 +481,12 @@ static const char *sq_user(struct mg_conn *conn)
 	return NULL;
 }
 
+/* sqlite:PATH, and sqlite://PATH as other tools write it */
+static const char *const sq_schemes[] = { "sqlite:", "sqlite3:", NULL };
+
 const struct mg_driver mg_driver_sqlite = {
 	.name = "sqlite",
+	.schemes = sq_schemes,
 	.caps = MG_CAP_TXN_DDL,
 	.ident_quote = '"',
 	.ts_type = "TEXT",
