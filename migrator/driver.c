@@ -10,8 +10,6 @@ extern const struct mg_driver mg_driver_postgres;
 extern const struct mg_driver mg_driver_sqlite;
 #ifdef MG_HAVE_MYSQL
 extern const struct mg_driver mg_driver_mysql;
-int mg_driver__mysql_init(void);
-void mg_driver__mysql_end(void);
 #endif
 
 /* Compiled-in drivers; MySQL only where Connector/C was found. */
@@ -42,18 +40,26 @@ static const struct mg_driver *const left_out[] = {
 
 int mg_drivers_init(void)
 {
-#ifdef MG_HAVE_MYSQL
-	return mg_driver__mysql_init();
-#else
+	size_t i;
+
+	for (i = 0; drivers[i] != NULL; i++) {
+		if (drivers[i]->init != NULL && drivers[i]->init() < 0) {
+			while (i-- > 0)
+				if (drivers[i]->end != NULL)
+					drivers[i]->end();
+			return -1;
+		}
+	}
 	return 0;
-#endif
 }
 
 void mg_drivers_end(void)
 {
-#ifdef MG_HAVE_MYSQL
-	mg_driver__mysql_end();
-#endif
+	size_t i = sizeof(drivers) / sizeof(drivers[0]) - 1;
+
+	while (i-- > 0)
+		if (drivers[i]->end != NULL)
+			drivers[i]->end();
 }
 
 /* The first driver in table serving url by scheme or, with keywords, as a

@@ -77,6 +77,16 @@ struct mg_driver {
 	/* appended to the ledger's CREATE TABLE ("" for none) */
 	const char *table_options;
 
+	/*
+	 * Process-wide set-up of the client library, or NULL for none:
+	 * called once by mg_drivers_init(), before any thread or connect().
+	 * 0, or -1 if the library cannot be used. end() undoes it after the
+	 * last close() (NULL: nothing to undo); it is called only after an
+	 * init() that succeeded.
+	 */
+	int (*init)(void);
+	void (*end)(void);
+
 	/* `url` as given by the user; the error never shows a password.
 	 * flags: MG_CONNECT_*. */
 	int (*connect)(struct mg_conn **out, const char *url, unsigned flags,
@@ -159,7 +169,9 @@ struct mg_driver {
 	const char *(*user)(struct mg_conn *conn);
 };
 
-/* Process-wide set-up of the client libraries: once, from main(). */
+/* Process-wide set-up of the client libraries: once, from main(). Calls
+ * each driver's init(); on a failure ends those already set up and
+ * returns -1. mg_drivers_end() calls their end() in reverse order. */
 int mg_drivers_init(void);
 void mg_drivers_end(void);
 

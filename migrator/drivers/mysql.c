@@ -30,15 +30,13 @@ struct my_conn {
 
 extern const struct mg_driver mg_driver_mysql;
 
-int mg_driver__mysql_init(void);
-void mg_driver__mysql_end(void);
-
-int mg_driver__mysql_init(void)
+/* mysql_init() would call it implicitly, but not thread-safely */
+static int my_init(void)
 {
 	return mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1;
 }
 
-void mg_driver__mysql_end(void)
+static void my_end(void)
 {
 	mysql_library_end();
 }
@@ -630,6 +628,8 @@ const struct mg_driver mg_driver_mysql = {
 	.ts_text = "DATE_FORMAT(%s, '%Y-%m-%dT%H:%i:%s.%fZ')",
 	/* not the database's default, often latin1: evidence is UTF-8 */
 	.table_options = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	.init = my_init,
+	.end = my_end,
 	.connect = my_connect,
 	.close = my_close,
 	.exec_script = my_exec_script,
