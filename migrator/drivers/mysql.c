@@ -41,6 +41,41 @@ static void my_end(void)
 	mysql_library_end();
 }
 
+/*
+ * Whether the server refused a statement for what it says. SQLSTATE
+ * class 42 is syntax and unknown names, but MySQL's 42000 also holds
+ * refusals that a right statement meets: a missing privilege, the
+ * account's limits. Its error number tells them apart.
+ */
+static bool bad_sql(const char *state, unsigned int no)
+{
+	switch (no) {
+	case ER_DBACCESS_DENIED_ERROR:
+	case ER_ACCESS_DENIED_ERROR:
+	case ER_PASSWORD_ANONYMOUS_USER:
+	case ER_PASSWORD_NOT_ALLOWED:
+	case ER_TABLEACCESS_DENIED_ERROR:
+	case ER_COLUMNACCESS_DENIED_ERROR:
+	case ER_TOO_MANY_USER_CONNECTIONS:
+	case ER_USER_LIMIT_REACHED:
+	case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+	case ER_PROCACCESS_DENIED_ERROR:
+	case ER_CANT_CREATE_USER_WITH_GRANT:
+		return false;
+	default:
+		return strncmp(state, "42", 2) == 0;
+	}
+}
+
+/* Adds the server's SQLSTATE and what it means to err (may be NULL). */
+static void classify(struct mg_error *err, unsigned int no, const char *state)
+{
+	if (err == NULL)
+		return;
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	err->bad_sql = bad_sql(state, no);
+}
+
 static int my_error(struct mg_error *err, MYSQL *my)
 {
 	unsigned int no = mysql_errno(my);
@@ -49,9 +84,7 @@ static int my_error(struct mg_error *err, MYSQL *my)
 	if (no == ER_NO_SUCH_TABLE)
 		code = MG_ENOTFOUND;
 	mg_error_set(err, code, "%s", mysql_error(my));
-	if (err != NULL)
-		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-		         mysql_sqlstate(my));
+	classify(err, no, mysql_sqlstate(my));
 	return code;
 }
 
@@ -364,9 +397,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 	}
 	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
-		if (err != NULL)
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-			         mysql_stmt_sqlstate(st));
+		classify(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st));
 	}
 cleanup:
 	if (st != NULL)

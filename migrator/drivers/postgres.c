@@ -63,6 +63,10 @@ static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 	trim(err->msg);
 	if (state != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	/* class 42 is syntax_error_or_access_rule_violation: all of it but
+	 * 42501 insufficient_privilege is the statement's fault */
+	err->bad_sql = state != NULL && strncmp(state, "42", 2) == 0 &&
+	               strcmp(state, "42501") != 0;
 	if (detail != NULL || ctx != NULL)
 		mg_error_detail(err, "%s%s%s", detail ? detail : "",
 		                detail && ctx ? "\n" : "", ctx ? ctx : "");

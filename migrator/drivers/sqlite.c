@@ -53,6 +53,12 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 	mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
+	/* No SQLSTATE: SQLITE_ERROR covers much, and its message says
+	 * which ("no such column: x", "near \"x\": syntax error"). */
+	if (err != NULL && sqlite3_errcode(db) == SQLITE_ERROR &&
+	    (strncmp(msg, "no such ", 8) == 0 ||
+	     strstr(msg, "syntax error") != NULL))
+		err->bad_sql = true;
 	return code;
 }
 
