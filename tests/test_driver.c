@@ -195,6 +195,39 @@ static void test_mysql_classifies_errors(void **state)
 	mg_drivers_end();
 }
 
+/* ---- MG_CAP_INDEX_IF_NOT_EXISTS ---- */
+
+/* Each driver that claims it runs the ledger's form of the statement
+ * twice, inside a transaction it rolls back. */
+static void test_index_if_not_exists_claims_hold(void **state)
+{
+	const char *urls[] = { "sqlite::memory:", getenv("MG_TEST_PG_DSN") };
+	const char *sql[] = {
+		"CREATE TEMPORARY TABLE mg_test_t (a INTEGER)",
+		"CREATE INDEX IF NOT EXISTS mg_test_idx ON mg_test_t (a)",
+		"CREATE INDEX IF NOT EXISTS mg_test_idx ON mg_test_t (a)",
+	};
+	struct mg_conn *conn;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < N(urls); i++) {
+		if (urls[i] == NULL || *urls[i] == '\0')
+			continue;
+		conn = connect_url(urls[i]);
+		assert_non_null(conn);
+		assert_true(conn->drv->caps & MG_CAP_INDEX_IF_NOT_EXISTS);
+		assert_int_equal(conn->drv->txn(conn, MG_TXN_BEGIN, NULL), 0);
+		for (j = 0; j < N(sql); j++)
+			assert_int_equal(conn->drv->query(NULL, conn, sql[j],
+			                                  NULL, 0, 0, NULL),
+			                 0);
+		assert_int_equal(conn->drv->txn(conn, MG_TXN_ROLLBACK, NULL),
+		                 0);
+		conn->drv->close(conn);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_classifies_errors),
 		cmocka_unit_test(test_postgres_classifies_errors),
 		cmocka_unit_test(test_mysql_classifies_errors),
+		cmocka_unit_test(test_index_if_not_exists_claims_hold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

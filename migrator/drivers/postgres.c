@@ -923,7 +923,7 @@ const struct mg_driver mg_driver_postgres = {
 	.schemes = pg_schemes,
 	/* "host=db dbname=app", as psql takes */
 	.keyword_strings = true,
-	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK,
+	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK | MG_CAP_INDEX_IF_NOT_EXISTS,
 	.ident_quote = '"',
 	.ts_type = "timestamptz",
 	.ts_param = "CAST(? AS timestamptz)",
