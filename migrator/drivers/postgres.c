@@ -283,17 +283,6 @@ static size_t char_to_byte(const char *s, size_t len, long pos)
 	return len;
 }
 
-static unsigned line_at(const char *s, size_t off)
-{
-	unsigned line = 1;
-	size_t i;
-
-	for (i = 0; i < off; i++)
-		if (s[i] == '\n')
-			line++;
-	return line;
-}
-
 /*
  * The file line of a failed statement: from the server's error position
  * where it gave one (also inside dollar-quoted function bodies, which it
@@ -308,14 +297,15 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	unsigned line = 0;
 
 	if (pos != NULL && atol(pos) > prefix_chars)
-		return line_at(
+		return mg_sql_line_at(
 		        sql, char_to_byte(sql, len, atol(pos) - prefix_chars));
 	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) == 0 &&
 	    nth < stmts.n) {
 		const struct mg_stmt *s = &stmts.v[nth];
 
-		line = line_at(sql, s->off + mg_stmt_skip_comments(sql + s->off,
-		                                                   s->len));
+		line = mg_sql_line_at(
+		        sql,
+		        s->off + mg_stmt_skip_comments(sql + s->off, s->len));
 		/* a DO block's runtime error: "PL/pgSQL function
 		 * inline_code_block line N", counted from the line of the
 		 * opening dollar quote */
@@ -324,7 +314,7 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 			const char *dq = memchr(sql + s->off, '$', s->len);
 
 			if (dq != NULL)
-				line = line_at(sql, (size_t)(dq - sql)) +
+				line = mg_sql_line_at(sql, (size_t)(dq - sql)) +
 				       (unsigned)atoi(ctx + 23) - 1;
 		}
 	}
@@ -355,7 +345,7 @@ static int pg_check_script(const char *sql, size_t len, unsigned flags,
 		    NULL)
 			continue;
 		skip = mg_stmt_skip_comments(sql + s->off, s->len);
-		*line = line_at(sql, s->off + skip);
+		*line = mg_sql_line_at(sql, s->off + skip);
 		rc = mg_error_set(
 		        err, MG_EINVALID, "%s: '%.*s'", why,
 		        (int)(s->len - skip < 50 ? s->len - skip : 50),
@@ -505,15 +495,16 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			        r, PG_DIAG_STATEMENT_POSITION);
 
 			rc = result_error(err, r, c->pg);
-			res->line = line_at(sql, s->off + mg_stmt_skip_comments(
-			                                          one, s->len));
+			res->line = mg_sql_line_at(
+			        sql,
+			        s->off + mg_stmt_skip_comments(one, s->len));
 			/* a failed CREATE INDEX CONCURRENTLY leaves an invalid
 			 * index behind: something of it stays */
 			why = mg_stmt_txn_problem(one, s->len, true);
 			if (why != NULL && strstr(why, "cannot run") != NULL)
 				res->committed = res->done + 1;
 			if (pos != NULL)
-				res->line = line_at(
+				res->line = mg_sql_line_at(
 				        sql, s->off + char_to_byte(one, s->len,
 				                                   atol(pos)));
 		}
