@@ -67,7 +67,7 @@ struct mg_driver {
 	/* Also serves a libpq keyword/value string ("host=db dbname=app"):
 	 * text with an '=' and no "://", when no driver's scheme matched. */
 	bool keyword_strings;
-	unsigned caps; /* MG_CAP_* */
+	unsigned caps;    /* MG_CAP_* */
 	char ident_quote; /* '"' or '`' */
 	/* the ledger's timestamp column type, e.g. "timestamptz" */
 	const char *ts_type;
