@@ -41,7 +41,7 @@ struct mg_error {
 	 * says: an unknown table or column, a syntax error. Never for a
 	 * missing privilege, a lock, a lost connection or anything else a
 	 * right statement can meet. Lets the core blame a file without
-	 * knowing which database said no. */
+	 * knowing which database said no. mg_error_set() clears it. */
 	bool bad_sql;
 };
 
