@@ -119,19 +119,13 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 
 /*
  * Whether a check's query failed because the file is wrong: a table or
- * column that does not exist, a syntax error (SQLSTATE class 42, but not
- * 42501, a missing privilege). SQLite has no SQLSTATE: its messages say.
- * Anything else (a lost connection, a timeout) is the server's failure.
+ * column that does not exist, a syntax error, as the driver classified
+ * the server's error (not a missing privilege). Anything else (a lost
+ * connection, a timeout) is the server's failure.
  */
 static bool file_is_wrong(int rc, const struct mg_error *err)
 {
-	if (rc == MG_ENOTFOUND)
-		return true;
-	if (err->sqlstate[0] != '\0')
-		return strncmp(err->sqlstate, "42", 2) == 0 &&
-		       strcmp(err->sqlstate, "42501") != 0;
-	return strncmp(err->msg, "no such ", 8) == 0 ||
-	       strstr(err->msg, "syntax error") != NULL;
+	return rc == MG_ENOTFOUND || err->bad_sql;
 }
 
 static void fail(struct mg_checks *cs, size_t i, enum mg_verdict v)
@@ -171,9 +165,9 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 		} else {
 			rc = measure(&cs.r[i].before, conn, c, err);
 		}
-		/* a table or column that does not exist, a syntax error
-		 * (SQLSTATE class 42; SQLite has no SQLSTATE): the file is
-		 * wrong, exit 2. A lost connection stays a runtime error. */
+		/* a table or column that does not exist, a syntax error:
+		 * the file is wrong, exit 2. A lost connection stays a
+		 * runtime error. */
 		if (rc < 0 && rc != MG_ENOMEM && err != NULL) {
 			int code = file_is_wrong(rc, err) ? MG_EINVALID : rc;
 

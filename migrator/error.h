@@ -1,6 +1,7 @@
 #ifndef MG_ERROR_H
 #define MG_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #if defined(__GNUC__)
@@ -36,6 +37,12 @@ struct mg_error {
 	char hint[256];    /* optional: what the user could do about it */
 	char path[512];    /* the file the error is about; "" for none */
 	unsigned line;     /* 1-based line in it; 0: unknown or no file */
+	/* Set by a driver when the server refused a statement for what it
+	 * says: an unknown table or column, a syntax error. Never for a
+	 * missing privilege, a lock, a lost connection or anything else a
+	 * right statement can meet. Lets the core blame a file without
+	 * knowing which database said no. mg_error_set() clears it. */
+	bool bad_sql;
 };
 
 /*

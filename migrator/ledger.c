@@ -289,11 +289,11 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 		mg_buf_addf(&iname, "migrate_%.16s", h);
 	}
 	mg_buf_add(&iname, "_version_idx");
-	/* under a run lock nobody races us; MySQL 8 has no IF NOT EXISTS
-	 * for indexes. SQLite's lock is the transaction: keep it there. */
-	mg_buf_add(&idx, drv->caps & MG_CAP_RUN_LOCK
-	                         ? "CREATE INDEX "
-	                         : "CREATE INDEX IF NOT EXISTS ");
+	/* IF NOT EXISTS where the database has it: without a run lock
+	 * another runner may have created the index since we looked */
+	mg_buf_add(&idx, drv->caps & MG_CAP_INDEX_IF_NOT_EXISTS
+	                         ? "CREATE INDEX IF NOT EXISTS "
+	                         : "CREATE INDEX ");
 	add_quoted(&idx, mg_buf_cstr(&iname), iname.len, drv->ident_quote);
 	mg_buf_addf(&idx, " ON %s (version, id)", l->table);
 	if ((rc = mg_buf_check(&iname, err)) < 0)
