@@ -47,6 +47,7 @@ static int answer(void *ctx, const char *sql, struct mg_rows **out,
 	if (strstr(sql, "gone") != NULL) {
 		mg_error_set(err, MG_EDRIVER, "relation gone does not exist");
 		strcpy(err->sqlstate, "42P01");
+		err->bad_sql = true; /* as a driver marks it */
 		return MG_EDRIVER;
 	}
 	if (strstr(sql, "count(*) FROM users") != NULL) {

@@ -67,6 +67,7 @@ static int answer(void *ctx, const char *sql, struct mg_rows **out,
 	if (strstr(sql, "nosuch") != NULL) {
 		mg_error_set(err, MG_EDRIVER, "relation nosuch does not exist");
 		strcpy(err->sqlstate, "42P01");
+		err->bad_sql = true; /* as a driver marks it */
 		return MG_EDRIVER;
 	}
 	if (strcmp(sql, "SCHEMA") == 0) {
