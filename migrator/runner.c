@@ -15,8 +15,10 @@
 #include "migrator/source.h"
 #include "rollback/undo.h"
 
-void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
-                         const char *table)
+/* The runner's lock name, and the 64-bit key derived from it: the ledger
+ * table qualified with the session's schema (which may be NULL). */
+static void lock_name(char out[128], int64_t *key, const char *schema,
+                      const char *table)
 {
 	unsigned char h[8];
 	char full[512];
@@ -47,7 +49,7 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	int64_t key;
 	int rc;
 
-	mg_runner_lock_name(name, &key, drv->schema(r->conn), r->table);
+	lock_name(name, &key, drv->schema(r->conn), r->table);
 	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
 		return rc;
 	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false, err)) <
@@ -72,7 +74,7 @@ void mg_runner_end(struct mg_runner *r)
 	char name[128];
 	int64_t key;
 
-	mg_runner_lock_name(name, &key, r->conn->drv->schema(r->conn),
+	lock_name(name, &key, r->conn->drv->schema(r->conn),
 	                    r->table);
 	r->conn->drv->unlock(r->conn, name, key);
 	mg_ledger_free(r->ledger);

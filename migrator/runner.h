@@ -73,11 +73,6 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
                   bool applied, struct mg_error *err);
 
-/* The runner's lock name, and the 64-bit key derived from it: the ledger
- * table qualified with the session's schema (which may be NULL). */
-void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
-                         const char *table);
-
 /* Takes the lock, reads the ledger and creates it if needed; for commands that
  * write the ledger without running files (baseline, repair). */
 int mg_runner_begin(struct mg_runner *r, struct mg_error *err);
