@@ -85,10 +85,14 @@ static int commit(struct fake_db *db, struct mg_error *err)
 	if (failing(db, FAKE_COMMIT)) {
 		logf_(db, "commit (failed)");
 		drop_pending(db);
+		if (db->on_end != NULL)
+			db->on_end(db->ctx, false);
 		return fail(db, err, "commit");
 	}
 	logf_(db, "commit");
 	keep_pending(db);
+	if (db->on_end != NULL)
+		db->on_end(db->ctx, true);
 	return 0;
 }
 
@@ -247,6 +251,8 @@ static int fake_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 		logf_(db, "rollback");
 		db->in_txn = false;
 		drop_pending(db);
+		if (db->on_end != NULL)
+			db->on_end(db->ctx, false);
 		return 0;
 	}
 	return 0;

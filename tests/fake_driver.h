@@ -59,6 +59,9 @@ struct fake_db {
 	              struct mg_error *err);
 	/* told of every script that runs (after any failure decision) */
 	void (*on_exec)(void *ctx, const char *sql);
+	/* told when a transaction ends: committed, or rolled back (also a
+	 * failed commit) */
+	void (*on_end)(void *ctx, bool committed);
 	void *ctx;
 };
 
