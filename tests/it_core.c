@@ -724,12 +724,41 @@ static void invalid_files_refused_before_anything_runs(void **state)
 				 "CREATE TABLE d(x int);\n"
 				 "-- check: rows d sometimes\n",
 				 "DROP TABLE d;\n"), 0);
+	/* a NUL byte: the text after it would never run */
+	{
+		static const char nul[] = "CREATE TABLE e(x int);\n-- \0 x\n"
+					  "CREATE TABLE e2(x int);\n";
+
+		assert_int_equal(it_write(e, "0005_e.up.sql", nul,
+					  sizeof(nul) - 1), 0);
+	}
+	assert_int_equal(it_write_str(e, "0005_e.down.sql", "DROP TABLE e;\n"),
+			 0);
+	/* a name wrong only by its case */
+	assert_int_equal(it_write_str(e, "0006_f.UP.SQL", UP_C), 0);
+	/* a file that is the environment, through a symlink */
+	{
+		char link[512];
+
+		snprintf(link, sizeof(link), "%s/0007_g.up.sql", e->mig);
+		assert_int_equal(symlink("/proc/self/environ", link), 0);
+		assert_int_equal(it_write_str(e, "0007_g.down.sql", "SELECT 1;\n"),
+				 0);
+	}
+	/* a check that would write */
+	assert_int_equal(it_pair(e, "0008_h",
+				 "-- check:pre empty DELETE FROM a RETURNING 1\n"
+				 "SELECT 1;\n", "SELECT 1;\n"), 0);
 	MG(r, "up");
 	assert_exit(r, 2);
 	assert_contains(r->err, "2_dup.up.sql");
 	assert_contains(r->err, "notes.sql");
 	assert_contains(r->err, "0003_c.up.sql");
 	assert_contains(r->err, "0004_d.up.sql:2:");
+	assert_contains(r->err, "0005_e.up.sql:2: a NUL byte");
+	assert_contains(r->err, "0006_f.UP.SQL");
+	assert_contains(r->err, "0007_g.up.sql: resolves outside");
+	assert_contains(r->err, "0008_h.up.sql:1: a check's query must read");
 	/* nothing ran, not even the ledger's creation */
 	assert_no_table(e, "a");
 	assert_no_table(e, "migrate_ledger");
