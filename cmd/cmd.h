@@ -8,7 +8,9 @@
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
+struct mg_buf;
 struct mg_conn;
+struct mg_json;
 struct mg_source;
 
 /* Every option of every command, parsed once by main(). */
@@ -55,9 +57,13 @@ int open_source(struct mg_source **out, const struct opts *o);
 /* flags: MG_CONNECT_* */
 int open_db(struct mg_conn **out, const struct opts *o, unsigned flags);
 void close_db(struct mg_conn *conn);
-/* Prints the final {"event":"summary",...} line with --json. */
-void print_summary(const struct opts *o, const char *status, int exit_code,
-                   const char *extra_json);
+/* Starts the final {"event":"summary",...} object of a --json run in w,
+ * over b: the caller adds its own members, closes it with mg_json_end()
+ * and prints it with print_json_line(). */
+void summary_begin(struct mg_json *w, struct mg_buf *b, const struct opts *o,
+                   const char *status, int exit_code);
+/* Prints b, a JSON object, as one stdout line, flushes, disposes b. */
+void print_json_line(struct mg_buf *b);
 
 /* What a command that writes the ledger needs: files, connection, key. */
 struct session {

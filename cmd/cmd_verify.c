@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
@@ -21,6 +22,7 @@ static void problem(struct verify *v, const char *fmt, ...) MG_PRINTF(2, 3);
 static void problem(struct verify *v, const char *fmt, ...)
 {
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 	char line[1024];
 	va_list ap;
 
@@ -31,11 +33,12 @@ static void problem(struct verify *v, const char *fmt, ...)
 	fprintf(stderr, "verify: %s\n", line);
 	if (!v->o->json)
 		return;
-	mg_buf_add(&b, "{\"event\":\"problem\",\"message\":");
-	mg_buf_add_json(&b, line);
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	mg_buf_dispose(&b);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "problem");
+	mg_json_string(&w, "message", line);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
 /* Every row must chain to the one before, hash to its entry_hash, and
@@ -136,7 +139,6 @@ int cmd_verify(const struct opts *o)
 	struct mg_status st = { 0 };
 	struct mg_error err = { 0 };
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char extra[64];
 	int code;
 
 	if (o->nargs > 0)
@@ -160,9 +162,16 @@ int cmd_verify(const struct opts *o)
 	        "%zu problem%s\n",
 	        l->n, l->n == 1 ? "" : "s", src->n, src->n == 1 ? "" : "s",
 	        v.problems, v.problems == 1 ? "" : "s");
-	snprintf(extra, sizeof(extra), "\"rows\":%zu,\"problems\":%zu", l->n,
-	         v.problems);
-	print_summary(o, v.problems ? "failed" : "ok", code, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, v.problems ? "failed" : "ok", code);
+		mg_json_int(&w, "rows", (int64_t)l->n);
+		mg_json_int(&w, "problems", (int64_t)v.problems);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 cleanup:
 	mg_status_dispose(&st);
 	mg_ledger_free(l);

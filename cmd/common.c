@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/source.h"
 
 /* Each part is one line; a multi-line detail keeps its own lines. */
@@ -36,6 +37,7 @@ int report(const struct opts *o, const struct mg_error *err)
 	int code = exit_code_for(err->code);
 	struct mg_buf b = MG_BUF_INIT, msg = MG_BUF_INIT;
 	char where[sizeof(err->path) + 16];
+	struct mg_json w;
 
 	/* "FILE:LINE: message", the form editors jump to */
 	mg_error_where(where, sizeof(where), err);
@@ -44,41 +46,37 @@ int report(const struct opts *o, const struct mg_error *err)
 	print_part("detail", err->detail);
 	print_part("hint", err->hint);
 	if (o != NULL && o->json) {
-		mg_buf_add(&b, "\"error\":");
-		mg_buf_add_json(&b, mg_buf_cstr(&msg));
-		if (err->sqlstate[0]) {
-			mg_buf_add(&b, ",\"sqlstate\":");
-			mg_buf_add_json(&b, err->sqlstate);
-		}
-		if (err->detail[0]) {
-			mg_buf_add(&b, ",\"detail\":");
-			mg_buf_add_json(&b, err->detail);
-		}
-		print_summary(o, "error", code, mg_buf_cstr(&b));
+		summary_begin(&w, &b, o, "error", code);
+		mg_json_string(&w, "error", mg_buf_cstr(&msg));
+		if (err->sqlstate[0])
+			mg_json_string(&w, "sqlstate", err->sqlstate);
+		if (err->detail[0])
+			mg_json_string(&w, "detail", err->detail);
+		mg_json_end(&w);
+		print_json_line(&b);
 	}
-	mg_buf_dispose(&b);
 	mg_buf_dispose(&msg);
 	return code;
 }
 
-void print_summary(const struct opts *o, const char *status, int exit_code,
-                   const char *extra_json)
+void summary_begin(struct mg_json *w, struct mg_buf *b, const struct opts *o,
+                   const char *status, int exit_code)
 {
-	struct mg_buf b = MG_BUF_INIT;
+	mg_json_init(w, b);
+	mg_json_object_begin(w, NULL);
+	mg_json_string(w, "event", "summary");
+	mg_json_string(w, "command", o->command);
+	mg_json_string(w, "status", status);
+	mg_json_int(w, "exit_code", exit_code);
+}
 
-	if (!o->json)
-		return;
-	mg_buf_add(&b, "{\"event\":\"summary\",\"command\":");
-	mg_buf_add_json(&b, o->command);
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, status);
-	mg_buf_addf(&b, ",\"exit_code\":%d", exit_code);
-	if (extra_json != NULL && *extra_json)
-		mg_buf_addf(&b, ",%s", extra_json);
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
+void print_json_line(struct mg_buf *b)
+{
+	/* out of memory: no line rather than a broken one */
+	if (!b->failed)
+		printf("%s\n", mg_buf_cstr(b));
 	fflush(stdout);
-	mg_buf_dispose(&b);
+	mg_buf_dispose(b);
 }
 
 int open_source(struct mg_source **out, const struct opts *o)
