@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "migrator/buf.h"
@@ -262,13 +263,48 @@ static void write_value(struct mg_json *w, const char *key, const json_t *v)
 	}
 }
 
+/* s with each invalid UTF-8 sequence replaced as the writer replaces it */
+static void add_valid(struct mg_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	size_t n, bad = 1;
+
+	while (*p) {
+		if (*p < 0x80 || (n = utf8_len(p, &bad)) > 0) {
+			p += *p < 0x80 ? 1 : n;
+			continue;
+		}
+		mg_buf_addn(b, (const char *)run, (size_t)(p - run));
+		mg_buf_add(b, "\xEF\xBF\xBD"); /* U+FFFD */
+		p += bad;
+		run = p;
+	}
+	mg_buf_addn(b, (const char *)run, (size_t)(p - run));
+}
+
+/* jansson rejects invalid UTF-8 outright; we read it as U+FFFD, so that
+ * text an older migrate stored unchecked still reads as what it was. */
+static json_t *load(const char *text, json_error_t *jerr)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	json_t *v = NULL;
+
+	add_valid(&b, text);
+	if (!b.failed)
+		v = json_loads(mg_buf_cstr(&b), JSON_REJECT_DUPLICATES, jerr);
+	else if (jerr != NULL)
+		snprintf(jerr->text, sizeof(jerr->text), "out of memory");
+	mg_buf_dispose(&b);
+	return v;
+}
+
 void mg_json_array_or_string(struct mg_json *w, const char *key,
                              const char *text)
 {
 	json_t *v = NULL;
 
 	if (text != NULL)
-		v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		v = load(text, NULL);
 	if (v != NULL && json_is_array(v) &&
 	    writable(v, MG_JSON_MAX_DEPTH - w->depth))
 		write_value(w, key, v);
@@ -280,11 +316,11 @@ void mg_json_array_or_string(struct mg_json *w, const char *key,
 int mg_json_parse(struct mg_json_value **out, const char *text,
                   struct mg_error *err)
 {
-	json_error_t jerr;
+	json_error_t jerr = { 0 };
 	json_t *v;
 
 	*out = NULL;
-	if ((v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+	if ((v = load(text, &jerr)) == NULL)
 		return mg_error_set(err, MG_EINVALID,
 		                    "invalid JSON at line %d, column %d: %s",
 		                    jerr.line, jerr.column, jerr.text);

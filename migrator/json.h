@@ -71,9 +71,11 @@ void mg_json_null(struct mg_json *w, const char *key);
 
 /*
  * Text that should hold a JSON array (stored JSON: a ledger row's checks):
- * written as that array when it parses as one (strict JSON, valid UTF-8, at
- * most MG_JSON_MAX_DEPTH levels below w's), else as a string holding the
- * text, so a tampered value can never break the line. NULL writes null.
+ * written again through w as that array when it parses as one (as
+ * mg_json_parse() reads it; without real numbers, which the writer has
+ * not, and at most MG_JSON_MAX_DEPTH levels below w's), else as a string
+ * holding the text, so a tampered value can never break the line. NULL
+ * writes null.
  */
 void mg_json_array_or_string(struct mg_json *w, const char *key,
                              const char *text);
@@ -83,8 +85,10 @@ int mg_json_check(const struct mg_json *w, struct mg_error *err);
 
 /*
  * Reading: a parsed JSON value (a thin wrapper over jansson, so its header
- * is included in json.c only). Parsing is strict: invalid UTF-8, trailing
- * text or a NUL escape are errors.
+ * is included in json.c only). Parsing is strict JSON (trailing text, a
+ * \u0000 escape or a duplicate key are errors), except that invalid UTF-8
+ * reads as U+FFFD, as the writer writes it: a ledger row written by an
+ * older migrate, which passed such bytes through, still reads.
  */
 struct mg_json_value;
 

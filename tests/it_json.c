@@ -205,6 +205,32 @@ static void test_tampered_ledger_still_gives_valid_json(void **state)
 	assert_int_equal(py(e, ALL_JSON, "verify.out"), 0);
 }
 
+/* An older migrate stored check text byte for byte: the array still
+ * reads, its Latin-1 byte as U+FFFD, and the table counts its verdicts. */
+static void test_legacy_latin1_checks_still_read(void **state)
+{
+	struct env *e = *state;
+
+	latin1_pair(e);
+	assert_int_equal(mg(e, "up", "/dev/null"), 0);
+	sql(e, "UPDATE migrate_ledger SET checks = '[{\"check\":\"caf'"
+	       " || cast(x'E9' AS TEXT) || '\",\"verdict\":\"ok\"}]'");
+	assert_int_equal(mg(e, "ledger --json", "ledger.out"), 0);
+	assert_int_equal(py(e,
+	                    "import json,sys; r=json.loads(sys.stdin.read()); "
+	                    "c=r[\"checks\"]; "
+	                    "sys.exit(0 if c[0][\"check\"]==\"caf\ufffd\" "
+	                    "else 1)",
+	                    "ledger.out"),
+	                 0);
+	assert_int_equal(mg(e, "ledger", "table.out"), 0);
+	assert_int_equal(py(e,
+	                    "import sys; t=sys.stdin.read(); "
+	                    "sys.exit(0 if \" 1/1 ok \" in t else 1)",
+	                    "table.out"),
+	                 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		        test_tampered_ledger_still_gives_valid_json, setup,
 		        teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_legacy_latin1_checks_still_read, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
