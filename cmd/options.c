@@ -34,18 +34,24 @@ struct option {
 	const char *help; /* one line */
 };
 
-#define DEST(field) offsetof(struct opts, field)
+/* The field's offset; comparing pointers of two types does not compile
+ * (-Werror), so a field of the wrong type for its kind is caught here. */
+#define DEST(type, field)                                                      \
+	(offsetof(struct opts, field) +                                        \
+	 0 * sizeof(&((struct opts *)0)->field == (type *)0))
 #define OPT_BOOL(s, l, field, bit, help)                                       \
 	{                                                                      \
-		l, s, K_BOOL, DEST(field), 0, 0, NULL, NULL, bit, help         \
+		l, s, K_BOOL, DEST(bool, field), 0, 0, NULL, NULL, bit, help   \
 	}
 #define OPT_STRING(s, l, field, arg, bit, help)                                \
 	{                                                                      \
-		l, s, K_STRING, DEST(field), 0, 0, NULL, arg, bit, help        \
+		l, s, K_STRING, DEST(const char *, field), 0, 0, NULL, arg,    \
+		        bit, help                                              \
 	}
 #define OPT_INT(s, l, field, min, max, what, arg, bit, help)                   \
 	{                                                                      \
-		l, s, K_INT, DEST(field), min, max, what, arg, bit, help       \
+		l, s, K_INT, DEST(int64_t, field), min, max, what, arg, bit,   \
+		        help                                                   \
 	}
 #define OPT_FLAG(s, l, kind, help)                                             \
 	{                                                                      \
