@@ -10,6 +10,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/json.h"
 
 static const char *const verdict_names[] = { "pending", "ok", "failed",
 	                                     "error" };
@@ -309,35 +310,30 @@ void mg_checks_describe(const struct mg_checks *cs, size_t i,
 
 void mg_checks_json(const struct mg_checks *cs, struct mg_buf *out)
 {
+	struct mg_json w;
 	size_t i;
 
-	mg_buf_addc(out, '[');
+	mg_json_init(&w, out);
+	mg_json_array_begin(&w, NULL);
 	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
 		const struct mg_check *c = &cs->dir->checks[i];
 		const struct mg_check_result *res = &cs->r[i];
 
-		mg_buf_add(out, i ? ",{\"kind\":" : "{\"kind\":");
-		mg_buf_add_json(out, mg_check_kind_name(c->kind));
-		mg_buf_add(out, ",\"check\":");
-		mg_buf_add_json(out, c->text);
-		mg_buf_addf(out, ",\"line\":%u,\"pre\":%s,\"before\":", c->line,
-		            c->pre ? "true" : "false");
-		mg_buf_add_json(out, res->before);
-		mg_buf_add(out, ",\"after\":");
-		mg_buf_add_json(out, res->after);
-		if (res->after_undo != NULL) {
-			mg_buf_add(out, ",\"after_undo\":");
-			mg_buf_add_json(out, res->after_undo);
-		}
-		mg_buf_add(out, ",\"verdict\":");
-		mg_buf_add_json(out, verdict_names[res->verdict]);
-		if (res->note != NULL) {
-			mg_buf_add(out, ",\"note\":");
-			mg_buf_add_json(out, res->note);
-		}
-		mg_buf_addc(out, '}');
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", mg_check_kind_name(c->kind));
+		mg_json_string(&w, "check", c->text);
+		mg_json_int(&w, "line", c->line);
+		mg_json_bool(&w, "pre", c->pre);
+		mg_json_string(&w, "before", res->before);
+		mg_json_string(&w, "after", res->after);
+		if (res->after_undo != NULL)
+			mg_json_string(&w, "after_undo", res->after_undo);
+		mg_json_string(&w, "verdict", verdict_names[res->verdict]);
+		if (res->note != NULL)
+			mg_json_string(&w, "note", res->note);
+		mg_json_end(&w);
 	}
-	mg_buf_addc(out, ']');
+	mg_json_end(&w);
 }
 
 void mg_checks_dispose(struct mg_checks *cs)

@@ -5,19 +5,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd/report.h"
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
 struct mg_conn;
 struct mg_source;
 
-/* Every option of every command, parsed once by main(). */
+/* Every option of every command, parsed once by main() through the
+ * option table of cmd/options.c. */
 struct opts {
 	const char *command;
 	const char *database; /* -d, DATABASE_URL */
 	const char *dir;      /* -m, MIGRATE_DIR, default ./migrations */
 	const char *table;    /* --ledger-table */
-	int lock_timeout;     /* seconds */
+	int64_t lock_timeout; /* seconds */
 	bool json;
 	bool dry_run;
 	bool all;
@@ -31,34 +33,16 @@ struct opts {
 	const char *out;
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
-	unsigned given; /* which command options were given (main.c) */
+	unsigned given; /* which command options were given (O_*) */
+	bool help;      /* -h, --help */
+	bool version;   /* -V, --version */
 };
-
-/* Exit codes of SPEC.md */
-enum {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,
-	EXIT_USAGE = 2,
-	EXIT_CHECK = 3,
-	EXIT_VERIFY = 4,
-	EXIT_LOCKED = 5,
-};
-
-/* Prints err as error:/detail:/hint: lines on stderr, or as the summary
- * object with --json; returns the exit code its code maps to. */
-int report(const struct opts *o, const struct mg_error *err);
-int usage_error(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
-int exit_code_for(int rc);
 
 /* Helpers that report their own errors and return an exit code (0: ok). */
 int open_source(struct mg_source **out, const struct opts *o);
 /* flags: MG_CONNECT_* */
 int open_db(struct mg_conn **out, const struct opts *o, unsigned flags);
 void close_db(struct mg_conn *conn);
-/* Prints the final {"event":"summary",...} line with --json. */
-void print_summary(const struct opts *o, const char *status, int exit_code,
-                   const char *extra_json);
-
 /* What a command that writes the ledger needs: files, connection, key. */
 struct session {
 	struct mg_source *src;

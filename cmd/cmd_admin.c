@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
 
@@ -36,7 +37,6 @@ static int mark(const struct opts *o, bool repair)
 	struct session s;
 	struct mg_error err = { 0 };
 	int64_t version = 0;
-	char extra[64];
 	int code, rc;
 
 	if ((code = parse_version(&version, o)) != 0)
@@ -60,8 +60,15 @@ static int mark(const struct opts *o, bool repair)
 	else
 		fprintf(stderr, "%zu version%s recorded as applied\n",
 		        s.r.applied, s.r.applied == 1 ? "" : "s");
-	snprintf(extra, sizeof(extra), "\"recorded\":%zu", s.r.applied);
-	print_summary(o, "ok", EXIT_OK, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, "ok", EXIT_OK);
+		mg_json_int(&w, "recorded", (int64_t)s.r.applied);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 	code = EXIT_OK;
 cleanup:
 	session_close(&s);

@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
+#include "migrator/json.h"
 #include "migrator/source.h"
 
 static int create(const char *path, const char *text, struct mg_error *err)
@@ -78,14 +79,15 @@ int cmd_new(const struct opts *o)
 	}
 	if (o->json) {
 		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
 
-		mg_buf_add(&b, "{\"event\":\"created\",\"up\":");
-		mg_buf_add_json(&b, up.ptr);
-		mg_buf_add(&b, ",\"down\":");
-		mg_buf_add_json(&b, down.ptr);
-		mg_buf_add(&b, "}");
-		printf("%s\n", mg_buf_cstr(&b));
-		mg_buf_dispose(&b);
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "event", "created");
+		mg_json_string(&w, "up", up.ptr);
+		mg_json_string(&w, "down", down.ptr);
+		mg_json_end(&w);
+		print_json_line(&b);
 	} else {
 		printf("%s\n%s\n", up.ptr, down.ptr);
 	}

@@ -8,6 +8,7 @@
 #include "checks/directive.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
 #include "rollback/roundtrip.h"
@@ -17,14 +18,14 @@ struct run_ctx {
 };
 
 /* The error as one JSON string, "FILE:LINE: message" */
-static void add_json_error(struct mg_buf *b, const struct mg_error *err)
+static void json_error(struct mg_json *w, const struct mg_error *err)
 {
 	char where[sizeof(err->path) + 16];
 	struct mg_buf msg = MG_BUF_INIT;
 
 	mg_error_where(where, sizeof(where), err);
 	mg_buf_addf(&msg, "%s%s", where, err->msg);
-	mg_buf_add_json(b, mg_buf_cstr(&msg));
+	mg_json_string(w, "error", mg_buf_cstr(&msg));
 	mg_buf_dispose(&msg);
 }
 
@@ -62,6 +63,7 @@ static void print_dry_run(const struct mg_event *ev)
 static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 {
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 
 	if (ev->status == MG_OUTCOME_OK)
 		fprintf(stderr, "test %s: down restores the schema\n",
@@ -71,29 +73,26 @@ static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 		        ev->file);
 	if (!ctx->o->json)
 		return;
-	mg_buf_addf(&b, "{\"event\":\"roundtrip\",\"version\":%lld,\"name\":",
-	            (long long)ev->m->version);
-	mg_buf_add_json(&b, ev->m->name);
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, mg_outcome_name(ev->status));
-	mg_buf_add(&b, ",\"schema\":");
-	mg_buf_add_json(&b, ev->checksum);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "roundtrip");
+	mg_json_int(&w, "version", ev->m->version);
+	mg_json_string(&w, "name", ev->m->name);
+	mg_json_string(&w, "status", mg_outcome_name(ev->status));
+	mg_json_string(&w, "schema", ev->checksum);
 	if (ev->err != NULL) {
-		mg_buf_add(&b, ",\"error\":");
-		mg_buf_add_json(&b, ev->err->msg);
-		mg_buf_add(&b, ",\"differences\":");
-		mg_buf_add_json(&b, ev->err->detail);
+		mg_json_string(&w, "error", ev->err->msg);
+		mg_json_string(&w, "differences", ev->err->detail);
 	}
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	fflush(stdout);
-	mg_buf_dispose(&b);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
 static void on_event(void *arg, const struct mg_event *ev)
 {
 	const struct run_ctx *ctx = arg;
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 
 	if (ev->direction == MG_DIR_ROUNDTRIP) {
 		on_roundtrip(ctx, ev);
@@ -109,32 +108,26 @@ static void on_event(void *arg, const struct mg_event *ev)
 	}
 	if (!ctx->o->json)
 		return;
-	mg_buf_addf(&b, "{\"event\":\"migration\",\"version\":%lld,\"name\":",
-	            (long long)ev->m->version);
-	mg_buf_add_json(&b, ev->m->name);
-	mg_buf_add(&b, ",\"direction\":");
-	mg_buf_add_json(&b, mg_direction_name(ev->direction));
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, mg_outcome_name(ev->status));
-	mg_buf_addf(&b, ",\"duration_ms\":%lld,\"checks\":%s,\"file\":",
-	            (long long)ev->duration_ms, ev->checks_json);
-	mg_buf_add_json(&b, ev->file);
-	mg_buf_add(&b, ",\"checksum\":");
-	mg_buf_add_json(&b, ev->checksum);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "migration");
+	mg_json_int(&w, "version", ev->m->version);
+	mg_json_string(&w, "name", ev->m->name);
+	mg_json_string(&w, "direction", mg_direction_name(ev->direction));
+	mg_json_string(&w, "status", mg_outcome_name(ev->status));
+	mg_json_int(&w, "duration_ms", ev->duration_ms);
+	mg_json_array_or_string(&w, "checks", ev->checks_json);
+	mg_json_string(&w, "file", ev->file);
+	mg_json_string(&w, "checksum", ev->checksum);
 	if (ev->dry_run)
-		mg_buf_add(&b, ",\"dry_run\":true");
+		mg_json_bool(&w, "dry_run", true);
 	if (ev->err != NULL && !ev->dry_run) {
-		mg_buf_add(&b, ",\"error\":");
-		add_json_error(&b, ev->err);
-		if (ev->err->sqlstate[0]) {
-			mg_buf_add(&b, ",\"sqlstate\":");
-			mg_buf_add_json(&b, ev->err->sqlstate);
-		}
+		json_error(&w, ev->err);
+		if (ev->err->sqlstate[0])
+			mg_json_string(&w, "sqlstate", ev->err->sqlstate);
 	}
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	fflush(stdout);
-	mg_buf_dispose(&b);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
 enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
@@ -144,7 +137,6 @@ static int run(const struct opts *o, enum mode mode)
 	struct session s;
 	struct mg_error err = { 0 };
 	struct run_ctx ctx = { o };
-	char extra[64];
 	int code, rc;
 
 	if (o->nargs > 0)
@@ -186,9 +178,16 @@ static int run(const struct opts *o, enum mode mode)
 		fprintf(stderr, "%zu migration%s %s\n", s.r.applied,
 		        s.r.applied == 1 ? "" : "s",
 		        mode == MODE_DOWN ? "rolled back" : "applied");
-	snprintf(extra, sizeof(extra), "\"%s\":%zu",
-	         mode == MODE_DOWN ? "rolled_back" : "applied", s.r.applied);
-	print_summary(o, "ok", EXIT_OK, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, "ok", EXIT_OK);
+		mg_json_int(&w, mode == MODE_DOWN ? "rolled_back" : "applied",
+		            (int64_t)s.r.applied);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 	code = EXIT_OK;
 cleanup:
 	session_close(&s);

@@ -1,4 +1,5 @@
-/* migrate verify: files against the ledger, the hash chain, signatures. */
+/* migrate verify: files against the ledger; the ledger's hash chain and
+ * signatures through mg_ledger_verify(). */
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
@@ -21,6 +23,7 @@ static void problem(struct verify *v, const char *fmt, ...) MG_PRINTF(2, 3);
 static void problem(struct verify *v, const char *fmt, ...)
 {
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 	char line[1024];
 	va_list ap;
 
@@ -31,63 +34,23 @@ static void problem(struct verify *v, const char *fmt, ...)
 	fprintf(stderr, "verify: %s\n", line);
 	if (!v->o->json)
 		return;
-	mg_buf_add(&b, "{\"event\":\"problem\",\"message\":");
-	mg_buf_add_json(&b, line);
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	mg_buf_dispose(&b);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "problem");
+	mg_json_string(&w, "message", line);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
-/* Every row must chain to the one before, hash to its entry_hash, and
- * (with a public key) carry a valid signature over it. */
-static void check_chain(struct verify *v, const struct mg_ledger *l,
-                        const unsigned char *pk)
+/* The ledger's own problems (mg_ledger_verify) are printed as the
+ * files' are. */
+static void on_ledger_problem(void *ctx, enum mg_ledger_problem kind,
+                              int64_t id, int64_t version, const char *msg)
 {
-	const char *prev = mg_ledger_genesis;
-	char hash[MG_HASH_HEX_LEN];
-	int64_t expect_id = 1;
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		const struct mg_ledger_row *row = &l->rows[i];
-		const char *eh = row->f[MG_LF_ENTRY_HASH];
-		const char *sig = row->f[MG_LF_SIGNATURE];
-
-		if (row->id != expect_id)
-			problem(v,
-			        "ledger row %lld: expected id %lld: rows "
-			        "were deleted or inserted",
-			        (long long)row->id, (long long)expect_id);
-		expect_id = row->id + 1;
-		if (row->f[MG_LF_PREV_HASH] == NULL ||
-		    strcmp(row->f[MG_LF_PREV_HASH], prev) != 0)
-			problem(v,
-			        "ledger row %lld: prev_hash does not match "
-			        "the entry_hash of the row before it",
-			        (long long)row->id);
-		mg_ledger_entry_hash(hash, row);
-		if (eh == NULL || strcmp(eh, hash) != 0)
-			problem(v,
-			        "ledger row %lld: entry_hash does not match "
-			        "its contents: the row was changed",
-			        (long long)row->id);
-		if (pk != NULL) {
-			unsigned char s[crypto_sign_BYTES];
-			size_t got = 0;
-
-			if (sig == NULL ||
-			    sodium_hex2bin(s, sizeof(s), sig, strlen(sig), NULL,
-			                   &got, NULL) != 0 ||
-			    got != sizeof(s) ||
-			    crypto_sign_verify_detached(
-			            s, (const unsigned char *)(eh ? eh : ""),
-			            eh ? strlen(eh) : 0, pk) != 0)
-				problem(v, "ledger row %lld: %s",
-				        (long long)row->id,
-				        sig ? "bad signature" : "not signed");
-		}
-		prev = eh ? eh : "";
-	}
+	(void)kind;
+	(void)id;
+	(void)version;
+	problem(ctx, "%s", msg);
 }
 
 static void check_files(struct verify *v, const struct mg_status *st)
@@ -136,7 +99,6 @@ int cmd_verify(const struct opts *o)
 	struct mg_status st = { 0 };
 	struct mg_error err = { 0 };
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char extra[64];
 	int code;
 
 	if (o->nargs > 0)
@@ -152,7 +114,7 @@ int cmd_verify(const struct opts *o)
 		code = report(o, &err);
 		goto cleanup;
 	}
-	check_chain(&v, l, o->public_key ? pk : NULL);
+	mg_ledger_verify(l, o->public_key ? pk : NULL, on_ledger_problem, &v);
 	check_files(&v, &st);
 	code = v.problems ? EXIT_VERIFY : EXIT_OK;
 	fprintf(stderr,
@@ -160,9 +122,16 @@ int cmd_verify(const struct opts *o)
 	        "%zu problem%s\n",
 	        l->n, l->n == 1 ? "" : "s", src->n, src->n == 1 ? "" : "s",
 	        v.problems, v.problems == 1 ? "" : "s");
-	snprintf(extra, sizeof(extra), "\"rows\":%zu,\"problems\":%zu", l->n,
-	         v.problems);
-	print_summary(o, v.problems ? "failed" : "ok", code, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, v.problems ? "failed" : "ok", code);
+		mg_json_int(&w, "rows", (int64_t)l->n);
+		mg_json_int(&w, "problems", (int64_t)v.problems);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 cleanup:
 	mg_status_dispose(&st);
 	mg_ledger_free(l);

@@ -9,77 +9,8 @@
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/source.h"
-
-/* Each part is one line; a multi-line detail keeps its own lines. */
-static void print_part(const char *label, const char *text)
-{
-	const char *p = text, *nl;
-
-	if (text == NULL || *text == '\0')
-		return;
-	while (p && *p) {
-		nl = strchr(p, '\n');
-		/* continuation lines are indented under the first */
-		if (p == text)
-			fprintf(stderr, "%s: ", label);
-		else
-			fprintf(stderr, "%*s", (int)strlen(label) + 2, "");
-		fprintf(stderr, "%.*s\n",
-		        (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
-		p = nl ? nl + 1 : NULL;
-	}
-}
-
-int report(const struct opts *o, const struct mg_error *err)
-{
-	int code = exit_code_for(err->code);
-	struct mg_buf b = MG_BUF_INIT, msg = MG_BUF_INIT;
-	char where[sizeof(err->path) + 16];
-
-	/* "FILE:LINE: message", the form editors jump to */
-	mg_error_where(where, sizeof(where), err);
-	mg_buf_addf(&msg, "%s%s", where, err->msg);
-	print_part("error", mg_buf_cstr(&msg));
-	print_part("detail", err->detail);
-	print_part("hint", err->hint);
-	if (o != NULL && o->json) {
-		mg_buf_add(&b, "\"error\":");
-		mg_buf_add_json(&b, mg_buf_cstr(&msg));
-		if (err->sqlstate[0]) {
-			mg_buf_add(&b, ",\"sqlstate\":");
-			mg_buf_add_json(&b, err->sqlstate);
-		}
-		if (err->detail[0]) {
-			mg_buf_add(&b, ",\"detail\":");
-			mg_buf_add_json(&b, err->detail);
-		}
-		print_summary(o, "error", code, mg_buf_cstr(&b));
-	}
-	mg_buf_dispose(&b);
-	mg_buf_dispose(&msg);
-	return code;
-}
-
-void print_summary(const struct opts *o, const char *status, int exit_code,
-                   const char *extra_json)
-{
-	struct mg_buf b = MG_BUF_INIT;
-
-	if (!o->json)
-		return;
-	mg_buf_add(&b, "{\"event\":\"summary\",\"command\":");
-	mg_buf_add_json(&b, o->command);
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, status);
-	mg_buf_addf(&b, ",\"exit_code\":%d", exit_code);
-	if (extra_json != NULL && *extra_json)
-		mg_buf_addf(&b, ",%s", extra_json);
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	fflush(stdout);
-	mg_buf_dispose(&b);
-}
 
 int open_source(struct mg_source **out, const struct opts *o)
 {
@@ -201,7 +132,7 @@ int session_open(struct session *s, const struct opts *o)
 	s->r.os_user = os_user();
 	s->r.host = host_name();
 	s->r.sign_key = have_key ? s->key : NULL;
-	s->r.lock_timeout_s = o->lock_timeout;
+	s->r.lock_timeout_s = (int)o->lock_timeout;
 	return 0;
 }
 

@@ -470,3 +470,99 @@ void mg_ledger_now(char out[32], int64_t *ms)
 	if (ms != NULL)
 		*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* One problem: the message formatted here, lent to the callback. */
+struct verifier {
+	void (*fn)(void *ctx, enum mg_ledger_problem kind, int64_t id,
+	           int64_t version, const char *msg);
+	void *ctx;
+	size_t n;
+};
+
+static void problem(struct verifier *v, enum mg_ledger_problem kind,
+                    const struct mg_ledger_row *row, const char *what)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "ledger row %lld: %s", (long long)row->id,
+	         what);
+	v->n++;
+	v->fn(v->ctx, kind, row->id, row->version, msg);
+}
+
+/* A version as migrate writes it: digits only ("+3", " 3" or "3x" are not)
+ * and within int64_t. */
+static bool is_version(const char *s)
+{
+	static const char max[] = "9223372036854775807";
+	size_t n;
+
+	if (s == NULL || (n = strspn(s, "0123456789")) == 0 || s[n] != '\0')
+		return false;
+	return n < sizeof(max) - 1 ||
+	       (n == sizeof(max) - 1 && strcmp(s, max) <= 0);
+}
+
+static bool signed_by(const char *sig, const char *eh, const unsigned char *pk)
+{
+	unsigned char s[crypto_sign_BYTES];
+	size_t got = 0;
+
+	return sig != NULL &&
+	       sodium_hex2bin(s, sizeof(s), sig, strlen(sig), NULL, &got,
+	                      NULL) == 0 &&
+	       got == sizeof(s) &&
+	       crypto_sign_verify_detached(
+	               s, (const unsigned char *)(eh ? eh : ""),
+	               eh ? strlen(eh) : 0, pk) == 0;
+}
+
+size_t mg_ledger_verify(
+        const struct mg_ledger *l, const unsigned char *public_key,
+        void (*on_problem)(void *ctx, enum mg_ledger_problem kind, int64_t id,
+                           int64_t version, const char *msg),
+        void *ctx)
+{
+	struct verifier v = { on_problem, ctx, 0 };
+	const char *prev = mg_ledger_genesis;
+	char hash[MG_HASH_HEX_LEN];
+	int64_t expect_id = 1;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct mg_ledger_row *row = &l->rows[i];
+		const char *eh = row->f[MG_LF_ENTRY_HASH];
+		const char *sig = row->f[MG_LF_SIGNATURE];
+
+		if (row->id != expect_id) {
+			char what[96];
+
+			snprintf(what, sizeof(what),
+			         "expected id %lld: rows were deleted or "
+			         "inserted",
+			         (long long)expect_id);
+			problem(&v, MG_LP_ID, row, what);
+		}
+		expect_id = row->id + 1;
+		if (!is_version(row->f[MG_LF_VERSION]))
+			problem(&v, MG_LP_VERSION, row,
+			        "version is not a number: the row was "
+			        "changed");
+		if (row->f[MG_LF_PREV_HASH] == NULL ||
+		    strcmp(row->f[MG_LF_PREV_HASH], prev) != 0)
+			problem(&v, MG_LP_PREV_HASH, row,
+			        "prev_hash does not match the entry_hash of "
+			        "the row before it");
+		mg_ledger_entry_hash(hash, row);
+		if (eh == NULL || strcmp(eh, hash) != 0)
+			problem(&v, MG_LP_ENTRY_HASH, row,
+			        "entry_hash does not match its contents: the "
+			        "row was changed");
+		if (public_key != NULL && !signed_by(sig, eh, public_key))
+			problem(&v,
+			        sig ? MG_LP_BAD_SIGNATURE : MG_LP_NOT_SIGNED,
+			        row, sig ? "bad signature" : "not signed");
+		prev = eh ? eh : "";
+	}
+	return v.n;
+}

@@ -136,4 +136,34 @@ void mg_ledger_row_dispose(struct mg_ledger_row *row);
 /* Current UTC time in the ledger's form, and in milliseconds. */
 void mg_ledger_now(char out[32], int64_t *ms);
 
+/*
+ * Verification of the ledger itself (MIGRATING.md, "The hash chain"):
+ * each row must carry id 1, 2, 3..., a numeric version, the entry_hash
+ * of the row before as its prev_hash and the hash of its own contents as
+ * its entry_hash; with a public key, also a valid Ed25519 signature over
+ * its entry_hash. What each kind of problem means:
+ */
+enum mg_ledger_problem {
+	MG_LP_ID,            /* not the expected id: rows deleted, inserted
+	                      * or reordered */
+	MG_LP_VERSION,       /* version is not a number: the row was changed */
+	MG_LP_PREV_HASH,     /* the chain is broken before this row */
+	MG_LP_ENTRY_HASH,    /* the row's contents were changed */
+	MG_LP_BAD_SIGNATURE, /* signed, but not by the key's owner */
+	MG_LP_NOT_SIGNED,    /* no signature where a public key was given */
+};
+
+/*
+ * Calls on_problem once per problem found, in row order (rows as loaded
+ * with `full`), with the row's id and version as loaded and a one-line
+ * message ("ledger row 3: entry_hash does not match its contents: the row
+ * was changed"), lent for the call. `public_key`: 32 bytes, or NULL to
+ * skip signatures. Returns the number of problems; reads nothing but l.
+ */
+size_t mg_ledger_verify(
+        const struct mg_ledger *l, const unsigned char *public_key,
+        void (*on_problem)(void *ctx, enum mg_ledger_problem kind, int64_t id,
+                           int64_t version, const char *msg),
+        void *ctx);
+
 #endif

@@ -1,0 +1,254 @@
+/*
+ * The command line of the built binary (MG_BIN): what the option table of
+ * cmd/options.c promises. Help: 'migrate help CMD' is 'migrate CMD --help',
+ * listing the command's own options and the global ones, one line each.
+ * Parsing: --opt=value, --opt value, -dVALUE, -d VALUE, and -- ending the
+ * options; and the usage errors (exit 2). SQLite only: no server, never
+ * skipped. Self-contained (no tests/support), like it_json.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+struct env {
+	char root[64]; /* mkdtemp'd; the binary runs here */
+	char cmd[1024];
+	char out[8192], err[4096]; /* the last run's stdout and stderr */
+};
+
+static const char *const commands[] = { "new",    "status",   "up",
+	                                "down",   "test",     "verify",
+	                                "ledger", "baseline", "repair",
+	                                "keygen" };
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	if ((*state = e) == NULL)
+		return -1;
+	snprintf(e->root, sizeof(e->root), "/tmp/mg_it_cli_XXXXXX");
+	if (mkdtemp(e->root) == NULL)
+		return -1;
+	snprintf(e->cmd, sizeof(e->cmd), "%s/migrations", e->root);
+	return mkdir(e->cmd, 0755);
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	snprintf(e->cmd, sizeof(e->cmd), "rm -rf '%s'", e->root);
+	if (system(e->cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", e->root);
+	free(e);
+	return 0;
+}
+
+static void slurp(const struct env *e, const char *name, char *out, size_t size)
+{
+	char path[128];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->root, name);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+/* Runs `migrate ARGS` (no -d or -m added) in e->root, without
+ * DATABASE_URL or MIGRATE_DIR; its exit code, e->out and e->err. */
+static int mg(struct env *e, const char *args)
+{
+	const char *bin = getenv("MG_BIN");
+	int st;
+
+	snprintf(e->cmd, sizeof(e->cmd),
+	         "cd '%s' && env -u DATABASE_URL -u MIGRATE_DIR '%s' %s "
+	         ">out.txt 2>err.txt",
+	         e->root, bin && *bin ? bin : "migrate", args);
+	st = system(e->cmd);
+	assert_true(WIFEXITED(st));
+	slurp(e, "out.txt", e->out, sizeof(e->out));
+	slurp(e, "err.txt", e->err, sizeof(e->err));
+	return WEXITSTATUS(st);
+}
+
+static void assert_contains(const char *s, const char *needle)
+{
+	if (strstr(s, needle) == NULL)
+		fail_msg("'%s' not in:\n%s", needle, s);
+}
+
+static void test_help_cmd_equals_cmd_help(void **state)
+{
+	struct env *e = *state;
+	char via_help[sizeof(e->out)], args[64], want[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		snprintf(args, sizeof(args), "help %s", commands[i]);
+		assert_int_equal(mg(e, args), 0);
+		memcpy(via_help, e->out, sizeof(via_help));
+		snprintf(args, sizeof(args), "%s --help", commands[i]);
+		assert_int_equal(mg(e, args), 0);
+		assert_string_equal(via_help, e->out);
+		snprintf(args, sizeof(args), "-h %s", commands[i]);
+		assert_int_equal(mg(e, args), 0);
+		assert_string_equal(via_help, e->out);
+		snprintf(want, sizeof(want), "usage: migrate %s", commands[i]);
+		assert_int_equal(strncmp(e->out, want, strlen(want)), 0);
+		/* the global options, with every command */
+		assert_contains(e->out, "\n  -d, --database URL ");
+		assert_contains(e->out, "\n      --lock-timeout S ");
+		assert_string_equal(e->err, "");
+	}
+}
+
+/* Each command lists its own options, one line each, and no other's. */
+static void test_help_lists_own_options(void **state)
+{
+	struct env *e = *state;
+	const char *p, *nl;
+
+	assert_int_equal(mg(e, "help up"), 0);
+	assert_contains(e->out, "usage: migrate up [--to V] [--dry-run] "
+	                        "[--allow-out-of-order]\n");
+	assert_contains(e->out, "\n      --to V ");
+	assert_contains(e->out, "\n      --dry-run ");
+	assert_contains(e->out, "\n      --allow-out-of-order ");
+	assert_null(strstr(e->out, "--steps"));
+	assert_null(strstr(e->out, "--reason"));
+	for (p = e->out; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		if (nl - p > 80)
+			fail_msg("longer than 80 columns: %.*s", (int)(nl - p),
+			         p);
+
+	assert_int_equal(mg(e, "help repair"), 0);
+	assert_contains(e->out, "usage: migrate repair V --reason TEXT "
+	                        "[--applied]\n");
+	assert_int_equal(mg(e, "help keygen"), 0);
+	assert_contains(e->out, "usage: migrate keygen --out FILE\n");
+	assert_int_equal(mg(e, "help status"), 0);
+	assert_null(strstr(e->out, "\noptions:"));
+	assert_contains(e->out, "\nglobal options:\n");
+
+	/* the whole program's help: every command, to stdout */
+	assert_int_equal(mg(e, "help"), 0);
+	assert_contains(e->out, "\n  baseline  ");
+	assert_int_equal(mg(e, "--help"), 0);
+	assert_contains(e->out, "\n  keygen    ");
+	/* no command: the same text to stderr, exit 2 */
+	assert_int_equal(mg(e, ""), 2);
+	assert_contains(e->err, "usage: migrate [options] <command>");
+	assert_int_equal(mg(e, "help nope"), 2);
+	assert_contains(e->err, "error: unknown command 'nope'\n");
+}
+
+static void test_value_forms(void **state)
+{
+	struct env *e = *state;
+
+	assert_int_equal(mg(e, "-d sqlite:t.db -m migrations status"), 0);
+	assert_int_equal(mg(e, "-dsqlite:t.db -mmigrations status"), 0);
+	assert_int_equal(mg(e, "--database=sqlite:t.db --dir=migrations "
+	                       "status"),
+	                 0);
+	assert_int_equal(mg(e, "status --database sqlite:t.db --dir "
+	                       "migrations --lock-timeout=0"),
+	                 0);
+	/* an option's value may look like an option */
+	assert_int_equal(mg(e, "-m migrations new x --json"), 0);
+	assert_contains(e->out, "{\"event\":\"created\"");
+}
+
+static void test_double_dash_ends_options(void **state)
+{
+	struct env *e = *state;
+	struct stat sb;
+	char path[128];
+
+	/* after --, "-odd" and "--json" are arguments, not options */
+	assert_int_equal(mg(e, "-m migrations new -- -odd"), 0);
+	snprintf(path, sizeof(path), "%s/migrations/0001_-odd.up.sql", e->root);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(mg(e, "-m migrations new -- --json"), 0);
+	assert_null(strstr(e->out, "{"));
+	/* "--" itself is no argument */
+	assert_int_equal(mg(e, "-m migrations new -- "), 2);
+	assert_contains(e->err, "error: new takes one NAME\n");
+	/* and the command may follow it */
+	assert_int_equal(mg(e, "-d sqlite:t.db -m migrations -- status"), 0);
+}
+
+static const struct {
+	const char *args;
+	const char *err;
+} usage_cases[] = {
+	{ "up --bogus", "error: unknown option '--bogus'\n"
+	                "hint: see 'migrate up --help'\n" },
+	{ "-x up", "error: unknown option '-x'\n" },
+	{ "up --json=yes", "error: option '--json' takes no value\n" },
+	{ "up -hx", "error: option '-h' takes no value\n" },
+	{ "up --to", "error: option '--to' needs a value\n" },
+	{ "up -d", "error: option '-d' needs a value\n" },
+	{ "up --to=x", "error: --to takes a version number, not 'x'\n" },
+	{ "up --to -1", "error: --to takes a version number, not '-1'\n" },
+	{ "down --steps 0",
+	  "error: --steps takes a count of 1 or more, not '0'\n" },
+	{ "status --lock-timeout 3000000",
+	  "error: --lock-timeout takes a number of seconds, not "
+	  "'3000000'\n" },
+	{ "baseline 1 --reason r --dry-run",
+	  "error: 'baseline' does not take --dry-run\n"
+	  "hint: see 'migrate baseline --help'\n" },
+	{ "status --to 3", "error: 'status' does not take --to\n" },
+	{ "nope", "error: unknown command 'nope'\n"
+	          "hint: see 'migrate --help'\n" },
+	{ "new a b c d e", "error: too many arguments\n" },
+};
+
+static void test_usage_errors(void **state)
+{
+	struct env *e = *state;
+	char args[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(usage_cases) / sizeof(usage_cases[0]); i++) {
+		snprintf(args, sizeof(args), "-d sqlite:t.db %s",
+		         usage_cases[i].args);
+		if (mg(e, args) != 2)
+			fail_msg("'%s' did not exit 2: %s", args, e->err);
+		assert_contains(e->err, usage_cases[i].err);
+		assert_string_equal(e->out, "");
+	}
+	/* with --json, a usage error is the summary line too */
+	assert_int_equal(mg(e, "--json up --bogus"), 2);
+	assert_contains(e->out, "{\"event\":\"summary\",\"command\":\"up\","
+	                        "\"status\":\"error\",\"exit_code\":2,");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_help_cmd_equals_cmd_help),
+		T(test_help_lists_own_options),
+		T(test_value_forms),
+		T(test_double_dash_ends_options),
+		T(test_usage_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
