@@ -9,6 +9,7 @@
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
+struct mg_buf;
 struct mg_conn;
 struct mg_source;
 
@@ -25,12 +26,14 @@ struct opts {
 	bool all;
 	bool applied;
 	bool allow_out_of_order;
+	bool allow_changed_down;
 	int64_t to;    /* -1: unset */
 	int64_t steps; /* 0: unset */
 	const char *reason;
 	const char *format;
 	const char *public_key;
 	const char *out;
+	const char *checkpoint; /* ledger: write it; verify: check it */
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
 	unsigned given; /* which command options were given (O_*) */
@@ -60,6 +63,9 @@ const char *host_name(void);
 /* MIGRATE_SIGNING_KEY into out (*have: whether it is set); returns an
  * exit code, 0 when fine. */
 int load_signing_key(unsigned char out[64], bool *have, const struct opts *o);
+/* Appends a whole file of at most max bytes; MG_EINVALID, MG_ENOMEM. */
+int read_text_file(struct mg_buf *out, const char *path, size_t max,
+                   struct mg_error *err);
 
 int cmd_new(const struct opts *o);
 int cmd_status(const struct opts *o);

@@ -164,9 +164,12 @@ static int run(const struct opts *o, enum mode mode)
 		else
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
-		struct mg_down_opts d = { .steps = o->steps,
-			                  .to = o->to,
-			                  .all = o->all };
+		struct mg_down_opts d = {
+			.steps = o->steps,
+			.to = o->to,
+			.all = o->all,
+			.allow_changed_down = o->allow_changed_down,
+		};
 
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}

@@ -1,11 +1,13 @@
 /* migrate status, migrate ledger: read-only views. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
+#include "migrator/checkpoint.h"
 #include "migrator/driver.h"
 #include "migrator/json.h"
 #include "migrator/ledger.h"
@@ -203,6 +205,48 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 	mg_buf_dispose(&b);
 }
 
+/* ledger --checkpoint FILE: the head, signed with MIGRATE_SIGNING_KEY
+ * when it is set, for the pipeline to keep outside the database. */
+static int write_checkpoint(const struct opts *o, const struct mg_ledger *l)
+{
+	struct mg_checkpoint cp;
+	struct mg_buf b = MG_BUF_INIT;
+	struct mg_error err = { 0 };
+	unsigned char key[64];
+	bool have_key;
+	FILE *f = NULL;
+	int code;
+
+	if ((code = load_signing_key(key, &have_key, o)) != 0)
+		return code;
+	mg_checkpoint_of(&cp, l);
+	mg_checkpoint_format(&b, &cp, have_key ? key : NULL);
+	sodium_memzero(key, sizeof(key));
+	if (mg_buf_check(&b, &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	if ((f = fopen(o->checkpoint, "w")) == NULL ||
+	    fwrite(b.ptr, 1, b.len, f) != b.len || fclose(f) != 0) {
+		f = NULL;
+		mg_error_set(&err, MG_ERR, "cannot write '%s': %s",
+		             o->checkpoint, strerror(errno));
+		code = report(o, &err);
+		goto cleanup;
+	}
+	f = NULL;
+	fprintf(stderr,
+	        "checkpoint %s: %lld rows up to id %lld, head %.16s...%s\n",
+	        o->checkpoint, (long long)cp.rows, (long long)cp.last_id,
+	        cp.head, have_key ? ", signed" : "");
+	code = EXIT_OK;
+cleanup:
+	if (f != NULL)
+		fclose(f);
+	mg_buf_dispose(&b);
+	return code;
+}
+
 int cmd_ledger(const struct opts *o)
 {
 	const char *format = o->format ? o->format : o->json ? "json" : "table";
@@ -245,7 +289,7 @@ int cmd_ledger(const struct opts *o)
 	if (!l->exists)
 		fprintf(stderr, "no ledger table '%s' yet: nothing has run\n",
 		        o->table);
-	code = EXIT_OK;
+	code = o->checkpoint ? write_checkpoint(o, l) : EXIT_OK;
 cleanup:
 	mg_ledger_free(l);
 	close_db(conn);

@@ -7,6 +7,7 @@
 
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
+#include "migrator/checkpoint.h"
 #include "migrator/driver.h"
 #include "migrator/json.h"
 #include "migrator/ledger.h"
@@ -90,6 +91,35 @@ static void check_files(struct verify *v, const struct mg_status *st)
 	}
 }
 
+/* verify --checkpoint FILE: a history shorter than, or diverging from,
+ * the head kept outside the database is a problem like any other. A
+ * file that is no checkpoint is a usage error. */
+static int check_checkpoint(struct verify *v, const struct mg_ledger *l,
+                            const unsigned char *pk)
+{
+	struct mg_checkpoint cp;
+	struct mg_buf text = MG_BUF_INIT;
+	struct mg_error err = { 0 };
+	int rc, code = 0;
+
+	if ((rc = read_text_file(&text, v->o->checkpoint, 65536, &err)) < 0 ||
+	    (rc = mg_checkpoint_parse(&cp, text.ptr, text.len, pk, &err)) ==
+	            MG_EINVALID ||
+	    rc == MG_ENOMEM ||
+	    (rc == 0 && (rc = mg_checkpoint_check(&cp, l, &err)) ==
+	                        MG_EINVALID)) {
+		if (err.line > 0)
+			mg_error_locate(&err, v->o->checkpoint, err.line);
+		code = report(v->o, &err);
+	} else if (rc < 0) {
+		problem(v, "%s: %s%s%s%s", v->o->checkpoint, err.msg,
+		        err.detail[0] ? " (" : "", err.detail,
+		        err.detail[0] ? ")" : "");
+	}
+	mg_buf_dispose(&text);
+	return code;
+}
+
 int cmd_verify(const struct opts *o)
 {
 	struct verify v = { o, 0 };
@@ -116,6 +146,9 @@ int cmd_verify(const struct opts *o)
 	}
 	mg_ledger_verify(l, o->public_key ? pk : NULL, on_ledger_problem, &v);
 	check_files(&v, &st);
+	if (o->checkpoint &&
+	    (code = check_checkpoint(&v, l, o->public_key ? pk : NULL)) != 0)
+		goto cleanup;
 	code = v.problems ? EXIT_VERIFY : EXIT_OK;
 	fprintf(stderr,
 	        "verified %zu ledger row%s and %zu migration%s: "

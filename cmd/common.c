@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -101,14 +102,42 @@ int read_hex_file(unsigned char *out, size_t len, const char *path,
 	return 0;
 }
 
+int read_text_file(struct mg_buf *out, const char *path, size_t max,
+                   struct mg_error *err)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return mg_error_set(err, MG_EINVALID, "cannot read '%s': %s",
+		                    path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len <= max)
+		mg_buf_addn(out, chunk, n);
+	fclose(f);
+	if (out->len > max)
+		return mg_error_set(err, MG_EINVALID,
+		                    "'%s' is larger than %zu bytes", path, max);
+	return mg_buf_check(out, err);
+}
+
 int load_signing_key(unsigned char out[64], bool *have, const struct opts *o)
 {
 	const char *path = getenv("MIGRATE_SIGNING_KEY");
 	struct mg_error err = { 0 };
+	struct stat st;
 
 	*have = false;
 	if (path == NULL || *path == '\0')
 		return 0;
+	/* as ssh does: a secret others can read is no secret */
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		mg_error_set(&err, MG_EINVALID,
+		             "signing key '%s' is open to others (mode %04o)",
+		             path, (unsigned)(st.st_mode & 07777));
+		mg_error_hint(&err, "chmod 600 '%s'", path);
+		return report(o, &err);
+	}
 	if (read_hex_file(out, crypto_sign_SECRETKEYBYTES, path, &err) < 0)
 		return report(o, &err);
 	*have = true;

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "migrator/driver.h"
+#include "migrator/drivers/url.h"
 
 static const struct command commands[] = {
 	{ "new", cmd_new, 0, 0, 0, "NAME",
@@ -20,15 +23,16 @@ static const struct command commands[] = {
 	  "missing" },
 	{ "up", cmd_up, NEED_DB, O_TO | O_DRY_RUN | O_OUT_OF_ORDER, 0, "",
 	  "apply pending migrations in version order" },
-	{ "down", cmd_down, NEED_DB, O_STEPS | O_TO | O_ALL | O_DRY_RUN, 0, "",
+	{ "down", cmd_down, NEED_DB,
+	  O_STEPS | O_TO | O_ALL | O_DRY_RUN | O_ALLOW_CHANGED_DOWN, 0, "",
 	  "roll back applied migrations (default: exactly one)" },
 	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER, 0, "",
 	  "prove each pending migration: up, checks, down, schema as before, "
 	  "up again" },
-	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY, 0, "",
+	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY | O_CHECKPOINT, 0, "",
 	  "check applied files against the ledger, its hash chain and "
 	  "signatures" },
-	{ "ledger", cmd_ledger, NEED_DB, O_FORMAT, 0, "",
+	{ "ledger", cmd_ledger, NEED_DB, O_FORMAT | O_CHECKPOINT, 0, "",
 	  "print the whole ledger, oldest first" },
 	{ "baseline", cmd_baseline, NEED_DB, O_REASON, O_REASON, "V",
 	  "record versions up to V as applied without running them" },
@@ -73,13 +77,53 @@ static int help(struct opts *o)
 	return EXIT_OK;
 }
 
+/*
+ * A -d URL stays readable in /proc/PID/cmdline for the whole run: keep a
+ * copy for ourselves, and leave the world the redacted form in argv (as
+ * the mysql client blanks its -p). Returns the copy to free, or NULL
+ * when the URL is not in argv.
+ */
+static char *hide_password(struct opts *o, int argc, char **argv)
+{
+	char *copy, *shown, *at = NULL;
+	size_t n, m;
+	int i;
+
+	for (i = 1; i < argc && at == NULL; i++)
+		if (o->database >= argv[i] &&
+		    o->database < argv[i] + strlen(argv[i]))
+			at = (char *)o->database;
+	if (at == NULL || (copy = strdup(at)) == NULL)
+		return NULL;
+	if ((shown = mg_url_redact(copy)) != NULL && strcmp(shown, copy) != 0) {
+		n = strlen(at);
+		m = strlen(shown) < n ? strlen(shown) : n;
+		memcpy(at, shown, m);
+		memset(at + m, '\0', n - m);
+	}
+	free(shown);
+	o->database = copy;
+	return copy;
+}
+
+/* Where a core dump would hold the password in several copies: none. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static int dispatch(struct opts *o);
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct mg_error err = { 0 };
-	const struct command *c;
+	char *url;
 	int rc;
 
+	no_core_dumps();
 	o.to = -1;
 	o.lock_timeout = 60;
 	o.database = getenv("DATABASE_URL");
@@ -89,42 +133,58 @@ int main(int argc, char **argv)
 	o.table = "migrate_ledger";
 	if ((rc = parse_options(&o, argc, argv)) != 0)
 		return rc;
-	if (o.version) {
+	url = o.database ? hide_password(&o, argc, argv) : NULL;
+	rc = dispatch(&o);
+	if (url != NULL) {
+		sodium_memzero(url, strlen(url));
+		free(url);
+	}
+	return rc;
+}
+
+static int dispatch(struct opts *o)
+{
+	struct mg_error err = { 0 };
+	const struct command *c;
+	int rc;
+
+	if (o->version) {
 		printf("migrate %s\n", MG_VERSION);
 		return EXIT_OK;
 	}
-	if (o.command == NULL) {
-		print_usage(o.help ? stdout : stderr, commands);
-		return o.help ? EXIT_OK : EXIT_USAGE;
+	if (o->command == NULL) {
+		print_usage(o->help ? stdout : stderr, commands);
+		return o->help ? EXIT_OK : EXIT_USAGE;
 	}
-	if (strcmp(o.command, "help") == 0)
-		return help(&o);
-	if ((c = find_command(o.command)) == NULL)
-		return unknown_command(&o, o.command);
-	if (o.help) {
+	if (strcmp(o->command, "help") == 0)
+		return help(o);
+	if ((c = find_command(o->command)) == NULL)
+		return unknown_command(o, o->command);
+	if (o->help) {
 		print_command_usage(stdout, c);
 		return EXIT_OK;
 	}
-	if ((rc = check_accepted(&o, c)) != 0)
+	if ((rc = check_accepted(o, c)) != 0)
 		return rc;
 	if (sodium_init() < 0) {
 		fprintf(stderr, "error: cannot initialise libsodium\n");
 		return EXIT_RUNTIME;
 	}
-	if ((c->flags & NEED_DB) && (o.database == NULL || !*o.database))
-		return usage_error(&o, "no database: pass -d URL or set "
-		                       "DATABASE_URL");
-	if ((c->flags & NEED_DB) && mg_driver_for_url(o.database, &err) == NULL)
-		return report(&o, &err);
-	if (o.table[0] == '\0' || strlen(o.table) > 120)
-		return usage_error(&o, "--ledger-table needs a name of 1 to "
-		                       "120 characters");
+	if ((c->flags & NEED_DB) && (o->database == NULL || !*o->database))
+		return usage_error(o, "no database: pass -d URL or set "
+		                      "DATABASE_URL");
+	if ((c->flags & NEED_DB) &&
+	    mg_driver_for_url(o->database, &err) == NULL)
+		return report(o, &err);
+	if (o->table[0] == '\0' || strlen(o->table) > 120)
+		return usage_error(o, "--ledger-table needs a name of 1 to "
+		                      "120 characters");
 	if (mg_drivers_init() < 0) {
 		fprintf(stderr, "error: cannot initialise the database "
 		                "client libraries\n");
 		return EXIT_RUNTIME;
 	}
-	rc = c->fn(&o);
+	rc = c->fn(o);
 	mg_drivers_end();
 	return rc;
 }

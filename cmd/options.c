@@ -93,6 +93,11 @@ static const struct option options[] = {
 	           "check each row's signature with this public key"),
 	OPT_STRING(0, "out", out, "FILE", O_OUT,
 	           "secret key file; the public key goes to FILE.pub"),
+	OPT_BOOL(0, "allow-changed-down", allow_changed_down,
+	         O_ALLOW_CHANGED_DOWN,
+	         "run down files changed since their up ran (recorded)"),
+	OPT_STRING(0, "checkpoint", checkpoint, "FILE", O_CHECKPOINT,
+	           "ledger: write its head to FILE; verify: check against it"),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -21,6 +21,8 @@ enum {
 	O_FORMAT = 1u << 7,
 	O_PUBLIC_KEY = 1u << 8,
 	O_OUT = 1u << 9,
+	O_ALLOW_CHANGED_DOWN = 1u << 10,
+	O_CHECKPOINT = 1u << 11,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

@@ -137,11 +137,14 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 			if (mg_ledger_row_set(row, f, mg_rows_get(r, i, f)) < 0)
 				return mg_error_set(err, MG_ENOMEM,
 				                    "out of memory");
+		/* migrate writes numbers there: anything else is tampering */
 		if (parse_i64(&row->id, row->f[MG_LF_ID]) < 0 ||
 		    parse_i64(&row->version, row->f[MG_LF_VERSION]) < 0)
-			return mg_error_set(err, MG_ERR,
-			                    "ledger row with a "
-			                    "bad id or version");
+			return mg_error_set(err, MG_ECHECKSUM,
+			                    "ledger row %zu has a bad id or "
+			                    "version: the ledger was tampered "
+			                    "with",
+			                    i + 1);
 	}
 	if (l->n > 0) {
 		const struct mg_ledger_row *tail = &l->rows[l->n - 1];

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1026,6 +1027,90 @@ static void unsigned_ledger_fails_verify_with_key(void **state)
 	assert_exit(r, 4);
 }
 
+/* A checkpoint kept outside the database catches what the chain cannot:
+ * a lost tail; signed, it cannot be forged by whoever edits the ledger. */
+static void checkpoint_catches_a_lost_tail(void **state)
+{
+	IT_BEGIN;
+	char cp[300], key[300], pub[310], env[330], sql[128];
+	const char *envv[] = { env, NULL };
+
+	snprintf(cp, sizeof(cp), "%s/head.txt", e->root);
+	snprintf(key, sizeof(key), "%s/signing.key", e->root);
+	snprintf(pub, sizeof(pub), "%s.pub", key);
+	snprintf(env, sizeof(env), "MIGRATE_SIGNING_KEY=%s", key);
+	MG(r, "keygen", "--out", key);
+	assert_exit(r, 0);
+	three(e);
+	MG_ENV(r, envv, "up");
+	assert_exit(r, 0);
+	MG_ENV(r, envv, "ledger", "--checkpoint", cp);
+	assert_exit(r, 0);
+	assert_contains(r->err, "signed");
+	MG(r, "verify", "--checkpoint", cp, "--public-key", pub);
+	assert_exit(r, 0);
+	/* history goes on: still a continuation */
+	MG_ENV(r, envv, "down");
+	assert_exit(r, 0);
+	MG(r, "verify", "--checkpoint", cp, "--public-key", pub);
+	assert_exit(r, 0);
+	/* the tail is deleted: the chain of the rest verifies, but not
+	 * against the checkpoint */
+	snprintf(sql, sizeof(sql), "DELETE FROM migrate_ledger WHERE id > %lld",
+		 runs(st, 2));
+	assert_int_equal(it_sql(e, sql), 0);
+	MG(r, "verify");
+	assert_exit(r, 0);
+	MG(r, "verify", "--checkpoint", cp);
+	assert_exit(r, 4);
+	assert_contains(r->err, "shorter than its checkpoint");
+	/* a file that is no checkpoint is a usage error */
+	MG(r, "verify", "--checkpoint", pub);
+	assert_exit(r, 2);
+}
+
+/* A signing key others can read is refused, as ssh refuses one. */
+static void open_signing_key_is_refused(void **state)
+{
+	IT_BEGIN;
+	char key[300], env[330];
+	const char *envv[] = { env, NULL };
+
+	snprintf(key, sizeof(key), "%s/signing.key", e->root);
+	snprintf(env, sizeof(env), "MIGRATE_SIGNING_KEY=%s", key);
+	MG(r, "keygen", "--out", key);
+	assert_exit(r, 0);
+	assert_int_equal(chmod(key, 0644), 0);
+	three(e);
+	MG_ENV(r, envv, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "open to others (mode 0644)");
+	assert_no_table(e, "a");
+}
+
+/* A down file edited since its up ran is refused, unless allowed. */
+static void changed_down_file_is_refused_unless_allowed(void **state)
+{
+	IT_BEGIN;
+
+	three(e);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_int_equal(it_write_str(e, "0003_c.down.sql",
+				      "DROP TABLE c; -- edited\n"), 0);
+	MG(r, "down");
+	assert_exit(r, 4);
+	assert_contains(r->err, "0003_c.down.sql changed since 3_c was "
+				"applied");
+	assert_table(e, "c");
+	MG(r, "down", "--allow-changed-down");
+	assert_exit(r, 0);
+	assert_no_table(e, "c");
+	assert_int_equal(it_ledger_count(e, "direction = 'down' AND reason "
+					    "LIKE '--allow-changed-down:%'"),
+			 1);
+}
+
 static void baseline_marks_applied_without_running(void **state)
 {
 	IT_BEGIN;
@@ -1171,6 +1256,9 @@ static void down_dry_run_changes_nothing(void **state)
 	X(verify_detects_deleted_row)                                         \
 	X(signed_ledger_verifies_only_with_its_key)                           \
 	X(unsigned_ledger_fails_verify_with_key)                              \
+	X(checkpoint_catches_a_lost_tail)                                     \
+	X(open_signing_key_is_refused)                                        \
+	X(changed_down_file_is_refused_unless_allowed)                        \
 	X(baseline_marks_applied_without_running)                             \
 	X(empty_and_comment_only_files_apply)                                 \
 	X(file_without_final_newline_or_semicolon)                            \

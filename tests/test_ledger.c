@@ -378,7 +378,7 @@ static void test_load_refuses_a_row_with_a_bad_version(void **state)
 	free(db->rows[0].f[MG_LF_VERSION]);
 	db->rows[0].f[MG_LF_VERSION] = strdup("1; DROP");
 	assert_int_equal(mg_ledger_load(&l, conn, "migrate_ledger", true, &err),
-	                 MG_ERR);
+	                 MG_ECHECKSUM);
 	assert_null(l);
 	assert_non_null(strstr(err.msg, "bad id or version"));
 	mg_ledger_row_dispose(&row);
