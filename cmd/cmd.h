@@ -9,6 +9,7 @@
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
+struct config;
 struct mg_buf;
 struct mg_conn;
 struct mg_source;
@@ -27,6 +28,7 @@ struct opts {
 	bool applied;
 	bool allow_out_of_order;
 	bool allow_changed_down;
+	bool exit_code; /* status --exit-code */
 	int64_t to;    /* -1: unset */
 	int64_t steps; /* 0: unset */
 	const char *reason;
@@ -34,6 +36,10 @@ struct opts {
 	const char *public_key;
 	const char *out;
 	const char *checkpoint; /* ledger: write it; verify: check it */
+	const char *env;         /* --env NAME: a [env NAME] section */
+	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
+	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
+	const struct config *config; /* where each setting came from */
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
 	unsigned given; /* which command options were given (O_*) */
@@ -80,5 +86,6 @@ int cmd_keygen(const struct opts *o);
 int read_hex_file(unsigned char *out, size_t len, const char *path,
                   struct mg_error *err);
 int cmd_test(const struct opts *o);
+int cmd_config(const struct opts *o);
 
 #endif

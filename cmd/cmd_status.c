@@ -14,6 +14,19 @@
 #include "migrator/plan.h"
 #include "migrator/source.h"
 
+/* status --exit-code, for CI to gate on (SPEC.md): the worst state
+ * wins; pending alone is 6. */
+static int status_exit_code(const size_t counts[])
+{
+	if (counts[MG_STATE_FAILED] || counts[MG_STATE_DIRTY])
+		return EXIT_RUNTIME;
+	if (counts[MG_STATE_DRIFTED] || counts[MG_STATE_MISSING])
+		return EXIT_VERIFY;
+	if (counts[MG_STATE_PENDING])
+		return EXIT_PENDING;
+	return EXIT_OK;
+}
+
 int cmd_status(const struct opts *o)
 {
 	struct mg_source *src = NULL;
@@ -71,7 +84,7 @@ int cmd_status(const struct opts *o)
 	        counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
 	        counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
 	        counts[MG_STATE_DRIFTED], counts[MG_STATE_MISSING]);
-	code = EXIT_OK;
+	code = o->exit_code ? status_exit_code(counts) : EXIT_OK;
 cleanup:
 	mg_buf_dispose(&b);
 	mg_status_dispose(&st);

@@ -123,7 +123,7 @@ int read_text_file(struct mg_buf *out, const char *path, size_t max,
 
 int load_signing_key(unsigned char out[64], bool *have, const struct opts *o)
 {
-	const char *path = getenv("MIGRATE_SIGNING_KEY");
+	const char *path = o->signing_key;
 	struct mg_error err = { 0 };
 	struct stat st;
 

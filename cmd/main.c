@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "cmd/cmd.h"
+#include "cmd/config.h"
 #include "cmd/options.h"
 #include "migrator/driver.h"
 #include "migrator/drivers/url.h"
@@ -18,7 +19,7 @@
 static const struct command commands[] = {
 	{ "new", cmd_new, 0, 0, 0, "NAME",
 	  "create the next NNNN_NAME.up.sql / .down.sql pair" },
-	{ "status", cmd_status, NEED_DB, 0, 0, "",
+	{ "status", cmd_status, NEED_DB, O_EXIT_CODE, 0, "",
 	  "show every migration: applied, pending, failed, dirty, drifted, "
 	  "missing" },
 	{ "up", cmd_up, NEED_DB, O_TO | O_DRY_RUN | O_OUT_OF_ORDER, 0, "",
@@ -40,6 +41,8 @@ static const struct command commands[] = {
 	  "clear a failed or dirty state after fixing it by hand" },
 	{ "keygen", cmd_keygen, 0, O_OUT, O_OUT, "",
 	  "create an Ed25519 key pair for signing ledger rows" },
+	{ "config", cmd_config, 0, 0, 0, "",
+	  "show the effective settings and where each came from" },
 	{ NULL, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -120,21 +123,20 @@ static int dispatch(struct opts *o);
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	struct config cfg = { 0 };
 	char *url;
 	int rc;
 
 	no_core_dumps();
 	o.to = -1;
-	o.lock_timeout = 60;
-	o.database = getenv("DATABASE_URL");
-	o.dir = getenv("MIGRATE_DIR");
-	if (o.dir == NULL || *o.dir == '\0')
-		o.dir = "migrations";
-	o.table = "migrate_ledger";
+	o.lock_timeout = -1; /* unset: the config or the default decides */
 	if ((rc = parse_options(&o, argc, argv)) != 0)
 		return rc;
 	url = o.database ? hide_password(&o, argc, argv) : NULL;
-	rc = dispatch(&o);
+	if (o.version || o.help || o.command == NULL ||
+	    (rc = config_load(&cfg, &o)) == 0)
+		rc = dispatch(&o);
+	config_dispose(&cfg);
 	if (url != NULL) {
 		sodium_memzero(url, strlen(url));
 		free(url);

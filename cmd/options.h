@@ -23,6 +23,7 @@ enum {
 	O_OUT = 1u << 9,
 	O_ALLOW_CHANGED_DOWN = 1u << 10,
 	O_CHECKPOINT = 1u << 11,
+	O_EXIT_CODE = 1u << 12,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

@@ -15,6 +15,7 @@ enum {
 	EXIT_CHECK = 3,
 	EXIT_VERIFY = 4,
 	EXIT_LOCKED = 5,
+	EXIT_PENDING = 6, /* status --exit-code only */
 };
 
 /* The exit code a library result (MG_OK or an mg_code) maps to. */

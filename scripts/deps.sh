@@ -14,9 +14,11 @@ set -euo pipefail
 # pkg-config. libmariadb-dev is what provides libmariadb.pc (the MySQL
 # driver); default-libmysqlclient-dev pulls it in too, but naming it keeps the
 # MySQL driver from silently dropping out if Debian's default ever changes.
-# libjansson-dev reads JSON back (the ledger's stored checks).
+# libjansson-dev reads JSON back (the ledger's stored checks); libinih-dev
+# reads migrate.conf.
 MG_DEPS_BUILD=(build-essential cmake pkg-config libpq-dev libsodium-dev
-	libsqlite3-dev default-libmysqlclient-dev libmariadb-dev libjansson-dev)
+	libsqlite3-dev default-libmysqlclient-dev libmariadb-dev libjansson-dev
+	libinih-dev)
 
 # cmocka for the tests themselves; the servers and their clients for
 # scripts/with-servers.sh (initdb/pg_ctl/pg_isready/psql from PostgreSQL 15,

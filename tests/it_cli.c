@@ -28,7 +28,7 @@ struct env {
 static const char *const commands[] = { "new",    "status",   "up",
 	                                "down",   "test",     "verify",
 	                                "ledger", "baseline", "repair",
-	                                "keygen" };
+	                                "keygen", "config" };
 
 static int setup(void **state)
 {
@@ -67,22 +67,28 @@ static void slurp(const struct env *e, const char *name, char *out, size_t size)
 	fclose(f);
 }
 
-/* Runs `migrate ARGS` (no -d or -m added) in e->root, without
+/* Runs `VARS migrate ARGS` (no -d or -m added) in e->root, without
  * DATABASE_URL or MIGRATE_DIR; its exit code, e->out and e->err. */
-static int mg(struct env *e, const char *args)
+static int mg_with(struct env *e, const char *vars, const char *args)
 {
 	const char *bin = getenv("MG_BIN");
 	int st;
 
 	snprintf(e->cmd, sizeof(e->cmd),
-	         "cd '%s' && env -u DATABASE_URL -u MIGRATE_DIR '%s' %s "
+	         "cd '%s' && env -u DATABASE_URL -u MIGRATE_DIR %s '%s' %s "
 	         ">out.txt 2>err.txt",
-	         e->root, bin && *bin ? bin : "migrate", args);
+	         e->root, vars, bin && *bin ? bin : "migrate", args);
 	st = system(e->cmd);
 	assert_true(WIFEXITED(st));
 	slurp(e, "out.txt", e->out, sizeof(e->out));
 	slurp(e, "err.txt", e->err, sizeof(e->err));
 	return WEXITSTATUS(st);
+}
+
+/* The same with environment variables: "NAME=value ..." */
+static int mg(struct env *e, const char *args)
+{
+	return mg_with(e, "", args);
 }
 
 static void assert_contains(const char *s, const char *needle)
@@ -141,8 +147,11 @@ static void test_help_lists_own_options(void **state)
 	assert_int_equal(mg(e, "help keygen"), 0);
 	assert_contains(e->out, "usage: migrate keygen --out FILE\n");
 	assert_int_equal(mg(e, "help status"), 0);
+	assert_contains(e->out, "\n      --exit-code ");
+	assert_int_equal(mg(e, "help config"), 0);
 	assert_null(strstr(e->out, "\noptions:"));
 	assert_contains(e->out, "\nglobal options:\n");
+	assert_contains(e->out, "\n      --env NAME ");
 
 	/* the whole program's help: every command, to stdout */
 	assert_int_equal(mg(e, "help"), 0);
@@ -239,6 +248,120 @@ static void test_usage_errors(void **state)
 	                        "\"status\":\"error\",\"exit_code\":2,");
 }
 
+/* ---- migrate.conf ---- */
+
+static void put(const struct env *e, const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->root, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char CONF[] = "# shared\n"
+                           "database = sqlite:top.db\n"
+                           "lock-timeout = 2m\n"
+                           "\n"
+                           "[env staging]\n"
+                           "database = sqlite:${STAGE_DB}\n"
+                           "ledger-table = stage_ledger\n"
+                           "\n"
+                           "[env prod]\n"
+                           "database = postgres://app:s3cr3tpw@db/app\n";
+
+/* Precedence: flag, environment variable, --env section, top, default;
+ * `migrate config` says where each came from. */
+static void test_config_precedence(void **state)
+{
+	struct env *e = *state;
+
+	put(e, "migrate.conf", CONF);
+	put(e, "migrations/1_a.up.sql", "CREATE TABLE a (x int);\n");
+	put(e, "migrations/1_a.down.sql", "DROP TABLE a;\n");
+	assert_int_equal(mg(e, "config"), 0);
+	assert_contains(e->out, "sqlite:top.db");
+	assert_contains(e->out, "migrate.conf:2");
+	assert_contains(e->out, "120s");
+	assert_contains(e->out, "migrate.conf:3");
+	assert_contains(e->out, "migrate_ledger");
+	assert_contains(e->out, "default");
+	assert_int_equal(mg(e, "--env staging config"), 2);
+	assert_contains(e->err, "migrate.conf:6: ${STAGE_DB} is not set");
+	assert_int_equal(mg(e, "--env staging config --json"), 2);
+	assert_int_equal(
+	        mg(e, "--env staging up"), 2); /* nothing runs without it */
+	assert_int_equal(mg_with(e, "STAGE_DB=s.db", "--env staging up"), 0);
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/s.db", e->root);
+		assert_int_equal(access(path, F_OK), 0); /* the section's */
+		snprintf(path, sizeof(path), "%s/top.db", e->root);
+		assert_true(access(path, F_OK) != 0);
+	}
+	/* the environment beats the file, the flag beats both */
+	assert_int_equal(mg_with(e, "STAGE_DB=s.db DATABASE_URL=sqlite:env.db",
+	                         "--env staging config"),
+	                 0);
+	assert_contains(e->out, "sqlite:env.db");
+	assert_contains(e->out, "environment (DATABASE_URL)");
+	assert_contains(e->out, "migrate.conf:7 [env staging]");
+	assert_int_equal(mg(e, "-d sqlite:flag.db --lock-timeout 5 config"), 0);
+	assert_contains(e->out, "sqlite:flag.db");
+	assert_contains(e->out, "5s");
+	assert_contains(e->out, "flag");
+}
+
+/* A password in the file is never shown, and draws a warning. */
+static void test_config_hides_and_warns_of_passwords(void **state)
+{
+	struct env *e = *state;
+
+	put(e, "migrate.conf", CONF);
+	assert_int_equal(mg(e, "--env prod config"), 0);
+	assert_contains(e->out, "postgres://app:***@db/app");
+	assert_contains(e->err, "migrate.conf:10: warning: the database URL "
+	                        "holds its password");
+	if (strstr(e->out, "s3cr3tpw") || strstr(e->err, "s3cr3tpw"))
+		fail_msg("the password was shown");
+	assert_int_equal(mg(e, "--env prod config --json"), 0);
+	assert_contains(e->out, "\"value\":\"postgres://app:***@db/app\"");
+}
+
+/* Every bad file is exit 2, naming the file and the line. */
+static void test_config_errors_name_file_and_line(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "dir = m\nbogus = 1\n", "c.conf:2: unknown key 'bogus'" },
+		{ "\n\n[other]\n", "c.conf:3: unknown section" },
+		{ "lock-timeout = soon\n", "c.conf:1: lock-timeout takes" },
+		{ "retries = 3\n", "c.conf:1: 'retries' is not supported" },
+		{ "dir = a\ndir = b\n", "c.conf:2: 'dir' is set twice" },
+		{ "[env x]\nwho = 1\n", "c.conf:2: unknown key 'who'" },
+		{ "just words\n", "c.conf:1: not a 'key = value' line" },
+	};
+	struct env *e = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		put(e, "c.conf", cases[i].text);
+		assert_int_equal(mg(e, "--config c.conf -d sqlite:x.db status"),
+		                 2);
+		assert_contains(e->err, cases[i].want);
+	}
+	assert_int_equal(mg(e, "--config missing.conf status"), 2);
+	assert_contains(e->err, "cannot read config file 'missing.conf'");
+	put(e, "c.conf", "dir = migrations\n");
+	assert_int_equal(mg(e, "--config c.conf --env nope status"), 2);
+	assert_contains(e->err, "no section [env nope]");
+	assert_int_equal(mg(e, "--env nope status"), 2); /* no file at all */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -248,6 +371,9 @@ int main(void)
 		T(test_value_forms),
 		T(test_double_dash_ends_options),
 		T(test_usage_errors),
+		T(test_config_precedence),
+		T(test_config_hides_and_warns_of_passwords),
+		T(test_config_errors_name_file_and_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

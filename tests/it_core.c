@@ -1111,6 +1111,35 @@ static void changed_down_file_is_refused_unless_allowed(void **state)
 			 1);
 }
 
+/* status --exit-code lets CI gate on the worst state. */
+static void status_exit_code_gates_ci(void **state)
+{
+	IT_BEGIN;
+
+	three(e);
+	MG(r, "status", "--exit-code");
+	assert_exit(r, 6); /* pending only */
+	MG(r, "up", "--to", "2");
+	assert_exit(r, 0);
+	MG(r, "status", "--exit-code");
+	assert_exit(r, 6);
+	MG(r, "up");
+	assert_exit(r, 0);
+	MG(r, "status", "--exit-code");
+	assert_exit(r, 0);
+	MG(r, "status");
+	assert_exit(r, 0);
+	assert_int_equal(it_write_str(e, "0002_b.up.sql", "-- edited\n"), 0);
+	MG(r, "status", "--exit-code");
+	assert_exit(r, 4); /* drifted */
+	assert_int_equal(it_pair(e, "0004_d", "SELECT * FROM nosuch_table;\n",
+				 "SELECT 1;\n"), 0);
+	MG(r, "up");
+	assert_exit(r, 4); /* drift stops up before anything runs */
+	MG(r, "status");
+	assert_exit(r, 0); /* without the flag, status only shows */
+}
+
 static void baseline_marks_applied_without_running(void **state)
 {
 	IT_BEGIN;
@@ -1259,6 +1288,7 @@ static void down_dry_run_changes_nothing(void **state)
 	X(checkpoint_catches_a_lost_tail)                                     \
 	X(open_signing_key_is_refused)                                        \
 	X(changed_down_file_is_refused_unless_allowed)                        \
+	X(status_exit_code_gates_ci)                                          \
 	X(baseline_marks_applied_without_running)                             \
 	X(empty_and_comment_only_files_apply)                                 \
 	X(file_without_final_newline_or_semicolon)                            \
