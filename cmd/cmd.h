@@ -29,6 +29,7 @@ struct opts {
 	bool allow_out_of_order;
 	bool allow_changed_down;
 	bool exit_code; /* status --exit-code */
+	bool timestamp; /* new --timestamp */
 	int64_t to;    /* -1: unset */
 	int64_t steps; /* 0: unset */
 	const char *reason;

@@ -17,7 +17,7 @@
 #include "migrator/drivers/url.h"
 
 static const struct command commands[] = {
-	{ "new", cmd_new, 0, 0, 0, "NAME",
+	{ "new", cmd_new, 0, O_TIMESTAMP, 0, "NAME",
 	  "create the next NNNN_NAME.up.sql / .down.sql pair" },
 	{ "status", cmd_status, NEED_DB, O_EXIT_CODE, 0, "",
 	  "show every migration: applied, pending, failed, dirty, drifted, "

@@ -100,6 +100,8 @@ static const struct option options[] = {
 	OPT_BOOL(0, "allow-changed-down", allow_changed_down,
 	         O_ALLOW_CHANGED_DOWN,
 	         "run down files changed since their up ran (recorded)"),
+	OPT_BOOL(0, "timestamp", timestamp, O_TIMESTAMP,
+	         "version the pair YYYYMMDDHHMMSS (UTC), not the next number"),
 	OPT_BOOL(0, "exit-code", exit_code, O_EXIT_CODE,
 	         "exit 0 all applied, 6 pending, 1 failed/dirty, 4 drifted"),
 	OPT_STRING(0, "checkpoint", checkpoint, "FILE", O_CHECKPOINT,

@@ -24,6 +24,7 @@ enum {
 	O_ALLOW_CHANGED_DOWN = 1u << 10,
 	O_CHECKPOINT = 1u << 11,
 	O_EXIT_CODE = 1u << 12,
+	O_TIMESTAMP = 1u << 13,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

@@ -362,6 +362,31 @@ static void test_config_errors_name_file_and_line(void **state)
 	assert_int_equal(mg(e, "--env nope status"), 2); /* no file at all */
 }
 
+/* new: "add orders" becomes add_orders; --timestamp versions by the
+ * clock, and two pairs in one second still get two versions. */
+static void test_new_names_and_timestamps(void **state)
+{
+	struct env *e = *state;
+	char up[64];
+
+	assert_int_equal(mg(e, "new 'add orders'"), 0);
+	assert_contains(e->out, "migrations/0001_add_orders.up.sql\n");
+	assert_int_equal(mg(e, "new --timestamp '  two  words '"), 0);
+	assert_int_equal(strlen(e->out), strlen("migrations/") + 14 +
+	                                         strlen("_two_words.up.sql\n") +
+	                                         strlen("migrations/") + 14 +
+	                                         strlen("_two_words.down.sql\n"));
+	assert_true(strncmp(e->out + strlen("migrations/"), "20", 2) == 0);
+	memcpy(up, e->out, sizeof(up) - 1);
+	up[sizeof(up) - 1] = '\0';
+	assert_int_equal(mg(e, "new --timestamp x"), 0);
+	assert_true(strcmp(e->out, up) > 0); /* a later version */
+	assert_int_equal(mg(e, "-d sqlite:t.db up"), 0);
+	assert_int_equal(mg(e, "new 'bad/name'"), 2);
+	assert_contains(e->err, "letters, digits");
+	assert_int_equal(mg(e, "new '   '"), 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -374,6 +399,7 @@ int main(void)
 		T(test_config_precedence),
 		T(test_config_hides_and_warns_of_passwords),
 		T(test_config_errors_name_file_and_line),
+		T(test_new_names_and_timestamps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
