@@ -25,6 +25,8 @@ enum {
 	O_CHECKPOINT = 1u << 11,
 	O_EXIT_CODE = 1u << 12,
 	O_TIMESTAMP = 1u << 13,
+	O_FROM = 1u << 14,
+	O_TABLE = 1u << 15,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

@@ -159,10 +159,11 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 
 /*
  * The ledger's name goes into SQL as a quoted identifier and into the run
- * lock's name: accept what needs no escaping anywhere (letters, digits,
+ * lock's name (and another tool's history table into SQL): accept what
+ * needs no escaping anywhere (letters, digits,
  * '_', '$', '-', non-ASCII), with at most one '.' between two parts.
  */
-static int check_name(const char *name, struct mg_error *err)
+int mg_ledger_check_name(const char *name, struct mg_error *err)
 {
 	const char *p, *dot = strchr(name, '.');
 
@@ -173,8 +174,8 @@ static int check_name(const char *name, struct mg_error *err)
 		    c == '-' || (c == '.' && p == dot))
 			continue;
 		mg_error_set(err, MG_EINVALID,
-		             "the ledger table name has a character it may not "
-		             "have (byte %u at position %zu)",
+		             "the table name has a character it may not have "
+		             "(byte %u at position %zu)",
 		             (unsigned)c, (size_t)(p - name) + 1);
 		mg_error_hint(err, "use letters, digits, '_', '$' or '-', and "
 		                   "one '.' between a schema and a table");
@@ -182,8 +183,8 @@ static int check_name(const char *name, struct mg_error *err)
 	}
 	if (*name == '\0' || name == dot || (dot != NULL && dot[1] == '\0'))
 		return mg_error_set(err, MG_EINVALID,
-		                    "the ledger table name needs a table, and "
-		                    "a schema before any '.'");
+		                    "a table name needs a table, and a schema "
+		                    "before any '.'");
 	return 0;
 }
 
@@ -198,7 +199,7 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	int rc;
 
 	*out = NULL;
-	if ((rc = check_name(table, err)) < 0)
+	if ((rc = mg_ledger_check_name(table, err)) < 0)
 		return rc;
 	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
 	t = mg_buf_cstr(&tq);

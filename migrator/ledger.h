@@ -101,6 +101,10 @@ extern const char mg_ledger_genesis[MG_HASH_HEX_LEN];
  */
 int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
                    const char *table, bool full, struct mg_error *err);
+/* A table name migrate accepts (letters, digits, '_', '$', '-', non-ASCII,
+ * one '.' between schema and table): 0, or MG_EINVALID saying why. */
+int mg_ledger_check_name(const char *name, struct mg_error *err);
+
 /* Creates the table if needed; call with the runner's lock held. */
 int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_error *err);

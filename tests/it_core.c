@@ -1140,6 +1140,65 @@ static void status_exit_code_gates_ci(void **state)
 	assert_exit(r, 0); /* without the flag, status only shows */
 }
 
+/* Switching from another tool: its history table gives the version. */
+static void baseline_from_other_tools(void **state)
+{
+	IT_BEGIN;
+
+	three(e);
+	/* golang-migrate: one row, and a dirty flag */
+	assert_int_equal(it_sql(e, "CREATE TABLE schema_migrations (version "
+				"bigint NOT NULL, dirty boolean NOT NULL)"),
+			 0);
+	assert_int_equal(it_sql(e, "INSERT INTO schema_migrations VALUES "
+				"(2, true)"),
+			 0);
+	MG(r, "baseline", "--from", "golang-migrate");
+	assert_exit(r, 1);
+	assert_contains(r->err, "left version 2 dirty");
+	assert_int_equal(it_sql(e, "UPDATE schema_migrations SET dirty = "
+				"false"),
+			 0);
+	MG(r, "baseline", "--from", "golang-migrate", "--reason", "switch");
+	assert_exit(r, 0);
+	assert_state(e, 2, "applied");
+	assert_state(e, 3, "pending");
+	assert_no_table(e, "a"); /* recorded, not run */
+	assert_int_equal(it_ledger_count(e, "direction = 'baseline' AND reason "
+					    "= 'baseline --from golang-migrate "
+					    "schema_migrations: version 2: "
+					    "switch'"),
+			 2);
+	/* dbmate: a row per version, in a table of another name here */
+	assert_int_equal(it_sql(e, "CREATE TABLE dbm (version varchar(128) "
+				"NOT NULL)"),
+			 0);
+	assert_int_equal(it_sql(e, "INSERT INTO dbm VALUES ('1'), ('3'), "
+				"('2')"),
+			 0);
+	MG(r, "baseline", "--from", "dbmate", "--table", "dbm");
+	assert_exit(r, 0);
+	assert_state(e, 3, "applied");
+	/* flyway: a failed run is refused; a dotted version cannot map */
+	assert_int_equal(it_sql(e, "CREATE TABLE flyway_schema_history ("
+				"version varchar(50), success boolean NOT "
+				"NULL)"),
+			 0);
+	assert_int_equal(it_sql(e, "INSERT INTO flyway_schema_history VALUES "
+				"('1', true), (NULL, true), ('2', false)"),
+			 0);
+	MG(r, "baseline", "--from", "flyway");
+	assert_exit(r, 1);
+	assert_contains(r->err, "flyway recorded version 2 as failed");
+	MG(r, "baseline", "--from", "flyway", "--table", "nosuch_history");
+	assert_exit(r, 1);
+	assert_contains(r->err, "no flyway history table 'nosuch_history'");
+	MG(r, "baseline", "--from", "liquibase");
+	assert_exit(r, 2);
+	MG(r, "baseline", "3", "--from", "dbmate");
+	assert_exit(r, 2);
+}
+
 static void baseline_marks_applied_without_running(void **state)
 {
 	IT_BEGIN;
@@ -1289,6 +1348,7 @@ static void down_dry_run_changes_nothing(void **state)
 	X(open_signing_key_is_refused)                                        \
 	X(changed_down_file_is_refused_unless_allowed)                        \
 	X(status_exit_code_gates_ci)                                          \
+	X(baseline_from_other_tools)                                          \
 	X(baseline_marks_applied_without_running)                             \
 	X(empty_and_comment_only_files_apply)                                 \
 	X(file_without_final_newline_or_semicolon)                            \
