@@ -162,6 +162,7 @@ int session_open(struct session *s, const struct opts *o)
 	s->r.host = host_name();
 	s->r.sign_key = have_key ? s->key : NULL;
 	s->r.lock_timeout_s = (int)o->lock_timeout;
+	s->r.reason = o->reason;
 	return 0;
 }
 

@@ -88,7 +88,7 @@ static const struct option options[] = {
 	OPT_BOOL(0, "allow-out-of-order", allow_out_of_order, O_OUT_OF_ORDER,
 	         "apply versions older than the latest applied too"),
 	OPT_STRING(0, "reason", reason, "TEXT", O_REASON,
-	           "why history is marked by hand; kept in the ledger"),
+	           "why: kept in the ledger rows this run writes"),
 	OPT_BOOL(0, "applied", applied, O_APPLIED,
 	         "mark the version applied (default: not applied)"),
 	OPT_STRING(0, "format", format, "FORMAT", O_FORMAT,

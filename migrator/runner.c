@@ -558,20 +558,22 @@ int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
 }
 
 /*
- * The reason a down row records: that its down file changed since the up
- * ran, when --allow-changed-down let it run (the plan refuses it else).
- * An empty reason is recorded as none.
+ * The reason a file's row records: the run's --reason, and for a down
+ * file that changed since the up ran (run because --allow-changed-down
+ * let it; the plan refuses it else), that it did. Empty: none.
  */
-static int down_reason(struct mg_buf *out, const struct mg_runner *r,
-                       const struct run_spec *s, const struct mg_migration *m,
-                       struct mg_error *err)
+static int row_reason(struct mg_buf *out, const struct mg_runner *r,
+                      const struct run_spec *s, const struct mg_migration *m,
+                      struct mg_error *err)
 {
 	const char *was = NULL;
 	size_t i;
 
 	mg_buf_truncate(out, 0);
+	if (r->reason != NULL)
+		mg_buf_add(out, r->reason);
 	if (s->up || !s->down_opts.allow_changed_down)
-		return 0;
+		return mg_buf_check(out, err);
 	for (i = r->ledger->n; i-- > 0;) {
 		const struct mg_ledger_row *row = &r->ledger->rows[i];
 
@@ -584,10 +586,10 @@ static int down_reason(struct mg_buf *out, const struct mg_runner *r,
 	}
 	if (was == NULL || strcmp(was, m->down.checksum) != 0)
 		mg_buf_addf(out,
-		            "--allow-changed-down: %s changed since the up "
+		            "%s--allow-changed-down: %s changed since the up "
 		            "ran (recorded %s, now %s)",
-		            m->down.path, was ? was : "none",
-		            m->down.checksum);
+		            out->len > 0 ? "; " : "", m->down.path,
+		            was ? was : "none", m->down.checksum);
 	return mg_buf_check(out, err);
 }
 
@@ -652,7 +654,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
-		if ((rc = down_reason(&reason, r, s, p.v[i], err)) < 0 ||
+		if ((rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
 		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
 		                in_txn ? MG_APPLY_IN_TXN : 0,
 		                mg_buf_cstr(&reason), err)) < 0)

@@ -42,6 +42,7 @@ struct mg_runner {
 	const char *host;              /* may be NULL */
 	const unsigned char *sign_key; /* Ed25519 secret key or NULL */
 	int lock_timeout_s;
+	const char *reason; /* up, down: --reason, kept in their rows */
 	void (*on_event)(void *ctx, const struct mg_event *ev);
 	void *ctx;
 

@@ -130,12 +130,12 @@ static void test_help_lists_own_options(void **state)
 
 	assert_int_equal(mg(e, "help up"), 0);
 	assert_contains(e->out, "usage: migrate up [--to V] [--dry-run] "
-	                        "[--allow-out-of-order]\n");
+	                        "[--allow-out-of-order] [--reason TEXT]\n");
 	assert_contains(e->out, "\n      --to V ");
 	assert_contains(e->out, "\n      --dry-run ");
 	assert_contains(e->out, "\n      --allow-out-of-order ");
 	assert_null(strstr(e->out, "--steps"));
-	assert_null(strstr(e->out, "--reason"));
+	assert_null(strstr(e->out, "--applied"));
 	for (p = e->out; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
 		if (nl - p > 80)
 			fail_msg("longer than 80 columns: %.*s", (int)(nl - p),

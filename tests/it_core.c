@@ -1103,11 +1103,19 @@ static void changed_down_file_is_refused_unless_allowed(void **state)
 	assert_contains(r->err, "0003_c.down.sql changed since 3_c was "
 				"applied");
 	assert_table(e, "c");
-	MG(r, "down", "--allow-changed-down");
+	MG(r, "down", "--allow-changed-down", "--reason", "hotfix 12");
 	assert_exit(r, 0);
 	assert_no_table(e, "c");
 	assert_int_equal(it_ledger_count(e, "direction = 'down' AND reason "
-					    "LIKE '--allow-changed-down:%'"),
+					    "LIKE 'hotfix 12; "
+					    "--allow-changed-down:%'"),
+			 1);
+	/* up takes a reason too, kept in each row it writes */
+	MG(r, "up", "--reason", "release 7");
+	assert_exit(r, 0);
+	assert_int_equal(it_ledger_count(e, "direction = 'up' AND version = 3 "
+					    "AND status = 'ok' AND reason = "
+					    "'release 7'"),
 			 1);
 }
 
