@@ -30,6 +30,7 @@ struct opts {
 	bool allow_changed_down;
 	bool exit_code; /* status --exit-code */
 	bool timestamp; /* new --timestamp */
+	bool show_sql;  /* up/down --dry-run --show-sql */
 	int64_t to;    /* -1: unset */
 	int64_t steps; /* 0: unset */
 	const char *reason;

@@ -30,7 +30,7 @@ static void json_error(struct mg_json *w, const struct mg_error *err)
 }
 
 /* "  rows users: 1523 -> 1523 ok", one line a check */
-static void print_checks(const struct mg_event *ev)
+static void print_checks(FILE *out, const struct mg_event *ev)
 {
 	const struct mg_file *f =
 	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
@@ -43,20 +43,39 @@ static void print_checks(const struct mg_event *ev)
 			mg_checks_describe(ev->checks, i, &b);
 		else
 			mg_buf_add(&b, f->dir.checks[i].text);
-		fprintf(stderr, "  %s\n", mg_buf_cstr(&b));
+		fprintf(out, "  %s\n", mg_buf_cstr(&b));
 	}
 	mg_buf_dispose(&b);
 }
 
-static void print_dry_run(const struct mg_event *ev)
+/*
+ * The plan, on stdout so that `up --dry-run > plan.txt` keeps it (with
+ * --json, stdout is for JSON: then on stderr); with --show-sql each
+ * file's text too, indented, as it will run.
+ */
+static void print_dry_run(const struct run_ctx *ctx, const struct mg_event *ev)
 {
-	fprintf(stderr, "would run %s %s\n  checksum %s%s\n",
+	FILE *out = ctx->o->json ? stderr : stdout;
+	const struct mg_file *f =
+	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
+	const char *p, *nl;
+
+	fprintf(out, "would run %s %s\n  checksum %s%s\n",
 	        mg_direction_name(ev->direction), ev->file, ev->checksum,
 	        ev->no_transaction ? ", outside a transaction" : "");
-	print_checks(ev);
+	print_checks(out, ev);
 	if (ev->err != NULL)
-		fprintf(stderr, "  checks not evaluated yet: %s\n",
-		        ev->err->msg);
+		fprintf(out, "  checks not evaluated yet: %s\n", ev->err->msg);
+	if (!ctx->o->show_sql)
+		return;
+	fprintf(out, "  sql:\n");
+	for (p = f->text; p < f->text + f->len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(f->text + f->len - p));
+		if (nl == NULL)
+			nl = f->text + f->len;
+		fprintf(out, "%s%.*s\n", nl > p ? "    " : "", (int)(nl - p),
+		        p);
+	}
 }
 
 /* migrate test's verdict on one migration's down file */
@@ -99,12 +118,12 @@ static void on_event(void *arg, const struct mg_event *ev)
 		return;
 	}
 	if (ev->dry_run) {
-		print_dry_run(ev);
+		print_dry_run(ctx, ev);
 	} else {
 		fprintf(stderr, "%-4s %s: %s (%lld ms)\n",
 		        mg_direction_name(ev->direction), ev->file,
 		        mg_outcome_name(ev->status), (long long)ev->duration_ms);
-		print_checks(ev);
+		print_checks(stderr, ev);
 	}
 	if (!ctx->o->json)
 		return;
@@ -121,6 +140,11 @@ static void on_event(void *arg, const struct mg_event *ev)
 	mg_json_string(&w, "checksum", ev->checksum);
 	if (ev->dry_run)
 		mg_json_bool(&w, "dry_run", true);
+	if (ev->dry_run && ctx->o->show_sql)
+		mg_json_string(&w, "sql",
+		               (ev->direction == MG_DIR_UP ? &ev->m->up
+		                                           : &ev->m->down)
+		                       ->text);
 	if (ev->err != NULL && !ev->dry_run) {
 		json_error(&w, ev->err);
 		if (ev->err->sqlstate[0])
@@ -144,6 +168,8 @@ static int run(const struct opts *o, enum mode mode)
 	if (mode != MODE_DOWN && (o->all || o->steps))
 		return usage_error(o, "%s takes --to V, not --steps or --all",
 		                   o->command);
+	if (o->show_sql && !o->dry_run)
+		return usage_error(o, "--show-sql goes with --dry-run");
 	if (mode == MODE_TEST && o->dry_run)
 		return usage_error(o, "test has no --dry-run: up --dry-run "
 		                      "shows the plan");

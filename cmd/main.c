@@ -22,11 +22,12 @@ static const struct command commands[] = {
 	{ "status", cmd_status, NEED_DB, O_EXIT_CODE, 0, "",
 	  "show every migration: applied, pending, failed, dirty, drifted, "
 	  "missing" },
-	{ "up", cmd_up, NEED_DB, O_TO | O_DRY_RUN | O_OUT_OF_ORDER | O_REASON,
-	  0, "",
+	{ "up", cmd_up, NEED_DB,
+	  O_TO | O_DRY_RUN | O_SHOW_SQL | O_OUT_OF_ORDER | O_REASON, 0, "",
 	  "apply pending migrations in version order" },
 	{ "down", cmd_down, NEED_DB,
-	  O_STEPS | O_TO | O_ALL | O_DRY_RUN | O_ALLOW_CHANGED_DOWN | O_REASON,
+	  O_STEPS | O_TO | O_ALL | O_DRY_RUN | O_SHOW_SQL |
+	          O_ALLOW_CHANGED_DOWN | O_REASON,
 	  0, "",
 	  "roll back applied migrations (default: exactly one)" },
 	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER, 0, "",

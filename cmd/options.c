@@ -85,6 +85,8 @@ static const struct option options[] = {
 	OPT_BOOL(0, "all", all, O_ALL, "roll back every applied migration"),
 	OPT_BOOL(0, "dry-run", dry_run, O_DRY_RUN,
 	         "show the plan and the checks' before values only"),
+	OPT_BOOL(0, "show-sql", show_sql, O_SHOW_SQL,
+	         "with --dry-run: each file's SQL as it will run"),
 	OPT_BOOL(0, "allow-out-of-order", allow_out_of_order, O_OUT_OF_ORDER,
 	         "apply versions older than the latest applied too"),
 	OPT_STRING(0, "reason", reason, "TEXT", O_REASON,
@@ -291,19 +293,27 @@ void print_usage(FILE *f, const struct command *commands)
 
 void print_command_usage(FILE *f, const struct command *c)
 {
-	size_t k;
+	char word[96];
+	size_t k, col, indent;
 
-	fprintf(f, "usage: migrate %s%s%s", c->name, *c->args ? " " : "",
-	        c->args);
+	col = (size_t)fprintf(f, "usage: migrate %s", c->name);
+	indent = col + 1; /* continuation lines line up after the name */
+	if (*c->args)
+		col += (size_t)fprintf(f, " %s", c->args);
 	for (k = 0; k < NOPTIONS; k++) {
 		const struct option *opt = &options[k];
 		bool req = opt->bit & c->required;
 
 		if (!(opt->bit & c->accepts))
 			continue;
-		fprintf(f, " %s--%s%s%s%s", req ? "" : "[", opt->lng,
-		        opt->arg ? " " : "", opt->arg ? opt->arg : "",
-		        req ? "" : "]");
+		snprintf(word, sizeof(word), "%s--%s%s%s%s", req ? "" : "[",
+		         opt->lng, opt->arg ? " " : "",
+		         opt->arg ? opt->arg : "", req ? "" : "]");
+		if (col + 1 + strlen(word) > 80) { /* wrap within 80 columns */
+			fprintf(f, "\n%*s", (int)indent - 1, "");
+			col = indent - 1;
+		}
+		col += (size_t)fprintf(f, " %s", word);
 	}
 	fprintf(f, "\n\n%s.\n", c->summary);
 	if (c->accepts) {

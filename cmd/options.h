@@ -27,6 +27,7 @@ enum {
 	O_TIMESTAMP = 1u << 13,
 	O_FROM = 1u << 14,
 	O_TABLE = 1u << 15,
+	O_SHOW_SQL = 1u << 16,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

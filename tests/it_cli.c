@@ -130,7 +130,8 @@ static void test_help_lists_own_options(void **state)
 
 	assert_int_equal(mg(e, "help up"), 0);
 	assert_contains(e->out, "usage: migrate up [--to V] [--dry-run] "
-	                        "[--allow-out-of-order] [--reason TEXT]\n");
+	                        "[--show-sql] [--allow-out-of-order]\n"
+	                        "                  [--reason TEXT]\n");
 	assert_contains(e->out, "\n      --to V ");
 	assert_contains(e->out, "\n      --dry-run ");
 	assert_contains(e->out, "\n      --allow-out-of-order ");
@@ -387,6 +388,28 @@ static void test_new_names_and_timestamps(void **state)
 	assert_int_equal(mg(e, "new '   '"), 2);
 }
 
+/* The plan an approver reads goes to stdout, SQL included on demand. */
+static void test_dry_run_plan_on_stdout(void **state)
+{
+	struct env *e = *state;
+
+	put(e, "migrations/1_a.up.sql", "CREATE TABLE a (x int);\n\n"
+	                                "INSERT INTO a VALUES (1);\n");
+	put(e, "migrations/1_a.down.sql", "DROP TABLE a;\n");
+	assert_int_equal(mg(e, "-d sqlite:t.db up --dry-run"), 0);
+	assert_contains(e->out, "would run up migrations/1_a.up.sql\n");
+	assert_null(strstr(e->out, "CREATE TABLE"));
+	assert_int_equal(mg(e, "-d sqlite:t.db up --dry-run --show-sql"), 0);
+	assert_contains(e->out, "  sql:\n    CREATE TABLE a (x int);\n\n"
+	                        "    INSERT INTO a VALUES (1);\n");
+	assert_int_equal(mg(e, "-d sqlite:t.db --json up --dry-run --show-sql"),
+	                 0);
+	assert_contains(e->out, "\"sql\":\"CREATE TABLE a (x int);\\n");
+	assert_contains(e->err, "would run up");
+	assert_int_equal(mg(e, "-d sqlite:t.db up --show-sql"), 2);
+	assert_contains(e->err, "--show-sql goes with --dry-run");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -400,6 +423,7 @@ int main(void)
 		T(test_config_hides_and_warns_of_passwords),
 		T(test_config_errors_name_file_and_line),
 		T(test_new_names_and_timestamps),
+		T(test_dry_run_plan_on_stdout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
