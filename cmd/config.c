@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "migrator/buf.h"
 #include "migrator/drivers/url.h"
 #include "migrator/json.h"
@@ -158,28 +159,6 @@ static int expand(struct mg_buf *out, const char *raw, char *missing,
 	return 0;
 }
 
-/* A number with ms, s, m or h; a bare number is seconds. Whole seconds,
- * rounded up; -1 when it is no duration. */
-static int64_t seconds(const char *v)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || n < 0 || n > 86400LL * 365)
-		return -1;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		return n;
-	if (strcmp(end, "ms") == 0)
-		return (n + 999) / 1000;
-	if (strcmp(end, "m") == 0)
-		return n * 60;
-	if (strcmp(end, "h") == 0)
-		return n * 3600;
-	return -1;
-}
-
 static int fail(const struct opts *o, const char *path, unsigned line,
                 const char *fmt, ...) MG_PRINTF(4, 5);
 
@@ -256,7 +235,7 @@ static void apply(struct opts *o, enum setting s, const char *v)
 		o->table = v;
 		break;
 	case SET_LOCK_TIMEOUT:
-		o->lock_timeout = seconds(v);
+		o->lock_timeout = duration_seconds(v);
 		break;
 	case SET_SIGNING_KEY:
 		o->signing_key = v;
@@ -283,7 +262,7 @@ static int from_file(struct config *cfg, struct opts *o, enum setting s,
 	}
 	if (mg_buf_check(&v, NULL) < 0)
 		return fail(o, cfg->path, sc->line[s], "out of memory");
-	if (s == SET_LOCK_TIMEOUT && seconds(v.ptr) < 0) {
+	if (s == SET_LOCK_TIMEOUT && duration_seconds(v.ptr) < 0) {
 		mg_buf_dispose(&v);
 		return fail(o, cfg->path, sc->line[s],
 		            "lock-timeout takes a duration such as 30s, 500ms "

@@ -18,6 +18,7 @@ enum kind {
 	K_BOOL,    /* sets a bool; takes no value */
 	K_STRING,  /* sets a const char * to the argument (borrowed) */
 	K_INT,     /* sets an int64_t, from min to max */
+	K_SECONDS, /* sets an int64_t: a duration in whole seconds */
 	K_HELP,    /* o->help */
 	K_VERSION, /* o->version, and parsing stops */
 };
@@ -53,6 +54,11 @@ struct option {
 		l, s, K_INT, DEST(int64_t, field), min, max, what, arg, bit,   \
 		        help                                                   \
 	}
+#define OPT_SECONDS(s, l, field, arg, bit, help)                               \
+	{                                                                      \
+		l, s, K_SECONDS, DEST(int64_t, field), 0, 0, NULL, arg, bit,   \
+		        help                                                   \
+	}
 #define OPT_FLAG(s, l, kind, help)                                             \
 	{                                                                      \
 		l, s, kind, 0, 0, 0, NULL, NULL, 0, help                       \
@@ -67,9 +73,8 @@ static const struct option options[] = {
 	OPT_BOOL(0, "json", json, 0, "one JSON object per line on stdout"),
 	OPT_STRING(0, "ledger-table", table, "NAME", 0,
 	           "ledger table (default migrate_ledger)"),
-	OPT_INT(0, "lock-timeout", lock_timeout, 0, INT_MAX / 1000,
-	        "a number of seconds", "S", 0,
-	        "seconds to wait for the lock (default 60)"),
+	OPT_SECONDS(0, "lock-timeout", lock_timeout, "TIME", 0,
+	            "run lock wait: 30s, 2m; 0 tries once (default 60s)"),
 	OPT_STRING(0, "env", env, "NAME", 0,
 	           "use the [env NAME] section of the config file"),
 	OPT_STRING(0, "config", config_file, "FILE",
@@ -139,7 +144,30 @@ static const struct option *find_short(char c)
 
 static bool takes_value(const struct option *opt)
 {
-	return opt->kind == K_STRING || opt->kind == K_INT;
+	return opt->kind == K_STRING || opt->kind == K_INT ||
+	       opt->kind == K_SECONDS;
+}
+
+int64_t duration_seconds(const char *v)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	/* a day is the longest wait that makes sense; MySQL's lock waits
+	 * stop at about 12 days anyway */
+	if (errno != 0 || end == v || *v == '-' || *v == '+' || n > 86400)
+		return -1;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		return n;
+	if (strcmp(end, "ms") == 0)
+		return (n + 999) / 1000;
+	if (strcmp(end, "m") == 0 && n <= 1440)
+		return n * 60;
+	if (strcmp(end, "h") == 0 && n <= 24)
+		return n * 3600;
+	return -1;
 }
 
 static int parse_int(int64_t *out, const char *s, int64_t min, int64_t max)
@@ -165,6 +193,13 @@ static int set(struct opts *o, const struct option *opt, const char *v)
 		break;
 	case K_STRING:
 		*(const char **)(void *)dest = v;
+		break;
+	case K_SECONDS:
+		if ((*(int64_t *)(void *)dest = duration_seconds(v)) < 0)
+			return usage_error(o,
+			                   "--%s takes a duration such as 30s, "
+			                   "500ms, 2m or 1h, not '%s'",
+			                   opt->lng, v);
 		break;
 	case K_INT:
 		if (parse_int((int64_t *)(void *)dest, v, opt->min, opt->max) <

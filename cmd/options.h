@@ -1,6 +1,7 @@
 #ifndef MG_CMD_OPTIONS_H
 #define MG_CMD_OPTIONS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 struct opts;
@@ -53,6 +54,11 @@ struct command {
  * usage error.
  */
 int parse_options(struct opts *o, int argc, char **argv);
+
+/* A duration as the contract writes it (a number with ms, s, m or h; a
+ * bare number is seconds) in whole seconds, rounded up; -1 when it is
+ * none or longer than a day. */
+int64_t duration_seconds(const char *v);
 
 /* Refuses (exit 2) an option of another command: baseline --dry-run must
  * not write rows that an append-only ledger cannot take back. 0 if fine. */

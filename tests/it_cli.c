@@ -117,7 +117,7 @@ static void test_help_cmd_equals_cmd_help(void **state)
 		assert_int_equal(strncmp(e->out, want, strlen(want)), 0);
 		/* the global options, with every command */
 		assert_contains(e->out, "\n  -d, --database URL ");
-		assert_contains(e->out, "\n      --lock-timeout S ");
+		assert_contains(e->out, "\n      --lock-timeout TIME ");
 		assert_string_equal(e->err, "");
 	}
 }
@@ -218,8 +218,11 @@ static const struct {
 	{ "down --steps 0",
 	  "error: --steps takes a count of 1 or more, not '0'\n" },
 	{ "status --lock-timeout 3000000",
-	  "error: --lock-timeout takes a number of seconds, not "
-	  "'3000000'\n" },
+	  "error: --lock-timeout takes a duration such as 30s, 500ms, 2m or "
+	  "1h, not '3000000'\n" },
+	{ "status --lock-timeout 5x",
+	  "error: --lock-timeout takes a duration such as 30s, 500ms, 2m or "
+	  "1h, not '5x'\n" },
 	{ "baseline 1 --reason r --dry-run",
 	  "error: 'baseline' does not take --dry-run\n"
 	  "hint: see 'migrate baseline --help'\n" },
@@ -310,6 +313,13 @@ static void test_config_precedence(void **state)
 	assert_contains(e->out, "sqlite:env.db");
 	assert_contains(e->out, "environment (DATABASE_URL)");
 	assert_contains(e->out, "migrate.conf:7 [env staging]");
+	assert_int_equal(mg(e, "-d sqlite:flag.db --lock-timeout 5 config"), 0);
+	assert_contains(e->out, "5s");
+	assert_int_equal(mg(e, "-d sqlite:flag.db --lock-timeout 1500ms config"),
+	                 0);
+	assert_contains(e->out, "2s");
+	assert_int_equal(mg(e, "-d sqlite:flag.db --lock-timeout=2m config"), 0);
+	assert_contains(e->out, "120s");
 	assert_int_equal(mg(e, "-d sqlite:flag.db --lock-timeout 5 config"), 0);
 	assert_contains(e->out, "sqlite:flag.db");
 	assert_contains(e->out, "5s");
