@@ -10,6 +10,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/json.h"
 
 static const char *const verdict_names[] = { "pending", "ok", "failed",
 	                                     "error" };
@@ -119,19 +120,13 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 
 /*
  * Whether a check's query failed because the file is wrong: a table or
- * column that does not exist, a syntax error (SQLSTATE class 42, but not
- * 42501, a missing privilege). SQLite has no SQLSTATE: its messages say.
- * Anything else (a lost connection, a timeout) is the server's failure.
+ * column that does not exist, a syntax error, as the driver classified
+ * the server's error (not a missing privilege). Anything else (a lost
+ * connection, a timeout) is the server's failure.
  */
 static bool file_is_wrong(int rc, const struct mg_error *err)
 {
-	if (rc == MG_ENOTFOUND)
-		return true;
-	if (err->sqlstate[0] != '\0')
-		return strncmp(err->sqlstate, "42", 2) == 0 &&
-		       strcmp(err->sqlstate, "42501") != 0;
-	return strncmp(err->msg, "no such ", 8) == 0 ||
-	       strstr(err->msg, "syntax error") != NULL;
+	return rc == MG_ENOTFOUND || err->bad_sql;
 }
 
 static void fail(struct mg_checks *cs, size_t i, enum mg_verdict v)
@@ -171,9 +166,9 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 		} else {
 			rc = measure(&cs.r[i].before, conn, c, err);
 		}
-		/* a table or column that does not exist, a syntax error
-		 * (SQLSTATE class 42; SQLite has no SQLSTATE): the file is
-		 * wrong, exit 2. A lost connection stays a runtime error. */
+		/* a table or column that does not exist, a syntax error:
+		 * the file is wrong, exit 2. A lost connection stays a
+		 * runtime error. */
 		if (rc < 0 && rc != MG_ENOMEM && err != NULL) {
 			int code = file_is_wrong(rc, err) ? MG_EINVALID : rc;
 
@@ -315,35 +310,30 @@ void mg_checks_describe(const struct mg_checks *cs, size_t i,
 
 void mg_checks_json(const struct mg_checks *cs, struct mg_buf *out)
 {
+	struct mg_json w;
 	size_t i;
 
-	mg_buf_addc(out, '[');
+	mg_json_init(&w, out);
+	mg_json_array_begin(&w, NULL);
 	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
 		const struct mg_check *c = &cs->dir->checks[i];
 		const struct mg_check_result *res = &cs->r[i];
 
-		mg_buf_add(out, i ? ",{\"kind\":" : "{\"kind\":");
-		mg_buf_add_json(out, mg_check_kind_name(c->kind));
-		mg_buf_add(out, ",\"check\":");
-		mg_buf_add_json(out, c->text);
-		mg_buf_addf(out, ",\"line\":%u,\"pre\":%s,\"before\":", c->line,
-		            c->pre ? "true" : "false");
-		mg_buf_add_json(out, res->before);
-		mg_buf_add(out, ",\"after\":");
-		mg_buf_add_json(out, res->after);
-		if (res->after_undo != NULL) {
-			mg_buf_add(out, ",\"after_undo\":");
-			mg_buf_add_json(out, res->after_undo);
-		}
-		mg_buf_add(out, ",\"verdict\":");
-		mg_buf_add_json(out, verdict_names[res->verdict]);
-		if (res->note != NULL) {
-			mg_buf_add(out, ",\"note\":");
-			mg_buf_add_json(out, res->note);
-		}
-		mg_buf_addc(out, '}');
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", mg_check_kind_name(c->kind));
+		mg_json_string(&w, "check", c->text);
+		mg_json_int(&w, "line", c->line);
+		mg_json_bool(&w, "pre", c->pre);
+		mg_json_string(&w, "before", res->before);
+		mg_json_string(&w, "after", res->after);
+		if (res->after_undo != NULL)
+			mg_json_string(&w, "after_undo", res->after_undo);
+		mg_json_string(&w, "verdict", verdict_names[res->verdict]);
+		if (res->note != NULL)
+			mg_json_string(&w, "note", res->note);
+		mg_json_end(&w);
 	}
-	mg_buf_addc(out, ']');
+	mg_json_end(&w);
 }
 
 void mg_checks_dispose(struct mg_checks *cs)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "migrator/error.h"
 
@@ -172,16 +173,103 @@ static int parse_delta(struct mg_check *c, struct line *l, struct mg_error *err)
 	return 0;
 }
 
+/* Whether [p, e) starts with keyword w, as a whole word, in any case. */
+static bool starts_with_word(const char *p, const char *e, const char *w)
+{
+	size_t n = strlen(w);
+
+	return (size_t)(e - p) >= n && strncasecmp(p, w, n) == 0 &&
+	       ((size_t)(e - p) == n ||
+	        !(isalnum((unsigned char)p[n]) || p[n] == '_'));
+}
+
+/* Past a quoted part starting at p (', ", `, $tag$, a comment); NULL
+ * when p starts none. An unterminated one runs to e. */
+static const char *skip_quoted(const char *p, const char *e)
+{
+	const char *close;
+	size_t n;
+
+	if (*p == '\'' || *p == '"' || *p == '`') {
+		for (close = p + 1; close < e && *close != *p; close++)
+			if (*close == '\\' && close + 1 < e)
+				close++; /* MySQL's escapes; harmless elsewhere */
+		return close < e ? close + 1 : e;
+	}
+	if (*p == '-' && p + 1 < e && p[1] == '-')
+		return e; /* the rest of the line */
+	if (*p == '/' && p + 1 < e && p[1] == '*') {
+		for (close = p + 2; close + 1 < e; close++)
+			if (close[0] == '*' && close[1] == '/')
+				return close + 2;
+		return e;
+	}
+	if (*p == '$') { /* $tag$ ... $tag$ (PostgreSQL) */
+		for (n = 1; p + n < e && (isalnum((unsigned char)p[n]) ||
+		                          p[n] == '_');
+		     n++)
+			;
+		if (p + n >= e || p[n] != '$')
+			return NULL;
+		for (close = p + n + 1; close + n < e; close++)
+			if (strncmp(close, p, n + 1) == 0)
+				return close + n + 1;
+		return e;
+	}
+	return NULL;
+}
+
+/*
+ * A check reads; it must not end or change the transaction it runs in
+ * (COMMIT, ROLLBACK, SET TRANSACTION, DDL that commits on MySQL) nor
+ * write. So its query is one statement that starts as a query does: a
+ * dry run or a rolled-back file cannot be escaped through a check.
+ */
+static int read_only_query(struct line *l, const char *p, const char *e,
+                           struct mg_error *err)
+{
+	static const char *const starts[] = { "SELECT", "WITH", "VALUES",
+		                              "TABLE",  "SHOW", "(" };
+	const char *q;
+	size_t i;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if (starts[i][0] == '(' ? *p == '('
+		                        : starts_with_word(p, e, starts[i]))
+			break;
+	if (i == sizeof(starts) / sizeof(starts[0]))
+		return bad(err, l,
+		           "a check's query must read: start it with "
+		           "SELECT, WITH, VALUES, TABLE or SHOW");
+	for (q = p; q < e;) {
+		const char *past = skip_quoted(q, e);
+
+		if (past != NULL) {
+			q = past;
+			continue;
+		}
+		if (*q == ';')
+			return bad(err, l,
+			           "a check's query must be one statement: "
+			           "remove the ';'");
+		q++;
+	}
+	return 0;
+}
+
 /* The rest of the line is the query; a trailing ';' is dropped. */
 static int parse_query(struct mg_check *c, struct line *l, struct mg_error *err)
 {
 	const char *e = l->end;
+	int rc;
 
 	skip_ws(l);
 	while (e > l->p && (isspace((unsigned char)e[-1]) || e[-1] == ';'))
 		e--;
 	if (e == l->p)
 		return bad(err, l, "the check needs a query");
+	if ((rc = read_only_query(l, l->p, e, err)) < 0)
+		return rc;
 	if ((c->query = dup_range(l->p, e)) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	l->p = l->end;

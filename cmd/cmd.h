@@ -5,60 +5,57 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd/report.h"
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
+struct config;
+struct mg_buf;
 struct mg_conn;
 struct mg_source;
 
-/* Every option of every command, parsed once by main(). */
+/* Every option of every command, parsed once by main() through the
+ * option table of cmd/options.c. */
 struct opts {
 	const char *command;
 	const char *database; /* -d, DATABASE_URL */
 	const char *dir;      /* -m, MIGRATE_DIR, default ./migrations */
 	const char *table;    /* --ledger-table */
-	int lock_timeout;     /* seconds */
+	int64_t lock_timeout; /* seconds */
 	bool json;
 	bool dry_run;
 	bool all;
 	bool applied;
 	bool allow_out_of_order;
+	bool allow_changed_down;
+	bool exit_code; /* status --exit-code */
+	bool timestamp; /* new --timestamp */
+	bool show_sql;  /* up/down --dry-run --show-sql */
 	int64_t to;    /* -1: unset */
 	int64_t steps; /* 0: unset */
 	const char *reason;
 	const char *format;
 	const char *public_key;
 	const char *out;
+	const char *checkpoint; /* ledger: write it; verify: check it */
+	const char *env;         /* --env NAME: a [env NAME] section */
+	const char *from;        /* baseline --from TOOL */
+	const char *from_table;  /* baseline --table NAME */
+	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
+	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
+	const struct config *config; /* where each setting came from */
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
-	unsigned given; /* which command options were given (main.c) */
+	unsigned given; /* which command options were given (O_*) */
+	bool help;      /* -h, --help */
+	bool version;   /* -V, --version */
 };
-
-/* Exit codes of SPEC.md */
-enum {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,
-	EXIT_USAGE = 2,
-	EXIT_CHECK = 3,
-	EXIT_VERIFY = 4,
-	EXIT_LOCKED = 5,
-};
-
-/* Prints err as error:/detail:/hint: lines on stderr, or as the summary
- * object with --json; returns the exit code its code maps to. */
-int report(const struct opts *o, const struct mg_error *err);
-int usage_error(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
-int exit_code_for(int rc);
 
 /* Helpers that report their own errors and return an exit code (0: ok). */
 int open_source(struct mg_source **out, const struct opts *o);
 /* flags: MG_CONNECT_* */
 int open_db(struct mg_conn **out, const struct opts *o, unsigned flags);
 void close_db(struct mg_conn *conn);
-/* Prints the final {"event":"summary",...} line with --json. */
-void print_summary(const struct opts *o, const char *status, int exit_code,
-                   const char *extra_json);
-
 /* What a command that writes the ledger needs: files, connection, key. */
 struct session {
 	struct mg_source *src;
@@ -76,6 +73,9 @@ const char *host_name(void);
 /* MIGRATE_SIGNING_KEY into out (*have: whether it is set); returns an
  * exit code, 0 when fine. */
 int load_signing_key(unsigned char out[64], bool *have, const struct opts *o);
+/* Appends a whole file of at most max bytes; MG_EINVALID, MG_ENOMEM. */
+int read_text_file(struct mg_buf *out, const char *path, size_t max,
+                   struct mg_error *err);
 
 int cmd_new(const struct opts *o);
 int cmd_status(const struct opts *o);
@@ -90,5 +90,6 @@ int cmd_keygen(const struct opts *o);
 int read_hex_file(unsigned char *out, size_t len, const char *path,
                   struct mg_error *err);
 int cmd_test(const struct opts *o);
+int cmd_config(const struct opts *o);
 
 #endif

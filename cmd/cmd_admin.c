@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "migrator/adopt.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
 
@@ -31,24 +33,59 @@ static int parse_version(int64_t *out, const struct opts *o)
 	return 0;
 }
 
+/*
+ * baseline --from TOOL: V is the last version that tool applied, read
+ * from its history table; the reason says where it came from.
+ */
+static int adopt(int64_t *version, struct mg_buf *reason,
+                 const struct opts *o, struct mg_conn *conn)
+{
+	const struct mg_adopt_tool *tool = mg_adopt_find(o->from);
+	struct mg_error err = { 0 };
+	char what[300];
+
+	if (tool == NULL)
+		return usage_error(o, "--from takes %s, not '%s'",
+		                   mg_adopt_names(), o->from);
+	if (mg_adopt_read(version, what, sizeof(what), conn, tool,
+	                  o->from_table, &err) < 0)
+		return report(o, &err);
+	mg_buf_addf(reason, "baseline --from %s", what);
+	if (o->reason != NULL && *o->reason != '\0')
+		mg_buf_addf(reason, ": %s", o->reason);
+	if (mg_buf_check(reason, &err) < 0)
+		return report(o, &err);
+	fprintf(stderr, "%s\n", what);
+	return 0;
+}
+
 static int mark(const struct opts *o, bool repair)
 {
 	struct session s;
 	struct mg_error err = { 0 };
+	struct mg_buf reason = MG_BUF_INIT;
 	int64_t version = 0;
-	char extra[64];
 	int code, rc;
 
-	if ((code = parse_version(&version, o)) != 0)
+	if (o->from == NULL && (code = parse_version(&version, o)) != 0)
 		return code;
+	if (o->from != NULL && o->nargs > 0)
+		return usage_error(o, "baseline --from reads the version: give "
+		                      "none");
+	if (o->from == NULL && o->from_table != NULL)
+		return usage_error(o, "--table goes with --from");
 	if (!repair && o->applied)
 		return usage_error(o, "--applied goes with repair");
 	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
+	if (o->from != NULL &&
+	    (code = adopt(&version, &reason, o, s.conn)) != 0)
+		goto cleanup;
 	if (repair)
 		rc = mg_run_repair(&s.r, version, o->reason, o->applied, &err);
 	else
-		rc = mg_run_baseline(&s.r, version, o->reason, &err);
+		rc = mg_run_baseline(&s.r, version,
+		                     o->from ? reason.ptr : o->reason, &err);
 	if (rc < 0) {
 		code = report(o, &err);
 		goto cleanup;
@@ -60,10 +97,18 @@ static int mark(const struct opts *o, bool repair)
 	else
 		fprintf(stderr, "%zu version%s recorded as applied\n",
 		        s.r.applied, s.r.applied == 1 ? "" : "s");
-	snprintf(extra, sizeof(extra), "\"recorded\":%zu", s.r.applied);
-	print_summary(o, "ok", EXIT_OK, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, "ok", EXIT_OK);
+		mg_json_int(&w, "recorded", (int64_t)s.r.applied);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 	code = EXIT_OK;
 cleanup:
+	mg_buf_dispose(&reason);
 	session_close(&s);
 	return code;
 }

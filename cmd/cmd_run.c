@@ -8,18 +8,32 @@
 #include "checks/directive.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
+#include "rollback/roundtrip.h"
 
 struct run_ctx {
 	const struct opts *o;
 };
 
+/* The error as one JSON string, "FILE:LINE: message" */
+static void json_error(struct mg_json *w, const struct mg_error *err)
+{
+	char where[sizeof(err->path) + 16];
+	struct mg_buf msg = MG_BUF_INIT;
+
+	mg_error_where(where, sizeof(where), err);
+	mg_buf_addf(&msg, "%s%s", where, err->msg);
+	mg_json_string(w, "error", mg_buf_cstr(&msg));
+	mg_buf_dispose(&msg);
+}
+
 /* "  rows users: 1523 -> 1523 ok", one line a check */
-static void print_checks(const struct mg_event *ev)
+static void print_checks(FILE *out, const struct mg_event *ev)
 {
 	const struct mg_file *f =
-	        strcmp(ev->direction, "up") == 0 ? &ev->m->up : &ev->m->down;
+	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
 	struct mg_buf b = MG_BUF_INIT;
 	size_t i;
 
@@ -29,98 +43,115 @@ static void print_checks(const struct mg_event *ev)
 			mg_checks_describe(ev->checks, i, &b);
 		else
 			mg_buf_add(&b, f->dir.checks[i].text);
-		fprintf(stderr, "  %s\n", mg_buf_cstr(&b));
+		fprintf(out, "  %s\n", mg_buf_cstr(&b));
 	}
 	mg_buf_dispose(&b);
 }
 
-static void print_dry_run(const struct mg_event *ev)
+/*
+ * The plan, on stdout so that `up --dry-run > plan.txt` keeps it (with
+ * --json, stdout is for JSON: then on stderr); with --show-sql each
+ * file's text too, indented, as it will run.
+ */
+static void print_dry_run(const struct run_ctx *ctx, const struct mg_event *ev)
 {
-	fprintf(stderr, "would run %s %s\n  checksum %s%s\n", ev->direction,
-	        ev->file, ev->checksum,
+	FILE *out = ctx->o->json ? stderr : stdout;
+	const struct mg_file *f =
+	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
+	const char *p, *nl;
+
+	fprintf(out, "would run %s %s\n  checksum %s%s\n",
+	        mg_direction_name(ev->direction), ev->file, ev->checksum,
 	        ev->no_transaction ? ", outside a transaction" : "");
-	print_checks(ev);
+	print_checks(out, ev);
 	if (ev->err != NULL)
-		fprintf(stderr, "  checks not evaluated yet: %s\n",
-		        ev->err->msg);
+		fprintf(out, "  checks not evaluated yet: %s\n", ev->err->msg);
+	if (!ctx->o->show_sql)
+		return;
+	fprintf(out, "  sql:\n");
+	for (p = f->text; p < f->text + f->len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(f->text + f->len - p));
+		if (nl == NULL)
+			nl = f->text + f->len;
+		fprintf(out, "%s%.*s\n", nl > p ? "    " : "", (int)(nl - p),
+		        p);
+	}
 }
 
 /* migrate test's verdict on one migration's down file */
 static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 {
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 
-	if (strcmp(ev->status, "ok") == 0)
+	if (ev->status == MG_OUTCOME_OK)
 		fprintf(stderr, "test %s: down restores the schema\n",
 		        ev->file);
-	else if (strcmp(ev->status, "skipped") == 0)
+	else if (ev->status == MG_OUTCOME_SKIPPED)
 		fprintf(stderr, "test %s: irreversible, no round trip\n",
 		        ev->file);
 	if (!ctx->o->json)
 		return;
-	mg_buf_addf(&b, "{\"event\":\"roundtrip\",\"version\":%lld,\"name\":",
-	            (long long)ev->m->version);
-	mg_buf_add_json(&b, ev->m->name);
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, ev->status);
-	mg_buf_add(&b, ",\"schema\":");
-	mg_buf_add_json(&b, ev->checksum);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "roundtrip");
+	mg_json_int(&w, "version", ev->m->version);
+	mg_json_string(&w, "name", ev->m->name);
+	mg_json_string(&w, "status", mg_outcome_name(ev->status));
+	mg_json_string(&w, "schema", ev->checksum);
 	if (ev->err != NULL) {
-		mg_buf_add(&b, ",\"error\":");
-		mg_buf_add_json(&b, ev->err->msg);
-		mg_buf_add(&b, ",\"differences\":");
-		mg_buf_add_json(&b, ev->err->detail);
+		mg_json_string(&w, "error", ev->err->msg);
+		mg_json_string(&w, "differences", ev->err->detail);
 	}
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	fflush(stdout);
-	mg_buf_dispose(&b);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
 static void on_event(void *arg, const struct mg_event *ev)
 {
 	const struct run_ctx *ctx = arg;
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 
-	if (strcmp(ev->direction, "roundtrip") == 0) {
+	if (ev->direction == MG_DIR_ROUNDTRIP) {
 		on_roundtrip(ctx, ev);
 		return;
 	}
 	if (ev->dry_run) {
-		print_dry_run(ev);
+		print_dry_run(ctx, ev);
 	} else {
-		fprintf(stderr, "%-4s %s: %s (%lld ms)\n", ev->direction,
-		        ev->file, ev->status, (long long)ev->duration_ms);
-		print_checks(ev);
+		fprintf(stderr, "%-4s %s: %s (%lld ms)\n",
+		        mg_direction_name(ev->direction), ev->file,
+		        mg_outcome_name(ev->status), (long long)ev->duration_ms);
+		print_checks(stderr, ev);
 	}
 	if (!ctx->o->json)
 		return;
-	mg_buf_addf(&b, "{\"event\":\"migration\",\"version\":%lld,\"name\":",
-	            (long long)ev->m->version);
-	mg_buf_add_json(&b, ev->m->name);
-	mg_buf_add(&b, ",\"direction\":");
-	mg_buf_add_json(&b, ev->direction);
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, ev->status);
-	mg_buf_addf(&b, ",\"duration_ms\":%lld,\"checks\":%s,\"file\":",
-	            (long long)ev->duration_ms, ev->checks_json);
-	mg_buf_add_json(&b, ev->file);
-	mg_buf_add(&b, ",\"checksum\":");
-	mg_buf_add_json(&b, ev->checksum);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "migration");
+	mg_json_int(&w, "version", ev->m->version);
+	mg_json_string(&w, "name", ev->m->name);
+	mg_json_string(&w, "direction", mg_direction_name(ev->direction));
+	mg_json_string(&w, "status", mg_outcome_name(ev->status));
+	mg_json_int(&w, "duration_ms", ev->duration_ms);
+	mg_json_array_or_string(&w, "checks", ev->checks_json);
+	mg_json_string(&w, "file", ev->file);
+	mg_json_string(&w, "checksum", ev->checksum);
 	if (ev->dry_run)
-		mg_buf_add(&b, ",\"dry_run\":true");
+		mg_json_bool(&w, "dry_run", true);
+	if (ev->dry_run && ctx->o->show_sql)
+		mg_json_string(&w, "sql",
+		               (ev->direction == MG_DIR_UP ? &ev->m->up
+		                                           : &ev->m->down)
+		                       ->text);
 	if (ev->err != NULL && !ev->dry_run) {
-		mg_buf_add(&b, ",\"error\":");
-		mg_buf_add_json(&b, ev->err->msg);
-		if (ev->err->sqlstate[0]) {
-			mg_buf_add(&b, ",\"sqlstate\":");
-			mg_buf_add_json(&b, ev->err->sqlstate);
-		}
+		json_error(&w, ev->err);
+		if (ev->err->sqlstate[0])
+			mg_json_string(&w, "sqlstate", ev->err->sqlstate);
 	}
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	fflush(stdout);
-	mg_buf_dispose(&b);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
 enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
@@ -130,7 +161,6 @@ static int run(const struct opts *o, enum mode mode)
 	struct session s;
 	struct mg_error err = { 0 };
 	struct run_ctx ctx = { o };
-	char extra[64];
 	int code, rc;
 
 	if (o->nargs > 0)
@@ -138,6 +168,8 @@ static int run(const struct opts *o, enum mode mode)
 	if (mode != MODE_DOWN && (o->all || o->steps))
 		return usage_error(o, "%s takes --to V, not --steps or --all",
 		                   o->command);
+	if (o->show_sql && !o->dry_run)
+		return usage_error(o, "--show-sql goes with --dry-run");
 	if (mode == MODE_TEST && o->dry_run)
 		return usage_error(o, "test has no --dry-run: up --dry-run "
 		                      "shows the plan");
@@ -154,13 +186,16 @@ static int run(const struct opts *o, enum mode mode)
 			                         o->allow_out_of_order };
 
 		if (mode == MODE_TEST)
-			rc = mg_run_test(&s.r, &uo, &err);
+			rc = mg_roundtrip_run(&s.r, &uo, &err);
 		else
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
-		struct mg_down_opts d = { .steps = o->steps,
-			                  .to = o->to,
-			                  .all = o->all };
+		struct mg_down_opts d = {
+			.steps = o->steps,
+			.to = o->to,
+			.all = o->all,
+			.allow_changed_down = o->allow_changed_down,
+		};
 
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}
@@ -172,9 +207,16 @@ static int run(const struct opts *o, enum mode mode)
 		fprintf(stderr, "%zu migration%s %s\n", s.r.applied,
 		        s.r.applied == 1 ? "" : "s",
 		        mode == MODE_DOWN ? "rolled back" : "applied");
-	snprintf(extra, sizeof(extra), "\"%s\":%zu",
-	         mode == MODE_DOWN ? "rolled_back" : "applied", s.r.applied);
-	print_summary(o, "ok", EXIT_OK, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, "ok", EXIT_OK);
+		mg_json_int(&w, mode == MODE_DOWN ? "rolled_back" : "applied",
+		            (int64_t)s.r.applied);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 	code = EXIT_OK;
 cleanup:
 	session_close(&s);

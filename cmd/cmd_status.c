@@ -1,13 +1,31 @@
 /* migrate status, migrate ledger: read-only views. */
+#include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
+#include "migrator/checkpoint.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
+
+/* status --exit-code, for CI to gate on (SPEC.md): the worst state
+ * wins; pending alone is 6. */
+static int status_exit_code(const size_t counts[])
+{
+	if (counts[MG_STATE_FAILED] || counts[MG_STATE_DIRTY])
+		return EXIT_RUNTIME;
+	if (counts[MG_STATE_DRIFTED] || counts[MG_STATE_MISSING])
+		return EXIT_VERIFY;
+	if (counts[MG_STATE_PENDING])
+		return EXIT_PENDING;
+	return EXIT_OK;
+}
 
 int cmd_status(const struct opts *o)
 {
@@ -17,6 +35,7 @@ int cmd_status(const struct opts *o)
 	struct mg_status st = { 0 };
 	struct mg_error err = { 0 };
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 	size_t i, width = 4, counts[MG_STATE_MISSING + 1] = { 0 };
 	int code;
 
@@ -49,18 +68,15 @@ int cmd_status(const struct opts *o)
 			       since ? since : "");
 			continue;
 		}
-		mg_buf_truncate(&b, 0);
-		mg_buf_addf(&b, "{\"version\":%lld,\"name\":",
-		            (long long)e->version);
-		mg_buf_add_json(&b, e->name);
-		mg_buf_add(&b, ",\"state\":");
-		mg_buf_add_json(&b, mg_state_name(e->state));
-		mg_buf_add(&b, ",\"file\":");
-		mg_buf_add_json(&b, e->m ? e->m->up.path : NULL);
-		mg_buf_add(&b, ",\"since\":");
-		mg_buf_add_json(&b, since);
-		mg_buf_add(&b, "}");
-		printf("%s\n", mg_buf_cstr(&b));
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
+		mg_json_int(&w, "version", e->version);
+		mg_json_string(&w, "name", e->name);
+		mg_json_string(&w, "state", mg_state_name(e->state));
+		mg_json_string(&w, "file", e->m ? e->m->up.path : NULL);
+		mg_json_string(&w, "since", since);
+		mg_json_end(&w);
+		print_json_line(&b);
 	}
 	fprintf(stderr,
 	        "%zu applied, %zu pending, %zu failed, %zu dirty, "
@@ -68,7 +84,7 @@ int cmd_status(const struct opts *o)
 	        counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
 	        counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
 	        counts[MG_STATE_DRIFTED], counts[MG_STATE_MISSING]);
-	code = EXIT_OK;
+	code = o->exit_code ? status_exit_code(counts) : EXIT_OK;
 cleanup:
 	mg_buf_dispose(&b);
 	mg_status_dispose(&st);
@@ -100,21 +116,34 @@ static void csv_field(const char *v)
 #define TABLE_FORMAT                                                           \
 	"%-5s %-8s %-24.24s %-9s %-11s %-27s %6s  %-10.10s %-8s %.*s\n"
 
-/* "2/3 ok": how many of a row's checks passed, from its JSON evidence */
+/* "2/3 ok": how many of a row's checks passed, from its JSON evidence;
+ * "?" when the stored text is not the array migrate writes */
 static void summarize_checks(char *out, size_t size, const char *json)
 {
-	size_t total = 0, ok = 0;
-	const char *p;
+	struct mg_json_value *v = NULL;
+	size_t total = 0, ok = 0, i;
+	const char *verdict;
 
-	for (p = json; p && (p = strstr(p, "\"verdict\":\"")) != NULL;
-	     p += 11) {
+	if (json == NULL) {
+		snprintf(out, size, "-");
+		return;
+	}
+	if (mg_json_parse(&v, json, NULL) < 0 || !mg_json_is_array(v)) {
+		snprintf(out, size, "?");
+		goto cleanup;
+	}
+	for (i = 0; i < mg_json_array_size(v); i++) {
+		verdict = mg_json_object_string(mg_json_array_get(v, i),
+		                                "verdict");
 		total++;
-		ok += strncmp(p + 11, "ok\"", 3) == 0;
+		ok += verdict != NULL && strcmp(verdict, "ok") == 0;
 	}
 	if (total == 0)
 		snprintf(out, size, "-");
 	else
 		snprintf(out, size, "%zu/%zu ok", ok, total);
+cleanup:
+	mg_json_value_free(v);
 }
 
 static bool is_number(int f)
@@ -122,9 +151,30 @@ static bool is_number(int f)
 	return f == MG_LF_ID || f == MG_LF_VERSION || f == MG_LF_DURATION_MS;
 }
 
+/* A number column as a JSON number; a tampered ledger may hold any text
+ * there (SQLite columns take any type), which stays a string. */
+static void json_number(struct mg_json *w, const char *key, const char *v)
+{
+	char *e;
+	long long n;
+
+	if (v == NULL) {
+		mg_json_null(w, key);
+		return;
+	}
+	errno = 0;
+	n = strtoll(v, &e, 10);
+	if (errno == 0 && e != v && *e == '\0' &&
+	    (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')))
+		mg_json_int(w, key, n);
+	else
+		mg_json_string(w, key, v);
+}
+
 static void print_row(const struct mg_ledger_row *row, const char *format)
 {
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 	int f;
 
 	if (strcmp(format, "csv") == 0) {
@@ -135,17 +185,20 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 		}
 		putchar('\n');
 	} else if (strcmp(format, "json") == 0) {
-		mg_buf_addc(&b, '{');
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
 		for (f = 0; f < MG_LF_COUNT; f++) {
-			mg_buf_addf(&b, "%s\"%s\":", f ? "," : "",
-			            mg_ledger_field_name(f));
-			if (is_number(f) && row->f[f] != NULL)
-				mg_buf_add(&b, row->f[f]);
+			const char *key = mg_ledger_field_name(f);
+
+			if (is_number(f))
+				json_number(&w, key, row->f[f]);
+			else if (f == MG_LF_CHECKS)
+				mg_json_array_or_string(&w, key, row->f[f]);
 			else
-				mg_buf_add_json(&b, row->f[f]);
+				mg_json_string(&w, key, row->f[f]);
 		}
-		mg_buf_addc(&b, '}');
-		printf("%s\n", mg_buf_cstr(&b));
+		mg_json_end(&w);
+		print_json_line(&b);
 	} else {
 		const char *e = row->f[MG_LF_ERROR];
 		size_t elen = e ? strcspn(e, "\n") : 0;
@@ -163,6 +216,48 @@ static void print_row(const struct mg_ledger_row *row, const char *format)
 		       checks, (int)elen, e ? e : "");
 	}
 	mg_buf_dispose(&b);
+}
+
+/* ledger --checkpoint FILE: the head, signed with MIGRATE_SIGNING_KEY
+ * when it is set, for the pipeline to keep outside the database. */
+static int write_checkpoint(const struct opts *o, const struct mg_ledger *l)
+{
+	struct mg_checkpoint cp;
+	struct mg_buf b = MG_BUF_INIT;
+	struct mg_error err = { 0 };
+	unsigned char key[64];
+	bool have_key;
+	FILE *f = NULL;
+	int code;
+
+	if ((code = load_signing_key(key, &have_key, o)) != 0)
+		return code;
+	mg_checkpoint_of(&cp, l);
+	mg_checkpoint_format(&b, &cp, have_key ? key : NULL);
+	sodium_memzero(key, sizeof(key));
+	if (mg_buf_check(&b, &err) < 0) {
+		code = report(o, &err);
+		goto cleanup;
+	}
+	if ((f = fopen(o->checkpoint, "w")) == NULL ||
+	    fwrite(b.ptr, 1, b.len, f) != b.len || fclose(f) != 0) {
+		f = NULL;
+		mg_error_set(&err, MG_ERR, "cannot write '%s': %s",
+		             o->checkpoint, strerror(errno));
+		code = report(o, &err);
+		goto cleanup;
+	}
+	f = NULL;
+	fprintf(stderr,
+	        "checkpoint %s: %lld rows up to id %lld, head %.16s...%s\n",
+	        o->checkpoint, (long long)cp.rows, (long long)cp.last_id,
+	        cp.head, have_key ? ", signed" : "");
+	code = EXIT_OK;
+cleanup:
+	if (f != NULL)
+		fclose(f);
+	mg_buf_dispose(&b);
+	return code;
 }
 
 int cmd_ledger(const struct opts *o)
@@ -207,7 +302,7 @@ int cmd_ledger(const struct opts *o)
 	if (!l->exists)
 		fprintf(stderr, "no ledger table '%s' yet: nothing has run\n",
 		        o->table);
-	code = EXIT_OK;
+	code = o->checkpoint ? write_checkpoint(o, l) : EXIT_OK;
 cleanup:
 	mg_ledger_free(l);
 	close_db(conn);

@@ -1,4 +1,5 @@
-/* migrate verify: files against the ledger, the hash chain, signatures. */
+/* migrate verify: files against the ledger; the ledger's hash chain and
+ * signatures through mg_ledger_verify(). */
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,7 +7,9 @@
 
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
+#include "migrator/checkpoint.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
@@ -21,6 +24,7 @@ static void problem(struct verify *v, const char *fmt, ...) MG_PRINTF(2, 3);
 static void problem(struct verify *v, const char *fmt, ...)
 {
 	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 	char line[1024];
 	va_list ap;
 
@@ -31,63 +35,23 @@ static void problem(struct verify *v, const char *fmt, ...)
 	fprintf(stderr, "verify: %s\n", line);
 	if (!v->o->json)
 		return;
-	mg_buf_add(&b, "{\"event\":\"problem\",\"message\":");
-	mg_buf_add_json(&b, line);
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	mg_buf_dispose(&b);
+	mg_json_init(&w, &b);
+	mg_json_object_begin(&w, NULL);
+	mg_json_string(&w, "event", "problem");
+	mg_json_string(&w, "message", line);
+	mg_json_end(&w);
+	print_json_line(&b);
 }
 
-/* Every row must chain to the one before, hash to its entry_hash, and
- * (with a public key) carry a valid signature over it. */
-static void check_chain(struct verify *v, const struct mg_ledger *l,
-                        const unsigned char *pk)
+/* The ledger's own problems (mg_ledger_verify) are printed as the
+ * files' are. */
+static void on_ledger_problem(void *ctx, enum mg_ledger_problem kind,
+                              int64_t id, int64_t version, const char *msg)
 {
-	const char *prev = mg_ledger_genesis;
-	char hash[MG_HASH_HEX_LEN];
-	int64_t expect_id = 1;
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		const struct mg_ledger_row *row = &l->rows[i];
-		const char *eh = row->f[MG_LF_ENTRY_HASH];
-		const char *sig = row->f[MG_LF_SIGNATURE];
-
-		if (row->id != expect_id)
-			problem(v,
-			        "ledger row %lld: expected id %lld: rows "
-			        "were deleted or inserted",
-			        (long long)row->id, (long long)expect_id);
-		expect_id = row->id + 1;
-		if (row->f[MG_LF_PREV_HASH] == NULL ||
-		    strcmp(row->f[MG_LF_PREV_HASH], prev) != 0)
-			problem(v,
-			        "ledger row %lld: prev_hash does not match "
-			        "the entry_hash of the row before it",
-			        (long long)row->id);
-		mg_ledger_entry_hash(hash, row);
-		if (eh == NULL || strcmp(eh, hash) != 0)
-			problem(v,
-			        "ledger row %lld: entry_hash does not match "
-			        "its contents: the row was changed",
-			        (long long)row->id);
-		if (pk != NULL) {
-			unsigned char s[crypto_sign_BYTES];
-			size_t got = 0;
-
-			if (sig == NULL ||
-			    sodium_hex2bin(s, sizeof(s), sig, strlen(sig), NULL,
-			                   &got, NULL) != 0 ||
-			    got != sizeof(s) ||
-			    crypto_sign_verify_detached(
-			            s, (const unsigned char *)(eh ? eh : ""),
-			            eh ? strlen(eh) : 0, pk) != 0)
-				problem(v, "ledger row %lld: %s",
-				        (long long)row->id,
-				        sig ? "bad signature" : "not signed");
-		}
-		prev = eh ? eh : "";
-	}
+	(void)kind;
+	(void)id;
+	(void)version;
+	problem(ctx, "%s", msg);
 }
 
 static void check_files(struct verify *v, const struct mg_status *st)
@@ -127,6 +91,35 @@ static void check_files(struct verify *v, const struct mg_status *st)
 	}
 }
 
+/* verify --checkpoint FILE: a history shorter than, or diverging from,
+ * the head kept outside the database is a problem like any other. A
+ * file that is no checkpoint is a usage error. */
+static int check_checkpoint(struct verify *v, const struct mg_ledger *l,
+                            const unsigned char *pk)
+{
+	struct mg_checkpoint cp;
+	struct mg_buf text = MG_BUF_INIT;
+	struct mg_error err = { 0 };
+	int rc, code = 0;
+
+	if ((rc = read_text_file(&text, v->o->checkpoint, 65536, &err)) < 0 ||
+	    (rc = mg_checkpoint_parse(&cp, text.ptr, text.len, pk, &err)) ==
+	            MG_EINVALID ||
+	    rc == MG_ENOMEM ||
+	    (rc == 0 && (rc = mg_checkpoint_check(&cp, l, &err)) ==
+	                        MG_EINVALID)) {
+		if (err.line > 0)
+			mg_error_locate(&err, v->o->checkpoint, err.line);
+		code = report(v->o, &err);
+	} else if (rc < 0) {
+		problem(v, "%s: %s%s%s%s", v->o->checkpoint, err.msg,
+		        err.detail[0] ? " (" : "", err.detail,
+		        err.detail[0] ? ")" : "");
+	}
+	mg_buf_dispose(&text);
+	return code;
+}
+
 int cmd_verify(const struct opts *o)
 {
 	struct verify v = { o, 0 };
@@ -136,7 +129,6 @@ int cmd_verify(const struct opts *o)
 	struct mg_status st = { 0 };
 	struct mg_error err = { 0 };
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char extra[64];
 	int code;
 
 	if (o->nargs > 0)
@@ -152,17 +144,27 @@ int cmd_verify(const struct opts *o)
 		code = report(o, &err);
 		goto cleanup;
 	}
-	check_chain(&v, l, o->public_key ? pk : NULL);
+	mg_ledger_verify(l, o->public_key ? pk : NULL, on_ledger_problem, &v);
 	check_files(&v, &st);
+	if (o->checkpoint &&
+	    (code = check_checkpoint(&v, l, o->public_key ? pk : NULL)) != 0)
+		goto cleanup;
 	code = v.problems ? EXIT_VERIFY : EXIT_OK;
 	fprintf(stderr,
 	        "verified %zu ledger row%s and %zu migration%s: "
 	        "%zu problem%s\n",
 	        l->n, l->n == 1 ? "" : "s", src->n, src->n == 1 ? "" : "s",
 	        v.problems, v.problems == 1 ? "" : "s");
-	snprintf(extra, sizeof(extra), "\"rows\":%zu,\"problems\":%zu", l->n,
-	         v.problems);
-	print_summary(o, v.problems ? "failed" : "ok", code, extra);
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		summary_begin(&w, &b, o, v.problems ? "failed" : "ok", code);
+		mg_json_int(&w, "rows", (int64_t)l->n);
+		mg_json_int(&w, "problems", (int64_t)v.problems);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
 cleanup:
 	mg_status_dispose(&st);
 	mg_ledger_free(l);

@@ -4,77 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/json.h"
 #include "migrator/source.h"
-
-/* Each part is one line; a multi-line detail keeps its own lines. */
-static void print_part(const char *label, const char *text)
-{
-	const char *p = text, *nl;
-
-	if (text == NULL || *text == '\0')
-		return;
-	while (p && *p) {
-		nl = strchr(p, '\n');
-		/* continuation lines are indented under the first */
-		if (p == text)
-			fprintf(stderr, "%s: ", label);
-		else
-			fprintf(stderr, "%*s", (int)strlen(label) + 2, "");
-		fprintf(stderr, "%.*s\n",
-		        (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
-		p = nl ? nl + 1 : NULL;
-	}
-}
-
-int report(const struct opts *o, const struct mg_error *err)
-{
-	int code = exit_code_for(err->code);
-	struct mg_buf b = MG_BUF_INIT;
-
-	print_part("error", err->msg);
-	print_part("detail", err->detail);
-	print_part("hint", err->hint);
-	if (o != NULL && o->json) {
-		mg_buf_add(&b, "\"error\":");
-		mg_buf_add_json(&b, err->msg);
-		if (err->sqlstate[0]) {
-			mg_buf_add(&b, ",\"sqlstate\":");
-			mg_buf_add_json(&b, err->sqlstate);
-		}
-		if (err->detail[0]) {
-			mg_buf_add(&b, ",\"detail\":");
-			mg_buf_add_json(&b, err->detail);
-		}
-		print_summary(o, "error", code, mg_buf_cstr(&b));
-		mg_buf_dispose(&b);
-	}
-	return code;
-}
-
-void print_summary(const struct opts *o, const char *status, int exit_code,
-                   const char *extra_json)
-{
-	struct mg_buf b = MG_BUF_INIT;
-
-	if (!o->json)
-		return;
-	mg_buf_add(&b, "{\"event\":\"summary\",\"command\":");
-	mg_buf_add_json(&b, o->command);
-	mg_buf_add(&b, ",\"status\":");
-	mg_buf_add_json(&b, status);
-	mg_buf_addf(&b, ",\"exit_code\":%d", exit_code);
-	if (extra_json != NULL && *extra_json)
-		mg_buf_addf(&b, ",%s", extra_json);
-	mg_buf_add(&b, "}");
-	printf("%s\n", mg_buf_cstr(&b));
-	fflush(stdout);
-	mg_buf_dispose(&b);
-}
 
 int open_source(struct mg_source **out, const struct opts *o)
 {
@@ -165,14 +102,42 @@ int read_hex_file(unsigned char *out, size_t len, const char *path,
 	return 0;
 }
 
+int read_text_file(struct mg_buf *out, const char *path, size_t max,
+                   struct mg_error *err)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return mg_error_set(err, MG_EINVALID, "cannot read '%s': %s",
+		                    path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len <= max)
+		mg_buf_addn(out, chunk, n);
+	fclose(f);
+	if (out->len > max)
+		return mg_error_set(err, MG_EINVALID,
+		                    "'%s' is larger than %zu bytes", path, max);
+	return mg_buf_check(out, err);
+}
+
 int load_signing_key(unsigned char out[64], bool *have, const struct opts *o)
 {
-	const char *path = getenv("MIGRATE_SIGNING_KEY");
+	const char *path = o->signing_key;
 	struct mg_error err = { 0 };
+	struct stat st;
 
 	*have = false;
 	if (path == NULL || *path == '\0')
 		return 0;
+	/* as ssh does: a secret others can read is no secret */
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		mg_error_set(&err, MG_EINVALID,
+		             "signing key '%s' is open to others (mode %04o)",
+		             path, (unsigned)(st.st_mode & 07777));
+		mg_error_hint(&err, "chmod 600 '%s'", path);
+		return report(o, &err);
+	}
 	if (read_hex_file(out, crypto_sign_SECRETKEYBYTES, path, &err) < 0)
 		return report(o, &err);
 	*have = true;
@@ -196,7 +161,8 @@ int session_open(struct session *s, const struct opts *o)
 	s->r.os_user = os_user();
 	s->r.host = host_name();
 	s->r.sign_key = have_key ? s->key : NULL;
-	s->r.lock_timeout_s = o->lock_timeout;
+	s->r.lock_timeout_s = (int)o->lock_timeout;
+	s->r.reason = o->reason;
 	return 0;
 }
 

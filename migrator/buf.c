@@ -75,42 +75,6 @@ void mg_buf_addf(struct mg_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void mg_buf_add_json(struct mg_buf *b, const char *s)
-{
-	const unsigned char *p;
-
-	if (s == NULL) {
-		mg_buf_add(b, "null");
-		return;
-	}
-	mg_buf_addc(b, '"');
-	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			mg_buf_add(b, "\\\"");
-			break;
-		case '\\':
-			mg_buf_add(b, "\\\\");
-			break;
-		case '\n':
-			mg_buf_add(b, "\\n");
-			break;
-		case '\r':
-			mg_buf_add(b, "\\r");
-			break;
-		case '\t':
-			mg_buf_add(b, "\\t");
-			break;
-		default:
-			if (*p < 0x20)
-				mg_buf_addf(b, "\\u%04x", *p);
-			else
-				mg_buf_addc(b, (char)*p);
-		}
-	}
-	mg_buf_addc(b, '"');
-}
-
 void mg_buf_truncate(struct mg_buf *b, size_t len)
 {
 	if (b->ptr != NULL && len < b->len) {

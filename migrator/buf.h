@@ -25,8 +25,6 @@ void mg_buf_add(struct mg_buf *b, const char *s);
 void mg_buf_addn(struct mg_buf *b, const char *s, size_t n);
 void mg_buf_addc(struct mg_buf *b, char c);
 void mg_buf_addf(struct mg_buf *b, const char *fmt, ...) MG_PRINTF(2, 3);
-/* Appends s as a JSON string literal, quotes included; NULL gives null. */
-void mg_buf_add_json(struct mg_buf *b, const char *s);
 void mg_buf_truncate(struct mg_buf *b, size_t len);
 const char *mg_buf_cstr(const struct mg_buf *b); /* never NULL */
 /* 0, or MG_ENOMEM in err if any append failed. */

@@ -10,8 +10,6 @@ extern const struct mg_driver mg_driver_postgres;
 extern const struct mg_driver mg_driver_sqlite;
 #ifdef MG_HAVE_MYSQL
 extern const struct mg_driver mg_driver_mysql;
-int mg_driver__mysql_init(void);
-void mg_driver__mysql_end(void);
 #endif
 
 /* Compiled-in drivers; MySQL only where Connector/C was found. */
@@ -24,37 +22,83 @@ static const struct mg_driver *const drivers[] = {
 	NULL,
 };
 
+/* Drivers this build leaves out: only their names and schemes, so that
+ * such a URL says what is missing rather than that it is unknown. */
+#ifndef MG_HAVE_MYSQL
+static const char *const mysql_schemes[] = { "mysql://", "mariadb://", NULL };
+static const struct mg_driver mysql_left_out = {
+	.name = "mysql",
+	.schemes = mysql_schemes,
+};
+#endif
+static const struct mg_driver *const left_out[] = {
+#ifndef MG_HAVE_MYSQL
+	&mysql_left_out,
+#endif
+	NULL,
+};
+
 int mg_drivers_init(void)
 {
-#ifdef MG_HAVE_MYSQL
-	return mg_driver__mysql_init();
-#else
+	size_t i;
+
+	for (i = 0; drivers[i] != NULL; i++) {
+		if (drivers[i]->init != NULL && drivers[i]->init() < 0) {
+			while (i-- > 0)
+				if (drivers[i]->end != NULL)
+					drivers[i]->end();
+			return -1;
+		}
+	}
 	return 0;
-#endif
 }
 
 void mg_drivers_end(void)
 {
-#ifdef MG_HAVE_MYSQL
-	mg_driver__mysql_end();
-#endif
+	size_t i = sizeof(drivers) / sizeof(drivers[0]) - 1;
+
+	while (i-- > 0)
+		if (drivers[i]->end != NULL)
+			drivers[i]->end();
+}
+
+/* The first driver in table serving url by scheme or, with keywords, as a
+ * keyword string. */
+static const struct mg_driver *serving(const struct mg_driver *const *table,
+                                       const char *url, bool keywords)
+{
+	const char *const *s;
+	size_t i;
+
+	for (i = 0; table[i] != NULL; i++) {
+		if (keywords && table[i]->keyword_strings &&
+		    mg_url_is_keywords(url))
+			return table[i];
+		for (s = table[i]->schemes; !keywords && s && *s; s++)
+			if (mg_url_has_scheme(url, *s))
+				return table[i];
+	}
+	return NULL;
 }
 
 const struct mg_driver *mg_driver_for_url(const char *url, struct mg_error *err)
 {
-	const char *name = mg_url_driver(url);
-	size_t i;
+	const struct mg_driver *d;
+	int pass;
 
-	if (name == NULL) {
-		mg_error_set(err, MG_EINVALID, "unknown database URL scheme");
-		mg_error_hint(err, "use postgres://, mysql://user:pass@host/db "
-		                   "or sqlite:PATH");
-		return NULL;
+	/* schemes first: "sqlite:a=b.db" is a file name, not keywords */
+	for (pass = 0; pass < 2; pass++) {
+		if ((d = serving(drivers, url, pass == 1)) != NULL)
+			return d;
+		if ((d = serving(left_out, url, pass == 1)) != NULL) {
+			mg_error_set(err, MG_EINVALID,
+			             "this build has no %s driver", d->name);
+			return NULL;
+		}
 	}
-	for (i = 0; drivers[i] != NULL; i++)
-		if (strcmp(drivers[i]->name, name) == 0)
-			return drivers[i];
-	mg_error_set(err, MG_EINVALID, "this build has no %s driver", name);
+	mg_error_set(err, MG_EINVALID, "unknown database URL scheme");
+	mg_error_hint(err, "use postgres://, mysql://user:pass@host/db "
+	                   "or sqlite:PATH");
 	return NULL;
 }
 

@@ -21,6 +21,9 @@ struct mg_error;
  * nobody else changes the ledger until unlock(). Without it the lock is
  * each transaction (SQLite), and the runner re-reads the ledger in each. */
 #define MG_CAP_RUN_LOCK (1u << 1)
+/* The database takes CREATE INDEX IF NOT EXISTS (PostgreSQL, SQLite; not
+ * MySQL 8, so not the driver that serves it and MariaDB). */
+#define MG_CAP_INDEX_IF_NOT_EXISTS (1u << 2)
 
 enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
 
@@ -57,6 +60,13 @@ struct mg_script_result {
 
 struct mg_driver {
 	const char *name; /* "postgres", "mysql", "sqlite" */
+	/* The URL schemes it serves, each with what follows the name
+	 * ("postgres://", "sqlite:"), matched at the start of a URL
+	 * ignoring case; NULL-terminated. */
+	const char *const *schemes;
+	/* Also serves a libpq keyword/value string ("host=db dbname=app"):
+	 * text with an '=' and no "://", when no driver's scheme matched. */
+	bool keyword_strings;
 	unsigned caps;    /* MG_CAP_* */
 	char ident_quote; /* '"' or '`' */
 	/* the ledger's timestamp column type, e.g. "timestamptz" */
@@ -69,6 +79,16 @@ struct mg_driver {
 	const char *ts_text;
 	/* appended to the ledger's CREATE TABLE ("" for none) */
 	const char *table_options;
+
+	/*
+	 * Process-wide set-up of the client library, or NULL for none:
+	 * called once by mg_drivers_init(), before any thread or connect().
+	 * 0, or -1 if the library cannot be used. end() undoes it after the
+	 * last close() (NULL: nothing to undo); it is called only after an
+	 * init() that succeeded.
+	 */
+	int (*init)(void);
+	void (*end)(void);
 
 	/* `url` as given by the user; the error never shows a password.
 	 * flags: MG_CONNECT_*. */
@@ -152,11 +172,17 @@ struct mg_driver {
 	const char *(*user)(struct mg_conn *conn);
 };
 
-/* Process-wide set-up of the client libraries: once, from main(). */
+/* Process-wide set-up of the client libraries: once, from main(). Calls
+ * each driver's init(); on a failure ends those already set up and
+ * returns -1. mg_drivers_end() calls their end() in reverse order. */
 int mg_drivers_init(void);
 void mg_drivers_end(void);
 
-/* The driver serving a URL's scheme; NULL with err set if none is built. */
+/*
+ * The driver serving a URL: the first whose `schemes` match, else the
+ * first with `keyword_strings` if the URL is one. NULL with err set
+ * (MG_EINVALID) if no driver serves it or this build leaves it out.
+ */
 const struct mg_driver *mg_driver_for_url(const char *url,
                                           struct mg_error *err);
 

@@ -45,3 +45,23 @@ void mg_error_clear(struct mg_error *err)
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
 }
+
+void mg_error_locate(struct mg_error *err, const char *path, unsigned line)
+{
+	if (err == NULL)
+		return;
+	snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
+	err->line = line;
+}
+
+void mg_error_where(char *out, size_t size, const struct mg_error *err)
+{
+	if (size == 0)
+		return;
+	if (err->path[0] == '\0')
+		out[0] = '\0';
+	else if (err->line > 0)
+		snprintf(out, size, "%s:%u: ", err->path, err->line);
+	else
+		snprintf(out, size, "%s: ", err->path);
+}

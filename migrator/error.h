@@ -1,6 +1,9 @@
 #ifndef MG_ERROR_H
 #define MG_ERROR_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #if defined(__GNUC__)
 #define MG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define MG_WARN_UNUSED __attribute__((warn_unused_result))
@@ -32,7 +35,14 @@ struct mg_error {
 	char msg[512];     /* one line, lower case, no full stop */
 	char detail[1024]; /* optional: server text, file:line, statement */
 	char hint[256];    /* optional: what the user could do about it */
-	unsigned line;     /* 1-based line of a file the error is about; 0 */
+	char path[512];    /* the file the error is about; "" for none */
+	unsigned line;     /* 1-based line in it; 0: unknown or no file */
+	/* Set by a driver when the server refused a statement for what it
+	 * says: an unknown table or column, a syntax error. Never for a
+	 * missing privilege, a lock, a lost connection or anything else a
+	 * right statement can meet. Lets the core blame a file without
+	 * knowing which database said no. mg_error_set() clears it. */
+	bool bad_sql;
 };
 
 /*
@@ -48,5 +58,11 @@ void mg_error_detail(struct mg_error *err, const char *fmt, ...)
 /* Sets err->hint (err may be NULL); keeps the rest. */
 void mg_error_hint(struct mg_error *err, const char *fmt, ...) MG_PRINTF(2, 3);
 void mg_error_clear(struct mg_error *err);
+/* Sets the file and line the error is about (err may be NULL); keeps the
+ * rest. The message stays as it was: readers show "path:line: msg". */
+void mg_error_locate(struct mg_error *err, const char *path, unsigned line);
+/* Writes "path:line: " ("path: " without a line, "" without a path) into
+ * out, the prefix that editors jump to. */
+void mg_error_where(char *out, size_t size, const struct mg_error *err);
 
 #endif

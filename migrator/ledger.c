@@ -1,5 +1,6 @@
 #include "migrator/ledger.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -25,6 +26,33 @@ static const char *const field_names[MG_LF_COUNT] = {
 const char *mg_ledger_field_name(enum mg_lf f)
 {
 	return field_names[f];
+}
+
+const char *mg_outcome_name(enum mg_outcome o)
+{
+	static const char *const names[] = {
+		[MG_OUTCOME_OK] = "ok",
+		[MG_OUTCOME_FAILED] = "failed",
+		[MG_OUTCOME_DIRTY] = "dirty",
+		[MG_OUTCOME_ROLLED_BACK] = "rolled_back",
+		[MG_OUTCOME_PLANNED] = "planned",
+		[MG_OUTCOME_SKIPPED] = "skipped",
+	};
+
+	return names[o];
+}
+
+const char *mg_direction_name(enum mg_direction d)
+{
+	static const char *const names[] = {
+		[MG_DIR_UP] = "up",
+		[MG_DIR_DOWN] = "down",
+		[MG_DIR_BASELINE] = "baseline",
+		[MG_DIR_REPAIR] = "repair",
+		[MG_DIR_ROUNDTRIP] = "roundtrip",
+	};
+
+	return names[d];
 }
 
 static bool is_ts(int f)
@@ -115,11 +143,14 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 			if (mg_ledger_row_set(row, f, mg_rows_get(r, i, f)) < 0)
 				return mg_error_set(err, MG_ENOMEM,
 				                    "out of memory");
+		/* migrate writes numbers there: anything else is tampering */
 		if (parse_i64(&row->id, row->f[MG_LF_ID]) < 0 ||
 		    parse_i64(&row->version, row->f[MG_LF_VERSION]) < 0)
-			return mg_error_set(err, MG_ERR,
-			                    "ledger row with a "
-			                    "bad id or version");
+			return mg_error_set(err, MG_ECHECKSUM,
+			                    "ledger row %zu has a bad id or "
+			                    "version: the ledger was tampered "
+			                    "with",
+			                    i + 1);
 	}
 	if (r->nrows > 0) {
 		const struct mg_ledger_row *tail = &l->rows[l->n - 1];
@@ -129,6 +160,37 @@ static int read_rows(struct mg_ledger *l, const struct mg_rows *r,
 		         tail->f[MG_LF_ENTRY_HASH] ? tail->f[MG_LF_ENTRY_HASH]
 		                                   : "");
 	}
+	return 0;
+}
+
+/*
+ * The ledger's name goes into SQL as a quoted identifier and into the run
+ * lock's name (and another tool's history table into SQL): accept what
+ * needs no escaping anywhere (letters, digits,
+ * '_', '$', '-', non-ASCII), with at most one '.' between two parts.
+ */
+int mg_ledger_check_name(const char *name, struct mg_error *err)
+{
+	const char *p, *dot = strchr(name, '.');
+
+	for (p = name; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x80 || isalnum(c) || c == '_' || c == '$' ||
+		    c == '-' || (c == '.' && p == dot))
+			continue;
+		mg_error_set(err, MG_EINVALID,
+		             "the table name has a character it may not have "
+		             "(byte %u at position %zu)",
+		             (unsigned)c, (size_t)(p - name) + 1);
+		mg_error_hint(err, "use letters, digits, '_', '$' or '-', and "
+		                   "one '.' between a schema and a table");
+		return MG_EINVALID;
+	}
+	if (*name == '\0' || name == dot || (dot != NULL && dot[1] == '\0'))
+		return mg_error_set(err, MG_EINVALID,
+		                    "a table name needs a table, and a schema "
+		                    "before any '.'");
 	return 0;
 }
 
@@ -143,6 +205,8 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	int rc;
 
 	*out = NULL;
+	if ((rc = mg_ledger_check_name(table, err)) < 0)
+		return rc;
 	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
 	t = mg_buf_cstr(&tq);
 	mg_buf_add(&sql, "SELECT ");
@@ -187,6 +251,7 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 		if ((rc = read_rows(l, r, err)) < 0)
 			goto cleanup;
 	}
+	mg_ledger_txn_end(l, true); /* what was read is committed */
 	*out = l;
 	l = NULL;
 cleanup:
@@ -229,7 +294,8 @@ int mg_ledger_refresh(struct mg_ledger *l, struct mg_conn *conn,
 		                  r->ncols);
 		goto cleanup;
 	}
-	rc = read_rows(l, r, err);
+	if ((rc = read_rows(l, r, err)) == 0)
+		mg_ledger_txn_end(l, true); /* what was read is committed */
 cleanup:
 	mg_rows_free(r);
 	mg_buf_dispose(&sql);
@@ -273,11 +339,11 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 		mg_buf_addf(&iname, "migrate_%.16s", h);
 	}
 	mg_buf_add(&iname, "_version_idx");
-	/* under a run lock nobody races us; MySQL 8 has no IF NOT EXISTS
-	 * for indexes. SQLite's lock is the transaction: keep it there. */
-	mg_buf_add(&idx, drv->caps & MG_CAP_RUN_LOCK
-	                         ? "CREATE INDEX "
-	                         : "CREATE INDEX IF NOT EXISTS ");
+	/* IF NOT EXISTS where the database has it: without a run lock
+	 * another runner may have created the index since we looked */
+	mg_buf_add(&idx, drv->caps & MG_CAP_INDEX_IF_NOT_EXISTS
+	                         ? "CREATE INDEX IF NOT EXISTS "
+	                         : "CREATE INDEX ");
 	add_quoted(&idx, mg_buf_cstr(&iname), iname.len, drv->ident_quote);
 	mg_buf_addf(&idx, " ON %s (version, id)", l->table);
 	if ((rc = mg_buf_check(&iname, err)) < 0)
@@ -358,9 +424,10 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 
 	row->id = l->last_id + 1;
 	snprintf(num, sizeof(num), "%" PRId64, row->id);
-	if ((rc = mg_ledger_row_set(row, MG_LF_ID, num)) < 0 ||
-	    (rc = mg_ledger_row_set(row, MG_LF_PREV_HASH, l->last_hash)) < 0)
-		return mg_error_set(err, rc, "out of memory");
+	mg_ledger_row_set(row, MG_LF_ID, num);
+	mg_ledger_row_set(row, MG_LF_PREV_HASH, l->last_hash);
+	if ((rc = mg_ledger_row_check(row, err)) < 0)
+		return rc;
 	mg_ledger_entry_hash(hash, row);
 	if ((rc = mg_ledger_row_set(row, MG_LF_ENTRY_HASH, hash)) < 0)
 		return mg_error_set(err, rc, "out of memory");
@@ -392,9 +459,22 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 		goto cleanup;
 	l->last_id = row->id;
 	memcpy(l->last_hash, hash, sizeof(hash));
+	if (flags & MG_Q_COMMIT)
+		mg_ledger_txn_end(l, true);
 cleanup:
 	mg_buf_dispose(&sql);
 	return rc;
+}
+
+void mg_ledger_txn_end(struct mg_ledger *l, bool committed)
+{
+	if (committed) {
+		l->committed_id = l->last_id;
+		memcpy(l->committed_hash, l->last_hash, sizeof(l->last_hash));
+	} else {
+		l->last_id = l->committed_id;
+		memcpy(l->last_hash, l->committed_hash, sizeof(l->last_hash));
+	}
 }
 
 int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
@@ -402,10 +482,19 @@ int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
 {
 	char *copy = NULL;
 
-	if (value != NULL && (copy = strdup(value)) == NULL)
+	if (value != NULL && (copy = strdup(value)) == NULL) {
+		row->failed = true;
 		return MG_ENOMEM;
+	}
 	free(row->f[field]);
 	row->f[field] = copy;
+	return 0;
+}
+
+int mg_ledger_row_check(const struct mg_ledger_row *row, struct mg_error *err)
+{
+	if (row->failed)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -430,4 +519,100 @@ void mg_ledger_now(char out[32], int64_t *ms)
 	snprintf(out + n, 32 - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
 	if (ms != NULL)
 		*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One problem: the message formatted here, lent to the callback. */
+struct verifier {
+	void (*fn)(void *ctx, enum mg_ledger_problem kind, int64_t id,
+	           int64_t version, const char *msg);
+	void *ctx;
+	size_t n;
+};
+
+static void problem(struct verifier *v, enum mg_ledger_problem kind,
+                    const struct mg_ledger_row *row, const char *what)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "ledger row %lld: %s", (long long)row->id,
+	         what);
+	v->n++;
+	v->fn(v->ctx, kind, row->id, row->version, msg);
+}
+
+/* A version as migrate writes it: digits only ("+3", " 3" or "3x" are not)
+ * and within int64_t. */
+static bool is_version(const char *s)
+{
+	static const char max[] = "9223372036854775807";
+	size_t n;
+
+	if (s == NULL || (n = strspn(s, "0123456789")) == 0 || s[n] != '\0')
+		return false;
+	return n < sizeof(max) - 1 ||
+	       (n == sizeof(max) - 1 && strcmp(s, max) <= 0);
+}
+
+static bool signed_by(const char *sig, const char *eh, const unsigned char *pk)
+{
+	unsigned char s[crypto_sign_BYTES];
+	size_t got = 0;
+
+	return sig != NULL &&
+	       sodium_hex2bin(s, sizeof(s), sig, strlen(sig), NULL, &got,
+	                      NULL) == 0 &&
+	       got == sizeof(s) &&
+	       crypto_sign_verify_detached(
+	               s, (const unsigned char *)(eh ? eh : ""),
+	               eh ? strlen(eh) : 0, pk) == 0;
+}
+
+size_t mg_ledger_verify(
+        const struct mg_ledger *l, const unsigned char *public_key,
+        void (*on_problem)(void *ctx, enum mg_ledger_problem kind, int64_t id,
+                           int64_t version, const char *msg),
+        void *ctx)
+{
+	struct verifier v = { on_problem, ctx, 0 };
+	const char *prev = mg_ledger_genesis;
+	char hash[MG_HASH_HEX_LEN];
+	int64_t expect_id = 1;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct mg_ledger_row *row = &l->rows[i];
+		const char *eh = row->f[MG_LF_ENTRY_HASH];
+		const char *sig = row->f[MG_LF_SIGNATURE];
+
+		if (row->id != expect_id) {
+			char what[96];
+
+			snprintf(what, sizeof(what),
+			         "expected id %lld: rows were deleted or "
+			         "inserted",
+			         (long long)expect_id);
+			problem(&v, MG_LP_ID, row, what);
+		}
+		expect_id = row->id + 1;
+		if (!is_version(row->f[MG_LF_VERSION]))
+			problem(&v, MG_LP_VERSION, row,
+			        "version is not a number: the row was "
+			        "changed");
+		if (row->f[MG_LF_PREV_HASH] == NULL ||
+		    strcmp(row->f[MG_LF_PREV_HASH], prev) != 0)
+			problem(&v, MG_LP_PREV_HASH, row,
+			        "prev_hash does not match the entry_hash of "
+			        "the row before it");
+		mg_ledger_entry_hash(hash, row);
+		if (eh == NULL || strcmp(eh, hash) != 0)
+			problem(&v, MG_LP_ENTRY_HASH, row,
+			        "entry_hash does not match its contents: the "
+			        "row was changed");
+		if (public_key != NULL && !signed_by(sig, eh, public_key))
+			problem(&v,
+			        sig ? MG_LP_BAD_SIGNATURE : MG_LP_NOT_SIGNED,
+			        row, sig ? "bad signature" : "not signed");
+		prev = eh ? eh : "";
+	}
+	return v.n;
 }

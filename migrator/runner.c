@@ -13,10 +13,12 @@
 #include "migrator/error.h"
 #include "migrator/ledger.h"
 #include "migrator/source.h"
-#include "rollback/schema.h"
+#include "rollback/undo.h"
 
-void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
-                         const char *table)
+/* The runner's lock name, and the 64-bit key derived from it: the ledger
+ * table qualified with the session's schema (which may be NULL). */
+static void lock_name(char out[128], int64_t *key, const char *schema,
+                      const char *table)
 {
 	unsigned char h[8];
 	char full[512];
@@ -47,7 +49,7 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	int64_t key;
 	int rc;
 
-	mg_runner_lock_name(name, &key, drv->schema(r->conn), r->table);
+	lock_name(name, &key, drv->schema(r->conn), r->table);
 	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
 		return rc;
 	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false, err)) <
@@ -57,8 +59,8 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	if (!r->ledger->exists &&
 	    ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
 	     (rc = mg_ledger_ensure(r->ledger, r->conn, err)) < 0 ||
-	     (rc = drv->txn(r->conn, MG_TXN_COMMIT, err)) < 0)) {
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+	     (rc = mg_runner_txn_end(r, MG_TXN_COMMIT, err)) < 0)) {
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		goto fail;
 	}
 	return 0;
@@ -72,150 +74,98 @@ void mg_runner_end(struct mg_runner *r)
 	char name[128];
 	int64_t key;
 
-	mg_runner_lock_name(name, &key, r->conn->drv->schema(r->conn),
+	lock_name(name, &key, r->conn->drv->schema(r->conn),
 	                    r->table);
 	r->conn->drv->unlock(r->conn, name, key);
 	mg_ledger_free(r->ledger);
 	r->ledger = NULL;
 }
 
-int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
-                        const struct mg_migration *m, int64_t version,
-                        const char *name, const char *direction,
-                        const char *status)
+int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,
+                      struct mg_error *err)
 {
-	char num[32];
-	int rc = 0;
+	int rc = r->conn->drv->txn(r->conn, op, err);
 
-	memset(row, 0, sizeof(*row));
-	row->version = version;
-	snprintf(num, sizeof(num), "%" PRId64, version);
-	rc |= mg_ledger_row_set(row, MG_LF_VERSION, num);
-	rc |= mg_ledger_row_set(row, MG_LF_NAME, name);
-	rc |= mg_ledger_row_set(row, MG_LF_DIRECTION, direction);
-	rc |= mg_ledger_row_set(row, MG_LF_STATUS, status);
-	if (m != NULL) {
-		rc |= mg_ledger_row_set(row, MG_LF_UP_CHECKSUM, m->up.checksum);
-		if (m->down.path != NULL)
-			rc |= mg_ledger_row_set(row, MG_LF_DOWN_CHECKSUM,
-			                        m->down.checksum);
-	}
-	rc |= mg_ledger_row_set(row, MG_LF_DB_USER,
-	                        r->conn->drv->user(r->conn));
-	rc |= mg_ledger_row_set(row, MG_LF_OS_USER, r->os_user);
-	rc |= mg_ledger_row_set(row, MG_LF_HOST, r->host);
-	rc |= mg_ledger_row_set(row, MG_LF_TOOL_VERSION, "migrate " MG_VERSION);
-	rc |= mg_ledger_row_set(row, MG_LF_CHECKS, "[]");
-	return rc < 0 ? MG_ENOMEM : 0;
+	if (r->ledger != NULL)
+		mg_ledger_txn_end(r->ledger, op == MG_TXN_COMMIT && rc == 0);
+	return rc;
 }
 
-static void emit(struct mg_runner *r, struct mg_event *ev)
+void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev)
 {
 	if (r->on_event != NULL)
 		r->on_event(r->ctx, ev);
 }
 
-/* "FILE:LINE: message", the form editors jump to */
-static void locate(struct mg_error *err, const char *path, unsigned line)
+static bool outside_txn(const struct mg_runner *r, const struct mg_file *f)
 {
-	struct mg_buf b = MG_BUF_INIT;
-
-	if (line > 0)
-		mg_buf_addf(&b, "%s:%u: %s", path, line, err->msg);
-	else
-		mg_buf_addf(&b, "%s: %s", path, err->msg);
-	/* cut to fit: the server's message is also in the ledger row */
-	snprintf(err->msg, sizeof(err->msg), "%s", mg_buf_cstr(&b));
-	mg_buf_dispose(&b);
-}
-
-/* The ledger row's error text: the message, the server's detail, and how
- * far a file run statement by statement got. */
-static void error_text(struct mg_buf *b, const struct mg_error *e,
-                       const struct mg_script_result *res, bool no_txn)
-{
-	mg_buf_add(b, e->msg);
-	if (e->detail[0])
-		mg_buf_addf(b, "\n%s", e->detail);
-	if (no_txn && res->total > 0)
-		mg_buf_addf(b, "\nstatements completed: %zu of %zu", res->done,
-		            res->total);
+	return f->dir.no_transaction || !(r->conn->drv->caps & MG_CAP_TXN_DDL);
 }
 
 /*
- * Where DDL cannot roll back, a failed check is answered by running the
- * opposite file and measuring again: the state is restored only if every
- * "before" value comes back. Returns the status to record.
+ * One file's way through apply(): run it, decide its status, record its
+ * ledger row, emit its event. `stop` says where the run stopped; decide()
+ * turns it into the status that MIGRATING.md ("What happens on failure")
+ * promises.
  */
-static const char *undo(struct mg_runner *r, const struct mg_migration *m,
-                        bool up, struct mg_checks *cs, struct mg_error *xerr)
-{
-	const struct mg_file *f = up ? &m->down : &m->up;
-	struct mg_script_result res = { 0 };
-	struct mg_error uerr = { 0 };
-	char *differs = NULL;
-	bool same = false;
+enum stop {
+	STOP_NONE,          /* it ran and every check held */
+	STOP_CHECK_INVALID, /* a check's query cannot run: the file is wrong */
+	STOP_PRE_FAILED,    /* a check:pre said no: nothing ran */
+	STOP_SQL,           /* a statement failed */
+	STOP_AFTER_ERROR,   /* the after values could not be read */
+	STOP_POST_FAILED,   /* a check failed after the file ran */
+	STOP_COMMIT,        /* the commit with the ok row failed */
+	STOP_UNRECORDED,    /* ran outside a transaction; ok row not written */
+};
 
-	if (f->path == NULL) {
-		mg_error_detail(xerr, "no down file to undo it: the changes "
-		                      "stay");
-		return "dirty";
+struct outcome {
+	enum stop stop;
+	bool no_txn;   /* the file ran outside a transaction */
+	bool restored; /* STOP_POST_FAILED, no_txn: the undo proved itself */
+	struct mg_script_result res;
+	struct mg_checks cs;
+	struct mg_error err; /* why it stopped, with path and line */
+	char started[32], finished[32];
+	int64_t t0, t1;
+};
+
+static enum mg_outcome decide(const struct outcome *o)
+{
+	switch (o->stop) {
+	case STOP_NONE:
+		return MG_OUTCOME_OK;
+	case STOP_PRE_FAILED:
+		return MG_OUTCOME_ROLLED_BACK;
+	case STOP_SQL: /* statements committed one by one: half-applied */
+		return o->res.committed > 0 ? MG_OUTCOME_DIRTY
+		                            : MG_OUTCOME_FAILED;
+	case STOP_AFTER_ERROR:
+		return o->no_txn ? MG_OUTCOME_DIRTY : MG_OUTCOME_FAILED;
+	case STOP_POST_FAILED:
+		return !o->no_txn || o->restored ? MG_OUTCOME_ROLLED_BACK
+		                                 : MG_OUTCOME_DIRTY;
+	case STOP_UNRECORDED: /* the dirty row stays its last word */
+		return MG_OUTCOME_DIRTY;
+	case STOP_CHECK_INVALID:
+	case STOP_COMMIT:
+		break;
 	}
-	if (r->conn->drv->exec_script(r->conn, f->text, f->len,
-	                              MG_SCRIPT_NO_TXN, &res, &uerr) < 0) {
-		mg_error_detail(xerr, "undoing with %s failed at line %u: %s",
-		                f->path, res.line, uerr.msg);
-		return "dirty";
-	}
-	if (mg_checks_restored(cs, r->conn, &same, &differs, &uerr) < 0) {
-		mg_error_detail(xerr,
-		                "ran %s, but could not measure the "
-		                "result: %s",
-		                f->path, uerr.msg);
-		return "dirty";
-	}
-	if (same)
-		mg_error_detail(xerr,
-		                "ran %s to undo it; every before value "
-		                "was restored",
-		                f->path);
-	else
-		mg_error_detail(xerr,
-		                "ran %s to undo it, but the state differs: "
-		                "%s",
-		                f->path, differs);
-	free(differs);
-	return same ? "rolled_back" : "dirty";
+	return MG_OUTCOME_FAILED;
 }
 
-static int mark_started(struct mg_runner *r, const struct mg_migration *m,
-                        bool up, const char *started, struct mg_error *err)
+/* The code apply() returns: a failed check that was not undone is no
+ * longer "rolled back, exit 3" but a state to repair. */
+static int outcome_code(const struct outcome *o)
 {
-	struct mg_ledger_row row;
-	int rc;
-
-	rc = mg_runner__row_init(r, &row, m, m->version, m->name,
-	                         up ? "up" : "down", "dirty");
-	if (rc == 0)
-		rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, started) |
-		     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, started) |
-		     mg_ledger_row_set(&row, MG_LF_DURATION_MS, "0") |
-		     mg_ledger_row_set(&row, MG_LF_ERROR,
-		                       "started outside a transaction; if no "
-		                       "later event follows, the run was "
-		                       "interrupted and the file may be "
-		                       "half-applied");
-	if (rc < 0)
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	else if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) == 0 &&
-	         (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-	                                MG_Q_COMMIT, err)) < 0)
-		r->conn->drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-	mg_ledger_row_dispose(&row);
-	return rc;
+	if (o->stop == STOP_NONE)
+		return 0;
+	if (o->err.code == MG_ECHECK && decide(o) == MG_OUTCOME_DIRTY)
+		return MG_ERR;
+	return o->err.code;
 }
 
-/* Turns the first failed check into the error: "FILE:LINE: check ...". */
+/* The first failed check as the error: "check failed: rows users: ..." */
 static void check_error(struct mg_error *e, const struct mg_checks *cs,
                         const char *path)
 {
@@ -223,173 +173,295 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 	struct mg_buf b = MG_BUF_INIT;
 
 	mg_checks_describe(cs, cs->failed, &b);
-	mg_error_set(e, MG_ECHECK, "%s:%u: check failed: %s", path, c->line,
-	             mg_buf_cstr(&b));
+	mg_error_set(e, MG_ECHECK, "check failed: %s", mg_buf_cstr(&b));
+	mg_error_locate(e, path, c->line);
 	mg_buf_dispose(&b);
 }
 
 /*
- * Runs one file with its checks. in_txn: the caller already opened its
- * transaction (the lock, on databases without a run lock). Each outcome
- * gets its ledger row: an ok row commits with the file; a failure is
- * recorded after the rollback, in a transaction of its own.
+ * Runs the file between its checks; fills o->stop and o->err. Returns
+ * MG_ENOMEM only: every other failure is an outcome to record.
  */
-static int apply(struct mg_runner *r, const struct mg_migration *m, bool up,
-                 bool in_txn, struct mg_error *err)
+static int run_file(struct mg_runner *r, const struct mg_migration *m,
+                    enum mg_direction dir, struct outcome *o)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	const struct mg_file *file = up ? &m->up : &m->down;
-	bool no_txn = file->dir.no_transaction || !(drv->caps & MG_CAP_TXN_DDL);
-	struct mg_ledger_row row = { 0 };
-	struct mg_script_result res = { 0 };
-	struct mg_checks cs = { 0 };
-	struct mg_event ev = { 0 };
-	struct mg_buf text = MG_BUF_INIT, json = MG_BUF_INIT;
-	struct mg_error xerr = { 0 };
-	const char *status = "ok";
-	char started[32], finished[32], num[32];
-	int64_t t0, t1;
-	int rc, xrc;
+	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	int rc;
 
-	mg_ledger_now(started, &t0);
-	if (no_txn && in_txn &&
-	    (rc = drv->txn(r->conn, MG_TXN_ROLLBACK, err)) < 0)
+	rc = mg_checks_before(&o->cs, r->conn, &f->dir, &o->err);
+	if (rc == MG_ENOMEM)
 		return rc;
-	if (!no_txn && !in_txn &&
-	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+	if (rc < 0) {
+		o->stop = STOP_CHECK_INVALID;
+		mg_error_locate(&o->err, f->path, o->err.line);
+	} else if (o->cs.any_failed) {
+		o->stop = STOP_PRE_FAILED;
+		check_error(&o->err, &o->cs, f->path);
+	} else if (drv->exec_script(r->conn, f->text, f->len,
+	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0, &o->res,
+	                            &o->err) < 0) {
+		o->stop = STOP_SQL;
+		mg_error_locate(&o->err, f->path, o->res.line);
+	} else if (mg_checks_after(&o->cs, r->conn, &o->err) < 0) {
+		o->stop = STOP_AFTER_ERROR;
+	} else if (o->cs.any_failed) {
+		o->stop = STOP_POST_FAILED;
+		check_error(&o->err, &o->cs, f->path);
+		if (o->no_txn)
+			o->restored = mg_undo_run(
+			        r->conn, dir == MG_DIR_UP ? &m->down : &m->up,
+			        &o->cs, &o->err);
+		else
+			mg_error_detail(&o->err, "the transaction was rolled "
+			                         "back: nothing changed");
+	}
+	return 0;
+}
+
+/* Fills the fields every ledger row carries (who, where, which tool). */
+static void row_init(struct mg_ledger_row *row, struct mg_runner *r,
+                     const struct mg_migration *m, int64_t version,
+                     const char *name, enum mg_direction dir,
+                     enum mg_outcome status)
+{
+	char num[32];
+
+	memset(row, 0, sizeof(*row));
+	row->version = version;
+	snprintf(num, sizeof(num), "%" PRId64, version);
+	mg_ledger_row_set(row, MG_LF_VERSION, num);
+	mg_ledger_row_set(row, MG_LF_NAME, name);
+	mg_ledger_row_set(row, MG_LF_DIRECTION, mg_direction_name(dir));
+	mg_ledger_row_set(row, MG_LF_STATUS, mg_outcome_name(status));
+	if (m != NULL) {
+		mg_ledger_row_set(row, MG_LF_UP_CHECKSUM, m->up.checksum);
+		if (m->down.path != NULL)
+			mg_ledger_row_set(row, MG_LF_DOWN_CHECKSUM,
+			                  m->down.checksum);
+	}
+	mg_ledger_row_set(row, MG_LF_DB_USER, r->conn->drv->user(r->conn));
+	mg_ledger_row_set(row, MG_LF_OS_USER, r->os_user);
+	mg_ledger_row_set(row, MG_LF_HOST, r->host);
+	mg_ledger_row_set(row, MG_LF_TOOL_VERSION, "migrate " MG_VERSION);
+	mg_ledger_row_set(row, MG_LF_CHECKS, "[]");
+}
+
+static void row_times(struct mg_ledger_row *row, const char *started,
+                      const char *finished, int64_t ms)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%" PRId64, ms);
+	mg_ledger_row_set(row, MG_LF_STARTED_AT, started);
+	mg_ledger_row_set(row, MG_LF_FINISHED_AT, finished);
+	mg_ledger_row_set(row, MG_LF_DURATION_MS, num);
+}
+
+/* Appends a row in a transaction of its own. */
+static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
+                        struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	int rc;
+
+	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		return rc;
-	/* Outside a transaction a crash would leave a half-applied file and
-	 * no trace: record "dirty" first, and the outcome after it. */
-	if (no_txn && (rc = mark_started(r, m, up, started, err)) < 0)
-		return rc;
-	xrc = mg_checks_before(&cs, r->conn, &file->dir, &xerr);
-	if (xrc == MG_ENOMEM) {
-		*err = xerr;
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-		return xrc;
-	}
-	if (xrc < 0) { /* a check that cannot run: the file is wrong */
-		status = "failed";
-		res.line = xerr.line;
-		locate(&xerr, file->path, res.line);
-	} else if (cs.any_failed) { /* a check:pre said no: nothing ran */
-		status = "rolled_back";
-		check_error(&xerr, &cs, file->path);
-		xrc = MG_ECHECK;
-	} else if ((xrc = drv->exec_script(r->conn, file->text, file->len,
-	                                   no_txn ? MG_SCRIPT_NO_TXN : 0, &res,
-	                                   &xerr)) < 0) {
-		/* after statements committed one by one, the file is
-		 * half-applied: dirty until an operator repairs it */
-		status = res.committed > 0 ? "dirty" : "failed";
-		locate(&xerr, file->path, res.line);
-	} else if ((xrc = mg_checks_after(&cs, r->conn, &xerr)) < 0) {
-		status = no_txn ? "dirty" : "failed";
-	} else if (cs.any_failed) {
-		check_error(&xerr, &cs, file->path);
-		xrc = MG_ECHECK;
-		status = no_txn ? undo(r, m, up, &cs, &xerr) : "rolled_back";
-		if (!no_txn)
-			mg_error_detail(&xerr, "the transaction was rolled "
-			                       "back: nothing changed");
-	}
-	mg_ledger_now(finished, &t1);
-	/* also outside our transaction: the file may have left one of its
-	 * own open and aborted, where the outcome row could not be written */
-	if (xrc < 0)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-	if ((rc = mg_runner__row_init(r, &row, m, m->version, m->name,
-	                              up ? "up" : "down", status)) < 0) {
-		mg_error_set(err, rc, "out of memory");
-		goto cleanup;
-	}
-	snprintf(num, sizeof(num), "%" PRId64, t1 - t0);
-	mg_checks_json(&cs, &json);
-	rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, started) |
-	     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, finished) |
-	     mg_ledger_row_set(&row, MG_LF_DURATION_MS, num) |
-	     mg_ledger_row_set(&row, MG_LF_CHECKS, mg_buf_cstr(&json));
-	if (rc < 0 || mg_buf_check(&json, NULL) < 0) {
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	/* An ok row commits with the file. If that commit fails (a
-	 * deferred constraint), the file failed after all: record that. */
-	if (xrc == 0 && !no_txn &&
-	    mg_ledger_append(r->ledger, r->conn, &row, r->sign_key, MG_Q_COMMIT,
-	                     &xerr) < 0) {
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-		locate(&xerr, file->path, 0);
-		xrc = xerr.code;
-		status = "failed";
-		if (mg_ledger_row_set(&row, MG_LF_STATUS, status) < 0) {
-			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-	} else if (xrc == 0 && !no_txn) {
-		goto recorded;
-	}
-	if (xrc < 0)
-		error_text(&text, &xerr, &res, no_txn);
-	if (mg_ledger_row_set(&row, MG_LF_ERROR,
-	                      xrc < 0 ? mg_buf_cstr(&text) : NULL) < 0 ||
-	    mg_buf_check(&text, NULL) < 0) {
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	/* failures, and files run outside ours: a transaction of its own */
-	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) == 0 &&
-	    (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+	if ((rc = mg_ledger_append(r->ledger, r->conn, row, r->sign_key,
 	                           MG_Q_COMMIT, err)) < 0)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
-	if (rc < 0 && xrc == 0) {
-		/* the file ran outside a transaction, but its ok row was not
-		 * written: the dirty row stays its last word, and says so */
-		mg_error_set(&xerr, err->code,
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+	return rc;
+}
+
+/* Outside a transaction a crash would leave a half-applied file and no
+ * trace: record "dirty" first, and the outcome after it. */
+static int mark_started(struct mg_runner *r, const struct mg_migration *m,
+                        enum mg_direction dir, const char *started,
+                        struct mg_error *err)
+{
+	struct mg_ledger_row row;
+	int rc;
+
+	row_init(&row, r, m, m->version, m->name, dir, MG_OUTCOME_DIRTY);
+	row_times(&row, started, started, 0);
+	mg_ledger_row_set(&row, MG_LF_ERROR,
+	                  "started outside a transaction; if no later event "
+	                  "follows, the run was interrupted and the file may "
+	                  "be half-applied");
+	rc = append_alone(r, &row, err);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+/* The ledger row's error text: where, the message, the server's detail,
+ * and how far a file run statement by statement got. */
+static void error_text(struct mg_ledger_row *row, const struct outcome *o)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	char where[sizeof(o->err.path) + 16];
+
+	mg_error_where(where, sizeof(where), &o->err);
+	mg_buf_addf(&b, "%s%s", where, o->err.msg);
+	if (o->err.detail[0])
+		mg_buf_addf(&b, "\n%s", o->err.detail);
+	if (o->no_txn && o->res.total > 0)
+		mg_buf_addf(&b, "\nstatements completed: %zu of %zu",
+		            o->res.done, o->res.total);
+	if (b.failed)
+		row->failed = true;
+	else
+		mg_ledger_row_set(row, MG_LF_ERROR, mg_buf_cstr(&b));
+	mg_buf_dispose(&b);
+}
+
+/*
+ * Writes the outcome's row. An ok row commits with the file (unless
+ * MG_APPLY_NO_COMMIT: then the caller ends the transaction); a failure,
+ * or a file run outside ours, gets a transaction of its own after the
+ * rollback. A row that cannot be written changes the outcome (o->stop,
+ * o->err) rather than failing the call: MG_ENOMEM only.
+ */
+static int record(struct mg_runner *r, const struct mg_migration *m,
+                  enum mg_direction dir, struct outcome *o, unsigned flags,
+                  const char *reason, struct mg_error *err)
+{
+	const char *path = dir == MG_DIR_UP ? m->up.path : m->down.path;
+	struct mg_ledger_row row;
+	struct mg_buf json = MG_BUF_INIT;
+	struct mg_error werr = { 0 };
+	int rc;
+
+	row_init(&row, r, m, m->version, m->name, dir, decide(o));
+	row_times(&row, o->started, o->finished, o->t1 - o->t0);
+	mg_ledger_row_set(&row, MG_LF_REASON,
+	                  reason != NULL && *reason ? reason : NULL);
+	mg_checks_json(&o->cs, &json);
+	if (json.failed)
+		row.failed = true;
+	else
+		mg_ledger_row_set(&row, MG_LF_CHECKS, mg_buf_cstr(&json));
+	if (o->stop != STOP_NONE)
+		error_text(&row, o);
+	if ((rc = mg_ledger_row_check(&row, err)) < 0) {
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		goto cleanup;
+	}
+	if (o->stop == STOP_NONE && !o->no_txn) {
+		if (mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+		                     flags & MG_APPLY_NO_COMMIT ? 0 : MG_Q_COMMIT,
+		                     &o->err) == 0)
+			goto cleanup;
+		/* the commit failed (a deferred constraint): the file
+		 * failed after all */
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		mg_error_locate(&o->err, path, 0);
+		o->stop = STOP_COMMIT;
+		mg_ledger_row_set(&row, MG_LF_STATUS,
+		                  mg_outcome_name(decide(o)));
+		error_text(&row, o);
+		if ((rc = mg_ledger_row_check(&row, err)) < 0)
+			goto cleanup;
+	}
+	if (append_alone(r, &row, &werr) == 0)
+		goto cleanup;
+	if (o->stop == STOP_NONE) {
+		mg_error_set(&o->err, werr.code,
 		             "%s ran, but its ledger row could not be "
 		             "written: %s",
-		             file->path, err->msg);
-		xrc = xerr.code;
-		status = "dirty";
-	} else if (rc < 0) {
-		/* the file's own failure matters more; keep both */
-		char before[sizeof(xerr.detail)];
+		             path, werr.msg);
+		o->stop = STOP_UNRECORDED;
+	} else { /* the file's own failure matters more; keep both */
+		char before[sizeof(o->err.detail)];
 
-		memcpy(before, xerr.detail, sizeof(before));
-		mg_error_detail(&xerr,
+		memcpy(before, o->err.detail, sizeof(before));
+		mg_error_detail(&o->err,
 		                "%s%sand its ledger row could not be "
 		                "written: %s",
-		                before, before[0] ? "\n" : "", err->msg);
+		                before, before[0] ? "\n" : "", werr.msg);
 	}
-recorded:
-	/* a check failed, but the undo did not restore: not "rolled back" */
-	if (xrc == MG_ECHECK && strcmp(status, "dirty") == 0)
-		xerr.code = xrc = MG_ERR;
+cleanup:
+	mg_buf_dispose(&json);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
+                         enum mg_direction dir, const struct outcome *o)
+{
+	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	struct mg_buf json = MG_BUF_INIT;
+	struct mg_event ev = { 0 };
+
+	mg_checks_json(&o->cs, &json);
 	ev.m = m;
-	ev.direction = row.f[MG_LF_DIRECTION];
-	ev.status = status;
-	ev.file = file->path;
-	ev.checksum = file->checksum;
-	ev.duration_ms = t1 - t0;
-	ev.checks = cs.dir != NULL ? &cs : NULL;
-	ev.checks_json = row.f[MG_LF_CHECKS];
-	ev.err = xrc < 0 ? &xerr : NULL;
-	ev.done = res.done;
-	ev.total = res.total;
-	ev.no_transaction = no_txn;
-	emit(r, &ev);
-	if (xrc < 0) {
-		*err = xerr;
-		rc = xrc;
+	ev.direction = dir;
+	ev.status = decide(o);
+	ev.file = f->path;
+	ev.checksum = f->checksum;
+	ev.duration_ms = o->t1 - o->t0;
+	ev.checks = o->cs.dir != NULL ? &o->cs : NULL;
+	ev.checks_json = mg_buf_cstr(&json);
+	ev.err = o->stop != STOP_NONE ? &o->err : NULL;
+	ev.done = o->res.done;
+	ev.total = o->res.total;
+	ev.no_transaction = o->no_txn;
+	mg_runner_emit(r, &ev);
+	mg_buf_dispose(&json);
+}
+
+/*
+ * Runs one file with its checks: run, decide, record, emit. flags:
+ * MG_APPLY_*; with MG_APPLY_IN_TXN the caller already opened the
+ * transaction (the lock, on databases without a run lock).
+ */
+static int apply(struct mg_runner *r, const struct mg_migration *m,
+                 enum mg_direction dir, unsigned flags, const char *reason,
+                 struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	struct outcome o = { 0 };
+	bool in_txn = flags & MG_APPLY_IN_TXN;
+	int rc;
+
+	o.no_txn = outside_txn(r, dir == MG_DIR_UP ? &m->up : &m->down);
+	mg_ledger_now(o.started, &o.t0);
+	if (o.no_txn && in_txn &&
+	    (rc = mg_runner_txn_end(r, MG_TXN_ROLLBACK, err)) < 0)
+		return rc;
+	if (!o.no_txn && !in_txn &&
+	    (rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		return rc;
+	if (o.no_txn && (rc = mark_started(r, m, dir, o.started, err)) < 0)
+		return rc;
+	if ((rc = run_file(r, m, dir, &o)) < 0) {
+		*err = o.err;
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		goto cleanup;
+	}
+	mg_ledger_now(o.finished, &o.t1);
+	/* also outside our transaction: the file may have left one of its
+	 * own open and aborted, where the outcome row could not be written */
+	if (o.stop != STOP_NONE)
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+	if ((rc = record(r, m, dir, &o, flags, reason, err)) < 0)
+		goto cleanup;
+	emit_outcome(r, m, dir, &o);
+	if ((rc = outcome_code(&o)) < 0) {
+		*err = o.err;
+		err->code = rc;
 		goto cleanup;
 	}
 	r->applied++;
 cleanup:
-	mg_checks_dispose(&cs);
-	mg_buf_dispose(&text);
-	mg_buf_dispose(&json);
-	mg_ledger_row_dispose(&row);
+	mg_checks_dispose(&o.cs);
 	return rc;
+}
+
+int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
+                    enum mg_direction dir, unsigned flags,
+                    struct mg_error *err)
+{
+	return apply(r, m, dir, flags, NULL, err);
 }
 
 /* A dry run reads the live "before" values, and changes nothing. */
@@ -403,8 +475,8 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	struct mg_event ev = { 0 };
 
 	ev.m = m;
-	ev.direction = up ? "up" : "down";
-	ev.status = "planned";
+	ev.direction = up ? MG_DIR_UP : MG_DIR_DOWN;
+	ev.status = MG_OUTCOME_PLANNED;
 	ev.file = file->path;
 	ev.checksum = file->checksum;
 	/* an earlier file of the plan may create what a check reads */
@@ -414,10 +486,9 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 		ev.checks = &cs;
 	mg_checks_json(&cs, &json);
 	ev.checks_json = mg_buf_cstr(&json);
-	ev.no_transaction = file->dir.no_transaction ||
-	                    !(r->conn->drv->caps & MG_CAP_TXN_DDL);
+	ev.no_transaction = outside_txn(r, file);
 	ev.dry_run = true;
-	emit(r, &ev);
+	mg_runner_emit(r, &ev);
 	mg_checks_dispose(&cs);
 	mg_buf_dispose(&json);
 }
@@ -429,14 +500,12 @@ struct run_spec {
 	struct mg_down_opts down_opts; /* steps count down as files run */
 };
 
-/* The driver's static check of one file, as "FILE:LINE: message". */
+/* The driver's static check of one file. */
 static int check_file(struct mg_runner *r, const struct mg_file *f,
                       struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	unsigned flags = f->dir.no_transaction || !(drv->caps & MG_CAP_TXN_DDL)
-	                         ? MG_SCRIPT_NO_TXN
-	                         : 0;
+	unsigned flags = outside_txn(r, f) ? MG_SCRIPT_NO_TXN : 0;
 	unsigned line = 0;
 	int rc;
 
@@ -445,7 +514,7 @@ static int check_file(struct mg_runner *r, const struct mg_file *f,
 	rc = drv->check_script(f->text, f->len, flags, &line, err);
 	if (rc == MG_EINVALID) {
 		err->detail[0] = '\0';
-		locate(err, f->path, line);
+		mg_error_locate(err, f->path, line);
 	}
 	return rc;
 }
@@ -479,6 +548,51 @@ static int plan(struct mg_plan *out, struct mg_runner *r, struct run_spec *s,
 	return rc;
 }
 
+int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
+                      const struct mg_up_opts *opts, bool with_down,
+                      struct mg_error *err)
+{
+	struct run_spec s = { .up = true, .both = with_down, .up_opts = opts };
+
+	return plan(out, r, &s, err);
+}
+
+/*
+ * The reason a file's row records: the run's --reason, and for a down
+ * file that changed since the up ran (run because --allow-changed-down
+ * let it; the plan refuses it else), that it did. Empty: none.
+ */
+static int row_reason(struct mg_buf *out, const struct mg_runner *r,
+                      const struct run_spec *s, const struct mg_migration *m,
+                      struct mg_error *err)
+{
+	const char *was = NULL;
+	size_t i;
+
+	mg_buf_truncate(out, 0);
+	if (r->reason != NULL)
+		mg_buf_add(out, r->reason);
+	if (s->up || !s->down_opts.allow_changed_down)
+		return mg_buf_check(out, err);
+	for (i = r->ledger->n; i-- > 0;) {
+		const struct mg_ledger_row *row = &r->ledger->rows[i];
+
+		if (row->version == m->version && row->f[MG_LF_STATUS] &&
+		    strcmp(row->f[MG_LF_STATUS],
+		           mg_outcome_name(MG_OUTCOME_OK)) == 0) {
+			was = row->f[MG_LF_DOWN_CHECKSUM];
+			break;
+		}
+	}
+	if (was == NULL || strcmp(was, m->down.checksum) != 0)
+		mg_buf_addf(out,
+		            "%s--allow-changed-down: %s changed since the up "
+		            "ran (recorded %s, now %s)",
+		            out->len > 0 ? "; " : "", m->down.path,
+		            was ? was : "none", m->down.checksum);
+	return mg_buf_check(out, err);
+}
+
 /* Reads what was appended since the ledger was last read (issue 7: a
  * full re-read in each file's transaction made a run quadratic). */
 static int reload(struct mg_runner *r, struct mg_error *err)
@@ -499,10 +613,12 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	const struct mg_driver *drv = r->conn->drv;
 	bool replan = !(drv->caps & MG_CAP_RUN_LOCK) && !dry_run;
 	struct mg_plan p = { 0 };
+	struct mg_buf reason = MG_BUF_INIT;
 	size_t i = 0;
 	int64_t seen;
 	int rc;
 
+	r->applied = 0;
 	if (dry_run) {
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
 		                         err)) == 0 &&
@@ -539,21 +655,26 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 				rc = plan(&p, r, s, err);
 			}
 			if (rc < 0) {
-				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 				goto cleanup;
 			}
 		}
 		if (i >= p.n) {
 			if (in_txn)
-				drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
-		if ((rc = apply(r, p.v[i++], s->up, in_txn, err)) < 0)
+		if ((rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
+		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
+		                in_txn ? MG_APPLY_IN_TXN : 0,
+		                mg_buf_cstr(&reason), err)) < 0)
 			goto cleanup;
+		i++;
 		if (!s->up)
 			s->down_opts.steps--;
 	}
 cleanup:
+	mg_buf_dispose(&reason);
 	mg_plan_dispose(&p);
 	mg_runner_end(r);
 	return rc;
@@ -580,7 +701,7 @@ int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
 
 /* Appends one bookkeeping row (baseline, repair) with no file run. */
 static int mark(struct mg_runner *r, const struct mg_status_entry *e,
-                const char *direction, const char *reason, unsigned flags,
+                enum mg_direction dir, const char *reason, unsigned flags,
                 struct mg_error *err)
 {
 	struct mg_ledger_row row;
@@ -588,18 +709,28 @@ static int mark(struct mg_runner *r, const struct mg_status_entry *e,
 	int rc;
 
 	mg_ledger_now(now, NULL);
-	rc = mg_runner__row_init(r, &row, e->m, e->version, e->name, direction,
-	                         "ok");
-	if (rc == 0)
-		rc = mg_ledger_row_set(&row, MG_LF_STARTED_AT, now) |
-		     mg_ledger_row_set(&row, MG_LF_FINISHED_AT, now) |
-		     mg_ledger_row_set(&row, MG_LF_DURATION_MS, "0") |
-		     mg_ledger_row_set(&row, MG_LF_REASON, reason);
-	if (rc < 0)
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	else
-		rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
-		                      flags, err);
+	row_init(&row, r, e->m, e->version, e->name, dir, MG_OUTCOME_OK);
+	row_times(&row, now, now, 0);
+	mg_ledger_row_set(&row, MG_LF_REASON, reason);
+	rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key, flags,
+	                      err);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
+                     enum mg_direction dir, enum mg_outcome status,
+                     const char *error, struct mg_error *err)
+{
+	struct mg_ledger_row row;
+	char now[32];
+	int rc;
+
+	mg_ledger_now(now, NULL);
+	row_init(&row, r, m, m->version, m->name, dir, status);
+	row_times(&row, now, now, 0);
+	mg_ledger_row_set(&row, MG_LF_ERROR, error);
+	rc = append_alone(r, &row, err);
 	mg_ledger_row_dispose(&row);
 	return rc;
 }
@@ -610,12 +741,13 @@ static int begin_marking(struct mg_runner *r, struct mg_status *st,
 {
 	int rc;
 
+	r->applied = 0;
 	if ((rc = mg_runner_begin(r, err)) < 0)
 		return rc;
 	if ((rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0 ||
 	    (rc = reload(r, err)) < 0 ||
 	    (rc = mg_status_build(st, r->src, r->ledger, err)) < 0) {
-		r->conn->drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		mg_runner_end(r);
 	}
 	return rc;
@@ -624,7 +756,6 @@ static int begin_marking(struct mg_runner *r, struct mg_status *st,
 int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
                     struct mg_error *err)
 {
-	const struct mg_driver *drv = r->conn->drv;
 	struct mg_status st;
 	size_t i, last = SIZE_MAX;
 	int rc;
@@ -648,14 +779,14 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 		if (st.v[i].version > version || st.v[i].applied ||
 		    st.v[i].m == NULL)
 			continue;
-		if ((rc = mark(r, &st.v[i], "baseline", reason,
+		if ((rc = mark(r, &st.v[i], MG_DIR_BASELINE, reason,
 		               i == last ? MG_Q_COMMIT : 0, err)) < 0)
 			goto cleanup;
 		r->applied++;
 	}
 cleanup:
 	if (rc < 0 || last == SIZE_MAX)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	mg_status_dispose(&st);
 	mg_runner_end(r);
 	return rc;
@@ -664,7 +795,6 @@ cleanup:
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
                   bool applied, struct mg_error *err)
 {
-	const struct mg_driver *drv = r->conn->drv;
 	const struct mg_status_entry *e = NULL;
 	struct mg_status st;
 	size_t i;
@@ -695,100 +825,16 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 		/* "repair" clears the state; with --applied a baseline row
 		 * then records the version as applied, so that "applied"
 		 * keeps one meaning: the latest ok event is up or baseline */
-		rc = mark(r, e, "repair", reason, applied ? 0 : MG_Q_COMMIT,
+		rc = mark(r, e, MG_DIR_REPAIR, reason, applied ? 0 : MG_Q_COMMIT,
 		          err);
 		if (rc == 0 && applied)
-			rc = mark(r, e, "baseline", reason, MG_Q_COMMIT, err);
+			rc = mark(r, e, MG_DIR_BASELINE, reason, MG_Q_COMMIT, err);
 		if (rc == 0)
 			r->applied++;
 	}
 	if (rc < 0)
-		drv->txn(r->conn, MG_TXN_ROLLBACK, NULL);
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	mg_status_dispose(&st);
-	mg_runner_end(r);
-	return rc;
-}
-
-/* A round trip's verdict, as an event of its own. */
-static void roundtrip_event(struct mg_runner *r, const struct mg_migration *m,
-                            const char *status, const char *schema,
-                            const struct mg_error *err)
-{
-	struct mg_event ev = { 0 };
-
-	ev.m = m;
-	ev.direction = "roundtrip";
-	ev.status = status;
-	ev.file = m->down.path ? m->down.path : m->up.path;
-	ev.checksum = schema;
-	ev.checks_json = "[]";
-	ev.err = err;
-	emit(r, &ev);
-}
-
-/*
- * One pending migration's proof: up (with its checks), down, the schema
- * must be what it was before the up, then up again for good.
- */
-static int roundtrip(struct mg_runner *r, const struct mg_migration *m,
-                     struct mg_error *err)
-{
-	struct mg_schema before = { 0 }, after = { 0 };
-	struct mg_buf diff = MG_BUF_INIT;
-	int rc;
-
-	if (m->up.dir.irreversible) { /* nothing to prove */
-		roundtrip_event(r, m, "skipped", NULL, NULL);
-		return apply(r, m, true, false, err);
-	}
-	if ((rc = mg_schema_read(&before, r->conn, err)) < 0 ||
-	    (rc = apply(r, m, true, false, err)) < 0 ||
-	    (rc = apply(r, m, false, false, err)) < 0 ||
-	    (rc = mg_schema_read(&after, r->conn, err)) < 0)
-		goto cleanup;
-	if (strcmp(before.hash, after.hash) != 0) {
-		mg_schema_diff(&diff, &before, &after);
-		mg_error_set(err, MG_ECHECKSUM,
-		             "%s does not undo %s: the "
-		             "schema differs from before the up",
-		             m->down.path, m->up.path);
-		mg_error_detail(err, "%s", mg_buf_cstr(&diff));
-		mg_error_hint(err,
-		              "'-' is what the down file dropped too "
-		              "much or did not restore, '+' what it left "
-		              "behind; the down file has run, so the version "
-		              "counts as not applied");
-		roundtrip_event(r, m, "failed", after.hash, err);
-		rc = MG_ECHECKSUM;
-		goto cleanup;
-	}
-	roundtrip_event(r, m, "ok", after.hash, NULL);
-	rc = apply(r, m, true, false, err);
-cleanup:
-	mg_buf_dispose(&diff);
-	mg_schema_dispose(&before);
-	mg_schema_dispose(&after);
-	return rc;
-}
-
-int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
-                struct mg_error *err)
-{
-	struct run_spec s = { .up = true, .both = true, .up_opts = opts };
-	struct mg_plan p = { 0 };
-	size_t i, proven = 0;
-	int rc;
-
-	if ((rc = mg_runner_begin(r, err)) < 0)
-		return rc;
-	if ((rc = plan(&p, r, &s, err)) < 0)
-		goto cleanup;
-	for (i = 0; i < p.n && rc == 0; i++)
-		if ((rc = roundtrip(r, p.v[i], err)) == 0)
-			proven++;
-	r->applied = proven; /* migrations, not the up-down-up events */
-cleanup:
-	mg_plan_dispose(&p);
 	mg_runner_end(r);
 	return rc;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "migrator/driver.h"
+#include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "rollback/rollback.h"
 
@@ -18,15 +20,15 @@ struct mg_source;
 /* What happened to one migration; handed to the caller's callback. */
 struct mg_event {
 	const struct mg_migration *m;
-	const char *direction; /* "up", "down" */
-	const char *status;    /* ok, failed, dirty, rolled_back; "planned"
-	                          in a dry run */
-	const char *file;      /* the file that ran */
-	const char *checksum;  /* of that file */
+	enum mg_direction direction; /* up, down; roundtrip (migrate test) */
+	enum mg_outcome status;      /* planned in a dry run */
+	const char *file;            /* the file that ran */
+	const char *checksum;        /* of that file; a round trip: the
+	                                schema's hash */
 	int64_t duration_ms;
 	const struct mg_checks *checks; /* values and verdicts, or NULL */
 	const char *checks_json;        /* "[]" when the file has no checks */
-	const struct mg_error *err;     /* failures: "FILE:LINE: message" */
+	const struct mg_error *err;     /* failures, with path and line */
 	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
@@ -40,6 +42,7 @@ struct mg_runner {
 	const char *host;              /* may be NULL */
 	const unsigned char *sign_key; /* Ed25519 secret key or NULL */
 	int lock_timeout_s;
+	const char *reason; /* up, down: --reason, kept in their rows */
 	void (*on_event)(void *ctx, const struct mg_event *ev);
 	void *ctx;
 
@@ -60,16 +63,6 @@ int mg_run_down(struct mg_runner *r, const struct mg_down_opts *opts,
                 bool dry_run, struct mg_error *err);
 
 /*
- * `test`: for each pending migration, up with its checks, down, then the
- * schema must be as it was before the up (else MG_ECHECKSUM, err->detail
- * listing what differs), then up again. Emits a "roundtrip" event per
- * migration besides the usual ones. Meant for CI and staging databases:
- * on SQLite it does not re-read the ledger between files.
- */
-int mg_run_test(struct mg_runner *r, const struct mg_up_opts *opts,
-                struct mg_error *err);
-
-/*
  * `baseline V`: records every version up to V that is not applied as
  * applied, without running it. `repair V`: clears a failed or dirty state;
  * with `applied` the version then counts as applied. Both refuse with
@@ -81,20 +74,43 @@ int mg_run_baseline(struct mg_runner *r, int64_t version, const char *reason,
 int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
                   bool applied, struct mg_error *err);
 
-/* The runner's lock name, and the 64-bit key derived from it: the ledger
- * table qualified with the session's schema (which may be NULL). */
-void mg_runner_lock_name(char out[128], int64_t *key, const char *schema,
-                         const char *table);
-
 /* Takes the lock, reads the ledger and creates it if needed; for commands that
  * write the ledger without running files (baseline, repair). */
 int mg_runner_begin(struct mg_runner *r, struct mg_error *err);
 void mg_runner_end(struct mg_runner *r);
 
-/* Fills the fields every ledger row carries (who, where, which tool). */
-int mg_runner__row_init(struct mg_runner *r, struct mg_ledger_row *row,
-                        const struct mg_migration *m, int64_t version,
-                        const char *name, const char *direction,
-                        const char *status);
+/*
+ * The steps mg_run_up() is made of, for rollback/roundtrip.c. Plans `up`
+ * (call with the lock held, after mg_runner_begin()) and checks every
+ * planned file, and with `with_down` its down file too, before any runs.
+ */
+int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
+                      const struct mg_up_opts *opts, bool with_down,
+                      struct mg_error *err);
+/* mg_runner_apply() flags */
+#define MG_APPLY_IN_TXN (1u << 0) /* the caller opened the transaction */
+/* an ok file's row is written but not committed: the caller commits or
+ * rolls back the whole (migrate test's proof). A failure still rolls
+ * back, and records its row in a transaction of its own. */
+#define MG_APPLY_NO_COMMIT (1u << 1)
+
+/* Runs one file (the up or down file of m) with its checks, in a
+ * transaction of its own where it allows, records its ledger row and
+ * emits its event. Returns the outcome's code, with err as shown. */
+int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
+                    enum mg_direction dir, unsigned flags,
+                    struct mg_error *err);
+/* Commits or rolls back the open transaction (MG_TXN_COMMIT or
+ * MG_TXN_ROLLBACK), keeping the ledger's tail in step with it. */
+int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,
+                      struct mg_error *err);
+/* Appends a row about m that no file run produced, in a transaction of
+ * its own: `migrate test` marking a version dirty that its down file
+ * did not restore. `error` may be NULL. */
+int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
+                     enum mg_direction dir, enum mg_outcome status,
+                     const char *error, struct mg_error *err);
+/* Hands ev to the caller's callback, if any. */
+void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev);
 
 #endif

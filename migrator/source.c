@@ -1,3 +1,6 @@
+/* realpath() is XSI */
+#define _XOPEN_SOURCE 700
+
 #include "migrator/source.h"
 
 #include <dirent.h>
@@ -7,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,6 +182,24 @@ static struct mg_migration *find_or_add(struct mg_source *s, int64_t version,
 	return &v[s->n++];
 }
 
+/* "0005_x.UP.SQL": a migration file name but for the case of its suffix */
+static bool differs_by_case(const char *file)
+{
+	size_t len = strlen(file);
+
+	return (len > 7 && strcasecmp(file + len - 7, ".up.sql") == 0) ||
+	       (len > 9 && strcasecmp(file + len - 9, ".down.sql") == 0);
+}
+
+static unsigned line_of(const char *text, const char *at)
+{
+	unsigned line = 1;
+
+	for (; text < at; text++)
+		line += *text == '\n';
+	return line;
+}
+
 /* Reads one file into its slot, reporting duplicates and bad directives. */
 static int add_file(struct mg_source *s, struct mg_problems *pr,
                     const char *path, const char *file, int fd, off_t size,
@@ -186,12 +208,18 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 	struct mg_migration *m;
 	struct mg_file *slot;
 	struct mg_error derr;
-	const char *name;
+	const char *name, *nul;
 	size_t name_len;
 	int64_t version;
 	bool is_up;
 	int rc;
 
+	if (mg_source_parse_name(file, &version, &name, &name_len, &is_up) < 0 &&
+	    differs_by_case(file))
+		return problem(pr,
+		               "%s: not a migration file name: the suffix is "
+		               "'.up.sql' or '.down.sql', in lower case",
+		               path);
 	if (mg_source_parse_name(file, &version, &name, &name_len, &is_up) < 0)
 		return problem(pr,
 		               "%s: not a migration file name: expected "
@@ -222,6 +250,11 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 	            : read_fd(slot, path, fd, size, err);
 	if (rc < 0)
 		return rc;
+	/* a NUL ends the text that C and libpq see: the rest would be
+	 * checksummed but never run */
+	if ((nul = memchr(slot->text, '\0', slot->len)) != NULL)
+		return problem(pr, "%s:%u: a NUL byte: a migration is text",
+		               path, line_of(slot->text, nul));
 	rc = mg_directives_parse(&slot->dir, slot->text, slot->len, &derr);
 	if (rc == MG_EINVALID)
 		return problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
@@ -264,6 +297,30 @@ static int check_pairs(struct mg_source *s, struct mg_problems *pr)
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * A migration is a file of the directory: one that resolves elsewhere
+ * (a symlink to /proc/self/environ, to ../secrets) would run, and its
+ * text reach error messages and the ledger. 1 (a problem noted) when
+ * path is outside real_dir, 0 when inside, MG_ENOMEM.
+ */
+static int inside(struct mg_problems *pr, const char *real_dir,
+                  const char *path)
+{
+	char *real = realpath(path, NULL);
+	size_t n = strlen(real_dir);
+	bool in = real != NULL && strncmp(real, real_dir, n) == 0 &&
+	          (real[n] == '/' || (n == 1 && real_dir[0] == '/'));
+	int rc = 0;
+
+	free(real);
+	if (!in)
+		rc = problem(pr,
+		             "%s: resolves outside the migrations directory: "
+		             "a migration must be a file of it",
+		             path);
+	return rc < 0 ? rc : in ? 0 : 1;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -318,7 +375,7 @@ int mg_source_load(struct mg_source **out, const char *dir,
 {
 	struct mg_source *s = NULL;
 	struct mg_buf path = MG_BUF_INIT;
-	char **names = NULL;
+	char **names = NULL, *real_dir = NULL;
 	size_t nnames = 0, i, dirlen;
 	int64_t max_version = 0;
 	struct stat st;
@@ -327,6 +384,11 @@ int mg_source_load(struct mg_source **out, const char *dir,
 	*out = NULL;
 	if ((rc = list_dir(&names, &nnames, dir, err)) < 0)
 		goto cleanup;
+	if ((real_dir = realpath(dir, NULL)) == NULL) {
+		rc = mg_error_set(err, MG_ERR, "cannot resolve '%s': %s", dir,
+		                  strerror(errno));
+		goto cleanup;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->dir = strdup(dir)) == NULL) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -343,17 +405,22 @@ int mg_source_load(struct mg_source **out, const char *dir,
 		mg_buf_addf(&path, "/%s", names[i]);
 		if ((rc = mg_buf_check(&path, err)) < 0)
 			goto cleanup;
-		/* other files (README.md, seeds/) may live beside ours */
-		if (len < 4 || strcmp(names[i] + len - 4, ".sql") != 0)
+		/* other files (README.md, seeds/) may live beside ours;
+		 * "x.SQL" is ours, and wrong */
+		if (len < 4 || strcasecmp(names[i] + len - 4, ".sql") != 0)
 			continue;
 		/* open first and ask the descriptor: one stat, not two; a
 		 * FIFO must not block the open; a file we cannot open is
 		 * reported by mg_file_read(), as a file is */
 		fd = open(path.ptr, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if ((fd < 0 ? stat(path.ptr, &st) : fstat(fd, &st)) < 0 ||
-		    !S_ISREG(st.st_mode)) {
+		    !S_ISREG(st.st_mode) ||
+		    (rc = inside(problems, real_dir, path.ptr)) != 0) {
 			if (fd >= 0)
 				close(fd);
+			if (rc < 0)
+				goto cleanup;
+			rc = 0;
 			continue;
 		}
 		rc = add_file(s, problems, path.ptr, names[i], fd, st.st_size,
@@ -384,6 +451,7 @@ cleanup:
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
+	free(real_dir);
 	mg_buf_dispose(&path);
 	mg_source_free(s);
 	return rc;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "migrator/error.h"
+#include "migrator/ledger.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
 
@@ -11,6 +12,26 @@ static int refuse(struct mg_plan *p, int code)
 {
 	mg_plan_dispose(p);
 	return code;
+}
+
+/* Whether the down file differs from the one recorded at up time (in
+ * the version's latest ok event); then err says so, with both. */
+static bool changed_down(const struct mg_status_entry *e, struct mg_error *err)
+{
+	const char *was =
+	        e->last_ok != NULL ? e->last_ok->f[MG_LF_DOWN_CHECKSUM] : NULL;
+
+	if (was != NULL && strcmp(was, e->m->down.checksum) == 0)
+		return false;
+	mg_error_set(err, MG_ECHECKSUM,
+	             "%s changed since %lld_%s was applied", e->m->down.path,
+	             (long long)e->version, e->name);
+	mg_error_detail(err, "recorded down checksum %s, now %s",
+	                was ? was : "(none: it had no down file)",
+	                e->m->down.checksum);
+	mg_error_hint(err, "review the change; --allow-changed-down runs it "
+	                   "anyway, and the ledger records that");
+	return true;
 }
 
 int mg_rollback_plan(struct mg_plan *out, const struct mg_status *st,
@@ -71,6 +92,8 @@ int mg_rollback_plan(struct mg_plan *out, const struct mg_status *st,
 			                   "new migration that undoes it");
 			return refuse(out, MG_EINVALID);
 		}
+		if (!opts->allow_changed_down && changed_down(e, err))
+			return refuse(out, MG_ECHECKSUM);
 		out->v[out->n++] = e->m;
 	}
 	return 0;

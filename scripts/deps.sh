@@ -14,15 +14,19 @@ set -euo pipefail
 # pkg-config. libmariadb-dev is what provides libmariadb.pc (the MySQL
 # driver); default-libmysqlclient-dev pulls it in too, but naming it keeps the
 # MySQL driver from silently dropping out if Debian's default ever changes.
+# libjansson-dev reads JSON back (the ledger's stored checks); libinih-dev
+# reads migrate.conf.
 MG_DEPS_BUILD=(build-essential cmake pkg-config libpq-dev libsodium-dev
-	libsqlite3-dev default-libmysqlclient-dev libmariadb-dev)
+	libsqlite3-dev default-libmysqlclient-dev libmariadb-dev libjansson-dev
+	libinih-dev)
 
 # cmocka for the tests themselves; the servers and their clients for
 # scripts/with-servers.sh (initdb/pg_ctl/pg_isready/psql from PostgreSQL 15,
 # mariadb-install-db/mariadbd/mariadb-admin/mariadb from MariaDB); sqlite3 to
-# inspect test databases by hand.
+# inspect test databases by hand; python3, whose json module is the outside
+# reader tests/it_json.c feeds every --json line to.
 MG_DEPS_TEST=(libcmocka-dev postgresql-15 postgresql-client-15 mariadb-server
-	mariadb-client sqlite3)
+	mariadb-client sqlite3 python3)
 
 # Prints the packages among "$@" that are not fully installed.
 mg_deps_missing()

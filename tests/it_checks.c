@@ -11,7 +11,6 @@
  * The SQL is written to run on all three (INTEGER, VARCHAR(100) for what
  * gets indexed); where the databases differ a helper picks the dialect.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -36,9 +33,6 @@ enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
 struct ck_state {
 	struct it_state it;
 	enum backend bk;
-	struct mg_conn *admin; /* MySQL: creates and drops the databases */
-	char mydb[64];         /* MySQL: the running test's database */
-	unsigned ndb;
 };
 
 static enum backend backend_of(const struct it_env *e)
@@ -48,73 +42,6 @@ static enum backend backend_of(const struct it_env *e)
 	if (strncmp(e->url, "mysql:", 6) == 0)
 		return BK_MYSQL;
 	return BK_POSTGRES;
-}
-
-/* ---- MySQL databases (it.h makes PostgreSQL and SQLite ones) ---- */
-
-/* `dsn` (mysql://user:pw@host:port/db?query) with the database `db`. */
-static char *my_url(const char *dsn, const char *db)
-{
-	const char *auth = strstr(dsn, "://"), *q, *p, *at = NULL, *slash;
-	size_t n;
-	char *out;
-
-	if (auth == NULL)
-		return NULL;
-	auth += 3;
-	q = auth + strcspn(auth, "?");
-	for (p = auth; p < q; p++)
-		if (*p == '@')
-			at = p;
-	p = at ? at : auth;
-	slash = memchr(p, '/', (size_t)(q - p));
-	n = strlen(dsn) + strlen(db) + 2;
-	if ((out = malloc(n)) == NULL)
-		return NULL;
-	snprintf(out, n, "%.*s/%s%s", (int)((slash ? slash : q) - dsn), dsn,
-		 db, q);
-	return out;
-}
-
-static int my_env_setup(struct ck_state *cs)
-{
-	struct it_env *e = &cs->it.e;
-	const char *tmp = getenv("TMPDIR");
-	char sql[128];
-
-	memset(e, 0, sizeof(*e));
-	if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 200)
-		tmp = "/tmp";
-	snprintf(e->root, sizeof(e->root), "%s/mg-it-XXXXXX", tmp);
-	if (mkdtemp(e->root) == NULL) {
-		fprintf(stderr, "it_checks: mkdtemp: %s\n", strerror(errno));
-		e->root[0] = '\0';
-		return -1;
-	}
-	snprintf(e->mig, sizeof(e->mig), "%s/migrations", e->root);
-	if (mkdir(e->mig, 0755) < 0)
-		goto fail;
-	snprintf(cs->mydb, sizeof(cs->mydb), "mg_ck_%ld_%u", (long)getpid(),
-		 ++cs->ndb);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", cs->mydb);
-	if (it_conn_query(cs->admin, sql) < 0)
-		goto fail;
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", cs->mydb);
-	if (it_conn_query(cs->admin, sql) < 0)
-		goto fail;
-	if ((e->url = my_url(cs->it.dsn, cs->mydb)) == NULL ||
-	    it_connect(&e->conn, e->url, false) < 0)
-		goto fail;
-	return 0;
-fail:
-	it_env_teardown(e);
-	if (cs->mydb[0] != '\0') {
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
-			 cs->mydb);
-		it_conn_query(cs->admin, sql);
-		cs->mydb[0] = '\0';
-	}
-	return -1;
 }
 
 /* ---- groups ---- */
@@ -129,10 +56,7 @@ static int group_setup_for(void **state, enum backend bk, const char *env)
 	if (bk == BK_SQLITE)
 		return 0; /* no server needed */
 	cs->it.dsn = getenv(env);
-	if (bk == BK_POSTGRES)
-		cs->it.no_server = !it_pg_reachable(cs->it.dsn);
-	else
-		cs->it.no_server = it_connect(&cs->admin, cs->it.dsn, true) < 0;
+	cs->it.no_server = !it_pg_reachable(cs->it.dsn);
 	if (cs->it.no_server)
 		fprintf(stderr, "it_checks: no server at %s\n", env);
 	/* CI always has servers: there, a missing one fails the group */
@@ -156,11 +80,7 @@ static int group_setup_mysql(void **state)
 
 static int group_teardown(void **state)
 {
-	struct ck_state *cs = *state;
-
-	if (cs != NULL && cs->admin != NULL)
-		cs->admin->drv->close(cs->admin);
-	free(cs);
+	free(*state);
 	return 0;
 }
 
@@ -176,7 +96,7 @@ static int setup(void **state)
 	case BK_POSTGRES:
 		return it_env_setup_pg(&cs->it.e, cs->it.dsn);
 	case BK_MYSQL:
-		return my_env_setup(cs);
+		return it_env_setup_mysql(&cs->it.e, cs->it.dsn);
 	}
 	return -1;
 }
@@ -184,43 +104,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct ck_state *cs = *state;
-	char sql[128];
 
 	it_state_reset(&cs->it);
-	it_env_teardown(&cs->it.e); /* closes the test's connection first */
-	if (cs->bk == BK_MYSQL && cs->mydb[0] != '\0') {
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
-			 cs->mydb);
-		it_conn_query(cs->admin, sql);
-		cs->mydb[0] = '\0';
-	}
+	it_env_teardown(&cs->it.e);
 	return 0;
 }
 
 /* ---- what the tests look at, in each dialect ---- */
-
-static bool has_table(const struct it_env *e, const char *table)
-{
-	char sql[300];
-
-	switch (backend_of(e)) {
-	case BK_SQLITE:
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master "
-			 "WHERE type = 'table' AND name = '%s'", table);
-		break;
-	case BK_POSTGRES:
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_tables "
-			 "WHERE schemaname = current_schema() AND "
-			 "tablename = '%s'", table);
-		break;
-	case BK_MYSQL:
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-			 "information_schema.tables WHERE table_schema = "
-			 "database() AND table_name = '%s'", table);
-		break;
-	}
-	return it_count(e, sql) > 0;
-}
 
 static bool has_index(const struct it_env *e, const char *index)
 {
@@ -243,18 +133,6 @@ static bool has_index(const struct it_env *e, const char *index)
 		break;
 	}
 	return it_count(e, sql) > 0;
-}
-
-/* Rows of the ledger matching `where` (NULL: all); 0 before it exists. */
-static long long ledger_n(const struct it_env *e, const char *where)
-{
-	char sql[512];
-
-	if (!has_table(e, "migrate_ledger"))
-		return 0;
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM migrate_ledger%s%s",
-		 where ? " WHERE " : "", where ? where : "");
-	return it_count(e, sql);
 }
 
 /* A column of the version's latest ledger row, owned by the test. */
@@ -396,7 +274,8 @@ static void delete_caught_by_rows_check(void **state)
 				     "id = 3 AND email = 'c@x'"), 1);
 	assert_state(e, 1, "applied");
 	assert_state(e, 2, "failed");
-	assert_int_equal(ledger_n(e, "version = 2 AND status = 'ok'"), 0);
+	assert_int_equal(it_ledger_count(e, "version = 2 AND status = 'ok'"),
+			 0);
 	assert_last_event(st, 2, "rolled_back");
 
 	error = last_event(st, 2, "error");
@@ -476,7 +355,7 @@ static void pre_check_stops_unique_index(void **state)
 	assert_contains(r->err, "0002_unique_email.up.sql:1: ");
 	assert_contains(r->err, "1 row failed");
 	assert_false(has_index(e, "users_email"));
-	assert_false(has_table(e, "email_audit"));
+	assert_false(it_table_exists(e, "email_audit"));
 	assert_state(e, 2, "failed");
 	assert_last_event(st, 2, "rolled_back");
 	checks = last_event(st, 2, "checks");
@@ -490,7 +369,7 @@ static void pre_check_stops_unique_index(void **state)
 	MG(r, "up");
 	assert_exit(r, 0);
 	assert_true(has_index(e, "users_email"));
-	assert_true(has_table(e, "email_audit"));
+	assert_true(it_table_exists(e, "email_audit"));
 	assert_state(e, 2, "applied");
 	checks = last_event(st, 2, "checks");
 	assert_non_null(checks);
@@ -581,7 +460,7 @@ static void dry_runs_change_nothing_and_show_before_values(void **state)
 				 "INSERT INTO extra VALUES (1);\n",
 				 "-- check: rows users unchanged\n"
 				 "DROP TABLE extra;\n"), 0);
-	n = ledger_n(e, NULL);
+	n = it_ledger_count(e, NULL);
 	assert_true(n > 0);
 
 	MG(r, "up", "--dry-run");
@@ -589,8 +468,8 @@ static void dry_runs_change_nothing_and_show_before_values(void **state)
 	assert_contains(r->err, "0002_extra.up.sql");
 	assert_contains(r->err, "rows users: 3 -> ");
 	assert_contains(r->err, "data users: 3:");
-	assert_false(has_table(e, "extra"));
-	assert_int_equal(ledger_n(e, NULL), n);
+	assert_false(it_table_exists(e, "extra"));
+	assert_int_equal(it_ledger_count(e, NULL), n);
 	assert_state(e, 2, "pending");
 
 	MG(r, "--json", "up", "--dry-run");
@@ -601,25 +480,25 @@ static void dry_runs_change_nothing_and_show_before_values(void **state)
 	assert_contains(line, "\"status\":\"planned\"");
 	assert_contains(line, "\"dry_run\":true");
 	assert_contains(line, "\"before\":\"3\"");
-	assert_false(has_table(e, "extra"));
-	assert_int_equal(ledger_n(e, NULL), n);
+	assert_false(it_table_exists(e, "extra"));
+	assert_int_equal(it_ledger_count(e, NULL), n);
 
 	MG(r, "up");
 	assert_exit(r, 0);
-	assert_true(has_table(e, "extra"));
+	assert_true(it_table_exists(e, "extra"));
 	/* a live value that no run has seen yet */
 	assert_int_equal(it_sql(e, "INSERT INTO users VALUES (4, 'd@x', "
 				   "'D')"), 0);
-	n = ledger_n(e, NULL);
+	n = it_ledger_count(e, NULL);
 
 	MG(r, "down", "--dry-run");
 	assert_exit(r, 0);
 	assert_contains(r->err, "0002_extra.down.sql");
 	assert_contains(r->err, "rows users: 4 -> ");
-	assert_true(has_table(e, "extra"));
+	assert_true(it_table_exists(e, "extra"));
 	assert_int_equal(it_count(e, "SELECT count(*) FROM extra"), 1);
 	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
-	assert_int_equal(ledger_n(e, NULL), n);
+	assert_int_equal(it_ledger_count(e, NULL), n);
 	assert_state(e, 2, "applied");
 }
 
@@ -655,7 +534,8 @@ static void undo_restores_after_failed_check(void **state)
 	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 3);
 	assert_state(e, 2, "failed");
 	assert_last_event(st, 2, "rolled_back");
-	assert_int_equal(ledger_n(e, "version = 2 AND status = 'ok'"), 0);
+	assert_int_equal(it_ledger_count(e, "version = 2 AND status = 'ok'"),
+			 0);
 	error = last_event(st, 2, "error");
 	assert_non_null(error);
 	assert_contains(error, "0002_add.up.sql");
@@ -863,8 +743,9 @@ static void check_on_missing_table_or_column_refused(void **state)
 	assert_exit(r, 2);
 	assert_contains(r->err, "0002_side.up.sql:2: ");
 	assert_contains(r->err, "nosuch");
-	assert_false(has_table(e, "side"));
-	assert_int_equal(ledger_n(e, "version = 2 AND status = 'ok'"), 0);
+	assert_false(it_table_exists(e, "side"));
+	assert_int_equal(it_ledger_count(e, "version = 2 AND status = 'ok'"),
+			 0);
 
 	assert_int_equal(it_pair(e, "0002_side",
 				 "-- check: rows users unchanged\n"
@@ -875,8 +756,9 @@ static void check_on_missing_table_or_column_refused(void **state)
 	assert_exit(r, 2);
 	assert_contains(r->err, "0002_side.up.sql:2: ");
 	assert_contains(r->err, "nosuch");
-	assert_false(has_table(e, "side"));
-	assert_int_equal(ledger_n(e, "version = 2 AND status = 'ok'"), 0);
+	assert_false(it_table_exists(e, "side"));
+	assert_int_equal(it_ledger_count(e, "version = 2 AND status = 'ok'"),
+			 0);
 }
 
 /* 9. a true query must give one row of one boolean */
@@ -906,7 +788,7 @@ static void true_check_needs_one_boolean(void **state)
 		assert_exit(r, 3);
 		assert_contains(r->err, "0002_side.up.sql:2: check failed: ");
 		assert_contains(r->err, cases[i].says);
-		assert_false(has_table(e, "side"));
+		assert_false(it_table_exists(e, "side"));
 		assert_last_event(st, 2, "rolled_back");
 	}
 
@@ -918,7 +800,7 @@ static void true_check_needs_one_boolean(void **state)
 				 "DROP TABLE side;\n"), 0);
 	MG(r, "up");
 	assert_exit(r, 0);
-	assert_true(has_table(e, "side"));
+	assert_true(it_table_exists(e, "side"));
 }
 
 /* ---- checks in down files ---- */
@@ -1009,7 +891,8 @@ static void test_command_proves_correct_down(void **state)
 		assert_string_equal(mg_rows_get(rows, i, 0), want[i]);
 		assert_string_equal(mg_rows_get(rows, i, 1), "ok");
 	}
-	assert_int_equal(ledger_n(e, "version = 1 AND status = 'ok'"), 3);
+	assert_int_equal(it_ledger_count(e, "version = 1 AND status = 'ok'"),
+			 3);
 }
 
 /* 11. a down that leaves an index behind */

@@ -5,7 +5,7 @@
  * database itself. Without a server each test is skipped, unless
  * MG_TEST_REQUIRE_SERVERS is set: then the group fails.
  * Only what is PostgreSQL's own is here: the behaviours it shares with
- * SQLite are tested once for both in it_core.c.
+ * SQLite and MySQL are tested once for all three in it_core.c.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -409,6 +409,45 @@ static void test_new_pair_applies(void **state)
 	assert_state(e, 8, "applied");
 }
 
+/* While it runs, /proc shows the -d URL without its password, and the
+ * process can leave no core dump holding it. */
+static void test_password_gone_from_cmdline_and_core(void **state)
+{
+	IT_BEGIN;
+	static const char *const args[] = { "up", NULL };
+	const char *env_pw = getenv("MG_TEST_PG_PASSWORD");
+	char *pw = it_own(st, env_pw && *env_pw ? strdup(env_pw)
+						: it_pg_url_password(e->url));
+	char path[64], *cmdline, *limits;
+	size_t len, i;
+	pid_t pid;
+
+	assert_non_null(pw);
+	assert_int_equal(it_pair(e, "0001_t", "SELECT pg_sleep(30);\n",
+				 "SELECT 1;\n"), 0);
+	pid = it_mg_bg(e, "slow", NULL, args);
+	assert_true(pid > 0);
+	if (!wait_for_query(e, "pg_sleep(30)", 10000)) {
+		it_wait(pid, 0);
+		fail_msg("the runner never reached pg_sleep(30)");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	cmdline = it_own(st, it_read_file(path, &len));
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	limits = it_own(st, it_read_file(path, NULL));
+	kill(pid, SIGKILL);
+	it_wait(pid, 5000);
+	assert_non_null(cmdline);
+	for (i = 0; i < len; i++) /* one string, to search */
+		if (cmdline[i] == '\0')
+			cmdline[i] = ' ';
+	assert_contains(cmdline, "postgres://");
+	assert_contains(cmdline, ":***@");
+	assert_not_contains(cmdline, pw);
+	assert_non_null(limits);
+	assert_true(contains(limits, "Max core file size        0"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -423,6 +462,7 @@ int main(void)
 		T(test_no_transaction_runs_create_index_concurrently),
 		T(test_concurrently_in_transaction_hints_at_directive),
 		T(test_new_pair_applies),
+		T(test_password_gone_from_cmdline_and_core),
 	};
 
 	if (sodium_init() < 0)

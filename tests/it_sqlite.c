@@ -3,7 +3,7 @@
  * database file in each test's own temp dir, asserting on exit codes,
  * output, the ledger and the database itself. No server: never skipped.
  * Only what is SQLite's own is here: the behaviours SQLite shares with
- * PostgreSQL are tested once for both in it_core.c.
+ * PostgreSQL and MySQL are tested once for all three in it_core.c.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -165,9 +165,14 @@ static void test_new_keeps_zero_padding(void **state)
 	assert_contains(r->out, "010_add-users.v2.up.sql");
 	assert_contains(r->out, "010_add-users.v2.down.sql");
 
+	/* spaces become '_' (issue 13); what a name cannot hold is refused */
 	MG(r, "new", "bad name");
+	assert_exit(r, 0);
+	snprintf(path, sizeof(path), "%s/011_bad_name.up.sql", e->mig);
+	assert_true(it_exists(path));
+	MG(r, "new", "bad/name");
 	assert_exit(r, 2);
-	snprintf(path, sizeof(path), "%s/011_bad name.up.sql", e->mig);
+	snprintf(path, sizeof(path), "%s/012_bad", e->mig);
 	assert_false(it_exists(path));
 }
 

@@ -103,89 +103,6 @@ static void test_truncate_shortens(void **state)
 	assert_string_equal(mg_buf_cstr(b), "again");
 }
 
-struct json_case {
-	const char *in;
-	const char *want;
-};
-
-static const struct json_case json_cases[] = {
-	{ "", "\"\"" },
-	{ "plain", "\"plain\"" },
-	{ "say \"hi\"", "\"say \\\"hi\\\"\"" },
-	{ "C:\\tmp", "\"C:\\\\tmp\"" },
-	{ "a\nb\rc\td", "\"a\\nb\\rc\\td\"" },
-	{ "\x01", "\"\\u0001\"" },
-	{ "\x1f", "\"\\u001f\"" },
-	{ "\b\f", "\"\\u0008\\u000c\"" },
-	{ "caf\xC3\xA9", "\"caf\xC3\xA9\"" }, /* UTF-8 passes through */
-	{ "a/b", "\"a/b\"" },
-};
-
-/* lower-cases the hex digits of \u escapes: JSON allows either case */
-static void lower_hex(char *s)
-{
-	for (; *s; s++)
-		if (s[0] == '\\' && s[1] == 'u') {
-			int i;
-
-			for (i = 2; i < 6 && s[i]; i++)
-				if (s[i] >= 'A' && s[i] <= 'F')
-					s[i] = (char)(s[i] - 'A' + 'a');
-		}
-}
-
-static void test_json_escapes_case_table(void **state)
-{
-	struct mg_buf *b = *state;
-	size_t i;
-
-	for (i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
-		char *got;
-
-		mg_buf_truncate(b, 0);
-		mg_buf_add_json(b, json_cases[i].in);
-		assert_int_equal(mg_buf_check(b, NULL), 0);
-		got = strdup(mg_buf_cstr(b));
-		assert_non_null(got);
-		lower_hex(got);
-		if (strcmp(got, json_cases[i].want) != 0)
-			print_error("case %zu: got %s want %s\n", i, got,
-				    json_cases[i].want);
-		assert_string_equal(got, json_cases[i].want);
-		free(got);
-	}
-}
-
-static void test_json_null_gives_null_literal(void **state)
-{
-	struct mg_buf *b = *state;
-
-	mg_buf_add(b, "{\"error\":");
-	mg_buf_add_json(b, NULL);
-	mg_buf_add(b, "}");
-	assert_string_equal(mg_buf_cstr(b), "{\"error\":null}");
-}
-
-static void test_json_escapes_every_control_char(void **state)
-{
-	struct mg_buf *b = *state;
-	char in[2] = { 0 };
-	int c;
-
-	for (c = 1; c < 0x20; c++) {
-		const char *got;
-
-		in[0] = (char)c;
-		mg_buf_truncate(b, 0);
-		mg_buf_add_json(b, in);
-		got = mg_buf_cstr(b);
-		/* "\X" or "\u00XX" between quotes, never the raw byte */
-		assert_int_equal(got[0], '"');
-		assert_int_equal(got[1], '\\');
-		assert_null(memchr(got, c, strlen(got)));
-	}
-}
-
 static void test_max_cap_turns_buffer_failed(void **state)
 {
 	struct mg_buf *b = *state;
@@ -203,7 +120,6 @@ static void test_max_cap_turns_buffer_failed(void **state)
 	assert_string_equal(mg_buf_cstr(b), "");
 	mg_buf_add(b, "x");
 	mg_buf_addf(b, "%d", 1);
-	mg_buf_add_json(b, "y");
 	assert_true(b->failed);
 	assert_int_equal(mg_buf_check(b, NULL), MG_ENOMEM);
 }
@@ -308,9 +224,6 @@ int main(void)
 		T(test_grows_past_initial_capacity),
 		T(test_addn_keeps_embedded_bytes_and_terminates),
 		T(test_truncate_shortens),
-		T(test_json_escapes_case_table),
-		T(test_json_null_gives_null_literal),
-		T(test_json_escapes_every_control_char),
 		T(test_max_cap_turns_buffer_failed),
 		T(test_max_cap_applies_to_addf),
 		T(test_max_cap_single_huge_append),

@@ -129,6 +129,21 @@ static const struct check_case check_cases[] = {
 	{ "-- check:pre true SELECT NOT EXISTS (SELECT 1 FROM t)",
 	  MG_CHECK_TRUE, true, NULL, NULL, 0,
 	  "SELECT NOT EXISTS (SELECT 1 FROM t)" },
+	/* a ';' inside quotes or a comment is no second statement */
+	{ "-- check: empty select id from t where note = ';'", MG_CHECK_EMPTY,
+	  false, NULL, NULL, 0, "select id from t where note = ';'" },
+	{ "-- check: empty SELECT 1 FROM \"a;b\" WHERE x = `c;` /* ; */",
+	  MG_CHECK_EMPTY, false, NULL, NULL, 0,
+	  "SELECT 1 FROM \"a;b\" WHERE x = `c;` /* ; */" },
+	{ "-- check: true SELECT $q$;$q$ <> $$;$$", MG_CHECK_TRUE, false,
+	  NULL, NULL, 0, "SELECT $q$;$q$ <> $$;$$" },
+	{ "-- check: empty WITH x AS (SELECT 1) SELECT * FROM x",
+	  MG_CHECK_EMPTY, false, NULL, NULL, 0,
+	  "WITH x AS (SELECT 1) SELECT * FROM x" },
+	{ "-- check: empty (SELECT 1) UNION (SELECT 2)", MG_CHECK_EMPTY, false,
+	  NULL, NULL, 0, "(SELECT 1) UNION (SELECT 2)" },
+	{ "-- check: empty VALUES (1)", MG_CHECK_EMPTY, false, NULL, NULL, 0,
+	  "VALUES (1)" },
 };
 
 static void join_cols(char *out, size_t size, const struct mg_check *c)
@@ -317,6 +332,17 @@ static const char *const bad_lines[] = {
 	"-- check: true",
 	"-- check:pre empty",
 	"-- check:pre true ;",
+	/* a check must not write, nor end or change its transaction */
+	"-- check:pre empty DELETE FROM victim RETURNING id",
+	"-- check:pre empty CREATE TABLE pwned (id int)",
+	"-- check: true COMMIT",
+	"-- check: empty ROLLBACK",
+	"-- check: empty SET TRANSACTION READ WRITE",
+	"-- check: empty SELECT 1; COMMIT",
+	"-- check: true SELECT 1;COMMIT;",
+	"-- check: empty SELECT ';'; DROP TABLE t",
+	"-- check: empty SELECTED FROM t",
+	"-- check: empty begin",
 };
 
 static void test_bad_directives_fail_with_line_number(void **state)

@@ -126,6 +126,9 @@ static void add_event_sum(struct fx *f, int64_t version, const char *name,
 	assert_int_equal(mg_ledger_row_set(row, MG_LF_STATUS, status), 0);
 	assert_int_equal(mg_ledger_row_set(row, MG_LF_UP_CHECKSUM,
 					   up_sum ? up_sum : sum), 0);
+	/* as the runner records it: the down file of the time */
+	file_sum(sum, -version);
+	assert_int_equal(mg_ledger_row_set(row, MG_LF_DOWN_CHECKSUM, sum), 0);
 	l->last_id = row->id;
 }
 

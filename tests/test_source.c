@@ -471,6 +471,61 @@ static void test_load_stray_sql_file_is_a_problem(void **state)
 	assert_problem_names(s, "notes.sql");
 }
 
+static void test_load_suffix_in_other_case_is_a_problem(void **state)
+{
+	struct dir_state *s = *state;
+
+	put_pair(s, "1_a");
+	put(s, "0005_x.UP.SQL", "SELECT 1;\n");
+	put(s, "0006_y.down.Sql", "SELECT 1;\n");
+	assert_problems(s, 2);
+	assert_problem_names(s, "0005_x.UP.SQL");
+	assert_problem_names(s, "0006_y.down.Sql");
+	assert_non_null(strstr(s->pr.v[0], "in lower case"));
+}
+
+static void test_load_refuses_a_nul_byte_with_its_line(void **state)
+{
+	struct dir_state *s = *state;
+	static const char text[] = "CREATE TABLE a (x int);\n-- \0 hidden\n"
+	                           "CREATE TABLE b (x int);\n";
+	char want[256];
+
+	put_n(s, "1_a.up.sql", text, sizeof(text) - 1);
+	put(s, "1_a.down.sql", "SELECT 1;\n");
+	assert_problems(s, 1);
+	snprintf(want, sizeof(want), "%s/1_a.up.sql:2: a NUL byte", s->dir);
+	assert_non_null(strstr(s->pr.v[0], want));
+}
+
+static void test_load_refuses_files_resolving_outside(void **state)
+{
+	struct dir_state *s = *state;
+	char link[256], target[256], sub[256];
+
+	put_pair(s, "1_a");
+	/* a file of the directory, reached through a link: fine */
+	snprintf(sub, sizeof(sub), "%s/shared", s->dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	put(s, "shared/b.sql", "SELECT 1;\n");
+	snprintf(link, sizeof(link), "%s/2_b.up.sql", s->dir);
+	assert_int_equal(symlink("shared/b.sql", link), 0);
+	put(s, "2_b.down.sql", "SELECT 1;\n");
+	assert_loads(s);
+	/* one that leaves it: refused, whatever it points at */
+	snprintf(link, sizeof(link), "%s/3_c.up.sql", s->dir);
+	assert_int_equal(symlink("/proc/self/environ", link), 0);
+	snprintf(link, sizeof(link), "%s/3_c.down.sql", s->dir);
+	snprintf(target, sizeof(target), "%s/../outside.sql", s->dir);
+	assert_int_equal(symlink(target, link), 0);
+	put(s, "../outside.sql", "SELECT 1;\n");
+	assert_problems(s, 2);
+	assert_problem_names(s, "3_c.up.sql");
+	assert_problem_names(s, "3_c.down.sql");
+	assert_non_null(strstr(s->pr.v[0], "resolves outside"));
+	assert_int_equal(unlink(target), 0);
+}
+
 static void test_load_ignores_other_files_and_dotfiles(void **state)
 {
 	struct dir_state *s = *state;
@@ -787,6 +842,9 @@ int main(void)
 		cmocka_unit_test(test_parse_name_case_table),
 		cmocka_unit_test(test_parse_name_rejects_versions_past_int64),
 		T(test_load_sorts_by_version_numerically),
+		T(test_load_suffix_in_other_case_is_a_problem),
+		T(test_load_refuses_a_nul_byte_with_its_line),
+		T(test_load_refuses_files_resolving_outside),
 		T(test_find_by_version),
 		T(test_load_empty_directory),
 		T(test_load_missing_directory_is_not_found),

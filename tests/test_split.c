@@ -1183,6 +1183,33 @@ static void test_every_prefix_splits_safely(void **state)
 	split_every_prefix(PG, my_proc);
 }
 
+/* mg_sql_line_at: the drivers' error lines from byte offsets */
+static void test_line_at_counts_newlines_before_the_offset(void **state)
+{
+	static const struct {
+		const char *sql;
+		size_t off;
+		unsigned want;
+	} cases[] = {
+		{ "", 0, 1 },
+		{ "SELECT 1", 7, 1 },
+		{ "a\nb", 1, 1 }, /* the '\n' itself is on line 1 */
+		{ "a\nb", 2, 2 },
+		{ "\n\n\nx", 3, 4 },
+		{ "a\r\nb\r\nc", 6, 3 },
+		{ "a\n\nb;\n", 4, 3 },
+	};
+	/* no NUL: only sql[0, off) is read */
+	const char bytes[] = { 'a', '\n', 'b' };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(cases); i++)
+		assert_int_equal(mg_sql_line_at(cases[i].sql, cases[i].off),
+				 cases[i].want);
+	assert_int_equal(mg_sql_line_at(bytes, sizeof(bytes)), 2);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -1239,6 +1266,8 @@ int main(void)
 		cmocka_unit_test(test_errors_without_an_error_struct),
 		cmocka_unit_test(test_many_statements_grow_the_array),
 		cmocka_unit_test(test_every_prefix_splits_safely),
+		cmocka_unit_test(
+			test_line_at_counts_newlines_before_the_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* Unit tests of migrator/drivers/url.h: schemes, redaction, mysql:// parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,12 +9,13 @@
 
 #include <cmocka.h>
 
+#include "migrator/driver.h"
 #include "migrator/error.h"
 #include "migrator/drivers/url.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- mg_url_driver ---- */
+/* ---- mg_driver_for_url: the drivers' schemes ---- */
 
 struct driver_case {
 	const char *url;
@@ -28,11 +30,18 @@ static const struct driver_case driver_cases[] = {
 	{ "mysql://root:pw@localhost:3306/shop", "mysql" },
 	{ "MySQL://localhost/shop", "mysql" },
 	{ "mariadb://localhost/shop", "mysql" },
+	{ "mysql://localhost/shop?ssl-mode=REQUIRED", "mysql" },
 	{ "sqlite:app.db", "sqlite" },
 	{ "SQLite:app.db", "sqlite" },
+	{ "sqlite3:app.db", "sqlite" },
 	{ "sqlite:///var/lib/app.db", "sqlite" },
 	{ "sqlite://app.db", "sqlite" },
+	/* a scheme wins over a keyword string */
+	{ "sqlite:a=b.db", "sqlite" },
+	{ "host=db dbname=app", "postgres" },
+	{ "dbname=app", "postgres" },
 	{ "oracle://db/app", NULL },
+	{ "oracle://db/app?user=x", NULL },
 	{ "mysqlx://localhost/shop", NULL },
 	{ "postgres:/db/app", NULL },
 	{ "postgresx://db/app", NULL },
@@ -41,27 +50,84 @@ static const struct driver_case driver_cases[] = {
 	{ "", NULL },
 };
 
+/* Compares by name, which only a test may do: the core tests caps. */
 static void test_driver_for_each_scheme(void **state)
 {
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < N(driver_cases); i++) {
-		const char *got = mg_url_driver(driver_cases[i].url);
+		const struct driver_case *c = &driver_cases[i];
+		struct mg_error err = { 0 };
+		const struct mg_driver *got = mg_driver_for_url(c->url, &err);
+		bool left_out = false;
 
-		if (driver_cases[i].want == NULL) {
+#ifndef MG_HAVE_MYSQL
+		left_out = c->want != NULL && strcmp(c->want, "mysql") == 0;
+#endif
+		if (c->want == NULL || left_out) {
 			if (got != NULL)
-				print_error("'%s' gave %s\n",
-					    driver_cases[i].url, got);
+				print_error("'%s' gave %s\n", c->url,
+				            got->name);
 			assert_null(got);
+			assert_int_equal(err.code, MG_EINVALID);
+			if (left_out) {
+				assert_string_equal(
+				        err.msg,
+				        "this build has no mysql driver");
+				continue;
+			}
+			assert_string_equal(err.msg,
+			                    "unknown database URL scheme");
+			assert_string_equal(err.hint,
+			                    "use postgres://, "
+			                    "mysql://user:pass@host/db or "
+			                    "sqlite:PATH");
 		} else {
 			if (got == NULL)
-				print_error("'%s' gave NULL\n",
-					    driver_cases[i].url);
+				print_error("'%s' gave NULL: %s\n", c->url,
+				            err.msg);
 			assert_non_null(got);
-			assert_string_equal(got, driver_cases[i].want);
+			assert_string_equal(got->name, c->want);
 		}
 	}
+}
+
+/* Every built driver declares its schemes; each one leads to it. */
+static void test_driver_schemes_lead_back(void **state)
+{
+	static const char *const urls[] = {
+		"postgres://h/d",
+		"sqlite:x.db",
+#ifdef MG_HAVE_MYSQL
+		"mysql://h/d",
+#endif
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(urls); i++) {
+		const struct mg_driver *d = mg_driver_for_url(urls[i], NULL);
+		const char *const *s;
+
+		assert_non_null(d);
+		assert_non_null(d->schemes);
+		assert_non_null(d->schemes[0]);
+		for (s = d->schemes; *s != NULL; s++)
+			assert_ptr_equal(mg_driver_for_url(*s, NULL), d);
+	}
+}
+
+static void test_has_scheme_ignores_case(void **state)
+{
+	(void)state;
+	assert_true(mg_url_has_scheme("SQLite3:x.db", "sqlite3:"));
+	assert_true(mg_url_has_scheme("postgres://", "postgres://"));
+	assert_false(mg_url_has_scheme("postgres:/h", "postgres://"));
+	assert_false(mg_url_has_scheme("", "sqlite:"));
+	assert_true(mg_url_is_keywords("host=db dbname=app"));
+	assert_false(mg_url_is_keywords("mysql://h/d?a=b"));
+	assert_false(mg_url_is_keywords("app.db"));
 }
 
 /* ---- mg_url_redact ---- */
@@ -475,6 +541,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_driver_for_each_scheme),
+		cmocka_unit_test(test_driver_schemes_lead_back),
+		cmocka_unit_test(test_has_scheme_ignores_case),
 		cmocka_unit_test(test_redact_case_table),
 		cmocka_unit_test(test_redact_libpq_quoted_and_spaced_values),
 		cmocka_unit_test(test_redact_keeps_user_and_host),

@@ -30,17 +30,50 @@ struct my_conn {
 
 extern const struct mg_driver mg_driver_mysql;
 
-int mg_driver__mysql_init(void);
-void mg_driver__mysql_end(void);
-
-int mg_driver__mysql_init(void)
+/* mysql_init() would call it implicitly, but not thread-safely */
+static int my_init(void)
 {
 	return mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1;
 }
 
-void mg_driver__mysql_end(void)
+static void my_end(void)
 {
 	mysql_library_end();
+}
+
+/*
+ * Whether the server refused a statement for what it says. SQLSTATE
+ * class 42 is syntax and unknown names, but MySQL's 42000 also holds
+ * refusals that a right statement meets: a missing privilege, the
+ * account's limits. Its error number tells them apart.
+ */
+static bool bad_sql(const char *state, unsigned int no)
+{
+	switch (no) {
+	case ER_DBACCESS_DENIED_ERROR:
+	case ER_ACCESS_DENIED_ERROR:
+	case ER_PASSWORD_ANONYMOUS_USER:
+	case ER_PASSWORD_NOT_ALLOWED:
+	case ER_TABLEACCESS_DENIED_ERROR:
+	case ER_COLUMNACCESS_DENIED_ERROR:
+	case ER_TOO_MANY_USER_CONNECTIONS:
+	case ER_USER_LIMIT_REACHED:
+	case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+	case ER_PROCACCESS_DENIED_ERROR:
+	case ER_CANT_CREATE_USER_WITH_GRANT:
+		return false;
+	default:
+		return strncmp(state, "42", 2) == 0;
+	}
+}
+
+/* Adds the server's SQLSTATE and what it means to err (may be NULL). */
+static void classify(struct mg_error *err, unsigned int no, const char *state)
+{
+	if (err == NULL)
+		return;
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	err->bad_sql = bad_sql(state, no);
 }
 
 static int my_error(struct mg_error *err, MYSQL *my)
@@ -51,9 +84,7 @@ static int my_error(struct mg_error *err, MYSQL *my)
 	if (no == ER_NO_SUCH_TABLE)
 		code = MG_ENOTFOUND;
 	mg_error_set(err, code, "%s", mysql_error(my));
-	if (err != NULL)
-		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-		         mysql_sqlstate(my));
+	classify(err, no, mysql_sqlstate(my));
 	return code;
 }
 
@@ -366,9 +397,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 	}
 	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
-		if (err != NULL)
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-			         mysql_stmt_sqlstate(st));
+		classify(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st));
 	}
 cleanup:
 	if (st != NULL)
@@ -618,8 +647,11 @@ static const char *my_user(struct mg_conn *conn)
 	return c->user[0] ? c->user : NULL;
 }
 
+static const char *const my_schemes[] = { "mysql://", "mariadb://", NULL };
+
 const struct mg_driver mg_driver_mysql = {
 	.name = "mysql",
+	.schemes = my_schemes,
 	.caps = MG_CAP_RUN_LOCK,
 	.ident_quote = '`',
 	.ts_type = "DATETIME(6)",
@@ -627,6 +659,8 @@ const struct mg_driver mg_driver_mysql = {
 	.ts_text = "DATE_FORMAT(%s, '%Y-%m-%dT%H:%i:%s.%fZ')",
 	/* not the database's default, often latin1: evidence is UTF-8 */
 	.table_options = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	.init = my_init,
+	.end = my_end,
 	.connect = my_connect,
 	.close = my_close,
 	.exec_script = my_exec_script,

@@ -63,6 +63,10 @@ static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 	trim(err->msg);
 	if (state != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	/* class 42 is syntax_error_or_access_rule_violation: all of it but
+	 * 42501 insufficient_privilege is the statement's fault */
+	err->bad_sql = state != NULL && strncmp(state, "42", 2) == 0 &&
+	               strcmp(state, "42501") != 0;
 	if (detail != NULL || ctx != NULL)
 		mg_error_detail(err, "%s%s%s", detail ? detail : "",
 		                detail && ctx ? "\n" : "", ctx ? ctx : "");
@@ -279,17 +283,6 @@ static size_t char_to_byte(const char *s, size_t len, long pos)
 	return len;
 }
 
-static unsigned line_at(const char *s, size_t off)
-{
-	unsigned line = 1;
-	size_t i;
-
-	for (i = 0; i < off; i++)
-		if (s[i] == '\n')
-			line++;
-	return line;
-}
-
 /*
  * The file line of a failed statement: from the server's error position
  * where it gave one (also inside dollar-quoted function bodies, which it
@@ -304,14 +297,15 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 	unsigned line = 0;
 
 	if (pos != NULL && atol(pos) > prefix_chars)
-		return line_at(
+		return mg_sql_line_at(
 		        sql, char_to_byte(sql, len, atol(pos) - prefix_chars));
 	if (mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, NULL) == 0 &&
 	    nth < stmts.n) {
 		const struct mg_stmt *s = &stmts.v[nth];
 
-		line = line_at(sql, s->off + mg_stmt_skip_comments(sql + s->off,
-		                                                   s->len));
+		line = mg_sql_line_at(
+		        sql,
+		        s->off + mg_stmt_skip_comments(sql + s->off, s->len));
 		/* a DO block's runtime error: "PL/pgSQL function
 		 * inline_code_block line N", counted from the line of the
 		 * opening dollar quote */
@@ -320,7 +314,7 @@ static unsigned error_line(const PGresult *res, const char *sql, size_t len,
 			const char *dq = memchr(sql + s->off, '$', s->len);
 
 			if (dq != NULL)
-				line = line_at(sql, (size_t)(dq - sql)) +
+				line = mg_sql_line_at(sql, (size_t)(dq - sql)) +
 				       (unsigned)atoi(ctx + 23) - 1;
 		}
 	}
@@ -446,7 +440,7 @@ static int pg_check_script(const char *sql, size_t len, unsigned flags,
 	if (why == NULL)
 		return 0;
 	skip = mg_stmt_skip_comments(sql + bad.off, bad.len);
-	*line = line_at(sql, bad.off + skip);
+	*line = mg_sql_line_at(sql, bad.off + skip);
 	rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
 	                  (int)(bad.len - skip < 50 ? bad.len - skip : 50),
 	                  sql + bad.off + skip);
@@ -634,7 +628,7 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 		                err);
 		done += nres;
 		if (rc < 0 && line > 0)
-			res->line = line_at(sql, from) + line - 1;
+			res->line = mg_sql_line_at(sql, from) + line - 1;
 		/* a COMMIT in the file: what follows must not run outside
 		 * our transaction (the check below reports it) */
 		if (in_txn && PQtransactionStatus(c->pg) != PQTRANS_INTRANS)
@@ -700,15 +694,16 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			        r, PG_DIAG_STATEMENT_POSITION);
 
 			rc = result_error(err, r, c->pg);
-			res->line = line_at(sql, s->off + mg_stmt_skip_comments(
-			                                          one, s->len));
+			res->line = mg_sql_line_at(
+			        sql,
+			        s->off + mg_stmt_skip_comments(one, s->len));
 			/* a failed CREATE INDEX CONCURRENTLY leaves an invalid
 			 * index behind: something of it stays */
 			why = mg_stmt_txn_problem(one, s->len, true);
 			if (why != NULL && strstr(why, "cannot run") != NULL)
 				res->committed = res->done + 1;
 			if (pos != NULL)
-				res->line = line_at(
+				res->line = mg_sql_line_at(
 				        sql, s->off + char_to_byte(one, s->len,
 				                                   atol(pos)));
 		}
@@ -1110,9 +1105,15 @@ static const char *pg_user(struct mg_conn *conn)
 	return PQuser(((struct pg_conn *)conn)->pg);
 }
 
+static const char *const pg_schemes[] = { "postgres://", "postgresql://",
+	                                  NULL };
+
 const struct mg_driver mg_driver_postgres = {
 	.name = "postgres",
-	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK,
+	.schemes = pg_schemes,
+	/* "host=db dbname=app", as psql takes */
+	.keyword_strings = true,
+	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK | MG_CAP_INDEX_IF_NOT_EXISTS,
 	.ident_quote = '"',
 	.ts_type = "timestamptz",
 	.ts_param = "CAST(? AS timestamptz)",

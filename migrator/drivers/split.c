@@ -194,17 +194,25 @@ static bool word_is(const char *word, size_t n, const char *kw)
 	return kw[n] == '\0';
 }
 
-/* The line of byte off; offsets must be asked for in increasing order. */
+unsigned mg_sql_line_at(const char *sql, size_t off)
+{
+	const char *p = sql, *end = sql + off, *nl;
+	unsigned line = 1;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		line++;
+		p = nl + 1;
+	}
+	return line;
+}
+
+/* The line of byte off, counting on from the last one asked for, so that
+ * a scan stays linear; offsets must be asked for in increasing order. */
 static unsigned line_at(struct scanner *sc, size_t off)
 {
-	const char *nl;
-
 	assert(off >= sc->line_pos);
-	while ((nl = memchr(sc->sql + sc->line_pos, '\n',
-	                    off - sc->line_pos)) != NULL) {
-		sc->line++;
-		sc->line_pos = (size_t)(nl - sc->sql) + 1;
-	}
+	sc->line +=
+	        mg_sql_line_at(sc->sql + sc->line_pos, off - sc->line_pos) - 1;
 	sc->line_pos = off;
 	return sc->line;
 }

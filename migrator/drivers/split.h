@@ -59,6 +59,10 @@ void mg_stmts_dispose(struct mg_stmts *s);
  */
 const char *mg_stmt_txn_problem(const char *sql, size_t len, bool pg);
 
+/* The 1-based line of byte off in sql: one more than the '\n's before it.
+ * For error lines from byte offsets; sql need not be NUL-terminated. */
+unsigned mg_sql_line_at(const char *sql, size_t off);
+
 /* The offset of the first byte in sql[0, len) that is neither blank nor
  * in a comment: where a statement's own text starts, for error lines. */
 size_t mg_stmt_skip_comments(const char *sql, size_t len);

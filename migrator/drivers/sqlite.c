@@ -53,6 +53,12 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 	mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
+	/* No SQLSTATE: SQLITE_ERROR covers much, and its message says
+	 * which ("no such column: x", "near \"x\": syntax error"). */
+	if (err != NULL && sqlite3_errcode(db) == SQLITE_ERROR &&
+	    (strncmp(msg, "no such ", 8) == 0 ||
+	     strstr(msg, "syntax error") != NULL))
+		err->bad_sql = true;
 	return code;
 }
 
@@ -195,17 +201,6 @@ static void sq_close(struct mg_conn *conn)
 	free(c);
 }
 
-static unsigned line_at(const char *sql, size_t off)
-{
-	unsigned line = 1;
-	size_t i;
-
-	for (i = 0; i < off; i++)
-		if (sql[i] == '\n')
-			line++;
-	return line;
-}
-
 static int run_statements(struct sq_conn *c, const char *sql, size_t len,
                           struct mg_script_result *res, struct mg_error *err);
 
@@ -272,7 +267,8 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 		}
 		if (rc != SQLITE_OK) {
 			off = sqlite3_error_offset(c->db);
-			res->line = line_at(sql, start + (off > 0 ? off : 0));
+			res->line = mg_sql_line_at(sql,
+			                           start + (off > 0 ? off : 0));
 			sq_error(err, c->db, NULL);
 			sqlite3_finalize(st);
 			return MG_EDRIVER;
@@ -318,7 +314,7 @@ static int sq_check_script(const char *sql, size_t len, unsigned flags,
 			/* the end of the file, inside a quote or comment */
 			if (mg_stmt_skip_comments(stmt.ptr, stmt.len) + 1 <
 			    stmt.len) {
-				*line = line_at(sql, start);
+				*line = mg_sql_line_at(sql, start);
 				rc = mg_error_set(err, MG_EINVALID,
 				                  "unterminated statement: a "
 				                  "quote or comment never ends");
@@ -330,7 +326,7 @@ static int sq_check_script(const char *sql, size_t len, unsigned flags,
 		            NULL) {
 			size_t skip = mg_stmt_skip_comments(stmt.ptr, stmt.len);
 
-			*line = line_at(sql, start + skip);
+			*line = mg_sql_line_at(sql, start + skip);
 			rc = mg_error_set(err, MG_EINVALID, "%s: '%.*s'", why,
 			                  (int)(stmt.len - skip < 50
 			                                ? stmt.len - skip
@@ -487,9 +483,13 @@ static const char *sq_user(struct mg_conn *conn)
 	return NULL;
 }
 
+/* sqlite:PATH, and sqlite://PATH as other tools write it */
+static const char *const sq_schemes[] = { "sqlite:", "sqlite3:", NULL };
+
 const struct mg_driver mg_driver_sqlite = {
 	.name = "sqlite",
-	.caps = MG_CAP_TXN_DDL,
+	.schemes = sq_schemes,
+	.caps = MG_CAP_TXN_DDL | MG_CAP_INDEX_IF_NOT_EXISTS,
 	.ident_quote = '"',
 	.ts_type = "TEXT",
 	.ts_param = "?",

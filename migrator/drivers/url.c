@@ -8,23 +8,14 @@
 #include "migrator/buf.h"
 #include "migrator/error.h"
 
-static bool has_prefix(const char *s, const char *prefix)
+bool mg_url_has_scheme(const char *url, const char *scheme)
 {
-	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+	return strncasecmp(url, scheme, strlen(scheme)) == 0;
 }
 
-const char *mg_url_driver(const char *url)
+bool mg_url_is_keywords(const char *url)
 {
-	if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
-		return "postgres";
-	if (has_prefix(url, "mysql://") || has_prefix(url, "mariadb://"))
-		return "mysql";
-	if (has_prefix(url, "sqlite:") || has_prefix(url, "sqlite3:"))
-		return "sqlite";
-	/* "host=db dbname=app": a libpq keyword string, as psql takes */
-	if (strstr(url, "://") == NULL && strchr(url, '=') != NULL)
-		return "postgres";
-	return NULL;
+	return strstr(url, "://") == NULL && strchr(url, '=') != NULL;
 }
 
 const char *mg_url_sqlite_path(const char *url)

@@ -10,8 +10,13 @@ struct mg_error;
  * mysql://user:pass@host:port/db[?socket=/path&...], sqlite:PATH.
  */
 
-/* The driver name for a URL ("postgres", "mysql", "sqlite"), or NULL. */
-const char *mg_url_driver(const char *url);
+/* Whether url starts with scheme ("postgres://", "sqlite:"), ignoring
+ * case: what a driver's `schemes` are matched with. */
+bool mg_url_has_scheme(const char *url, const char *scheme);
+
+/* Whether url is a libpq keyword/value string, as psql takes
+ * ("host=db dbname=app"): an '=' and no "://". */
+bool mg_url_is_keywords(const char *url);
 
 /*
  * A copy of url that is safe to print: the password of a URL's userinfo

@@ -315,7 +315,35 @@ char *it_pg_url(const char *url, const char *dbname, const char *password)
 	return out;
 }
 
+char *it_mysql_url(const char *url, const char *dbname)
+{
+	const char *auth = strstr(url, "://"), *q, *p, *at = NULL, *slash;
+	size_t n;
+	char *out;
+
+	if (auth == NULL)
+		return NULL;
+	auth += 3;
+	q = auth + strcspn(auth, "?");
+	for (p = auth; p < q; p++)
+		if (*p == '@')
+			at = p;
+	p = at ? at : auth;
+	slash = memchr(p, '/', (size_t)(q - p));
+	n = strlen(url) + strlen(dbname) + 2;
+	if ((out = malloc(n)) == NULL)
+		return NULL;
+	snprintf(out, n, "%.*s/%s%s", (int)((slash ? slash : q) - url), url,
+		 dbname, q);
+	return out;
+}
+
 /* ---- databases ---- */
+
+static bool is_mysql_url(const char *url)
+{
+	return url != NULL && strncmp(url, "mysql:", 6) == 0;
+}
 
 int it_connect(struct mg_conn **out, const char *url, bool quiet)
 {
@@ -405,6 +433,67 @@ fail:
 	return -1;
 }
 
+int it_env_setup_mysql(struct it_env *e, const char *admin_dsn)
+{
+	struct mg_conn *admin = NULL;
+	char name[64], sql[128];
+
+	memset(e, 0, sizeof(*e));
+	if (make_dirs(e) < 0)
+		goto fail;
+	if ((e->admin = strdup(admin_dsn)) == NULL)
+		goto fail;
+	snprintf(name, sizeof(name), "mg_it_%ld_%u", (long)getpid(),
+		 ++db_counter);
+	if (it_connect(&admin, admin_dsn, false) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
+	if (it_conn_query(admin, sql) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	if (it_conn_query(admin, sql) < 0)
+		goto fail;
+	/* from here on the teardown drops it */
+	if ((e->dbname = strdup(name)) == NULL ||
+	    (e->url = it_mysql_url(admin_dsn, name)) == NULL ||
+	    it_connect(&e->conn, e->url, false) < 0)
+		goto fail;
+	admin->drv->close(admin);
+	return 0;
+fail:
+	if (admin != NULL)
+		admin->drv->close(admin);
+	it_env_teardown(e);
+	return -1;
+}
+
+/* MySQL has no DROP DATABASE ... WITH (FORCE): a session a test left in
+ * the database (a killed runner's, still in SLEEP()) would hold its
+ * metadata lock and the DROP would wait for it, so such sessions are
+ * ended first. */
+void it_mysql_drop_database(struct mg_conn *admin, const char *db)
+{
+	struct mg_rows *rows = NULL;
+	struct mg_error err = { 0 };
+	char sql[256];
+	size_t i;
+
+	snprintf(sql, sizeof(sql), "SELECT ID FROM "
+		 "information_schema.PROCESSLIST WHERE DB = '%s' AND ID <> "
+		 "CONNECTION_ID()", db);
+	if (admin->drv->query(&rows, admin, sql, NULL, 0, 0, &err) == 0) {
+		for (i = 0; i < rows->nrows; i++) {
+			snprintf(sql, sizeof(sql), "KILL %s",
+				 mg_rows_get(rows, i, 0));
+			/* it may have ended meanwhile */
+			admin->drv->query(NULL, admin, sql, NULL, 0, 0, &err);
+		}
+		mg_rows_free(rows);
+	}
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db);
+	it_conn_query(admin, sql);
+}
+
 int it_env_setup_sqlite(struct it_env *e)
 {
 	size_t n;
@@ -433,9 +522,14 @@ void it_env_teardown(struct it_env *e)
 		e->conn->drv->close(e->conn);
 	if (e->dbname != NULL && e->admin != NULL &&
 	    it_connect(&admin, e->admin, false) == 0) {
-		snprintf(sql, sizeof(sql),
-			 "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->dbname);
-		conn_sql(admin, sql);
+		if (is_mysql_url(e->admin)) {
+			it_mysql_drop_database(admin, e->dbname);
+		} else {
+			snprintf(sql, sizeof(sql),
+				 "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+				 e->dbname);
+			conn_sql(admin, sql);
+		}
 		admin->drv->close(admin);
 	}
 	if (e->root[0] != '\0' && remove_tree(e->root) < 0)
@@ -491,6 +585,10 @@ bool it_table_exists(const struct it_env *e, const char *table)
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
 			 "sqlite_master WHERE type = 'table' AND name = '%s'",
 			 table);
+	else if (is_mysql_url(e->url))
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+			 "information_schema.TABLES WHERE TABLE_SCHEMA = "
+			 "DATABASE() AND TABLE_NAME = '%s'", table);
 	else
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_tables "
 			 "WHERE schemaname = current_schema() AND "

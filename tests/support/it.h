@@ -22,22 +22,27 @@ struct it_env {
 	char root[256];      /* the test's temp dir: the binary's cwd */
 	char mig[300];       /* root/migrations, passed as -m */
 	char *url;           /* the test's database, passed as -d */
-	char *admin;         /* PostgreSQL: the server DSN; else NULL */
-	char *dbname;        /* PostgreSQL: the test's database; else NULL */
+	char *admin;         /* the server's DSN; NULL on SQLite */
+	char *dbname;        /* the test's database; NULL on SQLite */
 	struct mg_conn *conn; /* the test's own connection to url */
 };
 
 /*
- * A new temp dir and a new database: on PostgreSQL a database of its own
- * (mg_it_<pid>_<n>, created through `admin_dsn`, so that `ctest -j` is
- * safe), on SQLite the file root/t.db. Returns 0, or -1 after printing why
- * (the env is then torn down already).
+ * A new temp dir and a new database: on PostgreSQL and MySQL a database
+ * of its own (mg_it_<pid>_<n>, created through `admin_dsn`, so that
+ * `ctest -j` is safe), on SQLite the file root/t.db. Returns 0, or -1
+ * after printing why (the env is then torn down already).
  */
 int it_env_setup_pg(struct it_env *e, const char *admin_dsn);
+int it_env_setup_mysql(struct it_env *e, const char *admin_dsn);
 int it_env_setup_sqlite(struct it_env *e);
-/* Drops the database (WITH (FORCE)), removes the temp dir; accepts an
- * env that was never set up (all zero). */
+/* Drops the database (PostgreSQL: WITH (FORCE); MySQL: as below),
+ * removes the temp dir; accepts an env that was never set up (all
+ * zero). */
 void it_env_teardown(struct it_env *e);
+/* Ends the sessions still in MySQL database `db` (a killed runner's, say),
+ * then drops it through `admin`; errors are printed, not returned. */
+void it_mysql_drop_database(struct mg_conn *admin, const char *db);
 
 /* True when `dsn` accepts a connection (for the group setup). */
 bool it_pg_reachable(const char *dsn);
@@ -51,6 +56,9 @@ bool it_pg_reachable(const char *dsn);
 char *it_pg_url(const char *url, const char *dbname, const char *password);
 /* The password in a postgres:// URL, or NULL. Caller frees. */
 char *it_pg_url_password(const char *url);
+/* A mysql://[userinfo@]host[:port][/db][?query] URL with the database
+ * `dbname`, the rest kept. The caller frees the result; NULL on failure. */
+char *it_mysql_url(const char *url, const char *dbname);
 
 /* Writes `len` bytes to root/migrations/name (replacing it). 0 or -1. */
 int it_write(const struct it_env *e, const char *name, const void *bytes,
@@ -145,7 +153,7 @@ char *it_value(const struct it_env *e, const char *sql);
 /* The state `migrate status --json` gives `version` (a copy, caller
  * frees), or NULL when the run fails or does not list it. */
 char *it_status_state(const struct it_env *e, long long version);
-/* Does this table exist (in the current schema)? */
+/* Does this table exist (in the current schema or database)? */
 bool it_table_exists(const struct it_env *e, const char *table);
 /* Rows of migrate_ledger matching `where` (SQL, may be NULL: all); 0
  * when the ledger does not exist yet; -1 on error. */

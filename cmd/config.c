@@ -1,0 +1,405 @@
+/*
+ * migrate.conf. inih reads the lines (a well-kept parser of the format,
+ * packaged by Debian as libinih); this file says what they mean.
+ */
+#include "cmd/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/options.h"
+#include "migrator/buf.h"
+#include "migrator/drivers/url.h"
+#include "migrator/json.h"
+
+static const struct {
+	const char *key;
+	const char *env;  /* its environment variable, or NULL */
+	const char *dflt; /* NULL: unset */
+} settings[SET_COUNT] = {
+	[SET_DATABASE] = { "database", "DATABASE_URL", NULL },
+	[SET_DIR] = { "dir", "MIGRATE_DIR", "migrations" },
+	[SET_LEDGER_TABLE] = { "ledger-table", NULL, "migrate_ledger" },
+	[SET_LOCK_TIMEOUT] = { "lock-timeout", NULL, "60" },
+	[SET_SIGNING_KEY] = { "signing-key", "MIGRATE_SIGNING_KEY", NULL },
+};
+
+/* Keys of the contract whose features this build does not have yet: a
+ * file that sets them is refused rather than silently half-obeyed. */
+static const char *const later[] = {
+	"ddl-lock-timeout", "statement-timeout", "retries", "targets",
+	"jobs-dir",
+};
+
+/* One scope of the file: its top, or the chosen [env NAME] section. */
+struct scope {
+	char *raw[SET_COUNT]; /* as written, before ${VAR} */
+	unsigned line[SET_COUNT];
+};
+
+struct reader {
+	FILE *f;
+	unsigned line; /* of the line inih read last */
+	const char *env;
+	bool env_seen;
+	struct scope top, sect;
+	char err[512]; /* the first problem */
+	unsigned err_line;
+};
+
+static int problem(struct reader *rd, const char *fmt, ...) MG_PRINTF(2, 3);
+
+/* inih's reader, counting lines for the messages; it also checks section
+ * headers, which inih does not report when nothing follows them. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct reader *rd = stream;
+	char *s = fgets(str, num, rd->f), *p;
+
+	if (s == NULL)
+		return NULL;
+	rd->line++;
+	for (p = s; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[' && strncmp(p, "[env ", 5) != 0)
+		problem(rd, "unknown section: sections are [env NAME]");
+	return s;
+}
+
+static int problem(struct reader *rd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rd->err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(rd->err, sizeof(rd->err), fmt, ap);
+		va_end(ap);
+		rd->err_line = rd->line;
+	}
+	return 0; /* inih: an error on this line */
+}
+
+static int on_entry(void *user, const char *section, const char *name,
+                    const char *value)
+{
+	struct reader *rd = user;
+	struct scope *sc = &rd->top;
+	size_t i;
+	int s;
+
+	if (section[0] != '\0') {
+		if (strncmp(section, "env ", 4) != 0 || section[4] == '\0')
+			return problem(rd,
+			               "unknown section [%s]: sections are "
+			               "[env NAME]",
+			               section);
+		if (rd->env != NULL && strcmp(section + 4, rd->env) == 0) {
+			rd->env_seen = true;
+			sc = &rd->sect;
+		} else {
+			sc = NULL; /* another environment's: checked only */
+		}
+	}
+	for (s = 0; s < SET_COUNT; s++)
+		if (strcmp(name, settings[s].key) == 0)
+			break;
+	if (s == SET_COUNT) {
+		for (i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+			if (strcmp(name, later[i]) == 0)
+				return problem(rd,
+				               "'%s' is not supported by this "
+				               "build yet",
+				               name);
+		return problem(rd,
+		               "unknown key '%s': keys are database, dir, "
+		               "ledger-table, lock-timeout, signing-key",
+		               name);
+	}
+	if (sc == NULL)
+		return 1;
+	if (sc->raw[s] != NULL)
+		return problem(rd, "'%s' is set twice (first on line %u)",
+		               name, sc->line[s]);
+	if ((sc->raw[s] = strdup(value)) == NULL)
+		return problem(rd, "out of memory");
+	sc->line[s] = rd->line;
+	return 1;
+}
+
+/* Replaces each ${VAR} with the environment's value; -1 naming the
+ * variable in `missing` when one is not set. */
+static int expand(struct mg_buf *out, const char *raw, char *missing,
+                  size_t size)
+{
+	const char *p = raw, *open, *close;
+
+	while ((open = strstr(p, "${")) != NULL &&
+	       (close = strchr(open + 2, '}')) != NULL) {
+		char name[128];
+		const char *v;
+
+		mg_buf_addn(out, p, (size_t)(open - p));
+		snprintf(name, sizeof(name), "%.*s", (int)(close - open - 2),
+		         open + 2);
+		if ((v = getenv(name)) == NULL) {
+			snprintf(missing, size, "%s", name);
+			return -1;
+		}
+		mg_buf_add(out, v);
+		p = close + 1;
+	}
+	mg_buf_add(out, p);
+	return 0;
+}
+
+static int fail(const struct opts *o, const char *path, unsigned line,
+                const char *fmt, ...) MG_PRINTF(4, 5);
+
+static int fail(const struct opts *o, const char *path, unsigned line,
+                const char *fmt, ...)
+{
+	struct mg_error err = { 0 };
+	va_list ap;
+
+	err.code = MG_EINVALID;
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	if (path != NULL)
+		mg_error_locate(&err, path, line);
+	return report(o, &err);
+}
+
+static int read_file(struct reader *rd, const struct opts *o,
+                     const char *path)
+{
+	int rc;
+
+	if ((rd->f = fopen(path, "r")) == NULL)
+		return fail(o, NULL, 0, "cannot read config file '%s': %s",
+		            path, strerror(errno));
+	rc = ini_parse_stream(read_line, rd, on_entry, rd);
+	fclose(rd->f);
+	rd->f = NULL;
+	if (rd->err[0] != '\0')
+		return fail(o, path, rd->err_line, "%s", rd->err);
+	if (rc != 0)
+		return fail(o, path, rc > 0 ? (unsigned)rc : 0,
+		            "not a 'key = value' line, a [env NAME] section "
+		            "or a comment");
+	if (o->env != NULL && !rd->env_seen)
+		return fail(o, path, 0, "no section [env %s]", o->env);
+	return 0;
+}
+
+/* The value a flag set, as text; NULL when no flag did. */
+static const char *flag_value(const struct opts *o, enum setting s,
+                              char num[32])
+{
+	switch (s) {
+	case SET_DATABASE:
+		return o->database;
+	case SET_DIR:
+		return o->dir;
+	case SET_LEDGER_TABLE:
+		return o->table;
+	case SET_LOCK_TIMEOUT:
+		if (o->lock_timeout < 0)
+			return NULL;
+		snprintf(num, 32, "%" PRId64, o->lock_timeout);
+		return num;
+	case SET_SIGNING_KEY:
+	case SET_COUNT:
+		break;
+	}
+	return NULL;
+}
+
+static void apply(struct opts *o, enum setting s, const char *v)
+{
+	switch (s) {
+	case SET_DATABASE:
+		o->database = v;
+		break;
+	case SET_DIR:
+		o->dir = v;
+		break;
+	case SET_LEDGER_TABLE:
+		o->table = v;
+		break;
+	case SET_LOCK_TIMEOUT:
+		o->lock_timeout = duration_seconds(v);
+		break;
+	case SET_SIGNING_KEY:
+		o->signing_key = v;
+		break;
+	case SET_COUNT:
+		break;
+	}
+}
+
+/* Takes setting s from the file's scope sc: 0 when taken, -1 when it is
+ * not set there, or an exit code after reporting a bad value. */
+static int from_file(struct config *cfg, struct opts *o, enum setting s,
+                     const struct scope *sc, const char *where)
+{
+	struct mg_buf v = MG_BUF_INIT;
+	char missing[128], *shown;
+
+	if (sc->raw[s] == NULL)
+		return -1;
+	if (expand(&v, sc->raw[s], missing, sizeof(missing)) < 0) {
+		mg_buf_dispose(&v);
+		return fail(o, cfg->path, sc->line[s],
+		            "${%s} is not set in the environment", missing);
+	}
+	if (mg_buf_check(&v, NULL) < 0)
+		return fail(o, cfg->path, sc->line[s], "out of memory");
+	if (s == SET_LOCK_TIMEOUT && duration_seconds(v.ptr) < 0) {
+		mg_buf_dispose(&v);
+		return fail(o, cfg->path, sc->line[s],
+		            "lock-timeout takes a duration such as 30s, 500ms "
+		            "or 2m");
+	}
+	if (s == SET_DATABASE && strstr(sc->raw[s], "${") == NULL &&
+	    (shown = mg_url_redact(sc->raw[s])) != NULL) {
+		if (strcmp(shown, sc->raw[s]) != 0)
+			fprintf(stderr,
+			        "%s:%u: warning: the database URL holds its "
+			        "password: write ${VAR} and set VAR in the "
+			        "environment\n",
+			        cfg->path, sc->line[s]);
+		free(shown);
+	}
+	cfg->value[s] = mg_buf_detach(&v);
+	apply(o, s, cfg->value[s]);
+	snprintf(cfg->origin[s], sizeof(cfg->origin[s]), "%s:%u%s", cfg->path,
+	         sc->line[s], where);
+	return 0;
+}
+
+int config_load(struct config *cfg, struct opts *o)
+{
+	struct reader rd = { 0 };
+	char num[32], where[160];
+	const char *path = o->config_file;
+	int s, code = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	o->config = cfg;
+	rd.env = o->env;
+	if (path == NULL && access("migrate.conf", F_OK) == 0)
+		path = "migrate.conf";
+	if (path == NULL && o->env != NULL)
+		return fail(o, NULL, 0,
+		            "--env %s, but there is no migrate.conf here (or "
+		            "--config FILE)",
+		            o->env);
+	if (path != NULL && ((cfg->path = strdup(path)) == NULL ||
+	                     (code = read_file(&rd, o, path)) != 0))
+		goto cleanup;
+	snprintf(where, sizeof(where), " [env %s]", o->env ? o->env : "");
+	for (s = 0; s < SET_COUNT && code == 0; s++) {
+		const char *env = settings[s].env ? getenv(settings[s].env)
+		                                  : NULL;
+		int rc;
+
+		if (flag_value(o, s, num) != NULL) {
+			snprintf(cfg->origin[s], sizeof(cfg->origin[s]),
+			         "flag");
+		} else if (env != NULL && *env != '\0') {
+			apply(o, s, env);
+			snprintf(cfg->origin[s], sizeof(cfg->origin[s]),
+			         "environment (%s)", settings[s].env);
+		} else {
+			if ((rc = from_file(cfg, o, s, &rd.sect, where)) < 0)
+				rc = from_file(cfg, o, s, &rd.top, "");
+			if (rc > 0) {
+				code = rc;
+			} else if (rc < 0) {
+				if (settings[s].dflt != NULL)
+					apply(o, s, settings[s].dflt);
+				snprintf(cfg->origin[s],
+				         sizeof(cfg->origin[s]), "default");
+			}
+		}
+	}
+cleanup:
+	for (s = 0; s < SET_COUNT; s++) {
+		free(rd.top.raw[s]);
+		free(rd.sect.raw[s]);
+	}
+	return code;
+}
+
+void config_dispose(struct config *cfg)
+{
+	int s;
+
+	for (s = 0; s < SET_COUNT; s++)
+		free(cfg->value[s]);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int cmd_config(const struct opts *o)
+{
+	const struct config *cfg = o->config;
+	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
+	char num[32];
+	int s;
+
+	if (o->nargs > 0)
+		return usage_error(o, "unexpected argument '%s'", o->args[0]);
+	for (s = 0; s < SET_COUNT; s++) {
+		const char *v = NULL;
+		char *shown = NULL;
+
+		switch (s) {
+		case SET_DATABASE:
+			v = o->database;
+			break;
+		case SET_DIR:
+			v = o->dir;
+			break;
+		case SET_LEDGER_TABLE:
+			v = o->table;
+			break;
+		case SET_LOCK_TIMEOUT:
+			snprintf(num, sizeof(num), "%" PRId64 "s",
+			         o->lock_timeout);
+			v = num;
+			break;
+		case SET_SIGNING_KEY:
+			v = o->signing_key;
+			break;
+		}
+		/* never the password: the URL as mg_url_redact shows it */
+		if (s == SET_DATABASE && v != NULL)
+			v = shown = mg_url_redact(v);
+		if (o->json) {
+			mg_buf_truncate(&b, 0);
+			mg_json_init(&w, &b);
+			mg_json_object_begin(&w, NULL);
+			mg_json_string(&w, "setting", settings[s].key);
+			mg_json_string(&w, "value", v);
+			mg_json_string(&w, "from", cfg->origin[s]);
+			mg_json_end(&w);
+			print_json_line(&b);
+		} else {
+			printf("%-13s %-40s %s\n", settings[s].key,
+			       v ? v : "(unset)", cfg->origin[s]);
+		}
+		free(shown);
+	}
+	mg_buf_dispose(&b);
+	return EXIT_OK;
+}

@@ -1,0 +1,117 @@
+/*
+ * How migrate reports: library error codes to the exit codes of SPEC.md,
+ * errors as error:/detail:/hint: lines on stderr, and the summary line of
+ * a --json run. Every other file of cmd/ uses this one; it uses none of
+ * them.
+ */
+#include "cmd/report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "migrator/buf.h"
+#include "migrator/json.h"
+
+int exit_code_for(int rc)
+{
+	switch (rc) {
+	case MG_OK:
+		return EXIT_OK;
+	case MG_EINVALID:
+		return EXIT_USAGE;
+	case MG_ECHECK:
+		return EXIT_CHECK;
+	case MG_ECHECKSUM:
+		return EXIT_VERIFY;
+	case MG_ELOCKED:
+		return EXIT_LOCKED;
+	default:
+		return EXIT_RUNTIME;
+	}
+}
+
+int usage_error(const struct opts *o, const char *fmt, ...)
+{
+	struct mg_error err = { 0 };
+	va_list ap;
+
+	err.code = MG_EINVALID;
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	snprintf(err.hint, sizeof(err.hint), "see 'migrate %s--help'",
+	         o && o->command ? o->command : "");
+	if (o && o->command)
+		snprintf(err.hint, sizeof(err.hint), "see 'migrate %s --help'",
+		         o->command);
+	return report(o, &err);
+}
+
+/* Each part is one line; a multi-line detail keeps its own lines. */
+static void print_part(const char *label, const char *text)
+{
+	const char *p = text, *nl;
+
+	if (text == NULL || *text == '\0')
+		return;
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		/* continuation lines are indented under the first */
+		if (p == text)
+			fprintf(stderr, "%s: ", label);
+		else
+			fprintf(stderr, "%*s", (int)strlen(label) + 2, "");
+		fprintf(stderr, "%.*s\n",
+		        (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int report(const struct opts *o, const struct mg_error *err)
+{
+	int code = exit_code_for(err->code);
+	struct mg_buf b = MG_BUF_INIT, msg = MG_BUF_INIT;
+	char where[sizeof(err->path) + 16];
+	struct mg_json w;
+
+	/* "FILE:LINE: message", the form editors jump to */
+	mg_error_where(where, sizeof(where), err);
+	mg_buf_addf(&msg, "%s%s", where, err->msg);
+	print_part("error", mg_buf_cstr(&msg));
+	print_part("detail", err->detail);
+	print_part("hint", err->hint);
+	if (o != NULL && o->json) {
+		summary_begin(&w, &b, o, "error", code);
+		mg_json_string(&w, "error", mg_buf_cstr(&msg));
+		if (err->sqlstate[0])
+			mg_json_string(&w, "sqlstate", err->sqlstate);
+		if (err->detail[0])
+			mg_json_string(&w, "detail", err->detail);
+		mg_json_end(&w);
+		print_json_line(&b);
+	}
+	mg_buf_dispose(&msg);
+	return code;
+}
+
+void summary_begin(struct mg_json *w, struct mg_buf *b, const struct opts *o,
+                   const char *status, int exit_code)
+{
+	mg_json_init(w, b);
+	mg_json_object_begin(w, NULL);
+	mg_json_string(w, "event", "summary");
+	mg_json_string(w, "command", o->command);
+	mg_json_string(w, "status", status);
+	mg_json_int(w, "exit_code", exit_code);
+}
+
+void print_json_line(struct mg_buf *b)
+{
+	/* out of memory: no line rather than a broken one */
+	if (!b->failed)
+		printf("%s\n", mg_buf_cstr(b));
+	fflush(stdout);
+	mg_buf_dispose(b);
+}

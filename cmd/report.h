@@ -1,0 +1,39 @@
+#ifndef MG_CMD_REPORT_H
+#define MG_CMD_REPORT_H
+
+#include "migrator/error.h"
+
+struct mg_buf;
+struct mg_json;
+struct opts;
+
+/* Exit codes of SPEC.md */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+	EXIT_CHECK = 3,
+	EXIT_VERIFY = 4,
+	EXIT_LOCKED = 5,
+	EXIT_PENDING = 6, /* status --exit-code only */
+};
+
+/* The exit code a library result (MG_OK or an mg_code) maps to. */
+int exit_code_for(int rc);
+
+/* Prints err as error:/detail:/hint: lines on stderr, and as the summary
+ * object with --json (o may be NULL: no JSON); returns the exit code its
+ * code maps to. */
+int report(const struct opts *o, const struct mg_error *err);
+/* A usage error (exit 2) with the hint to see the command's --help. */
+int usage_error(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
+
+/* Starts the final {"event":"summary",...} object of a --json run in w,
+ * over b: the caller adds its own members, closes it with mg_json_end()
+ * and prints it with print_json_line(). */
+void summary_begin(struct mg_json *w, struct mg_buf *b, const struct opts *o,
+                   const char *status, int exit_code);
+/* Prints b, a JSON object, as one stdout line, flushes, disposes b. */
+void print_json_line(struct mg_buf *b);
+
+#endif

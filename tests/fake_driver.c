@@ -1,0 +1,395 @@
+#include "fake_driver.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrator/buf.h"
+
+struct fake_conn {
+	struct mg_conn base; /* first: the runner sees only this */
+	struct fake_db *db;
+};
+
+static struct fake_db *db_of(struct mg_conn *conn)
+{
+	return ((struct fake_conn *)conn)->db;
+}
+
+static void logf_(struct fake_db *db, const char *fmt, ...)
+        MG_PRINTF(2, 3);
+static void logf_(struct fake_db *db, const char *fmt, ...)
+{
+	size_t len = strlen(db->log);
+	va_list ap;
+
+	if (len + 1 >= sizeof(db->log))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(db->log + len, sizeof(db->log) - len, fmt, ap);
+	va_end(ap);
+	len = strlen(db->log);
+	if (len + 1 < sizeof(db->log)) {
+		db->log[len] = '\n';
+		db->log[len + 1] = '\0';
+	}
+}
+
+/* Counts a call of kind op; true when this one is to fail. */
+static bool failing(struct fake_db *db, enum fake_op op)
+{
+	db->calls[op]++;
+	return db->fail_at[op] != 0 && db->calls[op] == db->fail_at[op];
+}
+
+static int fail(struct fake_db *db, struct mg_error *err, const char *what)
+{
+	int code = db->fail_code ? db->fail_code : MG_EDRIVER;
+
+	mg_error_set(err, code, "fake: %s failed", what);
+	if (err != NULL)
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
+		         db->fail_sqlstate);
+	return code;
+}
+
+static void drop_pending(struct fake_db *db)
+{
+	size_t i, keep = 0;
+	int f;
+
+	for (i = 0; i < db->nrows; i++) {
+		if (!db->rows[i].pending) {
+			db->rows[keep++] = db->rows[i];
+			continue;
+		}
+		for (f = 0; f < MG_LF_COUNT; f++)
+			free(db->rows[i].f[f]);
+	}
+	db->nrows = keep;
+}
+
+static void keep_pending(struct fake_db *db)
+{
+	size_t i;
+
+	for (i = 0; i < db->nrows; i++)
+		db->rows[i].pending = false;
+}
+
+/* Ends the open transaction with a COMMIT that may be failed. */
+static int commit(struct fake_db *db, struct mg_error *err)
+{
+	db->in_txn = false;
+	if (failing(db, FAKE_COMMIT)) {
+		logf_(db, "commit (failed)");
+		drop_pending(db);
+		if (db->on_end != NULL)
+			db->on_end(db->ctx, false);
+		return fail(db, err, "commit");
+	}
+	logf_(db, "commit");
+	keep_pending(db);
+	if (db->on_end != NULL)
+		db->on_end(db->ctx, true);
+	return 0;
+}
+
+static int fake_connect_url(struct mg_conn **out, const char *url,
+                            unsigned flags, struct mg_error *err)
+{
+	(void)url;
+	(void)flags;
+	*out = NULL;
+	return mg_error_set(err, MG_EINVALID, "the fake has no URLs");
+}
+
+static void fake_close(struct mg_conn *conn)
+{
+	free(conn);
+}
+
+static const char *first_line(const char *sql, char out[80])
+{
+	size_t n = strcspn(sql, "\n");
+
+	snprintf(out, 80, "%.*s", (int)(n < 79 ? n : 79), sql);
+	return out;
+}
+
+static int fake_exec(struct mg_conn *conn, const char *sql, size_t len,
+                     unsigned flags, struct mg_script_result *res,
+                     struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+	char line[80];
+
+	(void)len;
+	memset(res, 0, sizeof(*res));
+	logf_(db, "exec%s %s", flags & MG_SCRIPT_NO_TXN ? " (no txn)" : "",
+	      first_line(sql, line));
+	if (failing(db, FAKE_EXEC)) {
+		res->line = db->fail_line;
+		res->done = db->fail_done;
+		res->committed = db->fail_committed;
+		res->total = db->fail_total;
+		return fail(db, err, "statement");
+	}
+	if (db->on_exec != NULL)
+		db->on_exec(db->ctx, sql);
+	res->done = res->total = db->fail_total;
+	return 0;
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int ledger_insert(struct fake_db *db, const char *const *params,
+                         struct mg_error *err)
+{
+	struct fake_row *rows, *row;
+	int f;
+
+	if (failing(db, FAKE_LEDGER_WRITE)) {
+		logf_(db, "ledger insert (failed)");
+		return fail(db, err, "ledger insert");
+	}
+	rows = realloc(db->rows, (db->nrows + 1) * sizeof(*rows));
+	if (rows == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	db->rows = rows;
+	row = &rows[db->nrows++];
+	memset(row, 0, sizeof(*row));
+	for (f = 0; f < MG_LF_COUNT; f++)
+		if (params[f] != NULL)
+			row->f[f] = strdup(params[f]);
+	row->pending = db->in_txn;
+	logf_(db, "ledger insert %s %s %s", row->f[MG_LF_VERSION],
+	      row->f[MG_LF_DIRECTION], row->f[MG_LF_STATUS]);
+	return 0;
+}
+
+static int ledger_select(struct fake_db *db, struct mg_rows **out,
+                         struct mg_error *err)
+{
+	struct mg_rows *r;
+	size_t i;
+
+	if (!db->table_exists)
+		return mg_error_set(err, MG_ENOTFOUND, "no ledger table");
+	if ((r = mg_rows_new(MG_LF_COUNT)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (i = 0; i < db->nrows; i++)
+		if (mg_rows_add(r, (const char *const *)db->rows[i].f,
+		                MG_LF_COUNT) < 0) {
+			mg_rows_free(r);
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		}
+	*out = r;
+	return 0;
+}
+
+static int fake_query(struct mg_rows **out, struct mg_conn *conn,
+                      const char *sql, const char *const *params,
+                      size_t nparams, unsigned flags, struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+	struct mg_rows *r = NULL;
+	char line[80];
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (starts(sql, "CREATE TABLE") || starts(sql, "CREATE INDEX")) {
+		logf_(db, "%s", first_line(sql, line));
+		db->table_exists = true;
+		rc = 0;
+	} else if (starts(sql, "INSERT INTO") && nparams == MG_LF_COUNT) {
+		rc = ledger_insert(db, params, err);
+	} else if (starts(sql, "SELECT") && strstr(sql, "entry_hash")) {
+		logf_(db, "ledger select");
+		rc = ledger_select(db, &r, err);
+	} else {
+		logf_(db, "query %s", first_line(sql, line));
+		if (failing(db, FAKE_QUERY))
+			rc = fail(db, err, "query");
+		else if (db->answer == NULL ||
+		         (rc = db->answer(db->ctx, sql, &r, err)) > 0)
+			rc = mg_error_set(err, MG_EDRIVER,
+			                  "fake: no answer for '%s'", sql);
+	}
+	if (rc == 0 && (flags & MG_Q_COMMIT))
+		rc = commit(db, err);
+	else if (rc < 0 && db->in_txn && rc != MG_ENOTFOUND)
+		logf_(db, "(transaction aborted)");
+	if (rc == 0 && out != NULL && r == NULL)
+		r = mg_rows_new(0);
+	if (rc == 0 && out != NULL)
+		*out = r;
+	else
+		mg_rows_free(r);
+	return rc;
+}
+
+static int fake_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	switch (op) {
+	case MG_TXN_BEGIN:
+		if (failing(db, FAKE_BEGIN))
+			return fail(db, err, "begin");
+		logf_(db, "begin");
+		db->in_txn = true;
+		return 0;
+	case MG_TXN_COMMIT:
+		return commit(db, err);
+	case MG_TXN_ROLLBACK:
+		logf_(db, "rollback");
+		db->in_txn = false;
+		drop_pending(db);
+		if (db->on_end != NULL)
+			db->on_end(db->ctx, false);
+		return 0;
+	}
+	return 0;
+}
+
+static int fake_lock(struct mg_conn *conn, const char *name, int64_t key,
+                     int timeout_s, struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	(void)key;
+	(void)timeout_s;
+	if (failing(db, FAKE_LOCK))
+		return mg_error_set(err, MG_ELOCKED,
+		                    "fake: '%s' is held by another runner",
+		                    name);
+	logf_(db, "lock %s", name);
+	return 0;
+}
+
+static void fake_unlock(struct mg_conn *conn, const char *name, int64_t key)
+{
+	(void)key;
+	logf_(db_of(conn), "unlock %s", name);
+}
+
+static void fake_fingerprint(struct mg_buf *out, const char *table,
+                             const char *const *cols, size_t ncols)
+{
+	size_t i;
+
+	mg_buf_addf(out, "FINGERPRINT %s", table);
+	for (i = 0; i < ncols; i++)
+		mg_buf_addf(out, " %s", cols[i]);
+}
+
+static void fake_schema_sql(struct mg_buf *out)
+{
+	mg_buf_add(out, "SCHEMA");
+}
+
+static const char *fake_schema(struct mg_conn *conn)
+{
+	(void)conn;
+	return NULL;
+}
+
+static const char *fake_user(struct mg_conn *conn)
+{
+	(void)conn;
+	return "fake_user";
+}
+
+const struct mg_driver fake_driver = {
+	.name = "fake",
+	.caps = MG_CAP_TXN_DDL | MG_CAP_RUN_LOCK,
+	.ident_quote = '"',
+	.ts_type = "TEXT",
+	.ts_param = "?",
+	.ts_text = "%s",
+	.table_options = "",
+	.connect = fake_connect_url,
+	.close = fake_close,
+	.exec_script = fake_exec,
+	.query = fake_query,
+	.txn = fake_txn,
+	.lock = fake_lock,
+	.unlock = fake_unlock,
+	.fingerprint_sql = fake_fingerprint,
+	.schema_sql = fake_schema_sql,
+	.schema = fake_schema,
+	.user = fake_user,
+};
+
+struct fake_db *fake_db_new(void)
+{
+	struct fake_db *db = calloc(1, sizeof(*db));
+
+	if (db != NULL)
+		db->drv = fake_driver;
+	return db;
+}
+
+void fake_db_free(struct fake_db *db)
+{
+	size_t i;
+	int f;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < db->nrows; i++)
+		for (f = 0; f < MG_LF_COUNT; f++)
+			free(db->rows[i].f[f]);
+	free(db->rows);
+	free(db);
+}
+
+struct mg_conn *fake_connect(struct fake_db *db)
+{
+	struct fake_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->base.drv = &db->drv;
+	c->db = db;
+	return &c->base;
+}
+
+size_t fake_ledger_rows(const struct fake_db *db)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < db->nrows; i++)
+		n += !db->rows[i].pending;
+	return n;
+}
+
+const char *fake_ledger_get(const struct fake_db *db, size_t i, enum mg_lf f)
+{
+	size_t k;
+
+	for (k = 0; k < db->nrows; k++) {
+		if (db->rows[k].pending)
+			continue;
+		if (i-- == 0)
+			return db->rows[k].f[f];
+	}
+	return NULL;
+}
+
+struct mg_rows *fake_value(const char *v)
+{
+	struct mg_rows *r = mg_rows_new(1);
+
+	if (r != NULL && mg_rows_add(r, &v, 1) < 0) {
+		mg_rows_free(r);
+		r = NULL;
+	}
+	return r;
+}
