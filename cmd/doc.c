@@ -304,7 +304,7 @@ static void print_bash(FILE *f, const struct command *commands)
 	      "\t# The command is the first word that is neither an option "
 	      "nor an\n\t# option's value; options may come before or after "
 	      "it.\n"
-	      "\tlocal i w cmd= npos=0 config= only_args=\n"
+	      "\tlocal i w cmd='' npos=0 config='' only_args=''\n"
 	      "\tfor ((i = 1; i < cword; i++)); do\n"
 	      "\t\tw=${words[i]}\n"
 	      "\t\tif [[ -z $only_args && $w == -?* ]]; then\n"

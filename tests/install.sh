@@ -86,7 +86,8 @@ for c in "${commands[@]}"; do
 			"$(diff <(echo "$want") <(echo "$got") | grep '^[<>]')"
 	grep -qE "^[[:space:]]+$c\)|'$c:" "$zshc" ||
 		fail "zsh completion lacks '$c'"
-	for o in $(grep -- '^--' <<<"$want"); do
+	mapfile -t longs < <(grep -- '^--' <<<"$want")
+	for o in "${longs[@]}"; do
 		grep -qE -- "\{-.[+]?,$o=?\}|'$o=?\[" "$zshc" ||
 			fail "zsh completion lacks $o"
 	done
