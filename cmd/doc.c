@@ -478,14 +478,24 @@ int cmd_doc(const struct opts *o, const struct command *commands)
 {
 	bool man = strcmp(o->command, "man") == 0;
 
+	if (o->help) {
+		printf(man ? "usage: migrate man\n\nprint the man page, "
+		             "migrate.1 (roff).\n"
+		           : "usage: migrate completion bash|zsh\n\nprint "
+		             "the shell's completion script.\n");
+		return EXIT_OK;
+	}
 	if (man && o->nargs == 0) {
 		print_man(stdout, commands);
 		return EXIT_OK;
 	}
 	if (man)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
-	if (o->nargs != 1)
-		return usage_error(o, "usage: migrate completion bash|zsh");
+	if (o->nargs == 0)
+		return usage_error(o,
+		                   "completion for which shell: bash or zsh");
+	if (o->nargs > 1)
+		return usage_error(o, "unexpected argument '%s'", o->args[1]);
 	if (strcmp(o->args[0], "bash") == 0)
 		print_bash(stdout, commands);
 	else if (strcmp(o->args[0], "zsh") == 0)

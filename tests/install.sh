@@ -92,9 +92,7 @@ for c in "${commands[@]}"; do
 			fail "zsh completion lacks $o"
 	done
 done
-if command -v zsh >/dev/null; then
-	zsh -n "$zshc" || fail "zsh cannot parse _migrate"
-fi
+zsh -n "$zshc" || fail "zsh cannot parse _migrate"
 
 # complete LINE: what TAB offers at the end of LINE, one per line. Words
 # are split at blanks only, so LINE holds no '=' or ':'.
@@ -145,6 +143,41 @@ printf 'dir = m\n[env staging]\nx = 1\n  [env  prod ] # live\n[other]\n' \
 	>migrate.conf
 [[ $(_migrate_env_names | tr '\n' ' ') == "staging prod " ]] ||
 	fail "_migrate_env_names: '$(_migrate_env_names | tr '\n' ' ')'"
+
+# zsh: type each line and TAB into an interactive zsh on a pseudo-terminal
+# (zpty), with _migrate on its fpath; ^X then shows the line as TAB left
+# it, between BUF< and >, and empties it. Prints the whole screen.
+cat >ztab.zsh <<'EOF'
+zmodload zsh/zpty
+dir=$1
+shift
+zpty z 'zsh -f -i'
+zpty -w z "PS1='%% '; fpath=($dir \$fpath); autoload -U compinit;" \
+	"compinit -u -d $PWD/zcompdump; unsetopt beep;" \
+	"show() { zle -M \"BUF<\$BUFFER>\"; BUFFER= };" \
+	"zle -N show; bindkey '^X' show; print \$((6 * 7))X"
+zpty -r z out '*42X*'
+for line in "$@"; do
+	zpty -n -w z "$line"$'\t\C-x'
+	zpty -r z out '*BUF<*>*'
+	print -r -- "$out"
+done
+zpty -d z
+EOF
+screen=$(timeout 60 zsh -f ztab.zsh "$(dirname "$zshc")" \
+	"migrate up --al" "migrate -d x --json ba" "migrate help re" \
+	"migrate --lock-timeout 3 down --st" "migrate --dir tree/m" \
+	"migrate keygen --out tree/k" "migrate down --" 2>&1 | tr -d '\r') ||
+	fail "zsh completion did not answer: $screen"
+for want in "migrate up --allow-out-of-order " \
+	"migrate -d x --json baseline " "migrate help repair " \
+	"migrate --lock-timeout 3 down --steps=" "migrate --dir tree/mig/" \
+	"migrate keygen --out tree/key "; do
+	[[ $screen == *"BUF<$want>"* ]] ||
+		fail "zsh: TAB did not complete to '$want': $screen"
+done
+[[ $screen == *--allow-changed-down*--steps*"BUF<migrate down -->"* ]] ||
+	fail "zsh: 'migrate down --<TAB>' did not list down's options"
 
 if ((fails > 0)); then
 	echo "$fails failures" >&2
