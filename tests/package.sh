@@ -3,7 +3,8 @@
 # unpacks it into a scratch tree (dpkg -x, no root needed, nothing touches
 # the system), and checks that
 #  - Depends names the package of every library the binary links (objdump's
-#    NEEDED, each found with dpkg -S), and the five we rely on;
+#    NEEDED, each found with dpkg -S), and the five we rely on; apt would
+#    install it (--simulate);
 #  - the unpacked migrate runs: --version, and the demo of scripts/demo.sh
 #    (the example migrations applied to a SQLite file, the ledger, status);
 #  - the man page renders and the completions are where bash-completion and
@@ -21,6 +22,7 @@ if (($# > 0)); then
 else
 	deb=$(bash scripts/package.sh | tail -n 1)
 fi
+deb=$(realpath "$deb") # apt takes a .deb by its path: ./x.deb or /x.deb
 root=$(mktemp -d /tmp/mg_package_XXXXXX)
 trap 'rm -rf "$root"' EXIT
 fails=0
@@ -58,6 +60,10 @@ for soname in $(objdump -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
 		fail "migrate links $soname ($pkg), which Depends lacks"
 	fi
 done
+
+# What 'apt install ./migrate_*.deb' would do, simulated: nothing changes.
+apt-get install --simulate "$deb" >"$root/apt" 2>&1 ||
+	fail "apt cannot install the package: $(cat "$root/apt")"
 
 # The unpacked binary, and the demo: scripts/demo.sh's three commands.
 "$bin" --version | grep -qx 'migrate [0-9][0-9.]*' ||
