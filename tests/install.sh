@@ -122,6 +122,10 @@ expect()
 
 cd "$prefix"
 mkdir -p tree/mig && touch tree/key tree/mig/1_a.up.sql
+# --env NAME completes from the [env NAME] sections of the config file.
+printf 'dir = m\n[env staging]\nx = 1\n  [env  prod ] # live\n[other]\n' \
+	>migrate.conf
+printf '[env other-conf]\n' >tree/other.conf
 expect "migrate u" up
 expect "migrate d" down
 expect "migrate help re" repair
@@ -132,17 +136,15 @@ expect "migrate down --a" --all --allow-changed-down
 expect "migrate --lock-timeout 5 down --st" --steps
 expect "migrate --dir tr" tree
 expect "migrate --dir tree/" tree/mig
-expect "migrate keygen --out tree/" tree/key tree/mig
+expect "migrate keygen --out tree/" tree/key tree/mig tree/other.conf
 expect "migrate up --to 3 x"
 expect "migrate new "
 expect "migrate up -- --t"
+expect "migrate --env " prod staging
+expect "migrate up --env st" staging
+expect "migrate --config tree/other.conf up --env " other-conf
 [[ $(complete_line "migrate ") == *keygen* ]] || fail "'migrate <TAB>'"
 
-# The hook for --env NAME: the [env NAME] sections of migrate.conf.
-printf 'dir = m\n[env staging]\nx = 1\n  [env  prod ] # live\n[other]\n' \
-	>migrate.conf
-[[ $(_migrate_env_names | tr '\n' ' ') == "staging prod " ]] ||
-	fail "_migrate_env_names: '$(_migrate_env_names | tr '\n' ' ')'"
 
 # zsh: type each line and TAB into an interactive zsh on a pseudo-terminal
 # (zpty), with _migrate on its fpath; ^X then shows the line as TAB left
@@ -167,12 +169,15 @@ EOF
 screen=$(timeout 60 zsh -f ztab.zsh "$(dirname "$zshc")" \
 	"migrate up --al" "migrate -d x --json ba" "migrate help re" \
 	"migrate --lock-timeout 3 down --st" "migrate --dir tree/m" \
-	"migrate keygen --out tree/k" "migrate down --" 2>&1 | tr -d '\r') ||
+	"migrate keygen --out tree/k" "migrate up --env st" \
+	"migrate --config tree/other.conf up --env o" \
+	"migrate down --" 2>&1 | tr -d '\r') ||
 	fail "zsh completion did not answer: $screen"
 for want in "migrate up --allow-out-of-order " \
 	"migrate -d x --json baseline " "migrate help repair " \
 	"migrate --lock-timeout 3 down --steps=" "migrate --dir tree/mig/" \
-	"migrate keygen --out tree/key "; do
+	"migrate keygen --out tree/key " "migrate up --env staging " \
+	"migrate --config tree/other.conf up --env other-conf "; do
 	[[ $screen == *"BUF<$want>"* ]] ||
 		fail "zsh: TAB did not complete to '$want': $screen"
 done
