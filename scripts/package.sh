@@ -99,7 +99,7 @@ depends=$(cd "$shlib" &&
 	sed -n 's/^shlibs:Depends=//p')
 # The drivers are compiled in only where their libraries were found: a
 # package without one of them is not the package we mean to ship.
-for lib in libpq5 libmariadb3 libsodium23 libsqlite3-0 libjansson4; do
+for lib in libpq5 libmariadb3 libsodium23 libsqlite3-0 libjansson4 libinih1; do
 	if [[ ", $depends" != *", $lib"[\ ,]* && ", $depends" != *", $lib" ]]; then
 		echo "package.sh: the binary does not link $lib" \
 			"(Depends: $depends)" >&2

@@ -3,7 +3,7 @@
 # unpacks it into a scratch tree (dpkg -x, no root needed, nothing touches
 # the system), and checks that
 #  - Depends names the package of every library the binary links (objdump's
-#    NEEDED, each found with dpkg -S), and the five we rely on; apt would
+#    NEEDED, each found with dpkg -S), and the six we rely on; apt would
 #    install it (--simulate);
 #  - the unpacked migrate runs: --version, and the demo of scripts/demo.sh
 #    (the example migrations applied to a SQLite file, the ledger, status);
@@ -40,7 +40,7 @@ depends=$(sed -n 's/^Depends: //p' "$root/control")
 echo "Depends: $depends"
 
 # Depends against what the binary links.
-for lib in libpq5 libmariadb3 libsodium23 libsqlite3-0 libjansson4; do
+for lib in libpq5 libmariadb3 libsodium23 libsqlite3-0 libjansson4 libinih1; do
 	[[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] ||
 		fail "Depends lacks $lib"
 done
