@@ -30,7 +30,8 @@ version=$(sed -nE 's/^project\(migrate VERSION ([0-9.]+).*/\1/p' \
 	CMakeLists.txt)
 debversion=$version-1
 arch=$(dpkg --print-architecture)
-maintainer="${DEBFULLNAME:-migrate maintainers} <${DEBEMAIL:-maintainers@migrate.invalid}>"
+maintainer="${DEBFULLNAME:-migrate maintainers}"
+maintainer+=" <${DEBEMAIL:-maintainers@migrate.invalid}>"
 deb=$build/migrate_${debversion}_$arch.deb
 # The time of the last commit, so that two builds of one commit are the
 # same bytes (the changelog's date, the files' mtimes).
