@@ -31,9 +31,13 @@ export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 # --no-tests=error: a build that produced no tests has not passed anything.
 # -j2 matches the 2 cores; integration tests make their own schema or
 # database, so they may run side by side.
+rc=0
 bash scripts/with-servers.sh \
-	ctest --test-dir build-test --output-on-failure --no-tests=error -j2
+	ctest --test-dir build-test --output-on-failure --no-tests=error -j2 ||
+	rc=$?
 
 # Its own step, not a ctest test: it makes a second, Release build (about 40 s
-# here), which would compete with the integration tests under ctest -j2.
-bash tests/package.sh
+# here), which would compete with the integration tests under ctest -j2. It
+# runs even when ctest failed, so that one run reports every failure.
+bash tests/package.sh || rc=$((rc == 0 ? $? : rc))
+exit "$rc"
