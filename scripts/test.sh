@@ -33,11 +33,22 @@ export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 # database, so they may run side by side.
 rc=0
 bash scripts/with-servers.sh \
-	ctest --test-dir build-test --output-on-failure --no-tests=error -j2 ||
-	rc=$?
+	ctest --test-dir build-test --output-on-failure --no-tests=error -j2 |
+	tee build-test/ctest.log || rc=$?
 
 # Its own step, not a ctest test: it makes a second, Release build (about 40 s
 # here), which would compete with the integration tests under ctest -j2. It
 # runs even when ctest failed, so that one run reports every failure.
-bash tests/package.sh || rc=$((rc == 0 ? $? : rc))
+pkg_failed=0
+bash tests/package.sh || { pkg_failed=1; rc=$((rc == 0 ? 1 : rc)); }
+
+# One closing line for both steps, counted from ctest's own summary ("N% tests
+# passed, F tests failed out of T") plus the package test.
+read -r failed total < <(sed -n \
+	's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' \
+	build-test/ctest.log | tail -n 1) || true
+if [[ -n ${total:-} ]]; then
+	echo "summary: $((total - failed + 1 - pkg_failed)) passed," \
+		"$((failed + pkg_failed)) failed"
+fi
 exit "$rc"
