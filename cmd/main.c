@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/config.h"
+#include "cmd/doc.h"
 #include "cmd/options.h"
 #include "migrator/driver.h"
 #include "migrator/drivers/url.h"
@@ -164,6 +165,10 @@ static int dispatch(struct opts *o)
 	}
 	if (strcmp(o->command, "help") == 0)
 		return help(o);
+	/* hidden: the build writes the man page and completions with these */
+	if (strcmp(o->command, "man") == 0 ||
+	    strcmp(o->command, "completion") == 0)
+		return cmd_doc(o, commands);
 	if ((c = find_command(o->command)) == NULL)
 		return unknown_command(o, o->command);
 	if (o->help) {

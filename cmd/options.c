@@ -360,3 +360,15 @@ void print_command_usage(FILE *f, const struct command *c)
 	fprintf(f, "\nglobal options:\n");
 	print_global_options(f);
 }
+
+bool option_doc(struct option_doc *out, size_t k)
+{
+	if (k >= NOPTIONS)
+		return false;
+	out->lng = options[k].lng;
+	out->shrt = options[k].shrt;
+	out->arg = takes_value(&options[k]) ? options[k].arg : NULL;
+	out->bit = options[k].bit;
+	out->help = options[k].help;
+	return true;
+}

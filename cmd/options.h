@@ -1,6 +1,8 @@
 #ifndef MG_CMD_OPTIONS_H
 #define MG_CMD_OPTIONS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -70,5 +72,18 @@ void print_usage(FILE *f, const struct command *commands);
 /* `migrate help CMD` and `migrate CMD --help`: its synopsis, its own
  * options and the global ones, one line each. */
 void print_command_usage(FILE *f, const struct command *c);
+
+/* One entry of the option table, lent to the generators of cmd/doc.c (the
+ * man page, the completions) so that they list what --help lists. */
+struct option_doc {
+	const char *lng;
+	char shrt;       /* 0: none */
+	const char *arg; /* the value's placeholder ("URL"); NULL: no value */
+	unsigned bit;    /* O_*; 0: a global option */
+	const char *help;
+};
+
+/* Fills out with the k-th option of the table, from 0; false past the last. */
+bool option_doc(struct option_doc *out, size_t k);
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages migrate needs, and only those that are missing.
 #
-#   bash scripts/deps.sh build test     # run it
+#   bash scripts/deps.sh build test     # run it (sets: build, test, package)
 #   . scripts/deps.sh; mg_deps build    # or source it and call mg_deps
 #
 # CI may run on a brand-new machine where nothing is installed, so the
@@ -25,8 +25,14 @@ MG_DEPS_BUILD=(build-essential cmake pkg-config libpq-dev libsodium-dev
 # mariadb-install-db/mariadbd/mariadb-admin/mariadb from MariaDB); sqlite3 to
 # inspect test databases by hand; python3, whose json module is the outside
 # reader tests/it_json.c feeds every --json line to.
+# tests/install.sh checks the installed man page with groff and man, and
+# the completions with bash-completion and zsh.
 MG_DEPS_TEST=(libcmocka-dev postgresql-15 postgresql-client-15 mariadb-server
-	mariadb-client sqlite3 python3)
+	mariadb-client sqlite3 python3 groff-base man-db bash-completion zsh)
+
+# scripts/package.sh: dpkg-buildflags, dpkg-shlibdeps and dpkg-deb from
+# dpkg-dev; lintian for tests/package.sh, which checks the .deb.
+MG_DEPS_PACKAGE=(dpkg-dev lintian)
 
 # Prints the packages among "$@" that are not fully installed.
 mg_deps_missing()
@@ -43,23 +49,26 @@ mg_deps_missing()
 	done
 }
 
-# mg_deps SET...: SET is build, test or all.
+# mg_deps SET...: SET is build, test, package or all.
 mg_deps()
 {
 	local set
 	local -a want=() missing=() sudo=()
 
 	if (($# == 0)); then
-		echo "usage: mg_deps build|test|all..." >&2
+		echo "usage: mg_deps build|test|package|all..." >&2
 		return 2
 	fi
 	for set in "$@"; do
 		case $set in
 		build) want+=("${MG_DEPS_BUILD[@]}") ;;
 		test) want+=("${MG_DEPS_TEST[@]}") ;;
-		all) want+=("${MG_DEPS_BUILD[@]}" "${MG_DEPS_TEST[@]}") ;;
+		package) want+=("${MG_DEPS_PACKAGE[@]}") ;;
+		all) want+=("${MG_DEPS_BUILD[@]}" "${MG_DEPS_TEST[@]}"
+			"${MG_DEPS_PACKAGE[@]}") ;;
 		*)
-			echo "mg_deps: unknown set '$set' (build, test, all)" >&2
+			echo "mg_deps: unknown set '$set' (build, test," \
+				"package, all)" >&2
 			return 2
 			;;
 		esac

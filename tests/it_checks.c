@@ -465,9 +465,9 @@ static void dry_runs_change_nothing_and_show_before_values(void **state)
 
 	MG(r, "up", "--dry-run");
 	assert_exit(r, 0);
-	assert_contains(r->err, "0002_extra.up.sql");
-	assert_contains(r->err, "rows users: 3 -> ");
-	assert_contains(r->err, "data users: 3:");
+	assert_contains(r->out, "0002_extra.up.sql");
+	assert_contains(r->out, "rows users: 3 -> ");
+	assert_contains(r->out, "data users: 3:");
 	assert_false(it_table_exists(e, "extra"));
 	assert_int_equal(it_ledger_count(e, NULL), n);
 	assert_state(e, 2, "pending");
@@ -493,8 +493,8 @@ static void dry_runs_change_nothing_and_show_before_values(void **state)
 
 	MG(r, "down", "--dry-run");
 	assert_exit(r, 0);
-	assert_contains(r->err, "0002_extra.down.sql");
-	assert_contains(r->err, "rows users: 4 -> ");
+	assert_contains(r->out, "0002_extra.down.sql");
+	assert_contains(r->out, "rows users: 4 -> ");
 	assert_true(it_table_exists(e, "extra"));
 	assert_int_equal(it_count(e, "SELECT count(*) FROM extra"), 1);
 	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);

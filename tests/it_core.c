@@ -1281,11 +1281,11 @@ static void dry_run_changes_nothing(void **state)
 	MG(r, "up", "--dry-run");
 	assert_exit(r, 0);
 	it_checksum(sum, UP_A, strlen(UP_A));
-	assert_contains(r->err, sum);
+	assert_contains(r->out, sum); /* the plan: stdout */
 	it_checksum(sum, UP_B, strlen(UP_B));
-	assert_contains(r->err, sum);
+	assert_contains(r->out, sum); /* the plan: stdout */
 	it_checksum(sum, UP_C, strlen(UP_C));
-	assert_contains(r->err, sum);
+	assert_contains(r->out, sum); /* the plan: stdout */
 	assert_no_table(e, "a");
 	assert_no_table(e, "c");
 	assert_int_equal(it_ledger_count(e, NULL), 0);
@@ -1305,7 +1305,7 @@ static void down_dry_run_changes_nothing(void **state)
 	MG(r, "down", "--all", "--dry-run");
 	assert_exit(r, 0);
 	it_checksum(sum, down_c, strlen(down_c));
-	assert_contains(r->err, sum);
+	assert_contains(r->out, sum); /* the plan: stdout */
 	assert_table(e, "a");
 	assert_table(e, "c");
 	assert_int_equal(it_ledger_count(e, NULL), runs(st, 3));
