@@ -329,12 +329,19 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 
 		if ((rc = run_discard(c, sql + s->off, s->len, err)) < 0) {
 			unsigned rel = server_line(mysql_error(c->my));
+			/* "at line N" counts from the text sent, comments
+			 * before the statement included; without it, name
+			 * the statement's own first line, not a comment */
+			size_t own =
+			        mg_stmt_skip_comments(sql + s->off, s->len);
+			unsigned first =
+			        s->line - 1 + mg_sql_line_at(sql + s->off, own);
 
 			/* a CALL or a compound block commits what it did
 			 * before its failing statement */
 			if (partial(sql + s->off, s->len))
 				res->committed = res->done + 1;
-			res->line = s->line + (rel > 0 ? rel - 1 : 0);
+			res->line = rel > 0 ? s->line + rel - 1 : first;
 			break;
 		}
 		res->done++;
