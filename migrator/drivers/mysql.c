@@ -99,35 +99,121 @@ static const char *param(const struct mg_url *u, const char *a, const char *b)
 	return NULL;
 }
 
-/* ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY, as the
- * mysql client spells it, plus ssl-ca, ssl-cert, ssl-key. */
-static int set_tls(MYSQL *my, const struct mg_url *u, struct mg_error *err)
+/* What the URL asks of TLS, weakest first. */
+enum tls_mode { TLS_OFF, TLS_PREFERRED, TLS_REQUIRED, TLS_VERIFY };
+
+static const struct {
+	const char *name;
+	enum tls_mode mode;
+} tls_names[] = {
+	/* ssl-mode, as the mysql client spells it */
+	{ "DISABLED", TLS_OFF },
+	{ "PREFERRED", TLS_PREFERRED },
+	{ "REQUIRED", TLS_REQUIRED },
+	{ "VERIFY_CA", TLS_VERIFY },
+	{ "VERIFY_IDENTITY", TLS_VERIFY },
+	/* tls, as golang-migrate (go-sql-driver/mysql) spells it: "true"
+	 * verifies the certificate and host name, "skip-verify" encrypts
+	 * without verifying */
+	{ "false", TLS_OFF },
+	{ "preferred", TLS_PREFERRED },
+	{ "skip-verify", TLS_REQUIRED },
+	{ "true", TLS_VERIFY },
+};
+
+/*
+ * The TLS mode of a URL: ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|
+ * VERIFY_IDENTITY, or golang-migrate's tls=false|preferred|skip-verify|
+ * true (not both). Without either, ssl-ca means VERIFY_CA and ssl-cert
+ * or ssl-key REQUIRED: a certificate given is never silently unused.
+ */
+static int tls_mode(enum tls_mode *out, const struct mg_url *u,
+                    struct mg_error *err)
 {
 	const char *mode = param(u, "ssl-mode", "ssl_mode");
-	const char *ca = param(u, "ssl-ca", "ssl_ca");
-	const char *cert = param(u, "ssl-cert", "ssl_cert");
-	const char *key = param(u, "ssl-key", "ssl_key");
-	my_bool on = 1;
+	const char *tls = param(u, "tls", NULL);
+	size_t i, lo, hi;
 
-	if (mode == NULL && ca == NULL)
+	if (mode != NULL && tls != NULL)
+		return mg_error_set(err, MG_EINVALID,
+		                    "the URL has both ssl-mode and tls: give "
+		                    "one");
+	if (mode == NULL && tls == NULL) {
+		if (param(u, "ssl-ca", "ssl_ca") != NULL)
+			*out = TLS_VERIFY;
+		else if (param(u, "ssl-cert", "ssl_cert") != NULL ||
+		         param(u, "ssl-key", "ssl_key") != NULL)
+			*out = TLS_REQUIRED;
+		else
+			*out = TLS_OFF;
 		return 0;
-	if (mode != NULL && strcasecmp(mode, "DISABLED") == 0)
-		return 0;
-	if (mode != NULL && strcasecmp(mode, "PREFERRED") != 0 &&
-	    strcasecmp(mode, "REQUIRED") != 0 &&
-	    strcasecmp(mode, "VERIFY_CA") != 0 &&
-	    strcasecmp(mode, "VERIFY_IDENTITY") != 0)
+	}
+	/* the first five names are ssl-mode's, the rest tls's */
+	lo = mode != NULL ? 0 : 5;
+	hi = mode != NULL ? 5 : sizeof(tls_names) / sizeof(*tls_names);
+	for (i = lo; i < hi; i++) {
+		if (strcasecmp(mode != NULL ? mode : tls, tls_names[i].name) ==
+		    0) {
+			*out = tls_names[i].mode;
+			return 0;
+		}
+	}
+	if (mode != NULL)
 		return mg_error_set(err, MG_EINVALID,
 		                    "unknown ssl-mode '%s': "
 		                    "use DISABLED, PREFERRED, REQUIRED, "
 		                    "VERIFY_CA or VERIFY_IDENTITY",
 		                    mode);
-	mysql_ssl_set(my, key, cert, ca, NULL, NULL);
-	if (mode == NULL || strcasecmp(mode, "PREFERRED") != 0)
+	/* go-sql-driver's tls=<name> of a registered config: nothing of
+	 * the kind here */
+	return mg_error_set(err, MG_EINVALID,
+	                    "unknown tls '%s': use tls=true, skip-verify, "
+	                    "preferred or false, or ssl-mode with ssl-ca",
+	                    tls);
+}
+
+/* Refuses a query parameter that nothing reads (a misspelt ssl-mode
+ * would otherwise connect in plaintext without a word) and a TLS mode
+ * that does not parse, before connecting. */
+static int check_params(const struct mg_url *u, struct mg_error *err)
+{
+	static const char *const known[] = {
+		"socket",   "ssl-mode", "ssl_mode", "ssl-ca",  "ssl_ca",
+		"ssl-cert", "ssl_cert", "ssl-key",  "ssl_key", "tls",
+	};
+	enum tls_mode tls;
+	unsigned i;
+	size_t k;
+
+	for (i = 0; i < u->nparams; i++) {
+		for (k = 0; k < sizeof(known) / sizeof(*known); k++)
+			if (strcasecmp(u->keys[i], known[k]) == 0)
+				break;
+		if (k == sizeof(known) / sizeof(*known))
+			return mg_error_set(err, MG_EINVALID,
+			                    "unknown mysql URL parameter '%s': "
+			                    "migrate takes socket, ssl-mode, "
+			                    "ssl-ca, ssl-cert, ssl-key and tls",
+			                    u->keys[i]);
+	}
+	return tls_mode(&tls, u, err);
+}
+
+static void set_tls(MYSQL *my, const struct mg_url *u, enum tls_mode mode)
+{
+	my_bool on = 1;
+
+	if (mode == TLS_OFF)
+		return;
+	mysql_ssl_set(my, param(u, "ssl-key", "ssl_key"),
+	              param(u, "ssl-cert", "ssl_cert"),
+	              param(u, "ssl-ca", "ssl_ca"), NULL, NULL);
+	/* Connector/C falls back to plaintext despite ENFORCE unless it
+	 * also verifies: open_session() checks the cipher afterwards */
+	if (mode >= TLS_REQUIRED)
 		mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &on);
-	if (ca != NULL || (mode != NULL && strncasecmp(mode, "VERIFY", 6) == 0))
+	if (mode == TLS_VERIFY)
 		mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-	return 0;
 }
 
 static int open_session(MYSQL **out, const struct mg_url *u,
@@ -138,6 +224,7 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 	struct tm tm;
 	unsigned int timeout = 10;
 	const char *host = u->host;
+	enum tls_mode tls;
 	MYSQL *my;
 	int rc;
 
@@ -156,10 +243,11 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 	               "migrate");
 	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "migrate_label", label);
 	/* no ~/.my.cnf surprises: the URL says everything */
-	if ((rc = set_tls(my, u, err)) < 0) {
+	if ((rc = tls_mode(&tls, u, err)) < 0) {
 		mysql_close(my);
 		return rc;
 	}
+	set_tls(my, u, tls);
 	if (u->socket != NULL && host == NULL)
 		host = "localhost";
 	/* MULTI_RESULTS: a CALL returns several result sets */
@@ -168,6 +256,13 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 		rc = my_error(err, my);
 		mysql_close(my);
 		return rc;
+	}
+	if (tls >= TLS_REQUIRED && mysql_get_ssl_cipher(my) == NULL) {
+		mysql_close(my);
+		return mg_error_set(err, MG_EDRIVER,
+		                    "the server did not encrypt the "
+		                    "connection, and the URL requires TLS "
+		                    "(has the server TLS configured?)");
 	}
 	*out = my;
 	return 0;
@@ -234,7 +329,8 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_mysql;
-	if ((rc = mg_url_parse(&c->url, url, err)) < 0)
+	if ((rc = mg_url_parse(&c->url, url, err)) < 0 ||
+	    (rc = check_params(&c->url, err)) < 0)
 		goto fail;
 	if (c->url.db == NULL) {
 		rc = mg_error_set(err, MG_EINVALID,

