@@ -493,6 +493,32 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	mg_buf_dispose(&json);
 }
 
+/*
+ * One file of a dry run: its checks inside a transaction that is always
+ * rolled back, read-only as the session is (MG_CONNECT_READ_ONLY). One
+ * per file, so that a check failing on PostgreSQL does not abort the
+ * next file's. A check that ended the transaction stops the dry run.
+ */
+static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
+                        bool up, struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	bool inside = true;
+	int rc, rrc;
+
+	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		return rc;
+	dry_run_event(r, m, up);
+	if (drv->in_txn != NULL &&
+	    (rc = drv->in_txn(&inside, r->conn, err)) == 0 && !inside)
+		rc = mg_error_set(err, MG_ERR,
+		                  "a check of '%s' ended the dry run's "
+		                  "read-only transaction: stopped",
+		                  up ? m->up.path : m->down.path);
+	rrc = drv->txn(r->conn, MG_TXN_ROLLBACK, rc < 0 ? NULL : err);
+	return rc < 0 ? rc : rrc;
+}
+
 struct run_spec {
 	bool up;
 	bool both; /* migrate test runs the down files too */
@@ -620,8 +646,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
 		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
-			for (i = 0; i < p.n; i++)
-				dry_run_event(r, p.v[i], s->up);
+			for (i = 0; i < p.n && rc == 0; i++)
+				rc = dry_run_file(r, p.v[i], s->up, err);
 		mg_plan_dispose(&p);
 		mg_ledger_free(r->ledger);
 		r->ledger = NULL;

@@ -258,6 +258,13 @@ static int fake_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	return 0;
 }
 
+static int fake_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
+{
+	(void)err;
+	*out = db_of(conn)->in_txn;
+	return 0;
+}
+
 static int fake_lock(struct mg_conn *conn, const char *name, int64_t key,
                      int timeout_s, struct mg_error *err)
 {
@@ -319,6 +326,7 @@ const struct mg_driver fake_driver = {
 	.exec_script = fake_exec,
 	.query = fake_query,
 	.txn = fake_txn,
+	.in_txn = fake_in_txn,
 	.lock = fake_lock,
 	.unlock = fake_unlock,
 	.fingerprint_sql = fake_fingerprint,

@@ -166,11 +166,137 @@ static void tls_spellings_preferred_works_unknown_refused(void **state)
 	assert_table(e, "a");
 }
 
-static void sqlite_placeholder(void **state)
+/* ---- a dry run is read-only whatever the files say ---- */
+
+/* victim(id) with three rows, and on the servers wipe(), a function
+ * that empties it and returns 1: a check that is a SELECT, and writes. */
+static void make_victim(struct it_state *st)
+{
+	struct it_env *e = &st->e;
+
+	assert_int_equal(it_sql(e, "CREATE TABLE victim(id int)"), 0);
+	assert_int_equal(it_sql(e, "INSERT INTO victim VALUES (1), (2), (3)"),
+			 0);
+	if (backend(st) == BK_POSTGRES)
+		assert_int_equal(it_sql(e, "CREATE FUNCTION wipe() RETURNS int "
+					   "LANGUAGE sql AS 'DELETE FROM "
+					   "victim; SELECT 1'"), 0);
+	if (backend(st) == BK_MYSQL)
+		assert_int_equal(it_sql(e, "CREATE FUNCTION wipe() RETURNS int "
+					   "MODIFIES SQL DATA BEGIN DELETE "
+					   "FROM victim; RETURN 1; END"), 0);
+}
+
+static void assert_nothing_written(struct it_state *st)
+{
+	struct it_env *e = &st->e;
+
+	assert_int_equal(it_count(e, "SELECT count(*) FROM victim"), 3);
+	assert_no_table(e, "a");
+	assert_no_table(e, "pwned");
+	assert_no_table(e, "migrate_ledger");
+}
+
+/* A check that passes the parse-time rule (it starts with WITH or
+ * SELECT) but writes: refused by the read-only session, nothing
+ * written, the check reported as not evaluated. (SQLite has no SELECT
+ * that writes: sqlite_read_only_connection_refuses_writes.) */
+static void dry_run_check_that_writes_changes_nothing(void **state)
 {
 	IT_BEGIN;
-	(void)backend(st);
-	(void)e;
+	static const char *const checks[] = {
+		/* PostgreSQL: a data-modifying WITH */
+		"-- check:pre empty WITH d AS (DELETE FROM victim RETURNING "
+		"id) SELECT * FROM d\n",
+		/* PostgreSQL, MySQL: a function that writes */
+		"-- check:pre true SELECT wipe() = 1\n",
+	};
+	char up[512];
+	size_t i;
+
+	make_victim(st);
+	for (i = 0; i < sizeof(checks) / sizeof(*checks); i++) {
+		if (i == 0 && backend(st) != BK_POSTGRES)
+			continue;
+		snprintf(up, sizeof(up), "%sCREATE TABLE a(x int);\n",
+			 checks[i]);
+		assert_int_equal(it_pair(e, "0001_a", up, "DROP TABLE a;\n"),
+				 0);
+		MG(r, "up", "--dry-run");
+		if (r->code == 0)
+			assert_contains(r->err, "cannot run");
+		assert_nothing_written(st);
+		MG(r, "down", "--dry-run");
+		assert_nothing_written(st);
+	}
+}
+
+/*
+ * SQLite has no statement that writes from a SELECT, so this asks the
+ * driver itself: a read-only connection refuses a write even after
+ * PRAGMA query_only is switched off, and after a writable_schema game.
+ */
+static void sqlite_read_only_connection_refuses_writes(void **state)
+{
+	IT_BEGIN;
+	const struct mg_driver *drv;
+	struct mg_conn *ro = NULL;
+	struct mg_error err = { 0 };
+	static const char *const writes[] = {
+		"DELETE FROM victim",
+		"CREATE TABLE pwned(x int)",
+		"INSERT INTO victim VALUES (4)",
+	};
+	size_t i;
+
+	make_victim(st);
+	assert_non_null(drv = mg_driver_for_url(e->url, &err));
+	assert_int_equal(drv->connect(&ro, e->url, MG_CONNECT_READ_ONLY,
+				      &err), 0);
+	assert_int_equal(drv->query(NULL, ro, "PRAGMA query_only = 0", NULL,
+				    0, 0, &err), 0);
+	for (i = 0; i < sizeof(writes) / sizeof(*writes); i++) {
+		assert_true(drv->query(NULL, ro, writes[i], NULL, 0, 0,
+				       &err) < 0);
+		assert_contains(err.msg, "readonly");
+	}
+	/* and inside the dry run's transaction too */
+	assert_int_equal(drv->txn(ro, MG_TXN_BEGIN, &err), 0);
+	assert_true(drv->query(NULL, ro, "DELETE FROM victim", NULL, 0, 0,
+			       &err) < 0);
+	assert_int_equal(drv->txn(ro, MG_TXN_ROLLBACK, &err), 0);
+	drv->close(ro);
+	assert_nothing_written(st);
+}
+
+/* The servers' read-only session refuses the writes a check could
+ * smuggle, in autocommit as well as in the dry run's transaction. */
+static void read_only_session_refuses_writes(void **state)
+{
+	IT_BEGIN;
+	const struct mg_driver *drv;
+	struct mg_conn *ro = NULL;
+	struct mg_error err = { 0 };
+	bool inside = false;
+
+	make_victim(st);
+	assert_non_null(drv = mg_driver_for_url(e->url, &err));
+	assert_int_equal(drv->connect(&ro, e->url, MG_CONNECT_READ_ONLY,
+				      &err), 0);
+	assert_true(drv->query(NULL, ro, "DELETE FROM victim", NULL, 0, 0,
+			       &err) < 0);
+	assert_true(drv->query(NULL, ro, "CREATE TABLE pwned(x int)", NULL, 0,
+			       0, &err) < 0);
+	assert_int_equal(drv->txn(ro, MG_TXN_BEGIN, &err), 0);
+	assert_true(drv->query(NULL, ro, "SELECT wipe()", NULL, 0, 0, &err) <
+		    0);
+	assert_int_equal(drv->in_txn(&inside, ro, &err), 0);
+	assert_true(inside);
+	assert_int_equal(drv->txn(ro, MG_TXN_ROLLBACK, &err), 0);
+	assert_int_equal(drv->in_txn(&inside, ro, &err), 0);
+	assert_false(inside);
+	drv->close(ro);
+	assert_nothing_written(st);
 }
 
 /* ---- registration ---- */
@@ -181,12 +307,15 @@ static void sqlite_placeholder(void **state)
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
-		T(sqlite_placeholder),
+		T(sqlite_read_only_connection_refuses_writes),
 	};
 	const struct CMUnitTest postgres_tests[] = {
-		T(sqlite_placeholder),
+		T(dry_run_check_that_writes_changes_nothing),
+		T(read_only_session_refuses_writes),
 	};
 	const struct CMUnitTest mysql_tests[] = {
+		T(dry_run_check_that_writes_changes_nothing),
+		T(read_only_session_refuses_writes),
 		T(tls_required_is_refused_without_tls),
 		T(tls_spellings_preferred_works_unknown_refused),
 	};

@@ -23,7 +23,8 @@
 struct my_conn {
 	struct mg_conn base; /* first: the core sees only this */
 	MYSQL *my;
-	MYSQL *lock; /* the GET_LOCK session, while locked */
+	MYSQL *lock;    /* the GET_LOCK session, while locked */
+	bool read_only; /* MG_CONNECT_READ_ONLY */
 	struct mg_url url;
 	char user[300];
 };
@@ -318,7 +319,6 @@ static int run_discard(struct my_conn *c, const char *sql, size_t len,
 static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
                       struct mg_error *err)
 {
-	(void)flags; /* a server creates nothing on connecting */
 	struct my_conn *c;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -329,6 +329,7 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_mysql;
+	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	if ((rc = mg_url_parse(&c->url, url, err)) < 0 ||
 	    (rc = check_params(&c->url, err)) < 0)
 		goto fail;
@@ -362,6 +363,13 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 	/* the ledger's DATETIME(6) values are UTC text: keep NOW() and
 	 * friends in UTC too, so migrations see what the ledger says */
 	if (mysql_query(c->my, "SET time_zone = '+00:00'") != 0) {
+		rc = my_error(err, c->my);
+		goto fail;
+	}
+	/* a read-only command (a dry run) writes nothing whatever its
+	 * checks say; this covers autocommit statements too */
+	if (c->read_only &&
+	    mysql_query(c->my, "SET SESSION TRANSACTION READ ONLY") != 0) {
 		rc = my_error(err, c->my);
 		goto fail;
 	}
@@ -587,8 +595,22 @@ static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	                  : op == MG_TXN_COMMIT ? "COMMIT"
 	                                        : "ROLLBACK";
 
+	if (op == MG_TXN_BEGIN && c->read_only)
+		sql = "START TRANSACTION READ ONLY";
 	if (mysql_query(c->my, sql) != 0)
 		return my_error(err, c->my);
+	return 0;
+}
+
+/* What the server said in its last reply: no round trip. */
+static int my_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	unsigned st = c->my->server_status;
+
+	(void)err;
+	*out = (st & SERVER_STATUS_IN_TRANS) &&
+	       (!c->read_only || (st & SERVER_STATUS_IN_TRANS_READONLY));
 	return 0;
 }
 
@@ -770,6 +792,7 @@ const struct mg_driver mg_driver_mysql = {
 	.check_script = my_check_script,
 	.query = my_query,
 	.txn = my_txn,
+	.in_txn = my_in_txn,
 	.lock = my_lock,
 	.unlock = my_unlock,
 	.fingerprint_sql = my_fingerprint_sql,
