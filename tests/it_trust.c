@@ -299,6 +299,58 @@ static void read_only_session_refuses_writes(void **state)
 	assert_nothing_written(st);
 }
 
+/* ---- MariaDB: what a failed statement kept ---- */
+
+/*
+ * A multi-row INSERT failing on its third row keeps rows 1 and 2 in a
+ * MyISAM table: the version is dirty (nothing runs until repair), not
+ * failed, which would let the next `up` insert them a second time.
+ */
+static void myisam_partial_insert_is_dirty_not_failed(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_sql(e, "CREATE TABLE myisam_t (x int PRIMARY "
+				   "KEY) ENGINE=MyISAM"), 0);
+	assert_int_equal(it_pair(e, "0001_fill",
+				 "INSERT INTO myisam_t VALUES (1), (2), (2);\n",
+				 "DELETE FROM myisam_t;\n"), 0);
+	MG(r, "up");
+	assert_exit(r, 1);
+	assert_contains(r->err, "Duplicate entry");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM myisam_t"), 2);
+	assert_state(e, 1, "dirty");
+	assert_int_equal(it_ledger_count(e, "version = 1 AND status = "
+					    "'failed'"), 0);
+	/* no retry: the rows are not inserted twice */
+	MG(r, "up");
+	assert_exit(r, 1);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM myisam_t"), 2);
+}
+
+/* The same on InnoDB rolls the statement back: failed, and retried. */
+static void innodb_failed_insert_is_failed(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_sql(e, "CREATE TABLE inno_t (x int PRIMARY KEY) "
+				   "ENGINE=InnoDB"), 0);
+	assert_int_equal(it_pair(e, "0001_fill",
+				 "INSERT INTO inno_t VALUES (1), (2), (2);\n",
+				 "DELETE FROM inno_t;\n"), 0);
+	MG(r, "up");
+	assert_exit(r, 1);
+	assert_contains(r->err, "Duplicate entry");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM inno_t"), 0);
+	assert_state(e, 1, "failed");
+	assert_int_equal(it_write_str(e, "0001_fill.up.sql",
+				      "INSERT INTO inno_t VALUES (1), (2);\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM inno_t"), 2);
+}
+
 /* ---- registration ---- */
 
 #define T(body)                                                               \
@@ -316,6 +368,8 @@ int main(void)
 	const struct CMUnitTest mysql_tests[] = {
 		T(dry_run_check_that_writes_changes_nothing),
 		T(read_only_session_refuses_writes),
+		T(myisam_partial_insert_is_dirty_not_failed),
+		T(innodb_failed_insert_is_failed),
 		T(tls_required_is_refused_without_tls),
 		T(tls_spellings_preferred_works_unknown_refused),
 	};

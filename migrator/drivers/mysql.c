@@ -403,6 +403,41 @@ static bool partial(const char *sql, size_t len)
 	       (len - p >= 5 && strncasecmp(sql + p, "begin", 5) == 0);
 }
 
+/*
+ * Whether a statement that failed may have kept part of its work. InnoDB
+ * rolls a failed statement back as a whole, but a non-transactional table
+ * (MyISAM, Aria, MEMORY, CSV...) keeps the rows written before the error:
+ * INSERT ... VALUES (1), (2), (2) into a MyISAM table with a key on the
+ * column keeps 1 and 2. The server does not tell which tables a statement
+ * wrote, so the rule is: nothing was kept when the server refused the
+ * statement before it ran (SQLSTATE class 42: syntax, unknown table or
+ * column, privileges), or when the database the statement ran in has no
+ * non-transactional base table (ENGINES.TRANSACTIONS); otherwise assume
+ * something was, and let the version be dirty rather than have a retry
+ * apply it twice. A write through a qualified name or a trigger into
+ * another database's non-transactional table is beyond this rule.
+ */
+static bool may_have_kept(MYSQL *my, const char *state)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool kept = true;
+
+	if (strncmp(state, "42", 2) == 0)
+		return false;
+	if (mysql_query(my, "SELECT COUNT(*) FROM information_schema.TABLES "
+	                    "t JOIN information_schema.ENGINES e ON "
+	                    "e.ENGINE = t.ENGINE WHERE t.TABLE_SCHEMA = "
+	                    "DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND "
+	                    "e.TRANSACTIONS <> 'YES'") != 0 ||
+	    (res = mysql_store_result(my)) == NULL)
+		return true; /* cannot tell: assume the worst */
+	if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+		kept = strcmp(row[0], "0") != 0;
+	mysql_free_result(res);
+	return kept;
+}
+
 /* MySQL says "... near 'x' at line 3" counting from the statement. */
 static unsigned server_line(const char *msg)
 {
@@ -440,10 +475,15 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 			        mg_stmt_skip_comments(sql + s->off, s->len);
 			unsigned first =
 			        s->line - 1 + mg_sql_line_at(sql + s->off, own);
+			char state[6];
 
 			/* a CALL or a compound block commits what it did
-			 * before its failing statement */
-			if (partial(sql + s->off, s->len))
+			 * before its failing statement; a statement on a
+			 * non-transactional table what it wrote */
+			snprintf(state, sizeof(state), "%s",
+			         mysql_sqlstate(c->my));
+			if (partial(sql + s->off, s->len) ||
+			    may_have_kept(c->my, state))
 				res->committed = res->done + 1;
 			res->line = rel > 0 ? s->line + rel - 1 : first;
 			break;
