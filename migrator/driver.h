@@ -156,6 +156,17 @@ struct mg_driver {
 	void (*unlock)(struct mg_conn *conn, const char *name, int64_t key);
 
 	/*
+	 * Confirms that the lock lock() took is still held: the runner asks
+	 * before each file, so that a run whose lock session was killed
+	 * stops instead of going on unguarded. 0, or MG_ELOCKED saying the
+	 * lock was lost. Cheap where the lock lives on the main session
+	 * (PostgreSQL: is the session up); MySQL asks its lock session.
+	 * NULL where the lock is each transaction (SQLite).
+	 */
+	int (*lock_held)(struct mg_conn *conn, const char *name, int64_t key,
+	                 struct mg_error *err);
+
+	/*
 	 * Appends a query that yields one text value: a fingerprint of the
 	 * listed columns over all rows of `table` (names as the directive
 	 * wrote them), computed inside the database in one scan. It must not

@@ -619,6 +619,27 @@ static int row_reason(struct mg_buf *out, const struct mg_runner *r,
 	return mg_buf_check(out, err);
 }
 
+/* A run lock still held before the next file; MG_ELOCKED if it was lost
+ * (MySQL's lock session killed, say). */
+static int still_locked(struct mg_runner *r, const char *path,
+                        struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	char name[128];
+	int64_t key;
+	int rc;
+
+	if (!(drv->caps & MG_CAP_RUN_LOCK) || drv->lock_held == NULL)
+		return 0;
+	lock_name(name, &key, drv->schema(r->conn), r->table);
+	if ((rc = drv->lock_held(r->conn, name, key, err)) < 0)
+		mg_error_hint(err,
+		              "stopped before %s; run again once no other "
+		              "runner is active",
+		              path);
+	return rc;
+}
+
 static int reload(struct mg_runner *r, struct mg_error *err)
 {
 	mg_ledger_free(r->ledger);
@@ -680,7 +701,10 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
-		if ((rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
+		if ((rc = still_locked(r, s->up ? p.v[i]->up.path
+		                                : p.v[i]->down.path,
+		                       err)) < 0 ||
+		    (rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
 		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
 		                in_txn ? MG_APPLY_IN_TXN : 0,
 		                mg_buf_cstr(&reason), err)) < 0)

@@ -280,6 +280,19 @@ static int fake_lock(struct mg_conn *conn, const char *name, int64_t key,
 	return 0;
 }
 
+static int fake_lock_held(struct mg_conn *conn, const char *name, int64_t key,
+                          struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	(void)key;
+	logf_(db, "lock held? %s", name);
+	if (db->lock_lost)
+		return mg_error_set(err, MG_ELOCKED, "fake: '%s' was lost",
+		                    name);
+	return 0;
+}
+
 static void fake_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
 	(void)key;
@@ -328,6 +341,7 @@ const struct mg_driver fake_driver = {
 	.txn = fake_txn,
 	.in_txn = fake_in_txn,
 	.lock = fake_lock,
+	.lock_held = fake_lock_held,
 	.unlock = fake_unlock,
 	.fingerprint_sql = fake_fingerprint,
 	.schema_sql = fake_schema_sql,

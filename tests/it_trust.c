@@ -351,6 +351,116 @@ static void innodb_failed_insert_is_failed(void **state)
 	assert_int_equal(it_count(e, "SELECT count(*) FROM inno_t"), 2);
 }
 
+/* ---- the run lock's edge cases ---- */
+
+/* Polls `sql` (a count) until it is positive; false after timeout_ms. */
+static bool wait_for(const struct it_env *e, const char *sql, int timeout_ms)
+{
+	long long deadline = it_now_ms() + timeout_ms;
+
+	while (it_now_ms() < deadline) {
+		if (it_count(e, sql) > 0)
+			return true;
+		it_sleep_ms(50);
+	}
+	return false;
+}
+
+/*
+ * A statement_timeout of 1 s (here from the URL's options; a role's or a
+ * database's works the same) must not cut the run-lock wait: the waiter
+ * waits --lock-timeout and exits 5 naming the holder.
+ */
+static void pg_statement_timeout_does_not_cut_the_lock_wait(void **state)
+{
+	IT_BEGIN;
+	static const char *const hold[] = { "up", NULL };
+	char url[1024];
+	long long t0, ms;
+	pid_t pid;
+
+	assert_int_equal(it_pair(e, "0001_slow",
+				 "CREATE TABLE slow(x int);\n"
+				 "SELECT pg_sleep(6);\n",
+				 "DROP TABLE slow;\n"), 0);
+	pid = it_mg_bg(e, "holder", NULL, hold);
+	assert_true(pid > 0);
+	assert_true(wait_for(e, "SELECT count(*) FROM pg_locks WHERE "
+			     "locktype = 'advisory' AND granted AND database "
+			     "= (SELECT oid FROM pg_database WHERE datname = "
+			     "current_database())", 10000));
+	snprintf(url, sizeof(url), "%s%soptions=-c%%20statement_timeout%%3D1s",
+		 e->url, strchr(e->url, '?') ? "&" : "?");
+	t0 = it_now_ms();
+	{
+		const char *args[] = { "-d", url, "-m", e->mig, "up",
+				       "--lock-timeout", "3", NULL };
+
+		it_exec(r, e->root, NULL, 0, args);
+	}
+	ms = it_now_ms() - t0;
+	assert_exit(r, 5);
+	assert_contains(r->err, "held by");
+	assert_not_contains(r->err, "statement timeout");
+	assert_true(ms >= 2500);
+	assert_int_equal(it_wait(pid, 30000), 0);
+	assert_table(e, "slow");
+	/* one run of the file, by the holder */
+	assert_int_equal(it_ledger_count(e, "version = 1 AND status = 'ok'"),
+			 1);
+	/* the session's statement_timeout is back once the lock is taken:
+	 * a file slower than 1 s fails on it */
+	assert_int_equal(it_pair(e, "0002_slower", "SELECT pg_sleep(2);\n",
+				 "SELECT 1;\n"), 0);
+	{
+		const char *args[] = { "-d", url, "-m", e->mig, "up", NULL };
+
+		it_exec(r, e->root, NULL, 0, args);
+	}
+	assert_exit(r, 1);
+	assert_contains(r->err, "statement timeout");
+}
+
+/*
+ * MariaDB: the lock is GET_LOCK() on a session of its own. KILL that
+ * session while the first file runs: the runner notices before the next
+ * file and stops with exit 5, instead of going on without the lock.
+ */
+static void mysql_killed_lock_session_stops_the_run(void **state)
+{
+	IT_BEGIN;
+	static const char *const args[] = { "up", NULL };
+	static const char lock_id[] =
+		"SELECT IS_USED_LOCK(CONCAT('migrate:', DATABASE(), "
+		"'.migrate_ledger'))";
+	char *id, sql[64], *err;
+	pid_t pid;
+
+	assert_int_equal(it_pair(e, "0001_a",
+				 "CREATE TABLE a(x int);\n"
+				 "SELECT SLEEP(2);\n",
+				 "DROP TABLE a;\n"), 0);
+	assert_int_equal(it_pair(e, "0002_b", "CREATE TABLE b(x int);\n",
+				 "DROP TABLE b;\n"), 0);
+	pid = it_mg_bg(e, "killed", NULL, args);
+	assert_true(pid > 0);
+	assert_true(wait_for(e, "SELECT count(*) FROM information_schema."
+			     "TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+			     "TABLE_NAME = 'a'", 10000));
+	id = it_own(st, it_value(e, lock_id));
+	assert_non_null(id);
+	snprintf(sql, sizeof(sql), "KILL %s", id);
+	assert_int_equal(it_sql(e, sql), 0);
+	assert_int_equal(it_wait(pid, 30000), 5);
+	err = it_own(st, it_bg_output(e, "killed", true));
+	assert_contains(err, "lock was lost");
+	assert_contains(err, "0002_b");
+	assert_table(e, "a");
+	assert_no_table(e, "b");
+	assert_state(e, 1, "applied");
+	assert_state(e, 2, "pending");
+}
+
 /* ---- registration ---- */
 
 #define T(body)                                                               \
@@ -364,12 +474,14 @@ int main(void)
 	const struct CMUnitTest postgres_tests[] = {
 		T(dry_run_check_that_writes_changes_nothing),
 		T(read_only_session_refuses_writes),
+		T(pg_statement_timeout_does_not_cut_the_lock_wait),
 	};
 	const struct CMUnitTest mysql_tests[] = {
 		T(dry_run_check_that_writes_changes_nothing),
 		T(read_only_session_refuses_writes),
 		T(myisam_partial_insert_is_dirty_not_failed),
 		T(innodb_failed_insert_is_failed),
+		T(mysql_killed_lock_session_stops_the_run),
 		T(tls_required_is_refused_without_tls),
 		T(tls_spellings_preferred_works_unknown_refused),
 	};

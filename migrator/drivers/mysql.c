@@ -731,6 +731,44 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	return MG_ELOCKED;
 }
 
+/*
+ * The lock lives on a session of its own, which a KILL, a server restart
+ * or a network cut can end while the main session goes on: ask that
+ * session whether it still holds the lock. A session that cannot answer
+ * has lost it (the server releases a dead session's locks).
+ */
+static int my_lock_held(struct mg_conn *conn, const char *name, int64_t key,
+                        struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	char sql[512], esc[300];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool held = false;
+
+	(void)key;
+	if (c->lock != NULL) {
+		mysql_real_escape_string(c->lock, esc, name, strlen(name));
+		snprintf(sql, sizeof(sql),
+		         "SELECT IS_USED_LOCK('%s') = CONNECTION_ID()", esc);
+		if (mysql_query(c->lock, sql) == 0 &&
+		    (res = mysql_store_result(c->lock)) != NULL) {
+			row = mysql_fetch_row(res);
+			held = row != NULL && row[0] != NULL &&
+			       strcmp(row[0], "1") == 0;
+			mysql_free_result(res);
+		}
+	}
+	if (held)
+		return 0;
+	mg_error_set(err, MG_ELOCKED,
+	             "the run lock was lost: its session (a connection "
+	             "of its own) ended or no longer holds it");
+	if (c->lock != NULL && mysql_errno(c->lock) != 0)
+		mg_error_detail(err, "%s", mysql_error(c->lock));
+	return MG_ELOCKED;
+}
+
 static void my_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
 	struct my_conn *c = (struct my_conn *)conn;
@@ -834,6 +872,7 @@ const struct mg_driver mg_driver_mysql = {
 	.txn = my_txn,
 	.in_txn = my_in_txn,
 	.lock = my_lock,
+	.lock_held = my_lock_held,
 	.unlock = my_unlock,
 	.fingerprint_sql = my_fingerprint_sql,
 	.schema_sql = my_schema_sql,

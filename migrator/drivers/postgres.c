@@ -788,17 +788,22 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 	int rc = 0;
 
 	(void)name;
-	/* lock_timeout bounds the wait; in one implicit transaction, so
-	 * that a timeout also undoes the SET. 0 would mean "forever". */
+	/* lock_timeout bounds the wait (0 would mean "forever"), and
+	 * nothing else may: a statement_timeout of the role, the database
+	 * or the URL's options would cut the wait short with an error that
+	 * is not "locked". SET LOCAL in one implicit transaction: both are
+	 * what they were once it ends, whether the lock came or not. */
 	if (timeout_s > 0)
 		snprintf(sql, sizeof(sql),
-		         "SET lock_timeout = %d; SELECT "
-		         "pg_advisory_lock(%" PRId64 "), true; RESET "
-		         "lock_timeout",
+		         "SET LOCAL statement_timeout = 0; SET LOCAL "
+		         "lock_timeout = %d; SELECT "
+		         "pg_advisory_lock(%" PRId64 "), true",
 		         timeout_s * 1000, key);
 	else
 		snprintf(sql, sizeof(sql),
-		         "SELECT 1, pg_try_advisory_lock(%" PRId64 ")", key);
+		         "SET LOCAL statement_timeout = 0; SELECT 1, "
+		         "pg_try_advisory_lock(%" PRId64 ")",
+		         key);
 	if (!PQsendQuery(c->pg, sql))
 		return result_error(err, NULL, c->pg);
 	while ((r = PQgetResult(c->pg)) != NULL) {
@@ -822,6 +827,21 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 		describe_holder(c, key, err);
 	}
 	return rc;
+}
+
+/* The lock lives on the main session: held while that session is. */
+static int pg_lock_held(struct mg_conn *conn, const char *name, int64_t key,
+                        struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	(void)name;
+	(void)key;
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return mg_error_set(err, MG_ELOCKED,
+		                    "the run lock was lost: the session "
+		                    "holding it ended");
+	return 0;
 }
 
 static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
@@ -949,6 +969,7 @@ const struct mg_driver mg_driver_postgres = {
 	.txn = pg_txn,
 	.in_txn = pg_in_txn,
 	.lock = pg_lock,
+	.lock_held = pg_lock_held,
 	.unlock = pg_unlock,
 	.fingerprint_sql = pg_fingerprint_sql,
 	.schema_sql = pg_schema_sql,

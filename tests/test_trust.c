@@ -1,9 +1,10 @@
 /*
- * Unit tests of the runner's dry run against the fake driver: each file's
- * checks run inside a transaction that is rolled back, and a check that
- * ended that transaction (which no real server lets a one-statement check
- * do today, hence the fake) stops the dry run with an error. The real
- * servers' read-only sessions are proven in it_trust.c.
+ * Unit tests of the runner's parts of issue 8 against the fake driver:
+ * a dry run's checks run inside a transaction that is rolled back, and a
+ * check that ended that transaction (which no real server lets a
+ * one-statement check do today, hence the fake) stops the dry run; a run
+ * whose lock was lost stops before the next file. The real servers are
+ * proven in it_trust.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +158,29 @@ static void test_dry_run_stops_when_a_check_ends_the_txn(void **state)
 	assert_null(strstr(w->db->log, "exec"));
 }
 
+/* the lock is confirmed before each file; lost, the run stops there */
+static void test_run_stops_before_a_file_when_the_lock_is_lost(void **state)
+{
+	struct world *w = *state;
+	struct mg_up_opts o = { .to = -1 };
+
+	two_files(w, "SELECT 1");
+	open_world(w);
+	assert_int_equal(mg_run_up(&w->r, &o, true, &w->err), 0);
+	assert_null(strstr(w->db->log, "lock held?")); /* a dry run: none */
+	o.to = 1;
+	assert_int_equal(mg_run_up(&w->r, &o, false, &w->err), 0);
+	assert_non_null(strstr(w->db->log, "lock held?"));
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	o.to = -1;
+	w->db->lock_lost = true;
+	assert_int_equal(mg_run_up(&w->r, &o, false, &w->err), MG_ELOCKED);
+	assert_non_null(strstr(w->err.hint, "0002_b.up.sql"));
+	/* 0002 never ran */
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_null(strstr(w->db->log, "exec CREATE TABLE b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +190,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		        test_dry_run_stops_when_a_check_ends_the_txn, setup,
 		        teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_run_stops_before_a_file_when_the_lock_is_lost,
+		        setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
