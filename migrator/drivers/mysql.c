@@ -213,7 +213,8 @@ static void set_tls(MYSQL *my, const struct mg_url *u, enum tls_mode mode)
 	 * also verifies: open_session() checks the cipher afterwards */
 	if (mode >= TLS_REQUIRED)
 		mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &on);
-	if (mode == TLS_VERIFY)
+	/* a CA given is a CA used, whatever the mode */
+	if (mode == TLS_VERIFY || param(u, "ssl-ca", "ssl_ca") != NULL)
 		mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
 }
 
