@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -164,6 +165,73 @@ static void tls_spellings_preferred_works_unknown_refused(void **state)
 	mg_url(r, e, url, "up");
 	assert_exit(r, 0);
 	assert_table(e, "a");
+}
+
+/* Ends the server that tests/support/tls-mariadb.sh started in dir and
+ * frees dir: an it_state owned[] free function, run whatever the
+ * test's outcome. */
+static void tls_server_stop(void *dir)
+{
+	char cmd[1024];
+
+	if (dir == NULL)
+		return;
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/support/tls-mariadb.sh' "
+		 "stop '%s'", getenv("MG_SOURCE_DIR"), (char *)dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "it_trust: could not stop %s\n", (char *)dir);
+	free(dir);
+}
+
+/*
+ * And against a server that has TLS (a throwaway MariaDB with a
+ * self-signed certificate): REQUIRED and skip-verify connect encrypted
+ * and run; tls=true verifies, so it refuses the unknown certificate
+ * until ssl-ca names it.
+ */
+static void tls_required_works_with_tls(void **state)
+{
+	IT_BEGIN;
+	char cmd[1024], line[512], dir[400], url[1024];
+	const char *src = getenv("MG_SOURCE_DIR");
+	int port = 0, rc;
+	FILE *p;
+
+	assert_non_null(src);
+	snprintf(cmd, sizeof(cmd),
+		 "bash '%s/tests/support/tls-mariadb.sh' start", src);
+	assert_non_null(p = popen(cmd, "r"));
+	line[0] = '\0';
+	if (fgets(line, sizeof(line), p) == NULL)
+		line[0] = '\0';
+	rc = pclose(p);
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77)
+		skip(); /* not root, or no mariadbd or openssl here */
+	assert_int_equal(sscanf(line, "%d %399s", &port, dir), 2);
+	st->owned[st->nowned].p = strdup(dir);
+	st->owned[st->nowned].free = tls_server_stop;
+	assert_non_null(st->owned[st->nowned++].p);
+
+	assert_int_equal(it_pair(e, "0001_a", "CREATE TABLE a(x int);\n",
+				 "DROP TABLE a;\n"), 0);
+	snprintf(url, sizeof(url), "mysql://tls:tls_pw_5e1@127.0.0.1:%d/app"
+		 "?tls=true", port);
+	mg_url(r, e, url, "up");
+	assert_exit(r, 1);
+	assert_contains(r->err, "certificate");
+	snprintf(url, sizeof(url), "mysql://tls:tls_pw_5e1@127.0.0.1:%d/app"
+		 "?ssl-mode=REQUIRED", port);
+	mg_url(r, e, url, "up");
+	assert_exit(r, 0);
+	snprintf(url, sizeof(url), "mysql://tls:tls_pw_5e1@127.0.0.1:%d/app"
+		 "?tls=skip-verify", port);
+	mg_url(r, e, url, "status");
+	assert_exit(r, 0);
+	assert_contains(r->err, "1 applied");
+	snprintf(url, sizeof(url), "mysql://tls:tls_pw_5e1@127.0.0.1:%d/app"
+		 "?tls=true&ssl-ca=%s/cert.pem", port, dir);
+	mg_url(r, e, url, "down");
+	assert_exit(r, 0);
 }
 
 /* ---- a dry run is read-only whatever the files say ---- */
@@ -484,6 +552,7 @@ int main(void)
 		T(mysql_killed_lock_session_stops_the_run),
 		T(tls_required_is_refused_without_tls),
 		T(tls_spellings_preferred_works_unknown_refused),
+		T(tls_required_works_with_tls),
 	};
 	int failed = 0;
 
