@@ -139,9 +139,10 @@ struct mg_driver {
 	 * txn(MG_TXN_BEGIN) opened, and on a MG_CONNECT_READ_ONLY session
 	 * that it is still read-only; an aborted transaction (PostgreSQL,
 	 * after an error) counts as inside, since only ROLLBACK ends it. A
-	 * dry run asks after its checks ran: a query that ended the
-	 * transaction must not let the next one run outside it. Answers
-	 * from what the client library knows where it can (no round trip).
+	 * dry run asks before each check and after a file's checks: a query
+	 * that ended the transaction must not let the next one run outside
+	 * it. Answers from what the client library knows where it can (no
+	 * round trip). NULL: the dry run cannot confirm, and does not.
 	 */
 	int (*in_txn)(bool *out, struct mg_conn *conn, struct mg_error *err);
 

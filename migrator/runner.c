@@ -464,9 +464,10 @@ int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
 	return apply(r, m, dir, flags, NULL, err);
 }
 
-/* A dry run reads the live "before" values, and changes nothing. */
-static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
-                          bool up)
+/* A dry run reads the live "before" values through conn, and changes
+ * nothing. */
+static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
+                          const struct mg_migration *m, bool up)
 {
 	const struct mg_file *file = up ? &m->up : &m->down;
 	struct mg_checks cs = { 0 };
@@ -480,7 +481,7 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	ev.file = file->path;
 	ev.checksum = file->checksum;
 	/* an earlier file of the plan may create what a check reads */
-	if (mg_checks_before(&cs, r->conn, &file->dir, &cerr) < 0)
+	if (mg_checks_before(&cs, conn, &file->dir, &cerr) < 0)
 		ev.err = &cerr;
 	else
 		ev.checks = &cs;
@@ -494,21 +495,59 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 }
 
 /*
+ * The connection a dry run's checks see: the real one, but each query
+ * first confirms that the dry run's read-only transaction is still open,
+ * so that no check runs after one that ended it. (The checks' queries
+ * are all that go through it: query() is the only slot they call that
+ * takes the connection.)
+ */
+struct dry_conn {
+	struct mg_conn base; /* first: base.drv is `drv` below */
+	struct mg_conn *real;
+	struct mg_driver drv; /* the real driver's, with query() guarded */
+};
+
+static int dry_query(struct mg_rows **out, struct mg_conn *conn,
+                     const char *sql, const char *const *params, size_t nparams,
+                     unsigned flags, struct mg_error *err)
+{
+	struct mg_conn *real = ((struct dry_conn *)conn)->real;
+	bool inside = true;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (real->drv->in_txn != NULL &&
+	    (rc = real->drv->in_txn(&inside, real, err)) < 0)
+		return rc;
+	if (!inside)
+		return mg_error_set(err, MG_ERR,
+		                    "the dry run's read-only transaction "
+		                    "ended: no further check runs");
+	return real->drv->query(out, real, sql, params, nparams, flags, err);
+}
+
+/*
  * One file of a dry run: its checks inside a transaction that is always
  * rolled back, read-only as the session is (MG_CONNECT_READ_ONLY). One
  * per file, so that a check failing on PostgreSQL does not abort the
- * next file's. A check that ended the transaction stops the dry run.
+ * next file's. A check that ended the transaction stops the dry run: the
+ * next check is refused (dry_query), and the file with it.
  */
 static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
                         bool up, struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
+	struct dry_conn guard = { .base = *r->conn, .real = r->conn };
 	bool inside = true;
 	int rc, rrc;
 
+	guard.drv = *drv;
+	guard.drv.query = dry_query;
+	guard.base.drv = &guard.drv;
 	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		return rc;
-	dry_run_event(r, m, up);
+	dry_run_event(r, &guard.base, m, up);
 	if (drv->in_txn != NULL &&
 	    (rc = drv->in_txn(&inside, r->conn, err)) == 0 && !inside)
 		rc = mg_error_set(err, MG_ERR,

@@ -159,6 +159,25 @@ static void test_dry_run_stops_when_a_check_ends_the_txn(void **state)
 }
 
 /* the lock is confirmed before each file; lost, the run stops there */
+/* the check after the one that ended the transaction never runs */
+static void test_dry_run_runs_no_check_after_the_txn_ended(void **state)
+{
+	struct world *w = *state;
+	struct mg_up_opts o = { .to = -1 };
+
+	write_file(w, "0001_a.up.sql",
+	           "-- check:pre true SELECT 1 AS ends_txn\n"
+	           "-- check:pre true SELECT 2 AS next\n"
+	           "CREATE TABLE a(x int);\n");
+	write_file(w, "0001_a.down.sql", "DROP TABLE a;\n");
+	open_world(w);
+	assert_int_equal(mg_run_up(&w->r, &o, true, &w->err), MG_ERR);
+	assert_non_null(strstr(w->err.msg, "ended the dry run's read-only "
+	                                   "transaction"));
+	assert_non_null(strstr(w->db->log, "query SELECT 1 AS ends_txn"));
+	assert_null(strstr(w->db->log, "SELECT 2 AS next"));
+}
+
 static void test_run_stops_before_a_file_when_the_lock_is_lost(void **state)
 {
 	struct world *w = *state;
@@ -189,6 +208,9 @@ int main(void)
 		        setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		        test_dry_run_stops_when_a_check_ends_the_txn, setup,
+		        teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_dry_run_runs_no_check_after_the_txn_ended, setup,
 		        teardown),
 		cmocka_unit_test_setup_teardown(
 		        test_run_stops_before_a_file_when_the_lock_is_lost,
