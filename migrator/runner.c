@@ -25,7 +25,8 @@ static void lock_name(char out[128], int64_t *key, const char *schema,
 	uint64_t k = 0;
 	int i;
 
-	/* MySQL's lock names are server-wide: the database must be in it */
+	/* lock names and keys are the server's, not one database's or
+	 * schema's: the ledger's schema is part of them */
 	if (schema != NULL && strchr(table, '.') == NULL)
 		snprintf(full, sizeof(full), "%s.%s", schema, table);
 	else
@@ -35,7 +36,8 @@ static void lock_name(char out[128], int64_t *key, const char *schema,
 	for (i = 0; i < 8; i++)
 		k = k << 8 | h[i];
 	*key = (int64_t)k;
-	/* and they stop at 64 characters */
+	/* short enough for any database's lock names (the shortest limit,
+	 * MySQL's, is 64 characters); a longer one is its key in hex */
 	if (strlen(full) <= 48)
 		snprintf(out, 128, "migrate:%.48s", full);
 	else
