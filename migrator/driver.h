@@ -30,8 +30,15 @@ enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
 /* query() flag: commit the open transaction right after the statement, in
  * the same round trip where the driver can (the ledger row of a file). */
 #define MG_Q_COMMIT (1u << 0)
-/* connect() flag: the command only reads, so create nothing (SQLite
- * would create a missing database file). */
+/*
+ * connect() flag: the command only reads (status, verify, a dry run), so
+ * the session must refuse every write whatever SQL it is given, not only
+ * ours: PostgreSQL default_transaction_read_only for the whole session,
+ * MySQL SET SESSION TRANSACTION READ ONLY, SQLite SQLITE_OPEN_READONLY
+ * (PRAGMA query_only can be switched off by a query). txn(MG_TXN_BEGIN)
+ * then opens a read-only transaction. Create nothing either (SQLite
+ * would create a missing database file).
+ */
 #define MG_CONNECT_READ_ONLY (1u << 0)
 /* exec_script() flag: run outside any transaction, one statement at a
  * time (-- migrate:no-transaction, and MySQL always). */
@@ -128,6 +135,18 @@ struct mg_driver {
 	int (*txn)(struct mg_conn *conn, enum mg_txn op, struct mg_error *err);
 
 	/*
+	 * Whether the session is still inside the transaction that
+	 * txn(MG_TXN_BEGIN) opened, and on a MG_CONNECT_READ_ONLY session
+	 * that it is still read-only; an aborted transaction (PostgreSQL,
+	 * after an error) counts as inside, since only ROLLBACK ends it. A
+	 * dry run asks before each check and after a file's checks: a query
+	 * that ended the transaction must not let the next one run outside
+	 * it. Answers from what the client library knows where it can (no
+	 * round trip). NULL: the dry run cannot confirm, and does not.
+	 */
+	int (*in_txn)(bool *out, struct mg_conn *conn, struct mg_error *err);
+
+	/*
 	 * Takes the runner's lock named `name` (also given as a 64-bit key
 	 * for databases that lock numbers), waiting up to timeout_s seconds.
 	 * MG_ELOCKED on timeout, naming the holder where the database can
@@ -136,6 +155,17 @@ struct mg_driver {
 	int (*lock)(struct mg_conn *conn, const char *name, int64_t key,
 	            int timeout_s, struct mg_error *err);
 	void (*unlock)(struct mg_conn *conn, const char *name, int64_t key);
+
+	/*
+	 * Confirms that the lock lock() took is still held: the runner asks
+	 * before each file, so that a run whose lock session was killed
+	 * stops instead of going on unguarded. 0, or MG_ELOCKED saying the
+	 * lock was lost. Cheap where the lock lives on the main session
+	 * (PostgreSQL: is the session up); MySQL asks its lock session.
+	 * NULL where the lock is each transaction (SQLite).
+	 */
+	int (*lock_held)(struct mg_conn *conn, const char *name, int64_t key,
+	                 struct mg_error *err);
 
 	/*
 	 * Appends a query that yields one text value: a fingerprint of the

@@ -25,7 +25,8 @@ static void lock_name(char out[128], int64_t *key, const char *schema,
 	uint64_t k = 0;
 	int i;
 
-	/* MySQL's lock names are server-wide: the database must be in it */
+	/* lock names and keys are the server's, not one database's or
+	 * schema's: the ledger's schema is part of them */
 	if (schema != NULL && strchr(table, '.') == NULL)
 		snprintf(full, sizeof(full), "%s.%s", schema, table);
 	else
@@ -35,7 +36,8 @@ static void lock_name(char out[128], int64_t *key, const char *schema,
 	for (i = 0; i < 8; i++)
 		k = k << 8 | h[i];
 	*key = (int64_t)k;
-	/* and they stop at 64 characters */
+	/* short enough for any database's lock names (the shortest limit,
+	 * MySQL's, is 64 characters); a longer one is its key in hex */
 	if (strlen(full) <= 48)
 		snprintf(out, 128, "migrate:%.48s", full);
 	else
@@ -464,9 +466,10 @@ int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
 	return apply(r, m, dir, flags, NULL, err);
 }
 
-/* A dry run reads the live "before" values, and changes nothing. */
-static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
-                          bool up)
+/* A dry run reads the live "before" values through conn, and changes
+ * nothing. */
+static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
+                          const struct mg_migration *m, bool up)
 {
 	const struct mg_file *file = up ? &m->up : &m->down;
 	struct mg_checks cs = { 0 };
@@ -480,7 +483,7 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	ev.file = file->path;
 	ev.checksum = file->checksum;
 	/* an earlier file of the plan may create what a check reads */
-	if (mg_checks_before(&cs, r->conn, &file->dir, &cerr) < 0)
+	if (mg_checks_before(&cs, conn, &file->dir, &cerr) < 0)
 		ev.err = &cerr;
 	else
 		ev.checks = &cs;
@@ -491,6 +494,70 @@ static void dry_run_event(struct mg_runner *r, const struct mg_migration *m,
 	mg_runner_emit(r, &ev);
 	mg_checks_dispose(&cs);
 	mg_buf_dispose(&json);
+}
+
+/*
+ * The connection a dry run's checks see: the real one, but each query
+ * first confirms that the dry run's read-only transaction is still open,
+ * so that no check runs after one that ended it. (The checks' queries
+ * are all that go through it: query() is the only slot they call that
+ * takes the connection.)
+ */
+struct dry_conn {
+	struct mg_conn base; /* first: base.drv is `drv` below */
+	struct mg_conn *real;
+	struct mg_driver drv; /* the real driver's, with query() guarded */
+};
+
+static int dry_query(struct mg_rows **out, struct mg_conn *conn,
+                     const char *sql, const char *const *params, size_t nparams,
+                     unsigned flags, struct mg_error *err)
+{
+	struct mg_conn *real = ((struct dry_conn *)conn)->real;
+	bool inside = true;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (real->drv->in_txn != NULL &&
+	    (rc = real->drv->in_txn(&inside, real, err)) < 0)
+		return rc;
+	if (!inside)
+		return mg_error_set(err, MG_ERR,
+		                    "the dry run's read-only transaction "
+		                    "ended: no further check runs");
+	return real->drv->query(out, real, sql, params, nparams, flags, err);
+}
+
+/*
+ * One file of a dry run: its checks inside a transaction that is always
+ * rolled back, read-only as the session is (MG_CONNECT_READ_ONLY). One
+ * per file, so that a check failing on PostgreSQL does not abort the
+ * next file's. A check that ended the transaction stops the dry run: the
+ * next check is refused (dry_query), and the file with it.
+ */
+static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
+                        bool up, struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	struct dry_conn guard = { .base = *r->conn, .real = r->conn };
+	bool inside = true;
+	int rc, rrc;
+
+	guard.drv = *drv;
+	guard.drv.query = dry_query;
+	guard.base.drv = &guard.drv;
+	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		return rc;
+	dry_run_event(r, &guard.base, m, up);
+	if (drv->in_txn != NULL &&
+	    (rc = drv->in_txn(&inside, r->conn, err)) == 0 && !inside)
+		rc = mg_error_set(err, MG_ERR,
+		                  "a check of '%s' ended the dry run's "
+		                  "read-only transaction: stopped",
+		                  up ? m->up.path : m->down.path);
+	rrc = drv->txn(r->conn, MG_TXN_ROLLBACK, rc < 0 ? NULL : err);
+	return rc < 0 ? rc : rrc;
 }
 
 struct run_spec {
@@ -593,6 +660,27 @@ static int row_reason(struct mg_buf *out, const struct mg_runner *r,
 	return mg_buf_check(out, err);
 }
 
+/* A run lock still held before the next file; MG_ELOCKED if it was lost
+ * (MySQL's lock session killed, say). */
+static int still_locked(struct mg_runner *r, const char *path,
+                        struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	char name[128];
+	int64_t key;
+	int rc;
+
+	if (!(drv->caps & MG_CAP_RUN_LOCK) || drv->lock_held == NULL)
+		return 0;
+	lock_name(name, &key, drv->schema(r->conn), r->table);
+	if ((rc = drv->lock_held(r->conn, name, key, err)) < 0)
+		mg_error_hint(err,
+		              "stopped before %s; run again once no other "
+		              "runner is active",
+		              path);
+	return rc;
+}
+
 /* Reads what was appended since the ledger was last read (issue 7: a
  * full re-read in each file's transaction made a run quadratic). */
 static int reload(struct mg_runner *r, struct mg_error *err)
@@ -623,8 +711,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
 		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
-			for (i = 0; i < p.n; i++)
-				dry_run_event(r, p.v[i], s->up);
+			for (i = 0; i < p.n && rc == 0; i++)
+				rc = dry_run_file(r, p.v[i], s->up, err);
 		mg_plan_dispose(&p);
 		mg_ledger_free(r->ledger);
 		r->ledger = NULL;
@@ -664,7 +752,10 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
-		if ((rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
+		if ((rc = still_locked(r, s->up ? p.v[i]->up.path
+		                                : p.v[i]->down.path,
+		                       err)) < 0 ||
+		    (rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
 		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
 		                in_txn ? MG_APPLY_IN_TXN : 0,
 		                mg_buf_cstr(&reason), err)) < 0)

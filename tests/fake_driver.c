@@ -258,6 +258,13 @@ static int fake_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	return 0;
 }
 
+static int fake_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
+{
+	(void)err;
+	*out = db_of(conn)->in_txn;
+	return 0;
+}
+
 static int fake_lock(struct mg_conn *conn, const char *name, int64_t key,
                      int timeout_s, struct mg_error *err)
 {
@@ -270,6 +277,19 @@ static int fake_lock(struct mg_conn *conn, const char *name, int64_t key,
 		                    "fake: '%s' is held by another runner",
 		                    name);
 	logf_(db, "lock %s", name);
+	return 0;
+}
+
+static int fake_lock_held(struct mg_conn *conn, const char *name, int64_t key,
+                          struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	(void)key;
+	logf_(db, "lock held? %s", name);
+	if (db->lock_lost)
+		return mg_error_set(err, MG_ELOCKED, "fake: '%s' was lost",
+		                    name);
 	return 0;
 }
 
@@ -319,7 +339,9 @@ const struct mg_driver fake_driver = {
 	.exec_script = fake_exec,
 	.query = fake_query,
 	.txn = fake_txn,
+	.in_txn = fake_in_txn,
 	.lock = fake_lock,
+	.lock_held = fake_lock_held,
 	.unlock = fake_unlock,
 	.fingerprint_sql = fake_fingerprint,
 	.schema_sql = fake_schema_sql,

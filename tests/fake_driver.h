@@ -39,6 +39,7 @@ struct fake_db {
 	struct fake_row *rows;
 	size_t nrows;
 	bool in_txn;
+	bool lock_lost; /* lock_held() says MG_ELOCKED */
 
 	/* every call, one line each: "begin", "exec 0001_a.up.sql" ... */
 	char log[16384];

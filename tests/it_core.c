@@ -1361,23 +1361,16 @@ static void down_dry_run_changes_nothing(void **state)
 	X(empty_and_comment_only_files_apply)                                 \
 	X(file_without_final_newline_or_semicolon)                            \
 	X(dry_run_changes_nothing)                                            \
-	X(down_dry_run_changes_nothing)
+	X(down_dry_run_changes_nothing)                                       \
+	X(error_without_position_names_the_statement_line)
 
 /*
  * SQLite and PostgreSQL only:
  * - failed_file_rolls_back_and_is_retried needs DDL to roll back with
  *   the file (MG_CAP_TXN_DDL). On MySQL a file that fails after a
  *   statement committed is dirty instead: it_mysql.c tests that.
- * - error_without_position_names_the_statement_line fails on MariaDB, a
- *   product bug: when the server gives no "at line N", the MySQL driver
- *   (migrator/drivers/mysql.c, my_exec_script) names the statement's
- *   first line, comments before it included, so this file's error says
- *   0001_dup.up.sql:2: (the comment) instead of :4:. Register it for
- *   MySQL too once that is fixed.
  */
-#define SQLITE_PG_BODIES(X)                                                   \
-	X(failed_file_rolls_back_and_is_retried)                              \
-	X(error_without_position_names_the_statement_line)
+#define SQLITE_PG_BODIES(X) X(failed_file_rolls_back_and_is_retried)
 
 #define EACH_SQLITE_PG(body)                                                  \
 	static void test_##body##_sqlite(void **state)                        \

@@ -23,7 +23,8 @@
 struct my_conn {
 	struct mg_conn base; /* first: the core sees only this */
 	MYSQL *my;
-	MYSQL *lock; /* the GET_LOCK session, while locked */
+	MYSQL *lock;    /* the GET_LOCK session, while locked */
+	bool read_only; /* MG_CONNECT_READ_ONLY */
 	struct mg_url url;
 	char user[300];
 };
@@ -99,35 +100,122 @@ static const char *param(const struct mg_url *u, const char *a, const char *b)
 	return NULL;
 }
 
-/* ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY, as the
- * mysql client spells it, plus ssl-ca, ssl-cert, ssl-key. */
-static int set_tls(MYSQL *my, const struct mg_url *u, struct mg_error *err)
+/* What the URL asks of TLS, weakest first. */
+enum tls_mode { TLS_OFF, TLS_PREFERRED, TLS_REQUIRED, TLS_VERIFY };
+
+static const struct {
+	const char *name;
+	enum tls_mode mode;
+} tls_names[] = {
+	/* ssl-mode, as the mysql client spells it */
+	{ "DISABLED", TLS_OFF },
+	{ "PREFERRED", TLS_PREFERRED },
+	{ "REQUIRED", TLS_REQUIRED },
+	{ "VERIFY_CA", TLS_VERIFY },
+	{ "VERIFY_IDENTITY", TLS_VERIFY },
+	/* tls, as golang-migrate (go-sql-driver/mysql) spells it: "true"
+	 * verifies the certificate and host name, "skip-verify" encrypts
+	 * without verifying */
+	{ "false", TLS_OFF },
+	{ "preferred", TLS_PREFERRED },
+	{ "skip-verify", TLS_REQUIRED },
+	{ "true", TLS_VERIFY },
+};
+
+/*
+ * The TLS mode of a URL: ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|
+ * VERIFY_IDENTITY, or golang-migrate's tls=false|preferred|skip-verify|
+ * true (not both). Without either, ssl-ca means VERIFY_CA and ssl-cert
+ * or ssl-key REQUIRED: a certificate given is never silently unused.
+ */
+static int tls_mode(enum tls_mode *out, const struct mg_url *u,
+                    struct mg_error *err)
 {
 	const char *mode = param(u, "ssl-mode", "ssl_mode");
-	const char *ca = param(u, "ssl-ca", "ssl_ca");
-	const char *cert = param(u, "ssl-cert", "ssl_cert");
-	const char *key = param(u, "ssl-key", "ssl_key");
-	my_bool on = 1;
+	const char *tls = param(u, "tls", NULL);
+	size_t i, lo, hi;
 
-	if (mode == NULL && ca == NULL)
+	if (mode != NULL && tls != NULL)
+		return mg_error_set(err, MG_EINVALID,
+		                    "the URL has both ssl-mode and tls: give "
+		                    "one");
+	if (mode == NULL && tls == NULL) {
+		if (param(u, "ssl-ca", "ssl_ca") != NULL)
+			*out = TLS_VERIFY;
+		else if (param(u, "ssl-cert", "ssl_cert") != NULL ||
+		         param(u, "ssl-key", "ssl_key") != NULL)
+			*out = TLS_REQUIRED;
+		else
+			*out = TLS_OFF;
 		return 0;
-	if (mode != NULL && strcasecmp(mode, "DISABLED") == 0)
-		return 0;
-	if (mode != NULL && strcasecmp(mode, "PREFERRED") != 0 &&
-	    strcasecmp(mode, "REQUIRED") != 0 &&
-	    strcasecmp(mode, "VERIFY_CA") != 0 &&
-	    strcasecmp(mode, "VERIFY_IDENTITY") != 0)
+	}
+	/* the first five names are ssl-mode's, the rest tls's */
+	lo = mode != NULL ? 0 : 5;
+	hi = mode != NULL ? 5 : sizeof(tls_names) / sizeof(*tls_names);
+	for (i = lo; i < hi; i++) {
+		if (strcasecmp(mode != NULL ? mode : tls, tls_names[i].name) ==
+		    0) {
+			*out = tls_names[i].mode;
+			return 0;
+		}
+	}
+	if (mode != NULL)
 		return mg_error_set(err, MG_EINVALID,
 		                    "unknown ssl-mode '%s': "
 		                    "use DISABLED, PREFERRED, REQUIRED, "
 		                    "VERIFY_CA or VERIFY_IDENTITY",
 		                    mode);
-	mysql_ssl_set(my, key, cert, ca, NULL, NULL);
-	if (mode == NULL || strcasecmp(mode, "PREFERRED") != 0)
+	/* go-sql-driver's tls=<name> of a registered config: nothing of
+	 * the kind here */
+	return mg_error_set(err, MG_EINVALID,
+	                    "unknown tls '%s': use tls=true, skip-verify, "
+	                    "preferred or false, or ssl-mode with ssl-ca",
+	                    tls);
+}
+
+/* Refuses a query parameter that nothing reads (a misspelt ssl-mode
+ * would otherwise connect in plaintext without a word) and a TLS mode
+ * that does not parse, before connecting. */
+static int check_params(const struct mg_url *u, struct mg_error *err)
+{
+	static const char *const known[] = {
+		"socket",   "ssl-mode", "ssl_mode", "ssl-ca",  "ssl_ca",
+		"ssl-cert", "ssl_cert", "ssl-key",  "ssl_key", "tls",
+	};
+	enum tls_mode tls;
+	unsigned i;
+	size_t k;
+
+	for (i = 0; i < u->nparams; i++) {
+		for (k = 0; k < sizeof(known) / sizeof(*known); k++)
+			if (strcasecmp(u->keys[i], known[k]) == 0)
+				break;
+		if (k == sizeof(known) / sizeof(*known))
+			return mg_error_set(err, MG_EINVALID,
+			                    "unknown mysql URL parameter '%s': "
+			                    "migrate takes socket, ssl-mode, "
+			                    "ssl-ca, ssl-cert, ssl-key and tls",
+			                    u->keys[i]);
+	}
+	return tls_mode(&tls, u, err);
+}
+
+static void set_tls(MYSQL *my, const struct mg_url *u, enum tls_mode mode)
+{
+	my_bool on = 1;
+
+	if (mode == TLS_OFF)
+		return;
+	mysql_ssl_set(my, param(u, "ssl-key", "ssl_key"),
+	              param(u, "ssl-cert", "ssl_cert"),
+	              param(u, "ssl-ca", "ssl_ca"), NULL, NULL);
+	/* Connector/C falls back to plaintext despite ENFORCE unless it
+	 * also verifies: open_session() checks the cipher afterwards */
+	if (mode >= TLS_REQUIRED)
 		mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &on);
-	if (ca != NULL || (mode != NULL && strncasecmp(mode, "VERIFY", 6) == 0))
+	/* a CA given is a CA used, whatever the mode */
+	if (mode == TLS_VERIFY || param(u, "ssl-ca", "ssl_ca") != NULL)
 		mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-	return 0;
 }
 
 static int open_session(MYSQL **out, const struct mg_url *u,
@@ -138,6 +226,7 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 	struct tm tm;
 	unsigned int timeout = 10;
 	const char *host = u->host;
+	enum tls_mode tls;
 	MYSQL *my;
 	int rc;
 
@@ -156,10 +245,11 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 	               "migrate");
 	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "migrate_label", label);
 	/* no ~/.my.cnf surprises: the URL says everything */
-	if ((rc = set_tls(my, u, err)) < 0) {
+	if ((rc = tls_mode(&tls, u, err)) < 0) {
 		mysql_close(my);
 		return rc;
 	}
+	set_tls(my, u, tls);
 	if (u->socket != NULL && host == NULL)
 		host = "localhost";
 	/* MULTI_RESULTS: a CALL returns several result sets */
@@ -168,6 +258,13 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 		rc = my_error(err, my);
 		mysql_close(my);
 		return rc;
+	}
+	if (tls >= TLS_REQUIRED && mysql_get_ssl_cipher(my) == NULL) {
+		mysql_close(my);
+		return mg_error_set(err, MG_EDRIVER,
+		                    "the server did not encrypt the "
+		                    "connection, and the URL requires TLS "
+		                    "(has the server TLS configured?)");
 	}
 	*out = my;
 	return 0;
@@ -223,7 +320,6 @@ static int run_discard(struct my_conn *c, const char *sql, size_t len,
 static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
                       struct mg_error *err)
 {
-	(void)flags; /* a server creates nothing on connecting */
 	struct my_conn *c;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -234,7 +330,9 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_mysql;
-	if ((rc = mg_url_parse(&c->url, url, err)) < 0)
+	c->read_only = flags & MG_CONNECT_READ_ONLY;
+	if ((rc = mg_url_parse(&c->url, url, err)) < 0 ||
+	    (rc = check_params(&c->url, err)) < 0)
 		goto fail;
 	if (c->url.db == NULL) {
 		rc = mg_error_set(err, MG_EINVALID,
@@ -269,6 +367,13 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		rc = my_error(err, c->my);
 		goto fail;
 	}
+	/* a read-only command (a dry run) writes nothing whatever its
+	 * checks say; this covers autocommit statements too */
+	if (c->read_only &&
+	    mysql_query(c->my, "SET SESSION TRANSACTION READ ONLY") != 0) {
+		rc = my_error(err, c->my);
+		goto fail;
+	}
 	*out = &c->base;
 	return 0;
 fail:
@@ -297,6 +402,41 @@ static bool partial(const char *sql, size_t len)
 
 	return (len - p >= 4 && strncasecmp(sql + p, "call", 4) == 0) ||
 	       (len - p >= 5 && strncasecmp(sql + p, "begin", 5) == 0);
+}
+
+/*
+ * Whether a statement that failed may have kept part of its work. InnoDB
+ * rolls a failed statement back as a whole, but a non-transactional table
+ * (MyISAM, Aria, MEMORY, CSV...) keeps the rows written before the error:
+ * INSERT ... VALUES (1), (2), (2) into a MyISAM table with a key on the
+ * column keeps 1 and 2. The server does not tell which tables a statement
+ * wrote, so the rule is: nothing was kept when the server refused the
+ * statement before it ran (SQLSTATE class 42: syntax, unknown table or
+ * column, privileges), or when the database the statement ran in has no
+ * non-transactional base table (ENGINES.TRANSACTIONS); otherwise assume
+ * something was, and let the version be dirty rather than have a retry
+ * apply it twice. A write through a qualified name or a trigger into
+ * another database's non-transactional table is beyond this rule.
+ */
+static bool may_have_kept(MYSQL *my, const char *state)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool kept = true;
+
+	if (strncmp(state, "42", 2) == 0)
+		return false;
+	if (mysql_query(my, "SELECT COUNT(*) FROM information_schema.TABLES "
+	                    "t JOIN information_schema.ENGINES e ON "
+	                    "e.ENGINE = t.ENGINE WHERE t.TABLE_SCHEMA = "
+	                    "DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND "
+	                    "e.TRANSACTIONS <> 'YES'") != 0 ||
+	    (res = mysql_store_result(my)) == NULL)
+		return true; /* cannot tell: assume the worst */
+	if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+		kept = strcmp(row[0], "0") != 0;
+	mysql_free_result(res);
+	return kept;
 }
 
 /* MySQL says "... near 'x' at line 3" counting from the statement. */
@@ -329,12 +469,24 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 
 		if ((rc = run_discard(c, sql + s->off, s->len, err)) < 0) {
 			unsigned rel = server_line(mysql_error(c->my));
+			/* "at line N" counts from the text sent, comments
+			 * before the statement included; without it, name
+			 * the statement's own first line, not a comment */
+			size_t own =
+			        mg_stmt_skip_comments(sql + s->off, s->len);
+			unsigned first =
+			        s->line - 1 + mg_sql_line_at(sql + s->off, own);
+			char state[6];
 
 			/* a CALL or a compound block commits what it did
-			 * before its failing statement */
-			if (partial(sql + s->off, s->len))
+			 * before its failing statement; a statement on a
+			 * non-transactional table what it wrote */
+			snprintf(state, sizeof(state), "%s",
+			         mysql_sqlstate(c->my));
+			if (partial(sql + s->off, s->len) ||
+			    may_have_kept(c->my, state))
 				res->committed = res->done + 1;
-			res->line = s->line + (rel > 0 ? rel - 1 : 0);
+			res->line = rel > 0 ? s->line + rel - 1 : first;
 			break;
 		}
 		res->done++;
@@ -484,8 +636,22 @@ static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	                  : op == MG_TXN_COMMIT ? "COMMIT"
 	                                        : "ROLLBACK";
 
+	if (op == MG_TXN_BEGIN && c->read_only)
+		sql = "START TRANSACTION READ ONLY";
 	if (mysql_query(c->my, sql) != 0)
 		return my_error(err, c->my);
+	return 0;
+}
+
+/* What the server said in its last reply: no round trip. */
+static int my_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	unsigned st = c->my->server_status;
+
+	(void)err;
+	*out = (st & SERVER_STATUS_IN_TRANS) &&
+	       (!c->read_only || (st & SERVER_STATUS_IN_TRANS_READONLY));
 	return 0;
 }
 
@@ -563,6 +729,44 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	             "not acquired within %d s",
 	             timeout_s);
 	describe_holder(c, name, err);
+	return MG_ELOCKED;
+}
+
+/*
+ * The lock lives on a session of its own, which a KILL, a server restart
+ * or a network cut can end while the main session goes on: ask that
+ * session whether it still holds the lock. A session that cannot answer
+ * has lost it (the server releases a dead session's locks).
+ */
+static int my_lock_held(struct mg_conn *conn, const char *name, int64_t key,
+                        struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	char sql[512], esc[300];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool held = false;
+
+	(void)key;
+	if (c->lock != NULL) {
+		mysql_real_escape_string(c->lock, esc, name, strlen(name));
+		snprintf(sql, sizeof(sql),
+		         "SELECT IS_USED_LOCK('%s') = CONNECTION_ID()", esc);
+		if (mysql_query(c->lock, sql) == 0 &&
+		    (res = mysql_store_result(c->lock)) != NULL) {
+			row = mysql_fetch_row(res);
+			held = row != NULL && row[0] != NULL &&
+			       strcmp(row[0], "1") == 0;
+			mysql_free_result(res);
+		}
+	}
+	if (held)
+		return 0;
+	mg_error_set(err, MG_ELOCKED,
+	             "the run lock was lost: its session (a connection "
+	             "of its own) ended or no longer holds it");
+	if (c->lock != NULL && mysql_errno(c->lock) != 0)
+		mg_error_detail(err, "%s", mysql_error(c->lock));
 	return MG_ELOCKED;
 }
 
@@ -667,7 +871,9 @@ const struct mg_driver mg_driver_mysql = {
 	.check_script = my_check_script,
 	.query = my_query,
 	.txn = my_txn,
+	.in_txn = my_in_txn,
 	.lock = my_lock,
+	.lock_held = my_lock_held,
 	.unlock = my_unlock,
 	.fingerprint_sql = my_fingerprint_sql,
 	.schema_sql = my_schema_sql,

@@ -27,8 +27,9 @@ struct pg_conn {
 	 * (search_path, role, timeouts): these go out with the COMMIT or
 	 * ROLLBACK that ends it, and restore our own settings after the
 	 * RESET. */
-	char *setup[4];
+	char *setup[5];
 	size_t nsetup;
+	bool read_only;  /* MG_CONNECT_READ_ONLY: every transaction is */
 	char *reset_sql; /* the same, as one simple query */
 };
 
@@ -149,6 +150,13 @@ static int setup_session(struct pg_conn *c, struct mg_error *err)
 	    (rc = add_setup(c, "RESET ROLE", err)) < 0 ||
 	    (rc = add_setup(c, sql.ptr, err)) < 0)
 		goto cleanup;
+	/* a read-only command (a dry run) writes nothing whatever its
+	 * checks say: set again after every RESET ALL, and a transaction
+	 * that began read-only cannot be made read-write */
+	if (c->read_only &&
+	    (rc = add_setup(c, "SET default_transaction_read_only = on",
+	                    err)) < 0)
+		goto cleanup;
 	/* A killed runner's backend would otherwise go on with its
 	 * statement, and hold the lock, until it next writes to the dead
 	 * socket. PostgreSQL 14 can poll the client instead. */
@@ -199,7 +207,6 @@ static void free_conn(struct pg_conn *c)
 static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
                       struct mg_error *err)
 {
-	(void)flags; /* a server creates nothing on connecting */
 	/* later keywords override the URL's: we need UTF-8 to map the
 	 * server's character positions to bytes */
 	const char *keys[] = { "dbname", "fallback_application_name",
@@ -222,6 +229,7 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_postgres;
+	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	/* the user's connect_timeout wins: put ours before the URL's */
 	if (strstr(url, "connect_timeout") != NULL)
 		keys[3] = NULL;
@@ -925,6 +933,18 @@ static int pg_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 	return 0;
 }
 
+static int pg_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	PGTransactionStatusType t = PQtransactionStatus(c->pg);
+
+	(void)err;
+	/* read-only stays so: PostgreSQL refuses to make a transaction
+	 * read-write once it has run a query */
+	*out = c->begin_pending || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+	return 0;
+}
+
 /* Names the session holding our advisory lock, from pg_locks. */
 static void describe_holder(struct pg_conn *c, int64_t key,
                             struct mg_error *err)
@@ -967,17 +987,22 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 	int rc = 0;
 
 	(void)name;
-	/* lock_timeout bounds the wait; in one implicit transaction, so
-	 * that a timeout also undoes the SET. 0 would mean "forever". */
+	/* lock_timeout bounds the wait (0 would mean "forever"), and
+	 * nothing else may: a statement_timeout of the role, the database
+	 * or the URL's options would cut the wait short with an error that
+	 * is not "locked". SET LOCAL in one implicit transaction: both are
+	 * what they were once it ends, whether the lock came or not. */
 	if (timeout_s > 0)
 		snprintf(sql, sizeof(sql),
-		         "SET lock_timeout = %d; SELECT "
-		         "pg_advisory_lock(%" PRId64 "), true; RESET "
-		         "lock_timeout",
+		         "SET LOCAL statement_timeout = 0; SET LOCAL "
+		         "lock_timeout = %d; SELECT "
+		         "pg_advisory_lock(%" PRId64 "), true",
 		         timeout_s * 1000, key);
 	else
 		snprintf(sql, sizeof(sql),
-		         "SELECT 1, pg_try_advisory_lock(%" PRId64 ")", key);
+		         "SET LOCAL statement_timeout = 0; SELECT 1, "
+		         "pg_try_advisory_lock(%" PRId64 ")",
+		         key);
 	if (!PQsendQuery(c->pg, sql))
 		return result_error(err, NULL, c->pg);
 	while ((r = PQgetResult(c->pg)) != NULL) {
@@ -1001,6 +1026,21 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 		describe_holder(c, key, err);
 	}
 	return rc;
+}
+
+/* The lock lives on the main session: held while that session is. */
+static int pg_lock_held(struct mg_conn *conn, const char *name, int64_t key,
+                        struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	(void)name;
+	(void)key;
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return mg_error_set(err, MG_ELOCKED,
+		                    "the run lock was lost: the session "
+		                    "holding it ended");
+	return 0;
 }
 
 static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
@@ -1126,7 +1166,9 @@ const struct mg_driver mg_driver_postgres = {
 	.check_script = pg_check_script,
 	.query = pg_query,
 	.txn = pg_txn,
+	.in_txn = pg_in_txn,
 	.lock = pg_lock,
+	.lock_held = pg_lock_held,
 	.unlock = pg_unlock,
 	.fingerprint_sql = pg_fingerprint_sql,
 	.schema_sql = pg_schema_sql,

@@ -26,7 +26,8 @@
 struct sq_conn {
 	struct mg_conn base; /* first: the core sees only this */
 	sqlite3 *db;
-	bool locked; /* between lock() and unlock(): hold a write lock */
+	bool locked;    /* between lock() and unlock(): hold a write lock */
+	bool read_only; /* opened SQLITE_OPEN_READONLY */
 };
 
 /* Takes the write lock again after a transaction ended, while the run
@@ -158,11 +159,14 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_sqlite;
-	rc = sqlite3_open_v2(
-	        path, &c->db,
-	        SQLITE_OPEN_READWRITE |
-	                (flags & MG_CONNECT_READ_ONLY ? 0 : SQLITE_OPEN_CREATE),
-	        NULL);
+	c->read_only = flags & MG_CONNECT_READ_ONLY;
+	/* read-only by the open flags, not PRAGMA query_only, which any
+	 * query could switch off again */
+	rc = sqlite3_open_v2(path, &c->db,
+	                     c->read_only ? SQLITE_OPEN_READONLY
+	                                  : SQLITE_OPEN_READWRITE |
+	                                            SQLITE_OPEN_CREATE,
+	                     NULL);
 	/* a database that does not exist yet reads as an empty one: the
 	 * first `up --dry-run` shows every file, and no file is created */
 	if (rc == SQLITE_CANTOPEN && (flags & MG_CONNECT_READ_ONLY) &&
@@ -422,8 +426,9 @@ static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 		if (c->locked && !sqlite3_get_autocommit(c->db))
 			return 0;
 		/* IMMEDIATE takes the write lock now, so two runners queue
-		 * here instead of failing later with SQLITE_BUSY */
-		sql = "BEGIN IMMEDIATE";
+		 * here instead of failing later with SQLITE_BUSY; a
+		 * read-only connection cannot take it, and needs none */
+		sql = c->read_only ? "BEGIN" : "BEGIN IMMEDIATE";
 	} else if (op == MG_TXN_ROLLBACK) {
 		if (sqlite3_get_autocommit(c->db)) {
 			relock(c); /* an error already rolled it back */
@@ -442,6 +447,13 @@ static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 		                    "which)");
 	if (rc != SQLITE_OK)
 		return sq_error(err, c->db, sql);
+	return 0;
+}
+
+static int sq_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
+{
+	(void)err;
+	*out = !sqlite3_get_autocommit(((struct sq_conn *)conn)->db);
 	return 0;
 }
 
@@ -501,6 +513,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.check_script = sq_check_script,
 	.query = sq_query,
 	.txn = sq_txn,
+	.in_txn = sq_in_txn,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
 	.fingerprint_sql = sq_fingerprint_sql,
