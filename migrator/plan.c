@@ -129,8 +129,9 @@ void mg_status_dispose(struct mg_status *st)
 	memset(st, 0, sizeof(*st));
 }
 
-void mg_plan__list(char *out, size_t size, const struct mg_status *st,
-                   enum mg_state state)
+/* Lists the versions in a state, for messages: "3_x, 5_y". */
+static void list_state(char *out, size_t size, const struct mg_status *st,
+                       enum mg_state state)
 {
 	size_t i, len = 0;
 	int n;
@@ -165,7 +166,7 @@ int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
 		if (e->version == opts->to && e->m != NULL)
 			found_to = true;
 		if (e->state == MG_STATE_DIRTY) {
-			mg_plan__list(list, sizeof(list), st, MG_STATE_DIRTY);
+			list_state(list, sizeof(list), st, MG_STATE_DIRTY);
 			mg_error_set(err, MG_ERR,
 			             "a migration was left "
 			             "half-applied: %s",
@@ -180,7 +181,7 @@ int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
 	}
 	for (i = 0; i < st->n; i++) {
 		if (st->v[i].state == MG_STATE_DRIFTED) {
-			mg_plan__list(list, sizeof(list), st, MG_STATE_DRIFTED);
+			list_state(list, sizeof(list), st, MG_STATE_DRIFTED);
 			mg_error_set(err, MG_ECHECKSUM,
 			             "applied migrations "
 			             "changed since they ran: %s",

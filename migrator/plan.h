@@ -70,8 +70,4 @@ int mg_plan_up(struct mg_plan *out, const struct mg_status *st,
                const struct mg_up_opts *opts, struct mg_error *err);
 void mg_plan_dispose(struct mg_plan *p);
 
-/* Lists the versions in a state, for messages: "3 (0003_x.up.sql), 5". */
-void mg_plan__list(char *out, size_t size, const struct mg_status *st,
-                   enum mg_state state);
-
 #endif
