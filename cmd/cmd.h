@@ -5,51 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd/opts.h"
 #include "cmd/report.h"
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
-struct config;
 struct mg_buf;
 struct mg_conn;
 struct mg_source;
-
-/* Every option of every command, parsed once by main() through the
- * option table of cmd/options.c. */
-struct opts {
-	const char *command;
-	const char *database; /* -d, DATABASE_URL */
-	const char *dir;      /* -m, MIGRATE_DIR, default ./migrations */
-	const char *table;    /* --ledger-table */
-	int64_t lock_timeout; /* seconds */
-	bool json;
-	bool dry_run;
-	bool all;
-	bool applied;
-	bool allow_out_of_order;
-	bool allow_changed_down;
-	bool exit_code; /* status --exit-code */
-	bool timestamp; /* new --timestamp */
-	bool show_sql;  /* up/down --dry-run --show-sql */
-	int64_t to;    /* -1: unset */
-	int64_t steps; /* 0: unset */
-	const char *reason;
-	const char *format;
-	const char *public_key;
-	const char *out;
-	const char *checkpoint; /* ledger: write it; verify: check it */
-	const char *env;         /* --env NAME: a [env NAME] section */
-	const char *from;        /* baseline --from TOOL */
-	const char *from_table;  /* baseline --table NAME */
-	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
-	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
-	const struct config *config; /* where each setting came from */
-	const char *args[4]; /* positional arguments after the command */
-	int nargs;
-	unsigned given; /* which command options were given (O_*) */
-	bool help;      /* -h, --help */
-	bool version;   /* -V, --version */
-};
 
 /* Helpers that report their own errors and return an exit code (0: ok). */
 int open_source(struct mg_source **out, const struct opts *o);

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "migrator/buf.h"
 #include "migrator/json.h"
 

@@ -1,0 +1,46 @@
+#ifndef MG_CMD_OPTS_H
+#define MG_CMD_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+
+/* Every option of every command, parsed once by main() through the
+ * option table of cmd/options.c. */
+struct opts {
+	const char *command;
+	const char *database; /* -d, DATABASE_URL */
+	const char *dir;      /* -m, MIGRATE_DIR, default ./migrations */
+	const char *table;    /* --ledger-table */
+	int64_t lock_timeout; /* seconds */
+	bool json;
+	bool dry_run;
+	bool all;
+	bool applied;
+	bool allow_out_of_order;
+	bool allow_changed_down;
+	bool exit_code; /* status --exit-code */
+	bool timestamp; /* new --timestamp */
+	bool show_sql;  /* up/down --dry-run --show-sql */
+	int64_t to;    /* -1: unset */
+	int64_t steps; /* 0: unset */
+	const char *reason;
+	const char *format;
+	const char *public_key;
+	const char *out;
+	const char *checkpoint; /* ledger: write it; verify: check it */
+	const char *env;         /* --env NAME: a [env NAME] section */
+	const char *from;        /* baseline --from TOOL */
+	const char *from_table;  /* baseline --table NAME */
+	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
+	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
+	const struct config *config; /* where each setting came from */
+	const char *args[4]; /* positional arguments after the command */
+	int nargs;
+	unsigned given; /* which command options were given (O_*) */
+	bool help;      /* -h, --help */
+	bool version;   /* -V, --version */
+};
+
+#endif
