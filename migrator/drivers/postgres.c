@@ -204,6 +204,38 @@ static void free_conn(struct pg_conn *c)
 	free(c);
 }
 
+/*
+ * The password libpq will use from url, found without connecting
+ * (PQconninfoParse), or NULL if it holds none; the caller frees. When
+ * libpq cannot parse url, fails with its message, scrubbed of every
+ * password our own parse of url finds: libpq quotes the whole URL then.
+ */
+static int url_secret(char **out, const char *url, struct mg_error *err)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		rc = mg_error_set(err, msg ? MG_EDRIVER : MG_ENOMEM,
+		                  "cannot parse the database URL");
+		if (msg != NULL && err != NULL) {
+			mg_error_detail(err, "%s", msg);
+			trim(err->detail);
+			mg_url_scrub(err->detail, sizeof(err->detail), url);
+		}
+		PQfreemem(msg);
+		return rc;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0' && (*out = strdup(o->val)) == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	PQconninfoFree(opts);
+	return rc;
+}
+
 static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
                       struct mg_error *err)
 {
@@ -213,7 +245,7 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		               "client_encoding", "connect_timeout", NULL };
 	const char *vals[] = { url, "migrate", "UTF8", "10", NULL };
 	struct pg_conn *c;
-	char *safe;
+	char *safe, *secret = NULL;
 	int rc;
 
 	*out = NULL;
@@ -226,8 +258,14 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		             "(%%40, %%2F, %%3F, %%23)");
 		return MG_EINVALID;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/* PQpass() is empty when libpq could not parse the URL, and libpq
+	 * may quote it: know the password before connecting (issue 8) */
+	if ((rc = url_secret(&secret, url, err)) < 0)
+		return rc;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		free(secret);
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
 	c->base.drv = &mg_driver_postgres;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	/* the user's connect_timeout wins: put ours before the URL's */
@@ -240,24 +278,30 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		             safe ? safe : "the database");
 		free(safe);
 		if (err != NULL && c->pg != NULL) {
-			/* libpq does not quote the password, but a mistyped
-			 * URL can put part of one where a host name goes */
+			/* the URL's password, or one from a service file */
 			mg_error_detail(err, "%s", PQerrorMessage(c->pg));
 			trim(err->detail);
-			mg_redact_secret(err->detail, PQpass(c->pg));
-			mg_redact_secret(err->msg, PQpass(c->pg));
+			mg_scrub(err->detail, sizeof(err->detail), secret);
+			mg_scrub(err->detail, sizeof(err->detail),
+			         PQpass(c->pg));
+			mg_url_scrub(err->detail, sizeof(err->detail), url);
 		}
 		PQfinish(c->pg);
 		free(c);
-		return MG_EDRIVER;
+		rc = MG_EDRIVER;
+		goto cleanup;
 	}
 	PQsetNoticeReceiver(c->pg, on_notice, c);
 	if ((rc = setup_session(c, err)) < 0) {
 		free_conn(c);
-		return rc;
+		goto cleanup;
 	}
 	*out = &c->base;
-	return 0;
+cleanup:
+	if (secret != NULL)
+		memset(secret, 0, strlen(secret));
+	free(secret);
+	return rc;
 }
 
 static void pg_close(struct mg_conn *conn)

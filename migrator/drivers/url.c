@@ -28,153 +28,6 @@ const char *mg_url_sqlite_path(const char *url)
 	return p;
 }
 
-/*
- * The userinfo of scheme://user:pass@host/..., NULL if none. When an '@'
- * comes before the first '/', '?' or '#', it ends at the last such '@'.
- * Otherwise a "user:" followed by an '@' further on may be a password
- * holding '/', '?' or '#' unencoded (which libpq would split elsewhere):
- * then it runs to the last '@' of all, so that it is hidden whole; only
- * "host:5432/db?x=a@b", a port with the '@' in the query, is not one.
- */
-static const char *userinfo(const char *url, const char **at)
-{
-	const char *p = strstr(url, "://"), *q, *seg, *colon, *query;
-	size_t digits;
-
-	*at = NULL;
-	if (p == NULL)
-		return NULL;
-	p += 3;
-	seg = p + strcspn(p, "/?#");
-	for (q = p; q < seg; q++)
-		if (*q == '@')
-			*at = q;
-	if (*at != NULL)
-		return p;
-	if ((colon = memchr(p, ':', (size_t)(seg - p))) == NULL)
-		return NULL;
-	for (q = seg; *q; q++)
-		if (*q == '@')
-			*at = q;
-	if (*at == NULL)
-		return NULL;
-	digits = strspn(colon + 1, "0123456789");
-	query = strchr(seg, '?');
-	if (digits > 0 && colon + 1 + digits == seg && *seg != '#' &&
-	    query != NULL && query < *at) {
-		*at = NULL; /* a port, and the '@' is the query's */
-		return NULL;
-	}
-	return p;
-}
-
-/*
- * The end of a password=... value: in a URL's query it runs to the next
- * '&' (libpq takes spaces in it as they are); in a keyword string it is a
- * word, or a '...' string with backslash escapes.
- */
-static int hexval(char c);
-
-static const char *skip_value(const char *v, bool is_url)
-{
-	if (is_url)
-		return v + strcspn(v, "&#");
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (*v != '\'') {
-		/* libpq takes backslash escapes in bare values too */
-		while (*v && *v != ' ' && *v != '\t')
-			v += *v == '\\' && v[1] != '\0' ? 2 : 1;
-		return v;
-	}
-	for (v++; *v && *v != '\''; v++)
-		if (*v == '\\' && v[1] != '\0')
-			v++;
-	return *v ? v + 1 : v;
-}
-
-/*
- * Whether p starts a "password" key, spelt plainly or percent-encoded
- * (libpq decodes URL query keys: pass%77ord is password). Sets *end past
- * the key.
- */
-static bool password_key(const char *p, const char **end)
-{
-	const char *want = "password";
-	int hi, lo;
-
-	for (; *want; want++) {
-		if (p[0] == '%' && (hi = hexval(p[1])) >= 0 &&
-		    (lo = hexval(p[2])) >= 0 &&
-		    tolower(hi * 16 + lo) == *want)
-			p += 3;
-		else if (tolower((unsigned char)*p) == *want)
-			p++;
-		else
-			return false;
-	}
-	*end = p;
-	return true;
-}
-char *mg_url_redact(const char *url)
-{
-	struct mg_buf b = MG_BUF_INIT;
-	const char *p = url, *at, *colon = NULL;
-	const char *user = userinfo(url, &at);
-	bool is_url = strstr(url, "://") != NULL;
-
-	if (user != NULL)
-		colon = memchr(user, ':', (size_t)(at - user));
-	if (colon != NULL) {
-		mg_buf_addn(&b, url, (size_t)(colon + 1 - url));
-		mg_buf_add(&b, "***");
-		p = at;
-	}
-	/* password=... in a query string or a libpq keyword string */
-	while (*p) {
-		const char *v;
-
-		if ((p == url || !isalnum((unsigned char)p[-1])) &&
-		    password_key(p, &v)) {
-			const char *key = p;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (*v == '=') {
-				mg_buf_addn(&b, key, (size_t)(v - key));
-				mg_buf_add(&b, "=***");
-				p = skip_value(v + 1, is_url);
-				continue;
-			}
-		}
-		mg_buf_addc(&b, *p++);
-	}
-	return mg_buf_detach(&b);
-}
-
-bool mg_url_userinfo_ambiguous(const char *url)
-{
-	const char *at, *user = userinfo(url, &at);
-
-	size_t n = user != NULL ? (size_t)(at - user) : 0;
-
-	if (user == NULL)
-		return false;
-	return memchr(user, '@', n) || memchr(user, '/', n) ||
-	       memchr(user, '?', n) || memchr(user, '#', n);
-}
-
-void mg_redact_secret(char *text, const char *secret)
-{
-	size_t n = secret ? strlen(secret) : 0;
-	char *p;
-
-	if (n == 0)
-		return;
-	while ((p = strstr(text, secret)) != NULL)
-		memset(p, '*', n);
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -183,6 +36,400 @@ static int hexval(char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+/* libpq's conninfo_parse() separates keywords with isspace() */
+static bool is_space(char c)
+{
+	return isspace((unsigned char)c);
+}
+
+/*
+ * libpq's split of scheme://[user[:password]@]hosts[/db][?query]
+ * (conninfo_uri_parse_options): there is a userinfo when an '@' comes
+ * before any '/', and nothing else ends it, so a '?' or '#' before that
+ * '@' is the user's or the password's. Returns where the userinfo or
+ * the host starts (NULL without "://"); *at is the userinfo's '@' or
+ * NULL.
+ */
+static const char *split_userinfo(const char *url, const char **at)
+{
+	const char *p = strstr(url, "://"), *q;
+
+	*at = NULL;
+	if (p == NULL)
+		return NULL;
+	p += 3;
+	q = p + strcspn(p, "@/");
+	if (*q == '@')
+		*at = q;
+	return p;
+}
+
+/* Whether a key of n bytes names a secret: "password" or "sslpassword"
+ * in any case, percent-escapes decoded as libpq decodes URL query keys
+ * (pass%77ord is password). */
+static bool secret_key(const char *k, size_t n)
+{
+	char name[16];
+	size_t len = 0;
+	int hi, lo;
+
+	while (n > 0) {
+		if (len + 1 == sizeof(name))
+			return false;
+		if (k[0] == '%' && n >= 3 && (hi = hexval(k[1])) >= 0 &&
+		    (lo = hexval(k[2])) >= 0) {
+			name[len++] = (char)(hi * 16 + lo);
+			k += 3;
+			n -= 3;
+		} else {
+			name[len++] = *k++;
+			n--;
+		}
+	}
+	name[len] = '\0';
+	return strcasecmp(name, "password") == 0 ||
+	       strcasecmp(name, "sslpassword") == 0;
+}
+
+/* One key=value of a keyword string or URL query; val NULL: no '='.
+ * val and val_len take in the quotes of a quoted keyword value. */
+struct pair {
+	const char *key, *val;
+	size_t key_len, val_len;
+};
+
+/*
+ * The next key=value of a libpq keyword string at *pp, as libpq's
+ * conninfo_parse() reads it: blanks (isspace) around '=' and between
+ * pairs, a value either a word with backslash escapes or a '...'
+ * string with them. False at the end, or with *bad set where libpq
+ * would refuse the rest (no '=', an unterminated quote).
+ */
+static bool next_keyword(const char **pp, struct pair *kv, bool *bad)
+{
+	const char *p = *pp;
+
+	while (is_space(*p))
+		p++;
+	if (*p == '\0')
+		return false;
+	kv->key = p;
+	while (*p != '\0' && *p != '=' && !is_space(*p))
+		p++;
+	kv->key_len = (size_t)(p - kv->key);
+	while (is_space(*p))
+		p++;
+	if (*p++ != '=') {
+		*bad = true;
+		return false;
+	}
+	while (is_space(*p))
+		p++;
+	kv->val = p;
+	if (*p == '\'') {
+		for (p++; *p != '\''; p++) {
+			if (*p == '\0') {
+				*bad = true;
+				return false;
+			}
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+		}
+		p++;
+	} else {
+		while (*p != '\0' && !is_space(*p))
+			p += *p == '\\' && p[1] != '\0' ? 2 : 1;
+	}
+	kv->val_len = (size_t)(p - kv->val);
+	*pp = p;
+	return true;
+}
+
+/* The next '&'-separated parameter of a URL query at *pp (libpq ends a
+ * value at '&' only: a '#' or ' ' is part of it). */
+static bool next_param(const char **pp, struct pair *kv)
+{
+	const char *p = *pp, *e, *eq;
+
+	if (*p == '\0')
+		return false;
+	e = p + strcspn(p, "&");
+	eq = memchr(p, '=', (size_t)(e - p));
+	kv->key = p;
+	kv->key_len = (size_t)((eq ? eq : e) - p);
+	kv->val = eq ? eq + 1 : NULL;
+	kv->val_len = eq ? (size_t)(e - eq - 1) : 0;
+	*pp = *e == '&' ? e + 1 : e;
+	return true;
+}
+
+static void redact_keywords(struct mg_buf *b, const char *s)
+{
+	struct pair kv;
+	bool bad = false, first = true;
+
+	while (next_keyword(&s, &kv, &bad)) {
+		if (!first)
+			mg_buf_addc(b, ' ');
+		first = false;
+		mg_buf_addn(b, kv.key, kv.key_len);
+		mg_buf_addc(b, '=');
+		if (secret_key(kv.key, kv.key_len))
+			mg_buf_add(b, "***");
+		else
+			mg_buf_addn(b, kv.val, kv.val_len);
+	}
+	if (bad) /* libpq refuses the rest: it is not shown */
+		mg_buf_add(b, first ? "..." : " ...");
+}
+
+static void redact_query(struct mg_buf *b, const char *q)
+{
+	struct pair kv;
+	bool first = true;
+
+	while (next_param(&q, &kv)) {
+		if (!first)
+			mg_buf_addc(b, '&');
+		first = false;
+		mg_buf_addn(b, kv.key, kv.key_len);
+		if (kv.val == NULL)
+			continue;
+		mg_buf_addc(b, '=');
+		if (secret_key(kv.key, kv.key_len))
+			mg_buf_add(b, "***");
+		else
+			mg_buf_addn(b, kv.val, kv.val_len);
+	}
+}
+
+char *mg_url_redact(const char *url)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	const char *at, *auth = split_userinfo(url, &at), *rest, *q;
+	size_t user;
+
+	if (auth == NULL) {
+		if (mg_url_is_keywords(url))
+			redact_keywords(&b, url);
+		else
+			mg_buf_add(&b, url);
+		return mg_buf_detach(&b);
+	}
+	mg_buf_addn(&b, url, (size_t)(auth - url));
+	/* refused anyway; hide all that any reading takes for a password */
+	if (mg_url_userinfo_ambiguous(url))
+		at = strrchr(auth, '@');
+	rest = auth;
+	if (at != NULL) {
+		user = strcspn(auth, ":@");
+		if (auth + user < at) {
+			mg_buf_addn(&b, auth, user);
+			mg_buf_add(&b, ":***@");
+		} else {
+			mg_buf_addn(&b, auth, (size_t)(at + 1 - auth));
+		}
+		rest = at + 1;
+	}
+	q = strchr(rest, '?');
+	mg_buf_addn(&b, rest, q ? (size_t)(q - rest) : strlen(rest));
+	if (q != NULL) {
+		mg_buf_addc(&b, '?');
+		redact_query(&b, q + 1);
+	}
+	return mg_buf_detach(&b);
+}
+
+/* Whether every byte of [s, e) is a decimal digit (true when empty). */
+static bool all_digits(const char *s, const char *e)
+{
+	for (; s < e; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+bool mg_url_userinfo_ambiguous(const char *url)
+{
+	const char *at, *auth = split_userinfo(url, &at), *rest, *h, *e;
+
+	if (auth == NULL)
+		return false;
+	if (at != NULL && strcspn(auth, "?#") < (size_t)(at - auth))
+		return true;
+	rest = at ? at + 1 : auth;
+	/* an '@' in the host or the database: a password holding '@', or
+	 * '/' (which ends libpq's userinfo before its '@') */
+	if (memchr(rest, '@', strcspn(rest, "?")) != NULL)
+		return true;
+	if (at != NULL)
+		return false;
+	/* "user:pass" cut short by a '/' or '?' in the password stands where
+	 * the hosts go, and libpq would show the rest as a port */
+	for (h = rest; *h != '\0' && *h != '/' && *h != '?'; h = e) {
+		const char *colon;
+
+		e = h + strcspn(h, ",/?");
+		/* [::1]:5432; a missing ']' is libpq's to refuse */
+		if (*h == '[' && (colon = memchr(h, ']', (size_t)(e - h))))
+			h = colon;
+		else if (*h == '[')
+			h = e;
+		colon = memchr(h, ':', (size_t)(e - h));
+		if (colon != NULL && !all_digits(colon + 1, e))
+			return true;
+		if (*e == ',')
+			e++;
+	}
+	return false;
+}
+
+static bool is_word(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* How many bytes of text at t spell secret, each byte as itself or as a
+ * %XX escape (either case); 0 if they do not. */
+static size_t spelt_at(const char *t, const char *secret)
+{
+	const char *t0 = t;
+	int hi, lo;
+
+	for (; *secret; secret++) {
+		if (*t == *secret)
+			t++;
+		else if (t[0] == '%' && (hi = hexval(t[1])) >= 0 &&
+		         (lo = hexval(t[2])) >= 0 &&
+		         hi * 16 + lo == (unsigned char)*secret)
+			t += 3;
+		else
+			return 0;
+	}
+	return (size_t)(t - t0);
+}
+
+/* Whether [t + i, t + i + n), spelling secret, is a whole occurrence of
+ * it (see url.h). */
+static bool whole_at(const char *t, size_t i, size_t n, const char *secret)
+{
+	unsigned char first = (unsigned char)secret[0];
+	unsigned char last = (unsigned char)secret[strlen(secret) - 1];
+
+	if (i > 0 && is_word((unsigned char)t[i - 1]) && is_word(first))
+		return false;
+	if (is_word((unsigned char)t[i + n]) && is_word(last))
+		return false;
+	/* a URL's scheme, and its user name before ":password@" */
+	if (strncmp(t + i + n, "://", 3) == 0)
+		return false;
+	return !(i >= 2 && t[i - 2] == '/' && t[i - 1] == '/' &&
+	         t[i + n] == ':');
+}
+
+/* Replaces n bytes at p with min(n, 3) stars; the text only shrinks. */
+static size_t star(char *p, size_t n)
+{
+	size_t r = n < 3 ? n : 3;
+
+	memset(p, '*', r);
+	memmove(p + r, p + n, strlen(p + n) + 1);
+	return r;
+}
+
+void mg_scrub(char *text, size_t size, const char *secret)
+{
+	size_t len, i, n, k;
+
+	if (text == NULL || size == 0 || secret == NULL || *secret == '\0')
+		return;
+	len = strnlen(text, size);
+	if (len == size) /* not terminated: cut it where it must end */
+		text[--len] = '\0';
+	for (i = 0; text[i] != '\0'; i++) {
+		if ((n = spelt_at(text + i, secret)) > 0 &&
+		    whole_at(text, i, n, secret))
+			i += star(text + i, n) - 1;
+	}
+	/* a text that fills its buffer may have been cut inside the
+	 * password: hide a start of it left at the very end */
+	len = strlen(text);
+	if (len + 1 < size)
+		return;
+	for (k = strlen(secret) - 1; k > 0; k--) {
+		if (k <= len && strncmp(text + len - k, secret, k) == 0 &&
+		    (len == k || !is_word((unsigned char)text[len - k - 1]) ||
+		     !is_word((unsigned char)secret[0]))) {
+			star(text + len - k, k);
+			return;
+		}
+	}
+}
+
+static char *decode(const char *s, const char *e, bool *bad);
+
+/* Scrubs text of the n bytes at s, as written and percent-decoded (or,
+ * in a keyword string, unquoted and unescaped). */
+static void scrub_span(char *text, size_t size, const char *s, size_t n,
+                       bool keyword)
+{
+	char *raw, *plain = NULL, *o;
+	const char *p, *e;
+	bool bad = false;
+
+	if (keyword && n >= 2 && *s == '\'') { /* as written inside them */
+		s++;
+		n -= 2;
+	}
+	e = s + n;
+	if ((raw = malloc(n + 1)) == NULL)
+		return;
+	memcpy(raw, s, n);
+	raw[n] = '\0';
+	mg_scrub(text, size, raw);
+	if (!keyword) {
+		plain = decode(s, e, &bad);
+	} else if ((plain = malloc(n + 1)) != NULL) {
+		for (o = plain, p = s; p < e; p++) {
+			if (*p == '\\' && p + 1 < e)
+				p++;
+			*o++ = *p;
+		}
+		*o = '\0';
+	}
+	if (plain != NULL) {
+		mg_scrub(text, size, plain);
+		memset(plain, 0, strlen(plain));
+		free(plain);
+	}
+	memset(raw, 0, n);
+	free(raw);
+}
+
+void mg_url_scrub(char *text, size_t size, const char *url)
+{
+	const char *at, *auth = split_userinfo(url, &at), *colon, *q;
+	struct pair kv;
+	bool bad = false;
+
+	if (auth == NULL) {
+		while (next_keyword(&url, &kv, &bad))
+			if (secret_key(kv.key, kv.key_len))
+				scrub_span(text, size, kv.val, kv.val_len,
+				           true);
+		return;
+	}
+	if (at != NULL && (colon = memchr(auth, ':', (size_t)(at - auth))))
+		scrub_span(text, size, colon + 1, (size_t)(at - colon - 1),
+		           false);
+	if ((q = strchr(at ? at : auth, '?')) == NULL)
+		return;
+	q++;
+	while (next_param(&q, &kv))
+		if (kv.val != NULL && secret_key(kv.key, kv.key_len))
+			scrub_span(text, size, kv.val, kv.val_len, false);
 }
 
 /* Percent-decodes [s, e) into a new string; NULL on a bad escape/OOM. */
@@ -305,7 +552,7 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 		                    "percent-encode them (%%40, %%2F, %%3F, "
 		                    "%%23)");
 	p += 3;
-	if (userinfo(url, &at) != NULL) {
+	if (split_userinfo(url, &at) != NULL && at != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 
 		u.user = decode(p, colon ? colon : at, &bad);
