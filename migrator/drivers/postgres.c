@@ -79,6 +79,13 @@ static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 		mg_error_hint(err,
 		              "add the line '-- migrate:no-transaction' "
 		              "to the file to run it outside a transaction");
+	/* a statement, or a file read from /proc/self/environ, may hold the
+	 * password, and the server quotes it back (issue 8) */
+	if (pg != NULL) {
+		mg_scrub(err->msg, sizeof(err->msg), PQpass(pg));
+		mg_scrub(err->detail, sizeof(err->detail), PQpass(pg));
+		mg_scrub(err->hint, sizeof(err->hint), PQpass(pg));
+	}
 	return code;
 }
 
@@ -990,6 +997,13 @@ static const char *pg_user(struct mg_conn *conn)
 	return PQuser(((struct pg_conn *)conn)->pg);
 }
 
+static const char *pg_secret(struct mg_conn *conn)
+{
+	const char *pw = PQpass(((struct pg_conn *)conn)->pg);
+
+	return pw != NULL && pw[0] != '\0' ? pw : NULL;
+}
+
 static const char *const pg_schemes[] = { "postgres://", "postgresql://",
 	                                  NULL };
 
@@ -1019,4 +1033,5 @@ const struct mg_driver mg_driver_postgres = {
 	.schema_sql = pg_schema_sql,
 	.schema = pg_schema,
 	.user = pg_user,
+	.secret = pg_secret,
 };
