@@ -472,6 +472,48 @@ static void test_ambiguous_userinfo_as_libpq_splits_it(void **state)
 	assert_false(mg_url_userinfo_ambiguous("host=x password=a@b/c"));
 }
 
+struct check_case {
+	const char *url;
+	bool ok;
+};
+
+static const struct check_case check_cases[] = {
+	{ "postgres://u:p%40ss@h:5432/db?sslmode=require", true },
+	{ "postgres://u:p:w@h/db?application_name=me@host", true },
+	{ "postgres:///db?host=/var/run/postgresql", true },
+	{ "postgresql://u@h1:5432,h2:5433/db?target_session_attrs=any", true },
+	{ "postgres://[::1]:5432/db?options=-c%20a%3Db", true },
+	{ "postgres://h:5432/db?application_name=a:b", true },
+	{ "postgres://h/db?password=x&sslmode=disable", true },
+	{ "host=x password= dbname=y", true },
+	{ "postgres://u:1?PW@h/db", false },
+	{ "postgres://u?x:pa/ss@h/db", false },
+	{ "postgres://u?x=1:pa/ss@h/db", false },
+	{ "postgres://h/db?x", false },
+	{ "postgres://h/db?x:pa@h", false },
+	{ "postgres://h/db?options=-c%20a=b", false },
+	{ "postgres://h/db?password=&PW&x=1", false },
+	{ "postgres://h/db?=x", false },
+};
+
+static void test_url_check_case_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(check_cases); i++) {
+		struct mg_error err = { 0 };
+		int rc = mg_url_check(check_cases[i].url, &err);
+
+		if ((rc == 0) != check_cases[i].ok)
+			print_error("'%s' gave %d: %s\n", check_cases[i].url,
+			            rc, err.msg);
+		assert_int_equal(rc, check_cases[i].ok ? 0 : MG_EINVALID);
+		assert_null(strstr(err.msg, "pa/ss"));
+		assert_null(strstr(err.msg, "PW"));
+	}
+}
+
 /* Connecting refuses or hides: nothing listens on port 1. */
 struct connect_case {
 	const char *url, *secret;
@@ -694,6 +736,32 @@ static void test_sqlite_path_case_table(void **state)
 	}
 }
 
+/* ---- tests/fuzz_url.c, bounded: libpq's parse is the oracle ---- */
+
+#define MG_FUZZ_NO_MAIN
+#include "fuzz_url.c"
+
+/* A few thousand URLs, under a second; MG_FUZZ_SEED picks others (the
+ * seed is printed with any failure, to replay it with fuzz_url). */
+static void test_fuzz_urls_are_refused_or_hidden(void **state)
+{
+	const char *env = getenv("MG_FUZZ_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 10) : 20261128;
+	struct fz_stats st;
+
+	(void)state;
+	fz_run(seed, 3000, stderr, &st);
+	if (st.failures > 0)
+		print_error("fuzz_url: seed %llu: %lu of %lu URLs leaked\n",
+		            (unsigned long long)seed, st.failures, st.urls);
+	assert_int_equal(st.failures, 0);
+	/* the generator still reaches every path */
+	assert_int_equal(st.urls, 3000);
+	assert_true(st.refused > 0);
+	assert_true(st.unparsed > 0);
+	assert_true(st.connects > 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -712,7 +780,9 @@ int main(void)
 		cmocka_unit_test(test_scrub_null_empty_and_cut_text),
 		cmocka_unit_test(test_url_scrub_finds_the_passwords),
 		cmocka_unit_test(test_ambiguous_userinfo_as_libpq_splits_it),
+		cmocka_unit_test(test_url_check_case_table),
 		cmocka_unit_test(test_pg_connect_never_shows_the_password),
+		cmocka_unit_test(test_fuzz_urls_are_refused_or_hidden),
 		T(test_parse_without_userinfo_or_port),
 		T(test_parse_user_without_password),
 		T(test_parse_ipv6_host_with_port),

@@ -258,13 +258,8 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	*out = NULL;
 	/* libpq ends the password at the first '@', and would then show the
 	 * rest of it as the host name in its error message */
-	if (mg_url_userinfo_ambiguous(url)) {
-		mg_error_set(err, MG_EINVALID,
-		             "the URL's user or password "
-		             "holds '@', '/', '?' or '#': percent-encode them "
-		             "(%%40, %%2F, %%3F, %%23)");
-		return MG_EINVALID;
-	}
+	if ((rc = mg_url_check(url, err)) < 0)
+		return rc;
 	/* PQpass() is empty when libpq could not parse the URL, and libpq
 	 * may quote it: know the password before connecting (issue 8) */
 	if ((rc = url_secret(&secret, url, err)) < 0)

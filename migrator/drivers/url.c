@@ -242,6 +242,34 @@ char *mg_url_redact(const char *url)
 	return mg_buf_detach(&b);
 }
 
+int mg_url_check(const char *url, struct mg_error *err)
+{
+	const char *at, *auth = split_userinfo(url, &at), *q;
+	struct pair kv;
+
+	if (mg_url_userinfo_ambiguous(url))
+		return mg_error_set(err, MG_EINVALID,
+		                    "the URL's user or password holds '@', "
+		                    "'/', '?' or '#': percent-encode them "
+		                    "(%%40, %%2F, %%3F, %%23)");
+	if (auth == NULL || (q = strchr(at ? at : auth, '?')) == NULL)
+		return 0;
+	for (q++; next_param(&q, &kv);) {
+		/* what libpq refuses after quoting it, or reads otherwise
+		 * than the writer meant: a password=&... */
+		if (kv.val == NULL || kv.key_len == 0 ||
+		    memchr(kv.key, '@', kv.key_len) ||
+		    memchr(kv.val, '=', kv.val_len) ||
+		    (kv.val_len == 0 && secret_key(kv.key, kv.key_len)))
+			return mg_error_set(err, MG_EINVALID,
+			                    "bad URL parameter: expected "
+			                    "key=value, with '&', '=' and '@' "
+			                    "in a value percent-encoded (%%26, "
+			                    "%%3D, %%40)");
+	}
+	return 0;
+}
+
 /* Whether every byte of [s, e) is a decimal digit (true when empty). */
 static bool all_digits(const char *s, const char *e)
 {
@@ -249,6 +277,26 @@ static bool all_digits(const char *s, const char *e)
 		if (!isdigit((unsigned char)*s))
 			return false;
 	return true;
+}
+
+/*
+ * Whether, in a URL without libpq's userinfo, a ':' that is not a
+ * port's (digits up to ',', '/', '?' or the end) comes before an '@':
+ * "u?x:pa/ss@h" is a userinfo to its writer, a host "u" and a query to
+ * libpq.
+ */
+static bool colon_before_at(const char *rest)
+{
+	const char *last = strrchr(rest, '@'), *p, *d;
+
+	for (p = rest; last != NULL && p < last; p++) {
+		if (*p != ':')
+			continue;
+		d = p + 1 + strspn(p + 1, "0123456789");
+		if (d == p + 1 || (*d != '\0' && !strchr(",/?", *d)))
+			return true;
+	}
+	return false;
 }
 
 bool mg_url_userinfo_ambiguous(const char *url)
@@ -266,6 +314,8 @@ bool mg_url_userinfo_ambiguous(const char *url)
 		return true;
 	if (at != NULL)
 		return false;
+	if (colon_before_at(rest))
+		return true;
 	/* "user:pass" cut short by a '/' or '?' in the password stands where
 	 * the hosts go, and libpq would show the rest as a port */
 	for (h = rest; *h != '\0' && *h != '/' && *h != '?'; h = e) {

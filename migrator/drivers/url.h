@@ -40,10 +40,21 @@ char *mg_url_redact(const char *url);
  * parameter. With libpq's split (the userinfo runs to the first '@' that
  * comes before any '/'): a '?' or '#' in the userinfo; an '@' after it
  * and before the query (a password holding '@' or '/'); or, with no
- * userinfo, a host's port that is not all digits ("u:pa/ss..." read as
- * host "u", port "pa").
+ * userinfo, a ':' that is not a port's before an '@' ("u?x:pa/ss@h",
+ * read as host "u" and a query), or a host's port that is not all digits
+ * ("u:pa/ss..." read as host "u", port "pa").
  */
 bool mg_url_userinfo_ambiguous(const char *url);
+
+/*
+ * Refuses (MG_EINVALID, never quoting url) a postgres:// URL that libpq
+ * would read otherwise than its writer meant, or refuse only after
+ * quoting it: mg_url_userinfo_ambiguous(), or a query parameter that is
+ * not one key=value with the '@' in the value (libpq quotes it), or an
+ * empty password= (a password starting with an unencoded '&'). 0 for
+ * anything else, keyword strings included.
+ */
+int mg_url_check(const char *url, struct mg_error *err);
 
 /*
  * Scrubbing a password out of text that may quote it (a server's error
