@@ -215,6 +215,80 @@ static void test_secret_slot_lends_the_password(void **state)
 	assert_string_equal(e->conn->drv->secret(e->conn), ps->pw);
 }
 
+static char *url_without_password(struct pw_state *ps);
+
+/* Also when the client library found it in the environment. */
+static void test_secret_slot_lends_a_password_from_env(void **state)
+{
+	IT_BEGIN;
+	struct pw_state *ps = *state;
+	const char *name = ps->mysql ? "MYSQL_PWD" : "PGPASSWORD";
+	struct mg_conn *c = NULL;
+	char *got = NULL;
+
+	(void)e;
+	assert_int_equal(setenv(name, ps->pw, 1), 0);
+	if (it_connect(&c, url_without_password(ps), false) == 0) {
+		const char *pw = c->drv->secret(c);
+
+		got = pw ? strdup(pw) : NULL;
+		c->drv->close(c);
+	}
+	unsetenv(name);
+	it_own(&ps->it, got);
+	assert_non_null(got);
+	assert_string_equal(got, ps->pw);
+}
+
+/* e->url without its password: the userinfo's ":PW" dropped. */
+static char *url_without_password(struct pw_state *ps)
+{
+	const char *url = ps->it.e.url;
+	char *out = it_own(&ps->it, calloc(1, strlen(url) + 1));
+	const char *at = strchr(url, '@'), *colon;
+
+	assert_non_null(out);
+	assert_non_null(at);
+	colon = strchr(strstr(url, "://") + 3, ':');
+	assert_true(colon != NULL && colon < at);
+	memcpy(out, url, (size_t)(colon - url));
+	strcat(out, at);
+	return out;
+}
+
+/*
+ * MIGRATING.md, "Connecting": the password can stay off the command line,
+ * in PGPASSWORD or MYSQL_PWD (the URL without one), or with the whole URL
+ * in DATABASE_URL.
+ */
+static void test_password_from_environment(void **state)
+{
+	IT_BEGIN;
+	struct pw_state *ps = *state;
+	char pw_env[300], url_env[1024];
+	const char *bare = url_without_password(ps);
+	const char *env1[] = { pw_env, NULL };
+	const char *env2[] = { url_env, NULL };
+	const char *a1[] = { "-d", bare, "-m", e->mig, "up", NULL };
+	const char *a2[] = { "-m", e->mig, "status", NULL };
+
+	snprintf(pw_env, sizeof(pw_env), "%s=%s",
+	         ps->mysql ? "MYSQL_PWD" : "PGPASSWORD", ps->pw);
+	snprintf(url_env, sizeof(url_env), "DATABASE_URL=%s", e->url);
+	assert_int_equal(it_pair(e, "0001_a", "CREATE TABLE a (id int);\n",
+	                         "DROP TABLE a;\n"),
+	                 0);
+	assert_int_equal(it_exec(r, e->root, env1, 0, a1), 0);
+	assert_run_hides(ps, r);
+	assert_true(it_table_exists(e, "a"));
+	/* and the driver still knows it, to scrub with */
+	assert_int_equal(it_exec(r, e->root, env2, 0, a2), 0);
+	assert_run_hides(ps, r);
+	/* without either, the server refuses */
+	assert_int_not_equal(it_exec(r, e->root, NULL, 0, a1), 0);
+	assert_run_hides(ps, r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -224,6 +298,8 @@ int main(void)
 		T(test_environ_with_encoded_password_fails_hidden),
 		T(test_url_libpq_cannot_parse_is_hidden),
 		T(test_secret_slot_lends_the_password),
+		T(test_secret_slot_lends_a_password_from_env),
+		T(test_password_from_environment),
 	};
 	int rc;
 

@@ -542,7 +542,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
 		if (err != NULL)
-			mg_scrub(err->msg, sizeof(err->msg), c->url.password);
+			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
 		goto cleanup;
 	}
 	for (i = 0; i < nparams; i++) {
@@ -558,7 +558,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
 		classify(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st));
 		if (err != NULL)
-			mg_scrub(err->msg, sizeof(err->msg), c->url.password);
+			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
 	}
 cleanup:
 	if (st != NULL)
@@ -862,7 +862,9 @@ static const char *my_user(struct mg_conn *conn)
 
 static const char *my_secret(struct mg_conn *conn)
 {
-	const char *pw = ((struct my_conn *)conn)->url.password;
+	struct my_conn *c = (struct my_conn *)conn;
+	/* the URL's, or MYSQL_PWD's, which Connector/C reads without one */
+	const char *pw = c->url.password ? c->url.password : c->my->passwd;
 
 	return pw != NULL && pw[0] != '\0' ? pw : NULL;
 }
