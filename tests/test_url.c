@@ -41,6 +41,7 @@ static const struct driver_case driver_cases[] = {
 	{ "sqlite:a=b.db", "sqlite" },
 	{ "host=db dbname=app", "postgres" },
 	{ "dbname=app", "postgres" },
+	{ "password=a://b host=x", "postgres" },
 	{ "oracle://db/app", NULL },
 	{ "oracle://db/app?user=x", NULL },
 	{ "mysqlx://localhost/shop", NULL },
@@ -198,6 +199,9 @@ static const struct redact_case redact_cases[] = {
 	/* where libpq stops reading, nothing more is shown */
 	{ "host=x password='PW", "host=x ..." },
 	{ "host=x password PW", "host=x ..." },
+	/* a keyword string whose value holds "://" is no URL */
+	{ "password=l1://g+exT port=1", "password=*** port=1" },
+	{ "host=h password=a@b://c:d@e", "host=h password=***" },
 };
 
 static void test_redact_case_table(void **state)

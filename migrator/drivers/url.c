@@ -13,9 +13,23 @@ bool mg_url_has_scheme(const char *url, const char *scheme)
 	return strncasecmp(url, scheme, strlen(scheme)) == 0;
 }
 
+/* What follows "scheme://" at the start of url (a letter, then letters,
+ * digits, '+', '-' or '.'), or NULL: "password=a://b" is no URL. */
+static const char *after_scheme(const char *url)
+{
+	const char *p = url;
+
+	if (!isalpha((unsigned char)*p))
+		return NULL;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	       *p == '.')
+		p++;
+	return strncmp(p, "://", 3) == 0 ? p + 3 : NULL;
+}
+
 bool mg_url_is_keywords(const char *url)
 {
-	return strstr(url, "://") == NULL && strchr(url, '=') != NULL;
+	return after_scheme(url) == NULL && strchr(url, '=') != NULL;
 }
 
 const char *mg_url_sqlite_path(const char *url)
@@ -54,12 +68,11 @@ static bool is_space(char c)
  */
 static const char *split_userinfo(const char *url, const char **at)
 {
-	const char *p = strstr(url, "://"), *q;
+	const char *p = after_scheme(url), *q;
 
 	*at = NULL;
 	if (p == NULL)
 		return NULL;
-	p += 3;
 	q = p + strcspn(p, "@/");
 	if (*q == '@')
 		*at = q;

@@ -16,7 +16,8 @@ struct mg_error;
 bool mg_url_has_scheme(const char *url, const char *scheme);
 
 /* Whether url is a libpq keyword/value string, as psql takes
- * ("host=db dbname=app"): an '=' and no "://". */
+ * ("host=db dbname=app"): an '=', and not scheme://... (a value may
+ * hold "://"). */
 bool mg_url_is_keywords(const char *url);
 
 /*
