@@ -225,7 +225,8 @@ static int url_secret(char **out, const char *url, struct mg_error *err)
 
 	*out = NULL;
 	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
-		rc = mg_error_set(err, msg ? MG_EDRIVER : MG_ENOMEM,
+		/* bad input, like a URL mg_url_check() refuses: exit 2 */
+		rc = mg_error_set(err, msg ? MG_EINVALID : MG_ENOMEM,
 		                  "cannot parse the database URL");
 		if (msg != NULL && err != NULL) {
 			mg_error_detail(err, "%s", msg);
