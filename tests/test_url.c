@@ -199,6 +199,9 @@ static const struct redact_case redact_cases[] = {
 	/* where libpq stops reading, nothing more is shown */
 	{ "host=x password='PW", "host=x ..." },
 	{ "host=x password PW", "host=x ..." },
+	/* a '?' inside an IPv6 host's brackets starts no query */
+	{ "postgres://a:b@[::?1]:1?password=PW",
+	  "postgres://a:***@[::?1]:1?password=***" },
 	/* a keyword string whose value holds "://" is no URL */
 	{ "password=l1://g+exT port=1", "password=*** port=1" },
 	{ "host=h password=a@b://c:d@e", "host=h password=***" },

@@ -79,6 +79,23 @@ static const char *split_userinfo(const char *url, const char **at)
 	return p;
 }
 
+/* Where libpq's query starts in what follows the userinfo, or NULL: the
+ * first '?' after the hosts, where a '[...]' IPv6 host may hold one. */
+static const char *query_start(const char *rest)
+{
+	const char *p = rest, *q;
+
+	while (*p != '\0' && *p != '/' && *p != '?') {
+		if (*p == '[' && (q = strchr(p, ']')) != NULL)
+			p = q + 1;
+		else
+			p++;
+	}
+	if (*p == '/')
+		return strchr(p, '?');
+	return *p == '?' ? p : NULL;
+}
+
 /* Whether a key of n bytes names a secret: "password" or "sslpassword"
  * in any case, percent-escapes decoded as libpq decodes URL query keys
  * (pass%77ord is password). */
@@ -198,31 +215,37 @@ static void redact_keywords(struct mg_buf *b, const char *s)
 		mg_buf_add(b, first ? "..." : " ...");
 }
 
-static void redact_query(struct mg_buf *b, const char *q)
+/*
+ * The next password= or sslpassword= value after a '?' or '&' anywhere in
+ * what follows a URL's userinfo, from *pp on: where libpq's query starts
+ * is not always plain ('[' ... ']' may hold a '?', a refused URL may put
+ * it anywhere), so every place one could start is taken. Sets the value
+ * [*val, *val + *n) and *pp past it; false when there is none.
+ */
+static bool next_secret_param(const char **pp, const char **val, size_t *n)
 {
-	struct pair kv;
-	bool first = true;
+	const char *p, *k, *eq;
 
-	while (next_param(&q, &kv)) {
-		if (!first)
-			mg_buf_addc(b, '&');
-		first = false;
-		mg_buf_addn(b, kv.key, kv.key_len);
-		if (kv.val == NULL)
+	for (p = *pp; *p != '\0'; p++) {
+		if (*p != '?' && *p != '&')
 			continue;
-		mg_buf_addc(b, '=');
-		if (secret_key(kv.key, kv.key_len))
-			mg_buf_add(b, "***");
-		else
-			mg_buf_addn(b, kv.val, kv.val_len);
+		k = p + 1;
+		eq = k + strcspn(k, "=&");
+		if (*eq == '=' && secret_key(k, (size_t)(eq - k))) {
+			*val = eq + 1;
+			*n = strcspn(eq + 1, "&");
+			*pp = *val + *n;
+			return true;
+		}
 	}
+	return false;
 }
 
 char *mg_url_redact(const char *url)
 {
 	struct mg_buf b = MG_BUF_INIT;
-	const char *at, *auth = split_userinfo(url, &at), *rest, *q;
-	size_t user;
+	const char *at, *auth = split_userinfo(url, &at), *rest, *q, *v;
+	size_t user, n;
 
 	if (auth == NULL) {
 		if (mg_url_is_keywords(url))
@@ -246,12 +269,11 @@ char *mg_url_redact(const char *url)
 		}
 		rest = at + 1;
 	}
-	q = strchr(rest, '?');
-	mg_buf_addn(&b, rest, q ? (size_t)(q - rest) : strlen(rest));
-	if (q != NULL) {
-		mg_buf_addc(&b, '?');
-		redact_query(&b, q + 1);
+	for (q = rest; next_secret_param(&q, &v, &n); rest = q) {
+		mg_buf_addn(&b, rest, (size_t)(v - rest));
+		mg_buf_add(&b, "***");
 	}
+	mg_buf_add(&b, rest);
 	return mg_buf_detach(&b);
 }
 
@@ -265,7 +287,7 @@ int mg_url_check(const char *url, struct mg_error *err)
 		                    "the URL's user or password holds '@', "
 		                    "'/', '?' or '#': percent-encode them "
 		                    "(%%40, %%2F, %%3F, %%23)");
-	if (auth == NULL || (q = strchr(at ? at : auth, '?')) == NULL)
+	if (auth == NULL || (q = query_start(at ? at + 1 : auth)) == NULL)
 		return 0;
 	for (q++; next_param(&q, &kv);) {
 		/* what libpq refuses after quoting it, or reads otherwise
@@ -314,7 +336,7 @@ static bool colon_before_at(const char *rest)
 
 bool mg_url_userinfo_ambiguous(const char *url)
 {
-	const char *at, *auth = split_userinfo(url, &at), *rest, *h, *e;
+	const char *at, *auth = split_userinfo(url, &at), *rest, *h, *e, *q;
 
 	if (auth == NULL)
 		return false;
@@ -323,7 +345,8 @@ bool mg_url_userinfo_ambiguous(const char *url)
 	rest = at ? at + 1 : auth;
 	/* an '@' in the host or the database: a password holding '@', or
 	 * '/' (which ends libpq's userinfo before its '@') */
-	if (memchr(rest, '@', strcspn(rest, "?")) != NULL)
+	q = query_start(rest);
+	if (memchr(rest, '@', q ? (size_t)(q - rest) : strlen(rest)) != NULL)
 		return true;
 	if (at != NULL)
 		return false;
@@ -473,9 +496,10 @@ static void scrub_span(char *text, size_t size, const char *s, size_t n,
 
 void mg_url_scrub(char *text, size_t size, const char *url)
 {
-	const char *at, *auth = split_userinfo(url, &at), *colon, *q;
+	const char *at, *auth = split_userinfo(url, &at), *colon, *q, *v;
 	struct pair kv;
 	bool bad = false;
+	size_t n;
 
 	if (auth == NULL) {
 		while (next_keyword(&url, &kv, &bad))
@@ -487,12 +511,8 @@ void mg_url_scrub(char *text, size_t size, const char *url)
 	if (at != NULL && (colon = memchr(auth, ':', (size_t)(at - auth))))
 		scrub_span(text, size, colon + 1, (size_t)(at - colon - 1),
 		           false);
-	if ((q = strchr(at ? at : auth, '?')) == NULL)
-		return;
-	q++;
-	while (next_param(&q, &kv))
-		if (kv.val != NULL && secret_key(kv.key, kv.key_len))
-			scrub_span(text, size, kv.val, kv.val_len, false);
+	for (q = at ? at + 1 : auth; next_secret_param(&q, &v, &n);)
+		scrub_span(text, size, v, n, false);
 }
 
 /* Percent-decodes [s, e) into a new string; NULL on a bad escape/OOM. */

@@ -22,15 +22,17 @@ bool mg_url_is_keywords(const char *url);
 
 /*
  * A copy of url that is safe to print, rebuilt from its parts as libpq
- * splits them (see mg_url_userinfo_ambiguous for the mysql:// parse):
- * scheme://user:***@hosts/db?query, the userinfo's password and the value
+ * splits them (mg_url_parse splits a mysql:// URL the same way, or
+ * refuses it): scheme://user:***@hosts/db?query, the userinfo's password
+ * and the value
  * of any password= or sslpassword= parameter (key in any case, plain or
  * percent-encoded) replaced by "***"; the rest as written. A keyword
  * string is rebuilt as key=value pairs, one space apart, the same values
  * hidden; where libpq would stop reading it (no '=', an unterminated
  * quote) the rest is shown as "...". A URL that
- * mg_url_userinfo_ambiguous() refuses has everything from after "://" to
- * its last '@' hidden. NULL on out-of-memory. The caller frees.
+ * mg_url_userinfo_ambiguous() refuses has everything between its user
+ * name (up to the first ':' or '@') and its last '@' hidden. NULL on
+ * out-of-memory. The caller frees.
  */
 char *mg_url_redact(const char *url);
 
