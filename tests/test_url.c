@@ -501,6 +501,9 @@ static const struct check_case check_cases[] = {
 	{ "postgres://h/db?options=-c%20a=b", false },
 	{ "postgres://h/db?password=&PW&x=1", false },
 	{ "postgres://h/db?=x", false },
+	{ "postgres://[::1%eth0]:5432/db", true },
+	{ "postgres://[::1:1?password=&pa/ss]x", false },
+	{ "postgres://[::1/db?password=x", false },
 };
 
 static void test_url_check_case_table(void **state)

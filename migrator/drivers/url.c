@@ -279,23 +279,49 @@ char *mg_url_redact(const char *url)
 
 int mg_url_check(const char *url, struct mg_error *err)
 {
-	const char *at, *auth = split_userinfo(url, &at), *q;
+	const char *at, *auth = split_userinfo(url, &at), *rest, *q, *v, *e;
 	struct pair kv;
+	size_t n;
 
 	if (mg_url_userinfo_ambiguous(url))
 		return mg_error_set(err, MG_EINVALID,
 		                    "the URL's user or password holds '@', "
 		                    "'/', '?' or '#': percent-encode them "
 		                    "(%%40, %%2F, %%3F, %%23)");
-	if (auth == NULL || (q = query_start(at ? at + 1 : auth)) == NULL)
+	if (auth == NULL)
+		return 0;
+	rest = at ? at + 1 : auth;
+	/* libpq reads an IPv6 host to its ']', wherever that is, then
+	 * quotes the whole URL in its complaint */
+	for (q = rest; *q != '\0' && *q != '/' && *q != '?'; q++) {
+		if (*q != '[')
+			continue;
+		/* an address, and maybe a zone: [fe80::1%25eth0] */
+		e = q + 1 +
+		    strspn(q + 1, "0123456789:.%-_"
+		                  "abcdefghijklmnopqrstuvwxyz"
+		                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		if (*e != ']')
+			return mg_error_set(err, MG_EINVALID,
+			                    "bad IPv6 host in the URL: "
+			                    "expected [address]");
+		q = e;
+	}
+	/* a password=&... wherever a query could start: a password
+	 * beginning with an unencoded '&' */
+	for (q = rest; next_secret_param(&q, &v, &n);)
+		if (n == 0)
+			return mg_error_set(
+			        err, MG_EINVALID,
+			        "empty password= in the URL: "
+			        "percent-encode a '&' in it (%%26)");
+	if ((q = query_start(rest)) == NULL)
 		return 0;
 	for (q++; next_param(&q, &kv);) {
-		/* what libpq refuses after quoting it, or reads otherwise
-		 * than the writer meant: a password=&... */
+		/* what libpq refuses after quoting it */
 		if (kv.val == NULL || kv.key_len == 0 ||
 		    memchr(kv.key, '@', kv.key_len) ||
-		    memchr(kv.val, '=', kv.val_len) ||
-		    (kv.val_len == 0 && secret_key(kv.key, kv.key_len)))
+		    memchr(kv.val, '=', kv.val_len))
 			return mg_error_set(err, MG_EINVALID,
 			                    "bad URL parameter: expected "
 			                    "key=value, with '&', '=' and '@' "

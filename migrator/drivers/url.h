@@ -52,10 +52,12 @@ bool mg_url_userinfo_ambiguous(const char *url);
 /*
  * Refuses (MG_EINVALID, never quoting url) a postgres:// URL that libpq
  * would read otherwise than its writer meant, or refuse only after
- * quoting it: mg_url_userinfo_ambiguous(), or a query parameter that is
- * not one key=value with the '@' in the value (libpq quotes it), or an
- * empty password= (a password starting with an unencoded '&'). 0 for
- * anything else, keyword strings included.
+ * quoting it: mg_url_userinfo_ambiguous(); a '[' host that is not an
+ * IPv6 address and zone (letters, digits, ":.%-_") up to its ']'; an empty
+ * password= (a password starting with an unencoded '&') wherever a '?'
+ * or '&' could start one; or a query parameter that is not one key=value
+ * with any '@' in the value. 0 for anything else, keyword strings
+ * included.
  */
 int mg_url_check(const char *url, struct mg_error *err);
 
