@@ -234,6 +234,9 @@ static bool next_secret_param(const char **pp, const char **val, size_t *n)
 		if (*eq == '=' && secret_key(k, (size_t)(eq - k))) {
 			*val = eq + 1;
 			*n = strcspn(eq + 1, "&");
+			/* password=&x: a password starting with a raw '&' */
+			if (*n == 0 && eq[1] == '&')
+				*n = 1 + strcspn(eq + 2, "&");
 			*pp = *val + *n;
 			return true;
 		}
@@ -244,8 +247,9 @@ static bool next_secret_param(const char **pp, const char **val, size_t *n)
 char *mg_url_redact(const char *url)
 {
 	struct mg_buf b = MG_BUF_INIT;
-	const char *at, *auth = split_userinfo(url, &at), *rest, *q, *v;
-	size_t user, n;
+	const char *at, *auth = split_userinfo(url, &at), *q, *v;
+	size_t user, n, len, i;
+	char *hide;
 
 	if (auth == NULL) {
 		if (mg_url_is_keywords(url))
@@ -254,26 +258,30 @@ char *mg_url_redact(const char *url)
 			mg_buf_add(&b, url);
 		return mg_buf_detach(&b);
 	}
-	mg_buf_addn(&b, url, (size_t)(auth - url));
+	/* which bytes after "://" are a password: the userinfo's, and every
+	 * password= value any reading finds */
+	len = strlen(auth);
+	if ((hide = calloc(len + 1, 1)) == NULL)
+		return NULL;
 	/* refused anyway; hide all that any reading takes for a password */
 	if (mg_url_userinfo_ambiguous(url))
 		at = strrchr(auth, '@');
-	rest = auth;
-	if (at != NULL) {
-		user = strcspn(auth, ":@");
-		if (auth + user < at) {
-			mg_buf_addn(&b, auth, user);
-			mg_buf_add(&b, ":***@");
-		} else {
-			mg_buf_addn(&b, auth, (size_t)(at + 1 - auth));
+	user = strcspn(auth, ":@");
+	if (at != NULL && auth + user < at)
+		memset(hide + user + 1, 1, (size_t)(at - auth) - user - 1);
+	for (q = auth; next_secret_param(&q, &v, &n);)
+		memset(hide + (v - auth), 1, n);
+	mg_buf_addn(&b, url, (size_t)(auth - url));
+	for (i = 0; i < len; i++) {
+		if (!hide[i]) {
+			mg_buf_addc(&b, auth[i]);
+			continue;
 		}
-		rest = at + 1;
-	}
-	for (q = rest; next_secret_param(&q, &v, &n); rest = q) {
-		mg_buf_addn(&b, rest, (size_t)(v - rest));
 		mg_buf_add(&b, "***");
+		while (hide[i + 1])
+			i++;
 	}
-	mg_buf_add(&b, rest);
+	free(hide);
 	return mg_buf_detach(&b);
 }
 
@@ -310,7 +318,7 @@ int mg_url_check(const char *url, struct mg_error *err)
 	/* a password=&... wherever a query could start: a password
 	 * beginning with an unencoded '&' */
 	for (q = rest; next_secret_param(&q, &v, &n);)
-		if (n == 0)
+		if (n == 0 || *v == '&')
 			return mg_error_set(
 			        err, MG_EINVALID,
 			        "empty password= in the URL: "
@@ -351,6 +359,8 @@ static bool colon_before_at(const char *rest)
 	const char *last = strrchr(rest, '@'), *p, *d;
 
 	for (p = rest; last != NULL && p < last; p++) {
+		if (*p == '[' && (d = strchr(p, ']')) != NULL && d < last)
+			p = d; /* [::1] */
 		if (*p != ':')
 			continue;
 		d = p + 1 + strspn(p + 1, "0123456789");
