@@ -4,10 +4,11 @@
  * ('@', '/', '?', '#', ':', '%', quotes, backslashes, every blank libpq
  * takes), percent-encoded or not, sometimes mangled further, and checks
  * each against libpq's own parse (PQconninfoParse) as the oracle: either
- * our parse refuses the URL (mg_url_check, as pg_connect does), or nothing we
- * show holds the password libpq sees, nor the one the URL was built with: not
- * mg_url_redact(), nor any text of the error of a connect to a closed port
- * (127.0.0.1:1, no DNS).
+ * our parse refuses the URL (mg_url_check, as pg_connect does), or nothing
+ * we show holds the password libpq sees, nor the one the URL was built
+ * with (plain or as written): not mg_url_redact(), nor any text of the
+ * error of a connect to a closed port (127.0.0.1:1, no DNS). A refused
+ * URL's mg_url_redact() is checked too: cmd/ shows it in argv.
  *
  *   fuzz_url [SEED [ITERATIONS]]   (scripts/fuzz-url.sh runs it long)
  *
