@@ -199,6 +199,10 @@ static const struct redact_case redact_cases[] = {
 	/* where libpq stops reading, nothing more is shown */
 	{ "host=x password='PW", "host=x ..." },
 	{ "host=x password PW", "host=x ..." },
+	/* the rest of a userinfo that libpq reads as host and query */
+	{ "postgres://u?x:51/PW@[::1]:1/db?a=b",
+	  "postgres://u?x:***@[::1]:1/db?a=b" },
+	{ "postgres://u%40x:6?pa/ss@", "postgres://u%40x:***@" },
 	/* a '?' inside an IPv6 host's brackets starts no query */
 	{ "postgres://a:b@[::?1]:1?password=PW",
 	  "postgres://a:***@[::?1]:1?password=***" },

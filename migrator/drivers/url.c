@@ -384,6 +384,15 @@ bool mg_url_userinfo_ambiguous(const char *url)
 	q = query_start(rest);
 	if (memchr(rest, '@', q ? (size_t)(q - rest) : strlen(rest)) != NULL)
 		return true;
+	/* or in the query, but not in a key=value's value: the rest of a
+	 * userinfo ("u?x:pa/ss@h", "u:1?pa/ss@h" read as host "u") */
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q + 1, "&");
+
+		if (memchr(q + 1, '@', strcspn(q + 1, "=&")) != NULL)
+			return true;
+		q = q[1 + n] == '&' ? q + 1 + n : NULL;
+	}
 	if (at != NULL)
 		return false;
 	if (colon_before_at(rest))
