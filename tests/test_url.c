@@ -203,6 +203,7 @@ static const struct redact_case redact_cases[] = {
 	{ "postgres://u?x:51/PW@[::1]:1/db?a=b",
 	  "postgres://u?x:***@[::1]:1/db?a=b" },
 	{ "postgres://u%40x:6?pa/ss@", "postgres://u%40x:***@" },
+	{ "postgres://u?x:9/p=w@h/db", "postgres://u?x:***@h/db" },
 	/* a '?' inside an IPv6 host's brackets starts no query */
 	{ "postgres://a:b@[::?1]:1?password=PW",
 	  "postgres://a:***@[::?1]:1?password=***" },

@@ -384,12 +384,15 @@ bool mg_url_userinfo_ambiguous(const char *url)
 	q = query_start(rest);
 	if (memchr(rest, '@', q ? (size_t)(q - rest) : strlen(rest)) != NULL)
 		return true;
-	/* or in the query, but not in a key=value's value: the rest of a
-	 * userinfo ("u?x:pa/ss@h", "u:1?pa/ss@h" read as host "u") */
+	/* or in the query, but not in a key=value's value, nor after a key
+	 * holding ':' or '/', which no libpq keyword does: the rest of a
+	 * userinfo ("u?x:pa/ss@h", "u?x:p=w@h" read as host "u") */
 	while (q != NULL && *q != '\0') {
-		size_t n = strcspn(q + 1, "&");
+		size_t n = strcspn(q + 1, "&"), k = strcspn(q + 1, "=&");
 
-		if (memchr(q + 1, '@', strcspn(q + 1, "=&")) != NULL)
+		if (memchr(q + 1, '@', k) != NULL ||
+		    (memchr(q + 1, '@', n) != NULL &&
+		     (memchr(q + 1, ':', k) || memchr(q + 1, '/', k))))
 			return true;
 		q = q[1 + n] == '&' ? q + 1 + n : NULL;
 	}

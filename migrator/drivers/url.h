@@ -43,7 +43,8 @@ char *mg_url_redact(const char *url);
  * parameter. With libpq's split (the userinfo runs to the first '@' that
  * comes before any '/'): a '?' or '#' in the userinfo; an '@' after it
  * and before the query (a password holding '@' or '/'), or in a query
- * parameter before its '=' (the rest of a userinfo); or, with no
+ * parameter before its '=' or after a key holding ':' or '/' (the rest of
+ * a userinfo); or, with no
  * userinfo, a ':' that is not a port's before an '@' ("u?x:pa/ss@h",
  * read as host "u" and a query), or a host's port that is not all digits
  * ("u:pa/ss..." read as host "u", port "pa").
