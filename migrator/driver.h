@@ -200,6 +200,18 @@ struct mg_driver {
 	/* The database user of the session; NULL if there is none (SQLite).
 	 * Lends a string owned by the connection. */
 	const char *(*user)(struct mg_conn *conn);
+
+	/*
+	 * The password the session logged in with (from the URL, or where
+	 * the client library found it: PGPASSWORD, ~/.pgpass), NULL if none
+	 * (SQLite). Lends a string owned by the connection, valid until
+	 * close(). For mg_scrub() (migrator/drivers/url.h) wherever server
+	 * text is printed or stored: a statement, or a file that is really
+	 * /proc/self/environ, can make the server quote the password back.
+	 * The drivers scrub the errors they fill already; the slot is for
+	 * the other sinks.
+	 */
+	const char *(*secret)(struct mg_conn *conn);
 };
 
 /* Process-wide set-up of the client libraries: once, from main(). Calls

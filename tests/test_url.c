@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ static const struct driver_case driver_cases[] = {
 	{ "sqlite:a=b.db", "sqlite" },
 	{ "host=db dbname=app", "postgres" },
 	{ "dbname=app", "postgres" },
+	{ "password=a://b host=x", "postgres" },
 	{ "oracle://db/app", NULL },
 	{ "oracle://db/app?user=x", NULL },
 	{ "mysqlx://localhost/shop", NULL },
@@ -171,6 +173,43 @@ static const struct redact_case redact_cases[] = {
 	  "host=x user=alice PASSWORD=***" },
 	/* other keys that merely end in "password" are left alone */
 	{ "host=x mypassword=visible", "host=x mypassword=visible" },
+	/* rebuilt from the parts: a password equal to the scheme or the
+	 * user leaves them alone (issue 8) */
+	{ "postgres://postgres:postgres@db:5432/postgres",
+	  "postgres://postgres:***@db:5432/postgres" },
+	{ "postgres://u:p@db/app?sslmode=require",
+	  "postgres://u:***@db/app?sslmode=require" },
+	/* libpq's userinfo runs to the first '@' before any '/': a '?' or
+	 * '#' in it is the user's or the password's (refused, but hidden) */
+	{ "postgres://u:1?PW@host/db?x=1", "postgres://u:***@host/db?x=1" },
+	{ "postgres://u?x:PW@host/db", "postgres://u?x:***@host/db" },
+	{ "postgres://u:a#PW@host/db", "postgres://u:***@host/db" },
+	{ "postgres://u:pa/ss?x@h/db", "postgres://u:***@h/db" },
+	/* libpq ends a query value at '&' only */
+	{ "postgres://h/db?password=a#PW&x=1",
+	  "postgres://h/db?password=***&x=1" },
+	{ "postgres://h/db?pass%77ord=PW", "postgres://h/db?pass%77ord=***" },
+	{ "postgres://h/db?sslpassword=PW", "postgres://h/db?sslpassword=***" },
+	/* any blank libpq takes (isspace) around '=' and between pairs */
+	{ "host=x\fpassword=PW dbname=app", "host=x password=*** dbname=app" },
+	{ "host=x password\f=\vPW\rdbname=app",
+	  "host=x password=*** dbname=app" },
+	{ "password='a b\\' c'user=u", "password=*** user=u" },
+	{ "host=x password=P\\ W user=u", "host=x password=*** user=u" },
+	/* where libpq stops reading, nothing more is shown */
+	{ "host=x password='PW", "host=x ..." },
+	{ "host=x password PW", "host=x ..." },
+	/* the rest of a userinfo that libpq reads as host and query */
+	{ "postgres://u?x:51/PW@[::1]:1/db?a=b",
+	  "postgres://u?x:***@[::1]:1/db?a=b" },
+	{ "postgres://u%40x:6?pa/ss@", "postgres://u%40x:***@" },
+	{ "postgres://u?x:9/p=w@h/db", "postgres://u?x:***@h/db" },
+	/* a '?' inside an IPv6 host's brackets starts no query */
+	{ "postgres://a:b@[::?1]:1?password=PW",
+	  "postgres://a:***@[::?1]:1?password=***" },
+	/* a keyword string whose value holds "://" is no URL */
+	{ "password=l1://g+exT port=1", "password=*** port=1" },
+	{ "host=h password=a@b://c:d@e", "host=h password=***" },
 };
 
 static void test_redact_case_table(void **state)
@@ -245,6 +284,8 @@ static void test_redact_keeps_user_and_host(void **state)
 	assert_non_null(strstr(got, "10.0.0.5:6432/prod"));
 	free(got);
 }
+
+static void assert_err_hides(const struct mg_error *err, const char *secret);
 
 /* ---- mg_url_parse ---- */
 
@@ -340,16 +381,191 @@ static void test_parse_password_with_raw_slash(void **state)
 	assert_false(mg_url_userinfo_ambiguous("mysql://h/db?a=b@c"));
 }
 
-static void test_redact_secret_overwrites_every_occurrence(void **state)
+/* ---- mg_scrub: whole occurrences only ---- */
+
+struct scrub_case {
+	const char *text, *secret, *want;
+};
+
+static const struct scrub_case scrub_cases[] = {
+	{ "could not connect as s3cret to s3cret-host", "s3cret",
+	  "could not connect as *** to ***-host" },
+	/* part of a longer word: left alone */
+	{ "s3crets and xs3cret", "s3cret", "s3crets and xs3cret" },
+	{ "connection to server at \"h\", port 1 failed", "p",
+	  "connection to server at \"h\", port 1 failed" },
+	{ "p, (p) p", "p", "*, (*) *" },
+	{ "near 'ab' at line 1", "ab", "near '**' at line 1" },
+	/* the scheme and the user of a URL are not its password */
+	{ "cannot connect to postgres://postgres:***@db/postgres", "postgres",
+	  "cannot connect to postgres://postgres:***@db/***" },
+	{ "database \"postgres\" does not exist", "postgres",
+	  "database \"***\" does not exist" },
+	/* percent-encoded, as a URL holds it, in either case */
+	{ "in URI: \"mysql://u:p%40ss@h\"", "p@ss",
+	  "in URI: \"mysql://u:***@h\"" },
+	{ "DATABASE_URL=mysql://u:P%2fw%2Fx@h/db", "P/w/x",
+	  "DATABASE_URL=mysql://u:***@h/db" },
+	/* punctuation at an end needs no boundary there */
+	{ "x!pw!x", "!pw!", "x***x" },
+	{ "nothing here", "absent", "nothing here" },
+	{ "", "pw", "" },
+};
+
+static void test_scrub_case_table(void **state)
 {
-	char text[] = "could not connect as s3cret to s3cret-host";
+	char text[256];
+	size_t i;
 
 	(void)state;
-	mg_redact_secret(text, "s3cret");
-	assert_string_equal(text, "could not connect as ****** to ******-host");
-	mg_redact_secret(text, NULL);
-	mg_redact_secret(text, "");
-	assert_string_equal(text, "could not connect as ****** to ******-host");
+	for (i = 0; i < N(scrub_cases); i++) {
+		snprintf(text, sizeof(text), "%s", scrub_cases[i].text);
+		mg_scrub(text, sizeof(text), scrub_cases[i].secret);
+		if (strcmp(text, scrub_cases[i].want) != 0)
+			print_error("'%s' gave '%s'\n", scrub_cases[i].text,
+			            text);
+		assert_string_equal(text, scrub_cases[i].want);
+	}
+}
+
+static void test_scrub_null_empty_and_cut_text(void **state)
+{
+	char text[] = "as s3cret";
+	char cut[16] = "0123456789 hunt"; /* fills it: maybe cut */
+	char roomy[32] = "0123456789 hunt";
+
+	(void)state;
+	mg_scrub(text, sizeof(text), NULL);
+	mg_scrub(text, sizeof(text), "");
+	mg_scrub(NULL, 10, "x");
+	assert_string_equal(text, "as s3cret");
+	mg_scrub(cut, sizeof(cut), "hunter2");
+	assert_string_equal(cut, "0123456789 ***");
+	mg_scrub(roomy, sizeof(roomy), "hunter2");
+	assert_string_equal(roomy, "0123456789 hunt");
+}
+
+/* What libpq says of a URL it cannot parse quotes the URL. */
+static void test_url_scrub_finds_the_passwords(void **state)
+{
+	char text[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s",
+	         "missing \"]\" in URI: \"postgres://u:p%41w@[::1/db\"");
+	mg_url_scrub(text, sizeof(text), "postgres://u:p%41w@[::1/db");
+	assert_string_equal(text, "missing \"]\" in URI: "
+	                          "\"postgres://u:***@[::1/db\"");
+	snprintf(text, sizeof(text), "%s", "bad: \"pAw\" and \"x%3d1\"");
+	mg_url_scrub(text, sizeof(text),
+	             "postgres://u:p%41w@h/db?a=1&password=x%3d1");
+	assert_string_equal(text, "bad: \"***\" and \"***\"");
+	snprintf(text, sizeof(text), "%s", "got 'a b' and a\\ b");
+	mg_url_scrub(text, sizeof(text), "host=x password = 'a b'");
+	assert_string_equal(text, "got '***' and a\\ b");
+	snprintf(text, sizeof(text), "%s", "unchanged 1?PW");
+	mg_url_scrub(text, sizeof(text), "postgres://h/db");
+	assert_string_equal(text, "unchanged 1?PW");
+}
+
+static void test_ambiguous_userinfo_as_libpq_splits_it(void **state)
+{
+	(void)state;
+	assert_true(mg_url_userinfo_ambiguous("postgres://u:1?PW@h/db?x=1"));
+	assert_true(mg_url_userinfo_ambiguous("postgres://u?x:PW@h/db"));
+	assert_true(mg_url_userinfo_ambiguous("postgres://u:a#b@h/db"));
+	assert_true(mg_url_userinfo_ambiguous("postgres://u:pa/ss?x@h"));
+	assert_true(mg_url_userinfo_ambiguous("postgres://u:pa/ss"));
+	assert_false(mg_url_userinfo_ambiguous("postgres://u:p@h/db?o=a@b"));
+	assert_false(mg_url_userinfo_ambiguous("postgres://h:1,h2:2/db"));
+	assert_false(mg_url_userinfo_ambiguous("postgres://[::1]:5432/db"));
+	assert_false(mg_url_userinfo_ambiguous("postgres://[::1/db"));
+	assert_false(mg_url_userinfo_ambiguous("postgres://h/d#x?y=@"));
+	assert_false(mg_url_userinfo_ambiguous("host=x password=a@b/c"));
+}
+
+struct check_case {
+	const char *url;
+	bool ok;
+};
+
+static const struct check_case check_cases[] = {
+	{ "postgres://u:p%40ss@h:5432/db?sslmode=require", true },
+	{ "postgres://u:p:w@h/db?application_name=me@host", true },
+	{ "postgres:///db?host=/var/run/postgresql", true },
+	{ "postgresql://u@h1:5432,h2:5433/db?target_session_attrs=any", true },
+	{ "postgres://[::1]:5432/db?options=-c%20a%3Db", true },
+	{ "postgres://h:5432/db?application_name=a:b", true },
+	{ "postgres://h/db?password=x&sslmode=disable", true },
+	{ "host=x password= dbname=y", true },
+	{ "postgres://u:1?PW@h/db", false },
+	{ "postgres://u?x:pa/ss@h/db", false },
+	{ "postgres://u?x=1:pa/ss@h/db", false },
+	{ "postgres://h/db?x", false },
+	{ "postgres://h/db?x:pa@h", false },
+	{ "postgres://h/db?options=-c%20a=b", false },
+	{ "postgres://h/db?password=&PW&x=1", false },
+	{ "postgres://h/db?=x", false },
+	{ "postgres://[::1%eth0]:5432/db", true },
+	{ "postgres://[::1:1?password=&pa/ss]x", false },
+	{ "postgres://[::1/db?password=x", false },
+};
+
+static void test_url_check_case_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(check_cases); i++) {
+		struct mg_error err = { 0 };
+		int rc = mg_url_check(check_cases[i].url, &err);
+
+		if ((rc == 0) != check_cases[i].ok)
+			print_error("'%s' gave %d: %s\n", check_cases[i].url,
+			            rc, err.msg);
+		assert_int_equal(rc, check_cases[i].ok ? 0 : MG_EINVALID);
+		assert_null(strstr(err.msg, "pa/ss"));
+		assert_null(strstr(err.msg, "PW"));
+	}
+}
+
+/* Connecting refuses or hides: nothing listens on port 1. */
+struct connect_case {
+	const char *url, *secret;
+};
+
+static const struct connect_case connect_cases[] = {
+	/* libpq cannot parse it and quotes it whole (issue 8) */
+	{ "postgres://u:Hid3me@[::1/db", "Hid3me" },
+	{ "postgres://u:Hid%33me@[::1/db", "Hid3me" },
+	{ "postgres://u:Hid3me@127.0.0.1:1/db?x=1", "Hid3me" },
+	{ "postgres://u:Hid3me@127.0.0.1:1/db?password=Oth3r", "Oth3r" },
+	{ "postgres://u:Hid3me%zz@127.0.0.1:1/db", "Hid3me" },
+	{ "host=127.0.0.1 port=1 password=Hid3me\fdbname=x", "Hid3me" },
+	{ "host=127.0.0.1 port=1 password='Hid3me", "Hid3me" },
+	{ "POSTGRES://u:Hid3me@127.0.0.1:1/db", "Hid3me" },
+	{ "postgres://u:1?Hid3me@127.0.0.1:1/db?x=1", "Hid3me" },
+	{ "postgres://u:Hid3me@127.0.0.1:1/db?host=p%zz", "Hid3me" },
+};
+
+static void test_pg_connect_never_shows_the_password(void **state)
+{
+	const struct mg_driver *pg = mg_driver_for_url("postgres://", NULL);
+	size_t i;
+
+	(void)state;
+	assert_non_null(pg);
+	for (i = 0; i < N(connect_cases); i++) {
+		struct mg_error err = { 0 };
+		struct mg_conn *conn = NULL;
+		int rc = pg->connect(&conn, connect_cases[i].url, 0, &err);
+
+		if (rc == 0)
+			pg->close(conn);
+		assert_int_not_equal(rc, 0);
+		assert_true(err.msg[0] != '\0');
+		assert_err_hides(&err, connect_cases[i].secret);
+	}
 }
 
 static void test_parse_without_userinfo_or_port(void **state)
@@ -535,6 +751,32 @@ static void test_sqlite_path_case_table(void **state)
 	}
 }
 
+/* ---- tests/fuzz_url.c, bounded: libpq's parse is the oracle ---- */
+
+#define MG_FUZZ_NO_MAIN
+#include "fuzz_url.c"
+
+/* A few thousand URLs, under a second; MG_FUZZ_SEED picks others (the
+ * seed is printed with any failure, to replay it with fuzz_url). */
+static void test_fuzz_urls_are_refused_or_hidden(void **state)
+{
+	const char *env = getenv("MG_FUZZ_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 10) : 20261128;
+	struct fz_stats st;
+
+	(void)state;
+	fz_run(seed, 3000, stderr, &st);
+	if (st.failures > 0)
+		print_error("fuzz_url: seed %llu: %lu of %lu URLs leaked\n",
+		            (unsigned long long)seed, st.failures, st.urls);
+	assert_int_equal(st.failures, 0);
+	/* the generator still reaches every path */
+	assert_int_equal(st.urls, 3000);
+	assert_true(st.refused > 0);
+	assert_true(st.unparsed > 0);
+	assert_true(st.connects > 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -549,8 +791,13 @@ int main(void)
 		T(test_parse_full_url),
 		T(test_parse_password_with_raw_at_and_colon),
 		T(test_parse_password_with_raw_slash),
-		cmocka_unit_test(
-			test_redact_secret_overwrites_every_occurrence),
+		cmocka_unit_test(test_scrub_case_table),
+		cmocka_unit_test(test_scrub_null_empty_and_cut_text),
+		cmocka_unit_test(test_url_scrub_finds_the_passwords),
+		cmocka_unit_test(test_ambiguous_userinfo_as_libpq_splits_it),
+		cmocka_unit_test(test_url_check_case_table),
+		cmocka_unit_test(test_pg_connect_never_shows_the_password),
+		cmocka_unit_test(test_fuzz_urls_are_refused_or_hidden),
 		T(test_parse_without_userinfo_or_port),
 		T(test_parse_user_without_password),
 		T(test_parse_ipv6_host_with_port),

@@ -86,6 +86,10 @@ static int my_error(struct mg_error *err, MYSQL *my)
 		code = MG_ENOTFOUND;
 	mg_error_set(err, code, "%s", mysql_error(my));
 	classify(err, no, mysql_sqlstate(my));
+	/* a statement, or a file read from /proc/self/environ, may hold the
+	 * password, and the server quotes it back (issue 8) */
+	if (err != NULL)
+		mg_scrub(err->msg, sizeof(err->msg), my->passwd);
 	return code;
 }
 
@@ -347,6 +351,7 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		safe = mg_url_redact(url);
 		if (err != NULL) {
 			snprintf(server, sizeof(server), "%s", err->msg);
+			mg_scrub(server, sizeof(server), c->url.password);
 			mg_error_set(err, rc, "cannot connect to %s",
 			             safe ? safe : "the database");
 			mg_error_detail(err, "%s", server);
@@ -536,6 +541,8 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
+		if (err != NULL)
+			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
 		goto cleanup;
 	}
 	for (i = 0; i < nparams; i++) {
@@ -550,6 +557,8 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
 		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
 		classify(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st));
+		if (err != NULL)
+			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
 	}
 cleanup:
 	if (st != NULL)
@@ -851,6 +860,15 @@ static const char *my_user(struct mg_conn *conn)
 	return c->user[0] ? c->user : NULL;
 }
 
+static const char *my_secret(struct mg_conn *conn)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	/* the URL's, or MYSQL_PWD's, which Connector/C reads without one */
+	const char *pw = c->url.password ? c->url.password : c->my->passwd;
+
+	return pw != NULL && pw[0] != '\0' ? pw : NULL;
+}
+
 static const char *const my_schemes[] = { "mysql://", "mariadb://", NULL };
 
 const struct mg_driver mg_driver_mysql = {
@@ -879,4 +897,5 @@ const struct mg_driver mg_driver_mysql = {
 	.schema_sql = my_schema_sql,
 	.schema = my_schema,
 	.user = my_user,
+	.secret = my_secret,
 };

@@ -79,6 +79,13 @@ static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 		mg_error_hint(err,
 		              "add the line '-- migrate:no-transaction' "
 		              "to the file to run it outside a transaction");
+	/* a statement, or a file read from /proc/self/environ, may hold the
+	 * password, and the server quotes it back (issue 8) */
+	if (pg != NULL) {
+		mg_scrub(err->msg, sizeof(err->msg), PQpass(pg));
+		mg_scrub(err->detail, sizeof(err->detail), PQpass(pg));
+		mg_scrub(err->hint, sizeof(err->hint), PQpass(pg));
+	}
 	return code;
 }
 
@@ -204,6 +211,39 @@ static void free_conn(struct pg_conn *c)
 	free(c);
 }
 
+/*
+ * The password libpq will use from url, found without connecting
+ * (PQconninfoParse), or NULL if it holds none; the caller frees. When
+ * libpq cannot parse url, fails with its message, scrubbed of every
+ * password our own parse of url finds: libpq quotes the whole URL then.
+ */
+static int url_secret(char **out, const char *url, struct mg_error *err)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		/* bad input, like a URL mg_url_check() refuses: exit 2 */
+		rc = mg_error_set(err, msg ? MG_EINVALID : MG_ENOMEM,
+		                  "cannot parse the database URL");
+		if (msg != NULL && err != NULL) {
+			mg_error_detail(err, "%s", msg);
+			trim(err->detail);
+			mg_url_scrub(err->detail, sizeof(err->detail), url);
+		}
+		PQfreemem(msg);
+		return rc;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0' && (*out = strdup(o->val)) == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	PQconninfoFree(opts);
+	return rc;
+}
+
 static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
                       struct mg_error *err)
 {
@@ -213,21 +253,22 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		               "client_encoding", "connect_timeout", NULL };
 	const char *vals[] = { url, "migrate", "UTF8", "10", NULL };
 	struct pg_conn *c;
-	char *safe;
+	char *safe, *secret = NULL;
 	int rc;
 
 	*out = NULL;
 	/* libpq ends the password at the first '@', and would then show the
 	 * rest of it as the host name in its error message */
-	if (mg_url_userinfo_ambiguous(url)) {
-		mg_error_set(err, MG_EINVALID,
-		             "the URL's user or password "
-		             "holds '@', '/', '?' or '#': percent-encode them "
-		             "(%%40, %%2F, %%3F, %%23)");
-		return MG_EINVALID;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((rc = mg_url_check(url, err)) < 0)
+		return rc;
+	/* PQpass() is empty when libpq could not parse the URL, and libpq
+	 * may quote it: know the password before connecting (issue 8) */
+	if ((rc = url_secret(&secret, url, err)) < 0)
+		return rc;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		free(secret);
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
 	c->base.drv = &mg_driver_postgres;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	/* the user's connect_timeout wins: put ours before the URL's */
@@ -240,24 +281,30 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		             safe ? safe : "the database");
 		free(safe);
 		if (err != NULL && c->pg != NULL) {
-			/* libpq does not quote the password, but a mistyped
-			 * URL can put part of one where a host name goes */
+			/* the URL's password, or one from a service file */
 			mg_error_detail(err, "%s", PQerrorMessage(c->pg));
 			trim(err->detail);
-			mg_redact_secret(err->detail, PQpass(c->pg));
-			mg_redact_secret(err->msg, PQpass(c->pg));
+			mg_scrub(err->detail, sizeof(err->detail), secret);
+			mg_scrub(err->detail, sizeof(err->detail),
+			         PQpass(c->pg));
+			mg_url_scrub(err->detail, sizeof(err->detail), url);
 		}
 		PQfinish(c->pg);
 		free(c);
-		return MG_EDRIVER;
+		rc = MG_EDRIVER;
+		goto cleanup;
 	}
 	PQsetNoticeReceiver(c->pg, on_notice, c);
 	if ((rc = setup_session(c, err)) < 0) {
 		free_conn(c);
-		return rc;
+		goto cleanup;
 	}
 	*out = &c->base;
-	return 0;
+cleanup:
+	if (secret != NULL)
+		memset(secret, 0, strlen(secret));
+	free(secret);
+	return rc;
 }
 
 static void pg_close(struct mg_conn *conn)
@@ -1145,6 +1192,13 @@ static const char *pg_user(struct mg_conn *conn)
 	return PQuser(((struct pg_conn *)conn)->pg);
 }
 
+static const char *pg_secret(struct mg_conn *conn)
+{
+	const char *pw = PQpass(((struct pg_conn *)conn)->pg);
+
+	return pw != NULL && pw[0] != '\0' ? pw : NULL;
+}
+
 static const char *const pg_schemes[] = { "postgres://", "postgresql://",
 	                                  NULL };
 
@@ -1174,4 +1228,5 @@ const struct mg_driver mg_driver_postgres = {
 	.schema_sql = pg_schema_sql,
 	.schema = pg_schema,
 	.user = pg_user,
+	.secret = pg_secret,
 };

@@ -13,9 +13,23 @@ bool mg_url_has_scheme(const char *url, const char *scheme)
 	return strncasecmp(url, scheme, strlen(scheme)) == 0;
 }
 
+/* What follows "scheme://" at the start of url (a letter, then letters,
+ * digits, '+', '-' or '.'), or NULL: "password=a://b" is no URL. */
+static const char *after_scheme(const char *url)
+{
+	const char *p = url;
+
+	if (!isalpha((unsigned char)*p))
+		return NULL;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	       *p == '.')
+		p++;
+	return strncmp(p, "://", 3) == 0 ? p + 3 : NULL;
+}
+
 bool mg_url_is_keywords(const char *url)
 {
-	return strstr(url, "://") == NULL && strchr(url, '=') != NULL;
+	return after_scheme(url) == NULL && strchr(url, '=') != NULL;
 }
 
 const char *mg_url_sqlite_path(const char *url)
@@ -28,153 +42,6 @@ const char *mg_url_sqlite_path(const char *url)
 	return p;
 }
 
-/*
- * The userinfo of scheme://user:pass@host/..., NULL if none. When an '@'
- * comes before the first '/', '?' or '#', it ends at the last such '@'.
- * Otherwise a "user:" followed by an '@' further on may be a password
- * holding '/', '?' or '#' unencoded (which libpq would split elsewhere):
- * then it runs to the last '@' of all, so that it is hidden whole; only
- * "host:5432/db?x=a@b", a port with the '@' in the query, is not one.
- */
-static const char *userinfo(const char *url, const char **at)
-{
-	const char *p = strstr(url, "://"), *q, *seg, *colon, *query;
-	size_t digits;
-
-	*at = NULL;
-	if (p == NULL)
-		return NULL;
-	p += 3;
-	seg = p + strcspn(p, "/?#");
-	for (q = p; q < seg; q++)
-		if (*q == '@')
-			*at = q;
-	if (*at != NULL)
-		return p;
-	if ((colon = memchr(p, ':', (size_t)(seg - p))) == NULL)
-		return NULL;
-	for (q = seg; *q; q++)
-		if (*q == '@')
-			*at = q;
-	if (*at == NULL)
-		return NULL;
-	digits = strspn(colon + 1, "0123456789");
-	query = strchr(seg, '?');
-	if (digits > 0 && colon + 1 + digits == seg && *seg != '#' &&
-	    query != NULL && query < *at) {
-		*at = NULL; /* a port, and the '@' is the query's */
-		return NULL;
-	}
-	return p;
-}
-
-/*
- * The end of a password=... value: in a URL's query it runs to the next
- * '&' (libpq takes spaces in it as they are); in a keyword string it is a
- * word, or a '...' string with backslash escapes.
- */
-static int hexval(char c);
-
-static const char *skip_value(const char *v, bool is_url)
-{
-	if (is_url)
-		return v + strcspn(v, "&#");
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (*v != '\'') {
-		/* libpq takes backslash escapes in bare values too */
-		while (*v && *v != ' ' && *v != '\t')
-			v += *v == '\\' && v[1] != '\0' ? 2 : 1;
-		return v;
-	}
-	for (v++; *v && *v != '\''; v++)
-		if (*v == '\\' && v[1] != '\0')
-			v++;
-	return *v ? v + 1 : v;
-}
-
-/*
- * Whether p starts a "password" key, spelt plainly or percent-encoded
- * (libpq decodes URL query keys: pass%77ord is password). Sets *end past
- * the key.
- */
-static bool password_key(const char *p, const char **end)
-{
-	const char *want = "password";
-	int hi, lo;
-
-	for (; *want; want++) {
-		if (p[0] == '%' && (hi = hexval(p[1])) >= 0 &&
-		    (lo = hexval(p[2])) >= 0 &&
-		    tolower(hi * 16 + lo) == *want)
-			p += 3;
-		else if (tolower((unsigned char)*p) == *want)
-			p++;
-		else
-			return false;
-	}
-	*end = p;
-	return true;
-}
-char *mg_url_redact(const char *url)
-{
-	struct mg_buf b = MG_BUF_INIT;
-	const char *p = url, *at, *colon = NULL;
-	const char *user = userinfo(url, &at);
-	bool is_url = strstr(url, "://") != NULL;
-
-	if (user != NULL)
-		colon = memchr(user, ':', (size_t)(at - user));
-	if (colon != NULL) {
-		mg_buf_addn(&b, url, (size_t)(colon + 1 - url));
-		mg_buf_add(&b, "***");
-		p = at;
-	}
-	/* password=... in a query string or a libpq keyword string */
-	while (*p) {
-		const char *v;
-
-		if ((p == url || !isalnum((unsigned char)p[-1])) &&
-		    password_key(p, &v)) {
-			const char *key = p;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (*v == '=') {
-				mg_buf_addn(&b, key, (size_t)(v - key));
-				mg_buf_add(&b, "=***");
-				p = skip_value(v + 1, is_url);
-				continue;
-			}
-		}
-		mg_buf_addc(&b, *p++);
-	}
-	return mg_buf_detach(&b);
-}
-
-bool mg_url_userinfo_ambiguous(const char *url)
-{
-	const char *at, *user = userinfo(url, &at);
-
-	size_t n = user != NULL ? (size_t)(at - user) : 0;
-
-	if (user == NULL)
-		return false;
-	return memchr(user, '@', n) || memchr(user, '/', n) ||
-	       memchr(user, '?', n) || memchr(user, '#', n);
-}
-
-void mg_redact_secret(char *text, const char *secret)
-{
-	size_t n = secret ? strlen(secret) : 0;
-	char *p;
-
-	if (n == 0)
-		return;
-	while ((p = strstr(text, secret)) != NULL)
-		memset(p, '*', n);
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -183,6 +50,517 @@ static int hexval(char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+/* libpq's conninfo_parse() separates keywords with isspace() */
+static bool is_space(char c)
+{
+	return isspace((unsigned char)c);
+}
+
+/*
+ * libpq's split of scheme://[user[:password]@]hosts[/db][?query]
+ * (conninfo_uri_parse_options): there is a userinfo when an '@' comes
+ * before any '/', and nothing else ends it, so a '?' or '#' before that
+ * '@' is the user's or the password's. Returns where the userinfo or
+ * the host starts (NULL without "://"); *at is the userinfo's '@' or
+ * NULL.
+ */
+static const char *split_userinfo(const char *url, const char **at)
+{
+	const char *p = after_scheme(url), *q;
+
+	*at = NULL;
+	if (p == NULL)
+		return NULL;
+	q = p + strcspn(p, "@/");
+	if (*q == '@')
+		*at = q;
+	return p;
+}
+
+/* Where libpq's query starts in what follows the userinfo, or NULL: the
+ * first '?' after the hosts, where a '[...]' IPv6 host may hold one. */
+static const char *query_start(const char *rest)
+{
+	const char *p = rest, *q;
+
+	while (*p != '\0' && *p != '/' && *p != '?') {
+		if (*p == '[' && (q = strchr(p, ']')) != NULL)
+			p = q + 1;
+		else
+			p++;
+	}
+	if (*p == '/')
+		return strchr(p, '?');
+	return *p == '?' ? p : NULL;
+}
+
+/* Whether a key of n bytes names a secret: "password" or "sslpassword"
+ * in any case, percent-escapes decoded as libpq decodes URL query keys
+ * (pass%77ord is password). */
+static bool secret_key(const char *k, size_t n)
+{
+	char name[16];
+	size_t len = 0;
+	int hi, lo;
+
+	while (n > 0) {
+		if (len + 1 == sizeof(name))
+			return false;
+		if (k[0] == '%' && n >= 3 && (hi = hexval(k[1])) >= 0 &&
+		    (lo = hexval(k[2])) >= 0) {
+			name[len++] = (char)(hi * 16 + lo);
+			k += 3;
+			n -= 3;
+		} else {
+			name[len++] = *k++;
+			n--;
+		}
+	}
+	name[len] = '\0';
+	return strcasecmp(name, "password") == 0 ||
+	       strcasecmp(name, "sslpassword") == 0;
+}
+
+/* One key=value of a keyword string or URL query; val NULL: no '='.
+ * val and val_len take in the quotes of a quoted keyword value. */
+struct pair {
+	const char *key, *val;
+	size_t key_len, val_len;
+};
+
+/*
+ * The next key=value of a libpq keyword string at *pp, as libpq's
+ * conninfo_parse() reads it: blanks (isspace) around '=' and between
+ * pairs, a value either a word with backslash escapes or a '...'
+ * string with them. False at the end, or with *bad set where libpq
+ * would refuse the rest (no '=', an unterminated quote).
+ */
+static bool next_keyword(const char **pp, struct pair *kv, bool *bad)
+{
+	const char *p = *pp;
+
+	while (is_space(*p))
+		p++;
+	if (*p == '\0')
+		return false;
+	kv->key = p;
+	while (*p != '\0' && *p != '=' && !is_space(*p))
+		p++;
+	kv->key_len = (size_t)(p - kv->key);
+	while (is_space(*p))
+		p++;
+	if (*p++ != '=') {
+		*bad = true;
+		return false;
+	}
+	while (is_space(*p))
+		p++;
+	kv->val = p;
+	if (*p == '\'') {
+		for (p++; *p != '\''; p++) {
+			if (*p == '\0') {
+				*bad = true;
+				return false;
+			}
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+		}
+		p++;
+	} else {
+		while (*p != '\0' && !is_space(*p))
+			p += *p == '\\' && p[1] != '\0' ? 2 : 1;
+	}
+	kv->val_len = (size_t)(p - kv->val);
+	*pp = p;
+	return true;
+}
+
+/* The next '&'-separated parameter of a URL query at *pp (libpq ends a
+ * value at '&' only: a '#' or ' ' is part of it). */
+static bool next_param(const char **pp, struct pair *kv)
+{
+	const char *p = *pp, *e, *eq;
+
+	if (*p == '\0')
+		return false;
+	e = p + strcspn(p, "&");
+	eq = memchr(p, '=', (size_t)(e - p));
+	kv->key = p;
+	kv->key_len = (size_t)((eq ? eq : e) - p);
+	kv->val = eq ? eq + 1 : NULL;
+	kv->val_len = eq ? (size_t)(e - eq - 1) : 0;
+	*pp = *e == '&' ? e + 1 : e;
+	return true;
+}
+
+static void redact_keywords(struct mg_buf *b, const char *s)
+{
+	struct pair kv;
+	bool bad = false, first = true;
+
+	while (next_keyword(&s, &kv, &bad)) {
+		if (!first)
+			mg_buf_addc(b, ' ');
+		first = false;
+		mg_buf_addn(b, kv.key, kv.key_len);
+		mg_buf_addc(b, '=');
+		if (secret_key(kv.key, kv.key_len))
+			mg_buf_add(b, "***");
+		else
+			mg_buf_addn(b, kv.val, kv.val_len);
+	}
+	if (bad) /* libpq refuses the rest: it is not shown */
+		mg_buf_add(b, first ? "..." : " ...");
+}
+
+/*
+ * The next password= or sslpassword= value after a '?' or '&' anywhere in
+ * what follows a URL's userinfo, from *pp on: where libpq's query starts
+ * is not always plain ('[' ... ']' may hold a '?', a refused URL may put
+ * it anywhere), so every place one could start is taken. Sets the value
+ * [*val, *val + *n) and *pp past it; false when there is none.
+ */
+static bool next_secret_param(const char **pp, const char **val, size_t *n)
+{
+	const char *p, *k, *eq;
+
+	for (p = *pp; *p != '\0'; p++) {
+		if (*p != '?' && *p != '&')
+			continue;
+		k = p + 1;
+		eq = k + strcspn(k, "=&");
+		if (*eq == '=' && secret_key(k, (size_t)(eq - k))) {
+			*val = eq + 1;
+			*n = strcspn(eq + 1, "&");
+			/* password=&x: a password starting with a raw '&' */
+			if (*n == 0 && eq[1] == '&')
+				*n = 1 + strcspn(eq + 2, "&");
+			*pp = *val + *n;
+			return true;
+		}
+	}
+	return false;
+}
+
+char *mg_url_redact(const char *url)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	const char *at, *auth = split_userinfo(url, &at), *q, *v;
+	size_t user, n, len, i;
+	char *hide;
+
+	if (auth == NULL) {
+		if (mg_url_is_keywords(url))
+			redact_keywords(&b, url);
+		else
+			mg_buf_add(&b, url);
+		return mg_buf_detach(&b);
+	}
+	/* which bytes after "://" are a password: the userinfo's, and every
+	 * password= value any reading finds */
+	len = strlen(auth);
+	if ((hide = calloc(len + 1, 1)) == NULL)
+		return NULL;
+	/* refused anyway; hide all that any reading takes for a password */
+	if (mg_url_userinfo_ambiguous(url))
+		at = strrchr(auth, '@');
+	user = strcspn(auth, ":@");
+	if (at != NULL && auth + user < at)
+		memset(hide + user + 1, 1, (size_t)(at - auth) - user - 1);
+	for (q = auth; next_secret_param(&q, &v, &n);)
+		memset(hide + (v - auth), 1, n);
+	mg_buf_addn(&b, url, (size_t)(auth - url));
+	for (i = 0; i < len; i++) {
+		if (!hide[i]) {
+			mg_buf_addc(&b, auth[i]);
+			continue;
+		}
+		mg_buf_add(&b, "***");
+		while (hide[i + 1])
+			i++;
+	}
+	free(hide);
+	return mg_buf_detach(&b);
+}
+
+int mg_url_check(const char *url, struct mg_error *err)
+{
+	const char *at, *auth = split_userinfo(url, &at), *rest, *q, *v, *e;
+	struct pair kv;
+	size_t n;
+
+	if (mg_url_userinfo_ambiguous(url))
+		return mg_error_set(err, MG_EINVALID,
+		                    "the URL's user or password holds '@', "
+		                    "'/', '?' or '#': percent-encode them "
+		                    "(%%40, %%2F, %%3F, %%23)");
+	if (auth == NULL)
+		return 0;
+	rest = at ? at + 1 : auth;
+	/* libpq reads an IPv6 host to its ']', wherever that is, then
+	 * quotes the whole URL in its complaint */
+	for (q = rest; *q != '\0' && *q != '/' && *q != '?'; q++) {
+		if (*q != '[')
+			continue;
+		/* an address, and maybe a zone: [fe80::1%25eth0] */
+		e = q + 1 +
+		    strspn(q + 1, "0123456789:.%-_"
+		                  "abcdefghijklmnopqrstuvwxyz"
+		                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		if (*e != ']')
+			return mg_error_set(err, MG_EINVALID,
+			                    "bad IPv6 host in the URL: "
+			                    "expected [address]");
+		q = e;
+	}
+	/* a password=&... wherever a query could start: a password
+	 * beginning with an unencoded '&' */
+	for (q = rest; next_secret_param(&q, &v, &n);)
+		if (n == 0 || *v == '&')
+			return mg_error_set(
+			        err, MG_EINVALID,
+			        "empty password= in the URL: "
+			        "percent-encode a '&' in it (%%26)");
+	if ((q = query_start(rest)) == NULL)
+		return 0;
+	for (q++; next_param(&q, &kv);) {
+		/* what libpq refuses after quoting it */
+		if (kv.val == NULL || kv.key_len == 0 ||
+		    memchr(kv.key, '@', kv.key_len) ||
+		    memchr(kv.val, '=', kv.val_len))
+			return mg_error_set(err, MG_EINVALID,
+			                    "bad URL parameter: expected "
+			                    "key=value, with '&', '=' and '@' "
+			                    "in a value percent-encoded (%%26, "
+			                    "%%3D, %%40)");
+	}
+	return 0;
+}
+
+/* Whether every byte of [s, e) is a decimal digit (true when empty). */
+static bool all_digits(const char *s, const char *e)
+{
+	for (; s < e; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * Whether, in a URL without libpq's userinfo, a ':' that is not a
+ * port's (digits up to ',', '/', '?' or the end) comes before an '@':
+ * "u?x:pa/ss@h" is a userinfo to its writer, a host "u" and a query to
+ * libpq.
+ */
+static bool colon_before_at(const char *rest)
+{
+	const char *last = strrchr(rest, '@'), *p, *d;
+
+	for (p = rest; last != NULL && p < last; p++) {
+		if (*p == '[' && (d = strchr(p, ']')) != NULL && d < last)
+			p = d; /* [::1] */
+		if (*p != ':')
+			continue;
+		d = p + 1 + strspn(p + 1, "0123456789");
+		if (d == p + 1 || (*d != '\0' && !strchr(",/?", *d)))
+			return true;
+	}
+	return false;
+}
+
+bool mg_url_userinfo_ambiguous(const char *url)
+{
+	const char *at, *auth = split_userinfo(url, &at), *rest, *h, *e, *q;
+
+	if (auth == NULL)
+		return false;
+	if (at != NULL && strcspn(auth, "?#") < (size_t)(at - auth))
+		return true;
+	rest = at ? at + 1 : auth;
+	/* an '@' in the host or the database: a password holding '@', or
+	 * '/' (which ends libpq's userinfo before its '@') */
+	q = query_start(rest);
+	if (memchr(rest, '@', q ? (size_t)(q - rest) : strlen(rest)) != NULL)
+		return true;
+	/* or in the query, but not in a key=value's value, nor after a key
+	 * holding ':' or '/', which no libpq keyword does: the rest of a
+	 * userinfo ("u?x:pa/ss@h", "u?x:p=w@h" read as host "u") */
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q + 1, "&"), k = strcspn(q + 1, "=&");
+
+		if (memchr(q + 1, '@', k) != NULL ||
+		    (memchr(q + 1, '@', n) != NULL &&
+		     (memchr(q + 1, ':', k) || memchr(q + 1, '/', k))))
+			return true;
+		q = q[1 + n] == '&' ? q + 1 + n : NULL;
+	}
+	if (at != NULL)
+		return false;
+	if (colon_before_at(rest))
+		return true;
+	/* "user:pass" cut short by a '/' or '?' in the password stands where
+	 * the hosts go, and libpq would show the rest as a port */
+	for (h = rest; *h != '\0' && *h != '/' && *h != '?'; h = e) {
+		const char *colon;
+
+		e = h + strcspn(h, ",/?");
+		/* [::1]:5432; a missing ']' is libpq's to refuse */
+		if (*h == '[' && (colon = memchr(h, ']', (size_t)(e - h))))
+			h = colon;
+		else if (*h == '[')
+			h = e;
+		colon = memchr(h, ':', (size_t)(e - h));
+		if (colon != NULL && !all_digits(colon + 1, e))
+			return true;
+		if (*e == ',')
+			e++;
+	}
+	return false;
+}
+
+static bool is_word(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* How many bytes of text at t spell secret, each byte as itself or as a
+ * %XX escape (either case); 0 if they do not. */
+static size_t spelt_at(const char *t, const char *secret)
+{
+	const char *t0 = t;
+	int hi, lo;
+
+	for (; *secret; secret++) {
+		if (*t == *secret)
+			t++;
+		else if (t[0] == '%' && (hi = hexval(t[1])) >= 0 &&
+		         (lo = hexval(t[2])) >= 0 &&
+		         hi * 16 + lo == (unsigned char)*secret)
+			t += 3;
+		else
+			return 0;
+	}
+	return (size_t)(t - t0);
+}
+
+/* Whether [t + i, t + i + n), spelling secret, is a whole occurrence of
+ * it (see url.h). */
+static bool whole_at(const char *t, size_t i, size_t n, const char *secret)
+{
+	unsigned char first = (unsigned char)secret[0];
+	unsigned char last = (unsigned char)secret[strlen(secret) - 1];
+
+	if (i > 0 && is_word((unsigned char)t[i - 1]) && is_word(first))
+		return false;
+	if (is_word((unsigned char)t[i + n]) && is_word(last))
+		return false;
+	/* a URL's scheme, and its user name before ":password@" */
+	if (strncmp(t + i + n, "://", 3) == 0)
+		return false;
+	return !(i >= 2 && t[i - 2] == '/' && t[i - 1] == '/' &&
+	         t[i + n] == ':');
+}
+
+/* Replaces n bytes at p with min(n, 3) stars; the text only shrinks. */
+static size_t star(char *p, size_t n)
+{
+	size_t r = n < 3 ? n : 3;
+
+	memset(p, '*', r);
+	memmove(p + r, p + n, strlen(p + n) + 1);
+	return r;
+}
+
+void mg_scrub(char *text, size_t size, const char *secret)
+{
+	size_t len, i, n, k;
+
+	if (text == NULL || size == 0 || secret == NULL || *secret == '\0')
+		return;
+	len = strnlen(text, size);
+	if (len == size) /* not terminated: cut it where it must end */
+		text[--len] = '\0';
+	for (i = 0; text[i] != '\0'; i++) {
+		if ((n = spelt_at(text + i, secret)) > 0 &&
+		    whole_at(text, i, n, secret))
+			i += star(text + i, n) - 1;
+	}
+	/* a text that fills its buffer may have been cut inside the
+	 * password: hide a start of it left at the very end */
+	len = strlen(text);
+	if (len + 1 < size)
+		return;
+	for (k = strlen(secret) - 1; k > 0; k--) {
+		if (k <= len && strncmp(text + len - k, secret, k) == 0 &&
+		    (len == k || !is_word((unsigned char)text[len - k - 1]) ||
+		     !is_word((unsigned char)secret[0]))) {
+			star(text + len - k, k);
+			return;
+		}
+	}
+}
+
+static char *decode(const char *s, const char *e, bool *bad);
+
+/* Scrubs text of the n bytes at s, as written and percent-decoded (or,
+ * in a keyword string, unquoted and unescaped). */
+static void scrub_span(char *text, size_t size, const char *s, size_t n,
+                       bool keyword)
+{
+	char *raw, *plain = NULL, *o;
+	const char *p, *e;
+	bool bad = false;
+
+	if (keyword && n >= 2 && *s == '\'') { /* as written inside them */
+		s++;
+		n -= 2;
+	}
+	e = s + n;
+	if ((raw = malloc(n + 1)) == NULL)
+		return;
+	memcpy(raw, s, n);
+	raw[n] = '\0';
+	mg_scrub(text, size, raw);
+	if (!keyword) {
+		plain = decode(s, e, &bad);
+	} else if ((plain = malloc(n + 1)) != NULL) {
+		for (o = plain, p = s; p < e; p++) {
+			if (*p == '\\' && p + 1 < e)
+				p++;
+			*o++ = *p;
+		}
+		*o = '\0';
+	}
+	if (plain != NULL) {
+		mg_scrub(text, size, plain);
+		memset(plain, 0, strlen(plain));
+		free(plain);
+	}
+	memset(raw, 0, n);
+	free(raw);
+}
+
+void mg_url_scrub(char *text, size_t size, const char *url)
+{
+	const char *at, *auth = split_userinfo(url, &at), *colon, *q, *v;
+	struct pair kv;
+	bool bad = false;
+	size_t n;
+
+	if (auth == NULL) {
+		while (next_keyword(&url, &kv, &bad))
+			if (secret_key(kv.key, kv.key_len))
+				scrub_span(text, size, kv.val, kv.val_len,
+				           true);
+		return;
+	}
+	if (at != NULL && (colon = memchr(auth, ':', (size_t)(at - auth))))
+		scrub_span(text, size, colon + 1, (size_t)(at - colon - 1),
+		           false);
+	for (q = at ? at + 1 : auth; next_secret_param(&q, &v, &n);)
+		scrub_span(text, size, v, n, false);
 }
 
 /* Percent-decodes [s, e) into a new string; NULL on a bad escape/OOM. */
@@ -305,7 +683,7 @@ int mg_url_parse(struct mg_url *out, const char *url, struct mg_error *err)
 		                    "percent-encode them (%%40, %%2F, %%3F, "
 		                    "%%23)");
 	p += 3;
-	if (userinfo(url, &at) != NULL) {
+	if (split_userinfo(url, &at) != NULL && at != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 
 		u.user = decode(p, colon ? colon : at, &bad);
