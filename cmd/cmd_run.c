@@ -17,16 +17,17 @@ struct run_ctx {
 	const struct opts *o;
 };
 
-/* The error as one JSON string, "FILE:LINE: message" */
-static void json_error(struct mg_json *w, const struct mg_error *err)
+/* The error as one JSON string, "FILE:LINE: message", never holding a
+ * password */
+static void json_error(struct mg_json *w, const struct opts *o,
+                       const struct mg_error *err)
 {
-	char where[sizeof(err->path) + 16];
-	struct mg_buf msg = MG_BUF_INIT;
+	char where[sizeof(err->path) + 16], text[sizeof(where) + 512];
 
 	mg_error_where(where, sizeof(where), err);
-	mg_buf_addf(&msg, "%s%s", where, err->msg);
-	mg_json_string(w, "error", mg_buf_cstr(&msg));
-	mg_buf_dispose(&msg);
+	snprintf(text, sizeof(text), "%s%s", where, err->msg);
+	scrub_secrets(o, text, sizeof(text));
+	mg_json_string(w, "error", text);
 }
 
 /* "  rows users: 1523 -> 1523 ok", one line a check */
@@ -59,13 +60,17 @@ static void print_dry_run(const struct run_ctx *ctx, const struct mg_event *ev)
 	const struct mg_file *f =
 	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
 	const char *p, *nl;
+	char text[sizeof(ev->err->msg)];
 
 	fprintf(out, "would run %s %s\n  checksum %s%s\n",
 	        mg_direction_name(ev->direction), ev->file, ev->checksum,
 	        ev->no_transaction ? ", outside a transaction" : "");
 	print_checks(out, ev);
-	if (ev->err != NULL)
-		fprintf(out, "  checks not evaluated yet: %s\n", ev->err->msg);
+	if (ev->err != NULL) {
+		snprintf(text, sizeof(text), "%s", ev->err->msg);
+		scrub_secrets(ctx->o, text, sizeof(text));
+		fprintf(out, "  checks not evaluated yet: %s\n", text);
+	}
 	if (!ctx->o->show_sql)
 		return;
 	fprintf(out, "  sql:\n");
@@ -146,7 +151,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 		                                           : &ev->m->down)
 		                       ->text);
 	if (ev->err != NULL && !ev->dry_run) {
-		json_error(&w, ev->err);
+		json_error(&w, ctx->o, ev->err);
 		if (ev->err->sqlstate[0])
 			mg_json_string(&w, "sqlstate", ev->err->sqlstate);
 	}

@@ -33,10 +33,15 @@ int open_source(struct mg_source **out, const struct opts *o)
 	return rc < 0 ? report(o, &err) : 0;
 }
 
+/* A server's notice or warning (RAISE NOTICE, SHOW WARNINGS) may quote
+ * anything: scrubbed like an error. */
 static void print_notice(void *ctx, const char *msg)
 {
-	(void)ctx;
-	fprintf(stderr, "server: %s\n", msg);
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s", msg);
+	scrub_secrets(ctx, text, sizeof(text));
+	fprintf(stderr, "server: %s\n", text);
 }
 
 int open_db(struct mg_conn **out, const struct opts *o, unsigned flags)
@@ -49,6 +54,7 @@ int open_db(struct mg_conn **out, const struct opts *o, unsigned flags)
 	    drv->connect(out, o->database, flags, &err) < 0)
 		return report(o, &err);
 	(*out)->on_notice = print_notice;
+	(*out)->notice_ctx = (void *)o;
 	return 0;
 }
 

@@ -8,10 +8,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/opts.h"
 #include "migrator/buf.h"
+#include "migrator/drivers/url.h"
 #include "migrator/json.h"
 
 int exit_code_for(int rc)
@@ -69,13 +71,31 @@ static void print_part(const char *label, const char *text)
 	}
 }
 
-int report(const struct opts *o, const struct mg_error *err)
+void scrub_secrets(const struct opts *o, char *text, size_t size)
 {
+	static const char *const vars[] = { "PGPASSWORD", "MYSQL_PWD" };
+	size_t i;
+
+	/* the drivers scrub what they build from server messages; this is
+	 * the last look before anything is printed */
+	if (o != NULL && o->database != NULL)
+		mg_url_scrub(text, size, o->database);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		mg_scrub(text, size, getenv(vars[i]));
+}
+
+int report(const struct opts *o, const struct mg_error *err_in)
+{
+	struct mg_error e = *err_in, *err = &e;
 	int code = exit_code_for(err->code);
 	struct mg_buf b = MG_BUF_INIT, msg = MG_BUF_INIT;
 	char where[sizeof(err->path) + 16];
 	struct mg_json w;
 
+	scrub_secrets(o, e.msg, sizeof(e.msg));
+	scrub_secrets(o, e.detail, sizeof(e.detail));
+	scrub_secrets(o, e.hint, sizeof(e.hint));
+	scrub_secrets(o, e.path, sizeof(e.path));
 	/* "FILE:LINE: message", the form editors jump to */
 	mg_error_where(where, sizeof(where), err);
 	mg_buf_addf(&msg, "%s%s", where, err->msg);

@@ -1,6 +1,8 @@
 #ifndef MG_CMD_REPORT_H
 #define MG_CMD_REPORT_H
 
+#include <stddef.h>
+
 #include "migrator/error.h"
 
 struct mg_buf;
@@ -25,6 +27,10 @@ int exit_code_for(int rc);
  * object with --json (o may be NULL: no JSON); returns the exit code its
  * code maps to. */
 int report(const struct opts *o, const struct mg_error *err);
+/* Hides every password the URL (-d, DATABASE_URL, migrate.conf) and the
+ * client libraries' environment (PGPASSWORD, MYSQL_PWD) hold in text, in
+ * place, as whole occurrences (mg_scrub). */
+void scrub_secrets(const struct opts *o, char *text, size_t size);
 /* A usage error (exit 2) with the hint to see the command's --help. */
 int usage_error(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
 

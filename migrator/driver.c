@@ -152,3 +152,9 @@ void mg_rows_free(struct mg_rows *r)
 	free(r->cells);
 	free(r);
 }
+
+void mg_conn_scrub(struct mg_conn *conn, char *text, size_t size)
+{
+	if (conn != NULL && conn->drv->secret != NULL && text != NULL)
+		mg_scrub(text, size, conn->drv->secret(conn));
+}

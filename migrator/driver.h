@@ -214,6 +214,11 @@ struct mg_driver {
 	const char *(*secret)(struct mg_conn *conn);
 };
 
+/* Hides the connection's password (its secret slot) in text, in place,
+ * as whole occurrences (mg_scrub): for what the core stores, such as a
+ * ledger row's error. */
+void mg_conn_scrub(struct mg_conn *conn, char *text, size_t size);
+
 /* Process-wide set-up of the client libraries: once, from main(). Calls
  * each driver's init(); on a failure ends those already set up and
  * returns -1. mg_drivers_end() calls their end() in reverse order. */

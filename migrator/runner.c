@@ -260,6 +260,20 @@ static void row_times(struct mg_ledger_row *row, const char *started,
 	mg_ledger_row_set(row, MG_LF_DURATION_MS, num);
 }
 
+/* What a row keeps for good never holds the password: a server message
+ * in its error, a check's value, a reason. */
+static void scrub_row(struct mg_runner *r, struct mg_ledger_row *row)
+{
+	static const enum mg_lf fields[] = { MG_LF_ERROR, MG_LF_CHECKS,
+		                             MG_LF_REASON };
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (row->f[fields[i]] != NULL)
+			mg_conn_scrub(r->conn, row->f[fields[i]],
+			              strlen(row->f[fields[i]]) + 1);
+}
+
 /* Appends a row in a transaction of its own. */
 static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
                         struct mg_error *err)
@@ -344,6 +358,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 		mg_ledger_row_set(&row, MG_LF_CHECKS, mg_buf_cstr(&json));
 	if (o->stop != STOP_NONE)
 		error_text(&row, o);
+	scrub_row(r, &row);
 	if ((rc = mg_ledger_row_check(&row, err)) < 0) {
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		goto cleanup;
@@ -361,6 +376,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 		mg_ledger_row_set(&row, MG_LF_STATUS,
 		                  mg_outcome_name(decide(o)));
 		error_text(&row, o);
+		scrub_row(r, &row);
 		if ((rc = mg_ledger_row_check(&row, err)) < 0)
 			goto cleanup;
 	}
@@ -821,6 +837,7 @@ int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
 	row_init(&row, r, m, m->version, m->name, dir, status);
 	row_times(&row, now, now, 0);
 	mg_ledger_row_set(&row, MG_LF_ERROR, error);
+	scrub_row(r, &row);
 	rc = append_alone(r, &row, err);
 	mg_ledger_row_dispose(&row);
 	return rc;

@@ -174,6 +174,33 @@ static void test_statement_quoting_password_fails_hidden(void **state)
 	run_failing(state, text);
 }
 
+/* A notice or warning the server sends while a file runs (RAISE NOTICE,
+ * SHOW WARNINGS) is printed scrubbed, and the file still applies. */
+static void test_server_notice_quoting_password_hidden(void **state)
+{
+	IT_BEGIN;
+	struct pw_state *ps = *state;
+	char sql[512];
+
+	if (ps->mysql)
+		snprintf(sql, sizeof(sql),
+		         "CREATE TABLE t (x int);\n"
+		         "DROP TABLE IF EXISTS nosuch_%s_x;\n",
+		         "pw");
+	else
+		snprintf(sql, sizeof(sql),
+		         "DO $$ BEGIN RAISE NOTICE 'the password is %%', "
+		         "'%s'; END $$;\n",
+		         ps->pw);
+	assert_int_equal(it_pair(e, "0001_note", sql, "SELECT 1;\n"), 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	if (!ps->mysql)
+		assert_contains(r->err, "server: ");
+	assert_run_hides(ps, r);
+	assert_ledger_hides(ps);
+}
+
 /* /proc/self/environ with the URL's password percent-encoded. */
 static void test_environ_with_encoded_password_fails_hidden(void **state)
 {
@@ -308,6 +335,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_statement_quoting_password_fails_hidden),
 		T(test_environ_with_encoded_password_fails_hidden),
+		T(test_server_notice_quoting_password_hidden),
 		T(test_url_libpq_cannot_parse_is_hidden),
 		T(test_secret_slot_lends_the_password),
 		T(test_secret_slot_lends_a_password_from_env),

@@ -86,6 +86,10 @@ static int answer(void *ctx, const char *sql, struct mg_rows **out,
 		*out = fake_value(v);
 		return 0;
 	}
+	if (strstr(sql, "current_password") != NULL) { /* a leaky check */
+		*out = fake_value("fake-s3cret");
+		return 0;
+	}
 	if (strstr(sql, "SELECT 1 WHERE false") != NULL) { /* empty */
 		*out = mg_rows_new(1);
 		return 0;
@@ -567,6 +571,33 @@ static void test_changed_down_file_is_refused_unless_allowed(void **state)
 	assert_null(ledger(w, 1, MG_LF_REASON));
 }
 
+/* What the ledger keeps never holds the connection's password, even when
+ * a check's value or a reason quotes it. */
+static void test_ledger_rows_never_hold_the_password(void **state)
+{
+	struct world *w = *state;
+	size_t i;
+	int f;
+
+	write_file(w, "0001_a.up.sql",
+	           "-- check:pre true SELECT current_password\nSELECT 1;\n");
+	write_file(w, "0001_a.down.sql", "SELECT 1;\n");
+	open_world(w);
+	w->r.reason = "deployed with fake-s3cret by mistake";
+	assert_int_equal(up(w), MG_ECHECK);
+	assert_true(fake_ledger_rows(w->db) > 0);
+	for (i = 0; i < fake_ledger_rows(w->db); i++)
+		for (f = 0; f < MG_LF_COUNT; f++)
+			if (ledger(w, i, f) != NULL &&
+			    strstr(ledger(w, i, f), "fake-s3cret") != NULL)
+				fail_msg("row %zu, %s: %s", i,
+				         mg_ledger_field_name(f),
+				         ledger(w, i, f));
+	assert_non_null(strstr(ledger(w, 0, MG_LF_CHECKS), "\"***\""));
+	assert_string_equal(ledger(w, 0, MG_LF_REASON),
+	                    "deployed with *** by mistake");
+}
+
 static void test_baseline_and_repair(void **state)
 {
 	struct world *w = *state;
@@ -692,6 +723,7 @@ int main(void)
 		T(test_dry_run_writes_nothing),
 		T(test_down_one_step_then_up_again),
 		T(test_changed_down_file_is_refused_unless_allowed),
+		T(test_ledger_rows_never_hold_the_password),
 		T(test_baseline_and_repair),
 		T(test_roundtrip_proves_each_down_file),
 		T(test_roundtrip_names_what_a_down_file_leaves),
