@@ -42,6 +42,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ENGINES = ["pg", "mysql", "sqlite"]
@@ -63,6 +64,9 @@ SCENARIOS = {
 }
 NVERSIONS = 4
 ROWS = 2000
+# Each up file also sleeps this long (half in its down file), to give the
+# faults a moment inside a file as well as between files.
+FILE_SLEEP = 0.06
 # How long a run lock may outlive its runner: PostgreSQL's session notices
 # a dead client within client_connection_check_interval (1 s, MIGRATING.md
 # "Locking and concurrent runners"); MariaDB and SQLite at once.
@@ -70,6 +74,8 @@ LOCK_GRACE = 5.0
 # A runner that takes longer than this hangs: a violation.
 HANG = 90.0
 LOCK_TIMEOUT = "30"
+# Free space left on the servers' tmpfs until a disk_full fault fills it.
+HEADROOM = 48 << 20
 LEDGER_FIELDS = ["prev_hash", "id", "version", "name", "direction", "status",
                  "up_checksum", "down_checksum", "started_at", "finished_at",
                  "duration_ms", "db_user", "os_user", "host", "tool_version",
@@ -528,11 +534,16 @@ class Runner:
         self.t0 = time.time()
         self.t1 = None
         self.stopped = False
+        # the moment it exits, to learn how long a fault-free run takes
+        self.watch = threading.Thread(target=self._watch, daemon=True)
+        self.watch.start()
+
+    def _watch(self):
+        self.p.wait()
+        self.t1 = time.time()
 
     def poll(self):
-        if self.p.poll() is not None and self.t1 is None:
-            self.t1 = time.time()
-        return self.p.returncode
+        return self.p.poll()
 
     def signal(self, sig):
         if self.p.poll() is None:
@@ -776,14 +787,15 @@ class Case:
         cmd, code, target = SCENARIOS[self.scenario]
         est = self.camp.estimate(self.eng.name, self.scenario)
         eng = self.eng
-        filler = None
         server_down = False
+        if self.fault == "disk_full":
+            self.camp.fill_disk("fc-prefill", HEADROOM)
         t_start = time.time()
         main = Runner(self, cmd, "run1")
         self.runners.append(main)
         fault = self.fault
         rng = self.rng
-        at = rng.uniform(0, est * 1.1)
+        at = rng.uniform(0, est)
         concurrent = fault in ("race", "stop")
         stopped_for = None
         self.notes.append("fault at %.2fs of ~%.2fs" % (at, est))
@@ -795,7 +807,7 @@ class Case:
             if main.signal(signal.SIGSTOP):
                 main.stopped = True
                 short = rng.random() < 0.5
-                stopped_for = rng.uniform(2.0, 4.0)
+                stopped_for = rng.uniform(1.5, 3.0)
                 lt = "1" if short else LOCK_TIMEOUT
                 time.sleep(rng.uniform(0, 0.3))
                 self.runners.append(Runner(self, cmd, "run2", lt))
@@ -831,10 +843,12 @@ class Case:
             else:
                 self.notes.append("no session to cut")
         elif fault == "disk_full":
-            filler = self.camp.fill_disk()
+            self.camp.fill_disk("fc-filler")
+            st = os.statvfs(self.camp.tmpfs)
+            self.notes.append("disk full (%d bytes free)"
+                              % (st.f_bavail * st.f_frsize))
             time.sleep(rng.uniform(0.5, 2.0))
-            self.camp.free_disk(filler)
-            filler = None
+            self.camp.free_disk()
         for r in self.runners:
             if not r.wait(t_start + HANG):
                 r.signal(signal.SIGCONT)
@@ -844,7 +858,9 @@ class Case:
         if server_down or not eng.alive():
             self.notes.append("server was down after the run: restarted")
             eng.start_server()
-        if fault == "none" and main.p.returncode in (0, 3):
+        if (fault == "none" or main.t1 is not None and
+                main.t1 < t_start + at) and main.p.returncode in (0, 3):
+            # the fault came after it had finished: a fault-free time
             self.camp.observe(self.eng.name, self.scenario,
                               main.t1 - main.t0)
 
@@ -954,35 +970,41 @@ class Campaign:
         return self.ndb
 
     def estimate(self, eng, scenario):
-        return self.est.get((eng, scenario), 1.5)
+        return self.est.get((eng, scenario), 0.8)
 
     def observe(self, eng, scenario, secs):
         old = self.est.get((eng, scenario))
         self.est[(eng, scenario)] = secs if old is None else (old + secs) / 2
 
-    def fill_disk(self):
+    def fill_disk(self, name, leave=0):
+        """Fills the servers' tmpfs up to LEAVE bytes free. Before the
+        case with LEAVE = HEADROOM, so that filling the rest at the fault's
+        moment takes milliseconds, not seconds."""
         st = os.statvfs(self.tmpfs)
         free = st.f_bavail * st.f_frsize
-        path = os.path.join(self.tmpfs, "fc-filler")
+        path = os.path.join(self.tmpfs, name)
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         try:
-            os.posix_fallocate(fd, 0, max(free - 4096, 4096))
+            if free - leave > 4096:
+                os.posix_fallocate(fd, 0, free - leave - 4096)
         except OSError:
             pass
-        chunk = b"\0" * 4096
-        try:
-            while True:  # the last pages, to the very end
-                os.write(fd, chunk)
-        except OSError:
-            pass
+        if leave == 0:
+            chunk = b"\0" * 4096
+            try:
+                while True:  # the last pages, to the very end
+                    os.write(fd, chunk)
+            except OSError:
+                pass
         os.close(fd)
         return path
 
-    def free_disk(self, path):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+    def free_disk(self):
+        for name in ("fc-filler", "fc-prefill"):
+            try:
+                os.unlink(os.path.join(self.tmpfs, name))
+            except FileNotFoundError:
+                pass
 
     def fault_ok(self, eng, fault):
         if fault in SERVER_FAULTS and eng == "sqlite":
@@ -997,7 +1019,7 @@ class Campaign:
         t = time.time()
         err = None
         try:
-            case.setup(sleep=0.1)
+            case.setup(sleep=FILE_SLEEP)
             case.run()
         except SetupError as e:
             err = str(e)
@@ -1005,7 +1027,7 @@ class Campaign:
             err = "campaign error: %r" % e
         finally:
             if fault == "disk_full":
-                self.free_disk(os.path.join(self.tmpfs, "fc-filler"))
+                self.free_disk()
             for r in case.runners + case.aux:
                 r.signal(signal.SIGCONT)
                 r.signal(signal.SIGKILL)
