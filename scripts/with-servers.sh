@@ -406,6 +406,9 @@ export MG_TEST_PG_CTL=$PG_BIN/pg_ctl
 export MG_TEST_PG_SOCKET_DIR=$root/pg/run
 export MG_TEST_PG_START=$root/pg/start.sh
 export MG_TEST_MYSQL_PID=$my_pid
+# Killed by the campaign, it would get bash's "Killed" job notice on our
+# stderr; cleanup still finds it by its pid.
+disown "$my_pid"
 export MG_TEST_MYSQL_PIDFILE=$root/mysql/mariadbd.pid
 export MG_TEST_MYSQL_START=$root/mysql/start.sh
 export MG_TEST_TMPFS=$tmpfs
@@ -415,13 +418,15 @@ export MG_TEST_TMPFS=$tmpfs
 		"$PG_BIN/pg_ctl" "$root/pg/data" "$root/pg/postgres-$pg_port.log" \
 		"-p $pg_port" "$START_TIMEOUT"
 } >"$MG_TEST_PG_START"
+# Extra arguments go to mariadbd (--innodb-force-recovery=1, say).
 {
 	echo '#!/usr/bin/env bash'
-	printf 'setsid mariadbd --no-defaults --user=mysql --datadir=%q --socket=%q --port=%q --bind-address=127.0.0.1 --pid-file=%q --log-error=%q --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 </dev/null >>%q 2>&1 &\n' \
+	printf 'setsid mariadbd --no-defaults --user=mysql --datadir=%q --socket=%q --port=%q --bind-address=127.0.0.1 --pid-file=%q --log-error=%q --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 "$@" </dev/null >>%q 2>&1 &\n' \
 		"$root/mysql/data" "$my_sock" "$my_port" "$root/mysql/mariadbd.pid" \
 		"$root/mysql/mariadbd-$my_port.log" "$root/mysql/mariadbd.out"
-	printf 'for ((i = 0; i < %d; i++)); do\n' $((START_TIMEOUT * 10))
+	printf 'pid=$!\nfor ((i = 0; i < %d; i++)); do\n' $((START_TIMEOUT * 10))
 	printf '\tmariadb-admin --no-defaults --socket=%q -u root --connect-timeout=1 ping >/dev/null 2>&1 && exit 0\n' "$my_sock"
+	printf '\tkill -0 "$pid" 2>/dev/null || break\n'
 	printf '\tsleep 0.1\ndone\necho "mariadbd did not start" >&2\nexit 1\n'
 } >"$MG_TEST_MYSQL_START"
 chmod 0700 "$MG_TEST_PG_START" "$MG_TEST_MYSQL_START"

@@ -306,6 +306,14 @@ class Mysql(Engine):
         # commits when the process is killed: the faults would then find
         # "violations" that are the test server's, not migrate's.
         self.q("SET GLOBAL innodb_flush_log_at_trx_commit = 1", db="mysql")
+        # Checkpoints kept close: left alone, the test server never makes
+        # one, and its crash recovery then replays the redo log back to
+        # its installation, through hundreds of dropped tables, which it
+        # fails to do now and then ("Cannot apply log to ... of corrupted
+        # file", a missing .ibd): MariaDB's problem, not migrate's.
+        self.q("SET GLOBAL innodb_max_dirty_pages_pct = 0;"
+               " SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0.001",
+               db="mysql")
 
     def create(self, name):
         self.db = name
@@ -387,16 +395,48 @@ class Mysql(Engine):
 
     def start_server(self):
         r = sh(["bash", self.start_cmd], check=False, timeout=90)
+        if r.returncode != 0 and "Cannot apply log to" in self.log_tail():
+            # that recovery failure: once with corrupt pages skipped (of a
+            # dropped table), a clean shutdown, and the usual start
+            log("    note: mariadbd's crash recovery failed on a dropped"
+                " table's file: started once with --innodb-force-recovery=1")
+            r = sh(["bash", self.start_cmd, "--innodb-force-recovery=1"],
+                   check=False, timeout=90)
+            if r.returncode == 0:
+                self.q("SHUTDOWN", db="mysql", check=False)
+                pid = self.pid()
+                t = time.time()
+                while pid and alive(pid) and time.time() - t < 30:
+                    time.sleep(0.1)
+                r = sh(["bash", self.start_cmd], check=False, timeout=90)
         if r.returncode != 0 or not self.alive():
-            logf = os.path.join(os.path.dirname(self.pidfile),
-                                "mariadbd-%s.log" % self.port)
-            try:
-                with open(logf, errors="replace") as f:
-                    tail = "".join(f.readlines()[-15:])
-            except OSError:
-                tail = ""
             raise SetupError("mariadbd did not start again: %s\n%s"
-                             % (r.stderr.strip(), tail))
+                             % (r.stderr.strip(), self.log_tail()))
+
+    def settle(self):
+        """Waits (up to 5 s) for a checkpoint past the case's own setup,
+        so that killing the server replays only what migrate did: the
+        recovery of the setup's CREATE and DROP is not what is tested."""
+        def lsn():
+            return {r[0]: int(r[1]) for r in self.q(
+                "SHOW GLOBAL STATUS WHERE Variable_name IN"
+                " ('Innodb_lsn_current', 'Innodb_lsn_last_checkpoint')",
+                db="mysql")}
+        want = lsn()["Innodb_lsn_current"]
+        t = time.time()
+        while lsn()["Innodb_lsn_last_checkpoint"] < want:
+            if time.time() - t > 5:
+                return
+            time.sleep(0.1)
+
+    def log_tail(self):
+        logf = os.path.join(os.path.dirname(self.pidfile),
+                            "mariadbd-%s.log" % self.port)
+        try:
+            with open(logf, errors="replace") as f:
+                return "".join(f.readlines()[-15:])
+        except OSError:
+            return ""
         self.prepare_server()
 
     def sleep(self, s):
@@ -829,6 +869,8 @@ class Case:
         est = self.camp.estimate(self.eng.name, self.scenario)
         eng = self.eng
         server_down = False
+        if self.fault == "server_kill" and hasattr(eng, "settle"):
+            eng.settle()
         if self.fault == "disk_full":
             self.camp.fill_disk("fc-prefill", HEADROOM)
         t_start = time.time()
@@ -1006,6 +1048,7 @@ class Campaign:
             os.environ.get("MG_TEST_MYSQL_PASSWORD")) if p]
         self.tmpfs = os.environ.get("MG_TEST_TMPFS", "")
         self.engines = {}
+        self.dead = set()
         env = os.environ
         if "MG_TEST_PG_START" in env:
             self.engines["pg"] = Postgres(env)
@@ -1090,6 +1133,10 @@ class Campaign:
                     eng.start_server()
             except SetupError as e:
                 err = (err or "") + "; " + str(e)
+                # no server for its other cases: each would wait for it
+                self.dead.add(eng_name)
+                log("faults: the %s server cannot be started again: its"
+                    " other cases are skipped" % eng_name)
         if err:
             case.bad(err)
         repro = ("scripts/faults.sh --engine %s --scenario %s --fault %s"
@@ -1195,7 +1242,7 @@ def main():
             if not excluded(e, s, f):
                 break
         per_cell[(e, f)] = k
-        if excluded(e, s, f):
+        if excluded(e, s, f) or e in camp.dead:
             i += 1
             continue
         v = camp.run_case(e, s, f, seed + i)
