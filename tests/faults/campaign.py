@@ -687,11 +687,18 @@ class Case:
         eng = self.eng
         tables = eng.tables()
         counter = eng.counter()
+        present = ["t_%d" % v for v in range(1, NVERSIONS + 1)
+                   if "t_%d" % v in tables]
+        rows = {}
+        if present:
+            # one query for all: each costs a client process
+            rows = {r[0]: int(r[1]) for r in eng.q(" UNION ALL ".join(
+                "SELECT '%s', count(*) FROM %s" % (t, t) for t in present))}
         st = {}
         for v in range(1, NVERSIONS + 1):
             t = "t_%d" % v
             c = counter.get(v, 0)
-            n = eng.count(t) if t in tables else None
+            n = rows.get(t)
             if c > 1:
                 st[v] = "double"
             elif c == 1 and n == ROWS:
@@ -896,7 +903,7 @@ class Case:
             if main.signal(signal.SIGSTOP):
                 main.stopped = True
                 short = rng.random() < 0.5
-                stopped_for = rng.uniform(1.5, 3.0)
+                stopped_for = rng.uniform(1.5, 2.5)
                 lt = "1" if short else LOCK_TIMEOUT
                 time.sleep(rng.uniform(0, 0.3))
                 self.runners.append(Runner(self, cmd, "run2", lt))
@@ -943,7 +950,7 @@ class Case:
             st = os.statvfs(self.camp.tmpfs)
             self.notes.append("disk full (%d bytes free)"
                               % (st.f_bavail * st.f_frsize))
-            time.sleep(rng.uniform(0.5, 2.0))
+            time.sleep(rng.uniform(0.5, 1.5))
             self.camp.free_disk()
         for r in self.runners:
             if not r.wait(t_start + HANG):
