@@ -101,8 +101,12 @@ def alive(pid):
     return False
 
 
+LOG_LOCK = threading.Lock()
+
+
 def log(msg):
-    print(msg, flush=True)
+    with LOG_LOCK:
+        print(msg, flush=True)
 
 
 class SetupError(Exception):
@@ -1041,6 +1045,39 @@ class Case:
 
 # ---------------------------------------------------------------- campaign
 
+class DiskLock:
+    """Cases share the servers' disk; a disk_full case needs it alone.
+    A waiting disk_full case lets no new case in before it."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.readers = 0
+        self.writer = False
+        self.waiting = 0
+
+    def shared(self):
+        with self.cond:
+            while self.writer or self.waiting:
+                self.cond.wait()
+            self.readers += 1
+
+    def exclusive(self):
+        with self.cond:
+            self.waiting += 1
+            while self.writer or self.readers:
+                self.cond.wait()
+            self.waiting -= 1
+            self.writer = True
+
+    def release(self):
+        with self.cond:
+            if self.writer:
+                self.writer = False
+            else:
+                self.readers -= 1
+            self.cond.notify_all()
+
+
 class Campaign:
     def __init__(self, args):
         self.args = args
@@ -1056,6 +1093,8 @@ class Campaign:
         self.tmpfs = os.environ.get("MG_TEST_TMPFS", "")
         self.engines = {}
         self.dead = set()
+        self.disk = DiskLock()
+        self.ndb_lock = threading.Lock()
         env = os.environ
         if "MG_TEST_PG_START" in env:
             self.engines["pg"] = Postgres(env)
@@ -1070,8 +1109,9 @@ class Campaign:
             e.prepare_server()
 
     def next_db(self):
-        self.ndb += 1
-        return self.ndb
+        with self.ndb_lock:
+            self.ndb += 1
+            return self.ndb
 
     def estimate(self, eng, scenario):
         return self.est.get((eng, scenario), 0.8)
@@ -1118,6 +1158,17 @@ class Campaign:
         return True
 
     def run_case(self, eng_name, scenario, fault, seed):
+        # a full disk is every engine's (one tmpfs): such a case runs alone
+        if fault == "disk_full":
+            self.disk.exclusive()
+        else:
+            self.disk.shared()
+        try:
+            return self._run_case(eng_name, scenario, fault, seed)
+        finally:
+            self.disk.release()
+
+    def _run_case(self, eng_name, scenario, fault, seed):
         eng = self.engines[eng_name]
         case = Case(self, eng, scenario, fault, seed)
         t = time.time()
@@ -1151,15 +1202,16 @@ class Campaign:
         if case.at is not None:
             repro += " --at %.2f" % case.at
         status = "ok" if not case.violations else "VIOLATION"
-        log("%-6s %-9s %-11s seed=%-10d %5.1fs %s  [%s]" % (
+        lines = ["%-6s %-10s %-11s seed=%-10d %5.1fs %s  [%s]" % (
             eng_name, scenario, fault, seed, time.time() - t, status,
-            "; ".join(case.notes)))
+            "; ".join(case.notes))]
         for v in case.violations:
-            log("    violation: %s" % v)
+            lines.append("    violation: %s" % v)
         if case.violations:
-            log("    reproduce: %s" % repro)
-            log("    files and outputs kept in %s" % case.dir)
-        else:
+            lines.append("    reproduce: %s" % repro)
+            lines.append("    files and outputs kept in %s" % case.dir)
+        log("\n".join(lines))  # one write: the engines run side by side
+        if not case.violations:
             shutil.rmtree(case.dir, ignore_errors=True)
             try:
                 eng.drop()
@@ -1173,7 +1225,8 @@ def main():
     ap.add_argument("--bounded", action="store_true",
                     help="the CI campaign: every fault on every engine")
     ap.add_argument("--minutes", type=float, help="run this long")
-    ap.add_argument("--runs", type=int, help="run this many cases")
+    ap.add_argument("--runs", type=int,
+                    help="run this many cases on each engine")
     ap.add_argument("--seed", type=int, help="the first case's seed")
     ap.add_argument("--engine", action="append", choices=ENGINES)
     ap.add_argument("--scenario", action="append", choices=list(SCENARIOS))
@@ -1217,47 +1270,61 @@ def main():
                 return True
         return False
 
-    cells = [(e, f) for e in engines for f in faults if camp.fault_ok(e, f)]
     log("faults: seed %d (again: --seed %d), migrate %s, work dir %s" % (
         seed, seed, camp.bin, camp.work))
     results = {}
     t0 = time.time()
-    i = 0
-    # Cells (engine x fault) in turn, each time with the next scenario, so
-    # every cell and every scenario come round evenly.
-    per_cell = {}
-    while True:
-        if args.bounded and i >= len(cells) * BOUNDED_ROUNDS:
-            break
-        if args.runs is not None and i >= args.runs:
-            break
-        if args.minutes is not None and time.time() - t0 > args.minutes * 60:
-            break
-        if not args.bounded and args.runs is None and args.minutes is None \
-                and i >= len(cells):
-            break
-        ci = i % len(cells)
-        e, f = cells[ci]
-        if args.bounded and f == "none" and i >= len(cells):
-            i += 1  # the control once per engine is enough for CI
-            continue
-        # each cell goes round the scenarios, each from another one
-        k = per_cell.get((e, f), 0)
-        for _ in range(len(scenarios)):
-            s = scenarios[(ci + k) % len(scenarios)]
-            k += 1
-            if not excluded(e, s, f):
+    lock = threading.Lock()
+
+    def engine_loop(ei, e):
+        """One engine's cases, beside the other engines' (each has its
+        own server): its faults in turn, each time with the fault's next
+        scenario, so that every cell comes round evenly. Case k of engine
+        ei has seed seed + k * len(engines) + ei."""
+        cells = [f for f in faults if camp.fault_ok(e, f)]
+        per_cell = {}
+        k = 0
+        while cells:
+            if args.bounded and k >= len(cells) * BOUNDED_ROUNDS:
                 break
-        per_cell[(e, f)] = k
-        if excluded(e, s, f) or e in camp.dead:
-            i += 1
-            continue
-        v = camp.run_case(e, s, f, seed + i)
-        cell = results.setdefault((e, f, s), [0, []])
-        cell[0] += 1
-        if v:
-            cell[1].append(seed + i)
-        i += 1
+            if args.runs is not None and k >= args.runs:
+                break
+            if args.minutes is not None and \
+                    time.time() - t0 > args.minutes * 60:
+                break
+            if not args.bounded and args.runs is None and \
+                    args.minutes is None and k >= len(cells):
+                break
+            if e in camp.dead:
+                break
+            case_seed = seed + k * len(engines) + ei
+            ci = k % len(cells)
+            f = cells[ci]
+            k += 1
+            if args.bounded and f == "none" and k > len(cells):
+                continue  # the control once per engine is enough for CI
+            n = per_cell.get(f, 0)
+            for _ in range(len(scenarios)):
+                s = scenarios[(ci + n) % len(scenarios)]
+                n += 1
+                if not excluded(e, s, f):
+                    break
+            per_cell[f] = n
+            if excluded(e, s, f):
+                continue
+            v = camp.run_case(e, s, f, case_seed)
+            with lock:
+                cell = results.setdefault((e, f, s), [0, []])
+                cell[0] += 1
+                if v:
+                    cell[1].append(case_seed)
+
+    threads = [threading.Thread(target=engine_loop, args=(ei, e))
+               for ei, e in enumerate(engines)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
     total = sum(c[0] for c in results.values())
     bad = sum(len(c[1]) for c in results.values())
