@@ -253,11 +253,21 @@ class Postgres(Engine):
             "-m", "immediate", "-w", "stop"], check=False)
 
     def start_server(self):
-        sh(["bash", self.start_cmd], check=False, timeout=90)
+        r = sh(["bash", self.start_cmd], check=False, timeout=90)
         t = time.time()
         while not self.alive():
-            if time.time() - t > 60:
-                raise SetupError("postgres did not start again")
+            if r.returncode != 0 or time.time() - t > 60:
+                logf = os.path.join(os.path.dirname(self.data),
+                                    "postgres-%s.log" % self.port)
+                try:
+                    with open(logf, errors="replace") as f:
+                        fatal = [ln.strip() for ln in f if "FATAL" in ln]
+                except OSError:
+                    fatal = []
+                # e.g. its port taken, while it was down, by a server that
+                # someone else's with-servers.sh started
+                raise SetupError("postgres did not start again: %s"
+                                 % (fatal[-1] if fatal else r.stderr))
             time.sleep(0.2)
         self.prepare_server()
 
@@ -432,6 +442,19 @@ class Mysql(Engine):
             if time.time() - t > 5:
                 return
             time.sleep(0.1)
+
+    def restart_clean(self):
+        """A clean shutdown and start after a full disk: InnoDB's crash
+        recovery of a redo log holding a failed file extension of a table
+        dropped since fails ("Cannot apply log to ... of corrupted file";
+        seen with MariaDB 10.11), so a later server kill would find a
+        server that cannot start: MariaDB's problem, not migrate's."""
+        pid = self.pid()
+        self.q("SHUTDOWN", db="mysql", check=False)
+        t = time.time()
+        while pid and alive(pid) and time.time() - t < 30:
+            time.sleep(0.05)
+        self.start_server()
 
     def log_tail(self):
         logf = os.path.join(os.path.dirname(self.pidfile),
@@ -669,6 +692,7 @@ class Case:
         self.runners = []  # the faulted phase's
         self.aux = []  # setup, repair and rerun: no faults
         self.at = None
+        self.env_error = False
         self.dir = tempfile.mkdtemp(prefix="case-", dir=camp.work)
         self.mdir = os.path.join(self.dir, "migrations")
         os.mkdir(self.mdir)
@@ -924,7 +948,7 @@ class Case:
         elif fault == "server_kill":
             eng.kill_server()
             server_down = True
-            time.sleep(rng.uniform(0, 1.0))
+            time.sleep(rng.uniform(0, 0.5))
             eng.start_server()
             server_down = False
         elif fault == "conn_cut":
@@ -1183,6 +1207,11 @@ class Campaign:
         finally:
             if fault == "disk_full":
                 self.free_disk()
+                if hasattr(eng, "restart_clean"):
+                    try:
+                        eng.restart_clean()
+                    except SetupError as e:
+                        err = (err or "") + "; " + str(e)
             for r in case.runners + case.aux:
                 r.signal(signal.SIGCONT)
                 r.signal(signal.SIGKILL)
@@ -1196,7 +1225,10 @@ class Campaign:
                 log("faults: the %s server cannot be started again: its"
                     " other cases are skipped" % eng_name)
         if err:
-            case.bad(err)
+            # the campaign or its servers failed: not migrate's violation,
+            # but the case proves nothing, so it fails the campaign too
+            case.bad("campaign: " + err)
+            case.env_error = True
         repro = ("scripts/faults.sh --engine %s --scenario %s --fault %s"
                  " --seed %d --runs 1" % (eng_name, scenario, fault, seed))
         if case.at is not None:
@@ -1217,7 +1249,7 @@ class Campaign:
                 eng.drop()
             except SetupError:
                 pass
-        return case.violations
+        return case.violations, case.env_error
 
 
 def main():
@@ -1312,11 +1344,13 @@ def main():
             per_cell[f] = n
             if excluded(e, s, f):
                 continue
-            v = camp.run_case(e, s, f, case_seed)
+            v, env_error = camp.run_case(e, s, f, case_seed)
             with lock:
-                cell = results.setdefault((e, f, s), [0, []])
+                cell = results.setdefault((e, f, s), [0, [], []])
                 cell[0] += 1
-                if v:
+                if env_error:
+                    cell[2].append(case_seed)
+                elif v:
                     cell[1].append(case_seed)
 
     threads = [threading.Thread(target=engine_loop, args=(ei, e))
@@ -1328,15 +1362,20 @@ def main():
 
     total = sum(c[0] for c in results.values())
     bad = sum(len(c[1]) for c in results.values())
+    errs = sum(len(c[2]) for c in results.values())
     log("")
     log("%-7s %-12s %-10s %5s %10s  %s" % ("engine", "fault", "command",
                                            "runs", "violations", "seeds"))
     for (e, f, s) in sorted(results):
-        runs, seeds = results[(e, f, s)]
-        log("%-7s %-12s %-10s %5d %10d  %s" % (
-            e, f, s, runs, len(seeds), " ".join(map(str, seeds))))
-    log("faults: %d cases, %d with violations, %.0fs, seed %d" % (
-        total, bad, time.time() - t0, seed))
+        runs, seeds, eseeds = results[(e, f, s)]
+        log("%-7s %-12s %-10s %5d %10d  %s%s" % (
+            e, f, s, runs, len(seeds), " ".join(map(str, seeds)),
+            "  (campaign errors: %s)" % " ".join(map(str, eseeds))
+            if eseeds else ""))
+    log("faults: %d cases, %d with violations, %d campaign errors (server"
+        " could not start again, ...), %.0fs, seed %d" % (
+            total, bad, errs, time.time() - t0, seed))
+    bad += errs
     if not bad:
         shutil.rmtree(camp.work, ignore_errors=True)
     return 1 if bad else 0
