@@ -12,6 +12,16 @@
 #   MG_TEST_MYSQL_DSN, MG_TEST_MYSQL_PORT, MG_TEST_MYSQL_SOCKET,
 #   MG_TEST_MYSQL_PASSWORD
 #   MG_TEST_REQUIRE_SERVERS=1 (a test that cannot connect fails, not skips)
+# and, for the fault campaign (tests/faults), which kills and restarts them:
+#   MG_TEST_PG_DATA, MG_TEST_PG_CTL, MG_TEST_PG_SOCKET_DIR (postgres: trust)
+#   MG_TEST_PG_START: a script that starts the stopped postgres again
+#   MG_TEST_MYSQL_PID (the first mariadbd), MG_TEST_MYSQL_PIDFILE (the
+#   current one), MG_TEST_MYSQL_START: starts a killed mariadbd again
+#   MG_TEST_TMPFS: the tmpfs holding both data directories, or empty
+#
+# MG_TEST_SERVERS_TMPFS=SIZE (e.g. 2g) puts the servers' data on a tmpfs of
+# that size, so that the campaign can fill their disk; where mounting is not
+# allowed, MG_TEST_TMPFS is empty and the servers use /tmp as usual.
 #
 # Needs root: the servers run as the postgres and mysql users that the Debian
 # packages create (PostgreSQL refuses to run as root).
@@ -59,6 +69,7 @@ for tool in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" \
 done
 
 root=
+tmpfs=
 pg_port=
 my_port=
 my_sock=
@@ -177,6 +188,21 @@ cleanup()
 		fi
 		wait "$my_pid" 2>/dev/null # reap it
 	fi
+	# A mariadbd that the fault campaign started again is not our child:
+	# its pid file names it (and its name, that the pid is not reused).
+	pid=$(cat "$root/mysql/mariadbd.pid" 2>/dev/null)
+	if [[ $pid =~ ^[0-9]+$ && $pid != "$my_pid" ]] && alive "$pid" &&
+		[[ $(cat "/proc/$pid/comm" 2>/dev/null) == mariadbd ]]; then
+		kill -TERM "$pid" 2>/dev/null
+		if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
+			log "mariadbd did not stop; killing $pid"
+			kill -KILL "$pid" 2>/dev/null
+			wait_gone "$pid" 5
+		fi
+	fi
+	if [[ -n $tmpfs ]]; then
+		umount "$tmpfs" 2>/dev/null || umount -l "$tmpfs"
+	fi
 	if [[ -n $root ]]; then
 		rm -rf "$root"
 	fi
@@ -199,6 +225,14 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Under /tmp, not $TMPDIR: the postgres and mysql users must reach it, and
 # Unix socket paths must stay under ~100 bytes.
 root=$(mktemp -d /tmp/mg-servers.XXXXXX)
+if [[ -n ${MG_TEST_SERVERS_TMPFS:-} ]]; then
+	if err=$(mount -t tmpfs -o "size=$MG_TEST_SERVERS_TMPFS" mg-servers \
+		"$root" 2>&1); then
+		tmpfs=$root
+	else
+		log "no tmpfs for the servers' data (${err:-mount failed})"
+	fi
+fi
 # mktemp makes it 0700 root; the servers need to pass through it to their
 # own subdirectories, which stay closed to others.
 chmod 0711 "$root"
@@ -363,6 +397,39 @@ export MG_TEST_MYSQL_PORT=$my_port
 export MG_TEST_MYSQL_SOCKET=$my_sock
 export MG_TEST_MYSQL_PASSWORD=$MG_PW
 export MG_TEST_MYSQL_DSN="mysql://mg_test:$MG_PW@127.0.0.1:$my_port/mysql"
+
+# For the fault campaign: how to find, kill and start the servers again. The
+# start scripts repeat the commands above; a mariadbd they start is found
+# again through its pid file, by cleanup too.
+export MG_TEST_PG_DATA=$root/pg/data
+export MG_TEST_PG_CTL=$PG_BIN/pg_ctl
+export MG_TEST_PG_SOCKET_DIR=$root/pg/run
+export MG_TEST_PG_START=$root/pg/start.sh
+export MG_TEST_MYSQL_PID=$my_pid
+# Killed by the campaign, it would get bash's "Killed" job notice on our
+# stderr; cleanup still finds it by its pid.
+disown "$my_pid"
+export MG_TEST_MYSQL_PIDFILE=$root/mysql/mariadbd.pid
+export MG_TEST_MYSQL_START=$root/mysql/start.sh
+export MG_TEST_TMPFS=$tmpfs
+{
+	echo '#!/usr/bin/env bash'
+	printf 'cd / && exec runuser -u postgres -- %q -D %q -l %q -o %q -w -t %q start\n' \
+		"$PG_BIN/pg_ctl" "$root/pg/data" "$root/pg/postgres-$pg_port.log" \
+		"-p $pg_port" "$START_TIMEOUT"
+} >"$MG_TEST_PG_START"
+# Extra arguments go to mariadbd (--innodb-force-recovery=1, say).
+{
+	echo '#!/usr/bin/env bash'
+	printf 'setsid mariadbd --no-defaults --user=mysql --datadir=%q --socket=%q --port=%q --bind-address=127.0.0.1 --pid-file=%q --log-error=%q --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 "$@" </dev/null >>%q 2>&1 &\n' \
+		"$root/mysql/data" "$my_sock" "$my_port" "$root/mysql/mariadbd.pid" \
+		"$root/mysql/mariadbd-$my_port.log" "$root/mysql/mariadbd.out"
+	printf 'pid=$!\nfor ((i = 0; i < %d; i++)); do\n' $((START_TIMEOUT * 10))
+	printf '\tmariadb-admin --no-defaults --socket=%q -u root --connect-timeout=1 ping >/dev/null 2>&1 && exit 0\n' "$my_sock"
+	printf '\tkill -0 "$pid" 2>/dev/null || break\n'
+	printf '\tsleep 0.1\ndone\necho "mariadbd did not start" >&2\nexit 1\n'
+} >"$MG_TEST_MYSQL_START"
+chmod 0700 "$MG_TEST_PG_START" "$MG_TEST_MYSQL_START"
 
 log "running: $*"
 # In the background and waited for, because bash runs a trap only after the

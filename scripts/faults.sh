@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The fault campaign (tests/faults/campaign.py) against servers of its own:
+#
+#   bash scripts/faults.sh --minutes 60      the long campaign, with a table
+#   bash scripts/faults.sh --bounded         what CI runs (ctest: faults)
+#   bash scripts/faults.sh --engine pg --scenario up_txn --fault kill \
+#       --seed 123 --runs 1                  one case again, by its seed
+#
+# The campaign kills and restarts the servers and fills their disk, so it
+# gets its own pair from scripts/with-servers.sh, never the one other tests
+# use at the same time, with their data on a tmpfs (MG_TEST_SERVERS_TMPFS,
+# default 512m) where mounting is allowed. MG_BIN names the binary (default
+# build-test/migrate, built here if missing). Needs root, as with-servers.sh.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ -z ${MG_BIN:-} ]]; then
+	MG_BIN=$PWD/build-test/migrate
+	if [[ ! -x $MG_BIN ]]; then
+		# shellcheck source-path=SCRIPTDIR/..
+		. scripts/deps.sh
+		mg_deps build test
+		cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug >/dev/null
+		cmake --build build-test -j2 --target migrate
+	fi
+fi
+export MG_BIN
+export MG_TEST_SERVERS_TMPFS=${MG_TEST_SERVERS_TMPFS:-512m}
+exec bash scripts/with-servers.sh python3 tests/faults/campaign.py "$@"
