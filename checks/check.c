@@ -218,6 +218,17 @@ int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
 			 * every later query would fail too: stop here */
 			res->note = strdup(qerr.msg);
 			fail(cs, i, MG_VERDICT_ERROR);
+			/* a query the file's change broke is a broken
+			 * promise; a lost connection is no verdict at all */
+			if (!file_is_wrong(rc, &qerr)) {
+				mg_error_set(err, rc,
+				             "check '%s' could not run: %s",
+				             c->text, qerr.msg);
+				if (err != NULL)
+					memcpy(err->sqlstate, qerr.sqlstate,
+					       sizeof(err->sqlstate));
+				return rc;
+			}
 			break;
 		}
 		switch (c->kind) {

@@ -47,7 +47,9 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
                      const struct mg_directives *dir, struct mg_error *err);
 
 /* After the file ran: values and verdicts of the other checks. A check
- * whose query fails gets MG_VERDICT_ERROR, not an error return. */
+ * whose query fails gets MG_VERDICT_ERROR; when the query itself is at
+ * fault (a table the file dropped) that is the check's verdict, else (a
+ * lost connection) the server's error is returned too. */
 int mg_checks_after(struct mg_checks *c, struct mg_conn *conn,
                     struct mg_error *err);
 

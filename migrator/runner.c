@@ -125,6 +125,8 @@ struct outcome {
 	enum stop stop;
 	bool no_txn;   /* the file ran outside a transaction */
 	bool restored; /* STOP_POST_FAILED, no_txn: the undo proved itself */
+	bool unrecorded; /* no_txn: the outcome's row could not be written,
+	                    so the dirty marker stays the version's last word */
 	struct mg_script_result res;
 	struct mg_checks cs;
 	struct mg_error err; /* why it stopped, with path and line */
@@ -134,6 +136,8 @@ struct outcome {
 
 static enum mg_outcome decide(const struct outcome *o)
 {
+	if (o->unrecorded)
+		return MG_OUTCOME_DIRTY;
 	switch (o->stop) {
 	case STOP_NONE:
 		return MG_OUTCOME_OK;
@@ -391,6 +395,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	} else { /* the file's own failure matters more; keep both */
 		char before[sizeof(o->err.detail)];
 
+		o->unrecorded = o->no_txn;
 		memcpy(before, o->err.detail, sizeof(before));
 		mg_error_detail(&o->err,
 		                "%s%sand its ledger row could not be "

@@ -260,12 +260,35 @@ static void test_after_query_error_is_a_verdict(void **state)
 {
 	struct fx *x = *state;
 
+	/* the file dropped what the check reads: a broken promise */
+	parse(x, "-- check: rows users unchanged\n"
+	         "-- check: rows gone unchanged\n");
+	assert_int_equal(mg_checks_before(&x->cs, x->conn, &x->dir, &x->err),
+	                 MG_EINVALID); /* "gone" cannot be read before */
+	mg_directives_dispose(&x->dir);
+	parse(x, "-- check: true SELECT 1 FROM gone\n");
+	assert_int_equal(mg_checks_before(&x->cs, x->conn, &x->dir, &x->err),
+	                 0);
+	assert_int_equal(mg_checks_after(&x->cs, x->conn, &x->err), 0);
+	assert_true(x->cs.any_failed);
+	assert_int_equal(x->cs.r[0].verdict, MG_VERDICT_ERROR);
+}
+
+static void test_lost_connection_after_is_no_verdict(void **state)
+{
+	struct fx *x = *state;
+
 	parse(x, "-- check: rows users unchanged\n");
 	assert_int_equal(mg_checks_before(&x->cs, x->conn, &x->dir, &x->err),
 	                 0);
 	x->lost = true;
-	assert_int_equal(mg_checks_after(&x->cs, x->conn, &x->err), 0);
-	assert_true(x->cs.any_failed);
+	/* no verdict on the file: the server's failure, exit 1 */
+	assert_int_equal(mg_checks_after(&x->cs, x->conn, &x->err),
+	                 MG_EDRIVER);
+	assert_string_equal(x->err.msg, "check 'check: rows users unchanged' "
+	                                "could not run: server closed the "
+	                                "connection");
+	assert_string_equal(x->err.sqlstate, "08006");
 	assert_int_equal(x->cs.r[0].verdict, MG_VERDICT_ERROR);
 	assert_string_equal(x->cs.r[0].note, "server closed the connection");
 }
@@ -336,6 +359,7 @@ int main(void)
 		T(test_missing_table_is_the_files_fault),
 		T(test_lost_connection_is_a_runtime_error),
 		T(test_after_query_error_is_a_verdict),
+		T(test_lost_connection_after_is_no_verdict),
 		T(test_restored_compares_with_before),
 		T(test_no_checks_is_an_empty_array),
 	};

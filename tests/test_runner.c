@@ -467,12 +467,46 @@ static void test_unreadable_after_value(void **state)
 	write_file(w, "0001_a.up.sql",
 	           "-- check: rows users unchanged\nDELETE FROM users;\n");
 	write_file(w, "0001_a.down.sql", "SELECT 1;\n");
-	/* queries: the before count, then the after count */
+	/* queries: the before count, then the after count, which the
+	 * server fails (as a lost connection): no verdict, exit 1 */
 	w->db->fail_at[FAKE_QUERY] = 2;
 	open_world(w);
-	assert_int_equal(up(w), MG_ECHECK);
-	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "rolled_back");
+	assert_int_equal(up(w), MG_EDRIVER);
+	assert_non_null(strstr(w->err.msg, "could not run"));
+	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "failed");
 	assert_non_null(strstr(ledger(w, 0, MG_LF_CHECKS), "\"error\""));
+}
+
+/* Without a transaction the file stays: dirty, not "rolled back". */
+static void test_unreadable_after_value_outside_a_transaction(void **s)
+{
+	struct world *w = *s;
+
+	no_txn_ddl(w);
+	write_file(w, "0001_a.up.sql",
+	           "-- check: rows users unchanged\nDELETE FROM users;\n");
+	write_file(w, "0001_a.down.sql", "SELECT 1;\n");
+	w->db->fail_at[FAKE_QUERY] = 2;
+	open_world(w);
+	assert_int_equal(up(w), MG_EDRIVER);
+	assert_string_equal(ledger(w, 1, MG_LF_STATUS), "dirty");
+}
+
+/* A failed check undone, but its rolled_back row lost with the
+ * connection: the dirty marker is the last word, so no exit 3. */
+static void test_undo_whose_row_is_lost_is_dirty(void **state)
+{
+	struct world *w = *state;
+
+	undo_case(w, true, true);
+	/* ledger writes: the ledger's marker, then the outcome */
+	w->db->fail_at[FAKE_LEDGER_WRITE] = 2;
+	assert_int_equal(up(w), MG_ERR);
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "dirty");
+	assert_int_equal(w->status[0], MG_OUTCOME_DIRTY);
+	assert_non_null(strstr(w->err.detail, "ledger row could not be "
+	                                      "written"));
 }
 
 static void test_check_that_cannot_run_is_the_files_fault(void **state)
@@ -718,6 +752,8 @@ int main(void)
 		T(test_undo_that_does_not_restore_is_dirty),
 		T(test_no_down_file_to_undo_is_dirty),
 		T(test_unreadable_after_value),
+		T(test_unreadable_after_value_outside_a_transaction),
+		T(test_undo_whose_row_is_lost_is_dirty),
 		T(test_check_that_cannot_run_is_the_files_fault),
 		T(test_lock_not_taken_runs_nothing),
 		T(test_dry_run_writes_nothing),

@@ -1,12 +1,17 @@
 /*
  * SQLite: the embedded default. DDL is transactional. The runner's lock is
- * the write lock of a BEGIN IMMEDIATE transaction, taken by lock() and
- * waited for up to --lock-timeout. Each file still commits on its own, so
- * after every COMMIT or ROLLBACK the driver takes the lock again at once;
- * in that instant another runner could get in, so the driver does not
- * claim MG_CAP_RUN_LOCK, and the runner re-reads the ledger in each
- * transaction.
+ * a POSIX lock on a file beside the database (DB-migrate.lock), held for
+ * the whole run, plus the write lock of a BEGIN IMMEDIATE transaction,
+ * both waited for up to --lock-timeout. The file lock is what keeps a
+ * second migrate out while a no-transaction file runs statement by
+ * statement (each committing, so the write lock comes and goes). Each
+ * file still commits on its own, and after every COMMIT or ROLLBACK the
+ * driver takes the write lock again at once; a writer that is not migrate
+ * could get in then, so the driver does not claim MG_CAP_RUN_LOCK, and
+ * the runner reads the ledger's new rows in each transaction.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "migrator/buf.h"
@@ -27,6 +33,7 @@ struct sq_conn {
 	struct mg_conn base; /* first: the core sees only this */
 	sqlite3 *db;
 	bool locked;    /* between lock() and unlock(): hold a write lock */
+	int lock_fd;    /* the run's lock file, locked; -1: none */
 	bool read_only; /* opened SQLITE_OPEN_READONLY */
 };
 
@@ -159,6 +166,7 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_sqlite;
+	c->lock_fd = -1;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	/* read-only by the open flags, not PRAGMA query_only, which any
 	 * query could switch off again */
@@ -201,6 +209,8 @@ static void sq_close(struct mg_conn *conn)
 
 	if (c == NULL)
 		return;
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -457,6 +467,61 @@ static int sq_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
 	return 0;
 }
 
+/*
+ * Locks DB-migrate.lock, waiting up to timeout_s. A POSIX lock on a file of
+ * its own: one on the database file would be dropped when any descriptor
+ * of it closes, SQLite's own locks with it. The kernel frees it when the
+ * process dies, however it dies.
+ */
+static int lock_file(struct sq_conn *c, int timeout_s, struct mg_error *err)
+{
+	const char *db = sqlite3_db_filename(c->db, "main");
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	struct mg_buf path = MG_BUF_INIT;
+	time_t deadline = time(NULL) + timeout_s;
+	int fd = -1, rc;
+
+	if (db == NULL || *db == '\0')
+		return 0; /* in memory: no other process sees it */
+	mg_buf_addf(&path, "%s-migrate.lock", db);
+	if ((rc = mg_buf_check(&path, err)) < 0)
+		return rc;
+	if ((fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+		rc = mg_error_set(err, MG_ERR, "cannot open lock file '%s': %s",
+		                  path.ptr, strerror(errno));
+		goto cleanup;
+	}
+	while (fcntl(fd, F_SETLK, &fl) < 0) {
+		if (errno != EACCES && errno != EAGAIN) {
+			rc = mg_error_set(err, MG_ERR, "cannot lock '%s': %s",
+			                  path.ptr, strerror(errno));
+			goto cleanup;
+		}
+		if (time(NULL) >= deadline) {
+			struct flock who = fl;
+
+			if (fcntl(fd, F_GETLK, &who) < 0 || who.l_pid <= 0)
+				who.l_pid = 0;
+			rc = mg_error_set(err, MG_ELOCKED,
+			                  "another migrate (pid %ld) is running "
+			                  "against this database",
+			                  (long)who.l_pid);
+			mg_error_detail(err, "it holds %s", path.ptr);
+			goto cleanup;
+		}
+		nanosleep(&pause, NULL);
+	}
+	c->lock_fd = fd;
+	fd = -1;
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	mg_buf_dispose(&path);
+	return rc;
+}
+
 static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
                    int timeout_s, struct mg_error *err)
 {
@@ -465,9 +530,15 @@ static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
 
 	(void)name;
 	(void)key;
+	if ((rc = lock_file(c, timeout_s, err)) < 0)
+		return rc;
 	sqlite3_busy_timeout(c->db, timeout_s > 0 ? timeout_s * 1000 : 0);
-	if ((rc = sq_txn(conn, MG_TXN_BEGIN, err)) == 0)
+	if ((rc = sq_txn(conn, MG_TXN_BEGIN, err)) == 0) {
 		c->locked = true;
+	} else if (c->lock_fd >= 0) {
+		close(c->lock_fd);
+		c->lock_fd = -1;
+	}
 	return rc;
 }
 
@@ -481,6 +552,10 @@ static void sq_unlock(struct mg_conn *conn, const char *name, int64_t key)
 	c->locked = false;
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (c->lock_fd >= 0) { /* closing it frees the lock */
+		close(c->lock_fd);
+		c->lock_fd = -1;
+	}
 }
 
 static const char *sq_schema(struct mg_conn *conn)
