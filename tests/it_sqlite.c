@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -127,6 +128,41 @@ static void test_lock_timeout_when_database_is_locked(void **state)
 	assert_table(e, "c");
 }
 
+/* While a no-transaction file runs statement by statement (its write
+ * lock coming and going), a second runner waits or exits 5 on the run's
+ * lock file: never 1 for a "half-applied" version that is only running.
+ * Found by the fault campaign (seeds 50055, 50073). */
+static void test_second_runner_waits_during_no_transaction_file(void **state)
+{
+	IT_BEGIN;
+	static const char *const args[] = { "up", NULL };
+	pid_t pid;
+	int i;
+
+	assert_int_equal(it_pair(e, "0001_slow",
+				 "-- migrate:no-transaction\n"
+				 "CREATE TABLE a (id int);\n"
+				 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+				 "SELECT x + 1 FROM c WHERE x < 3000000) "
+				 "SELECT count(*) FROM c;\n"
+				 "CREATE TABLE b (id int);\n",
+				 "DROP TABLE b;\nDROP TABLE a;\n"), 0);
+	pid = it_mg_bg(e, "first", NULL, args);
+	assert_true(pid > 0);
+	/* until the first runner is inside its file */
+	for (i = 0; i < 100 && it_ledger_count(e, "status = 'dirty'") < 1; i++)
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	MG(r, "--lock-timeout", "0", "up");
+	assert_exit(r, 5);
+	assert_contains(r->err, "another migrate (pid ");
+	MG(r, "--lock-timeout", "30", "up");
+	assert_exit(r, 0);
+	assert_int_equal(it_wait(pid, 30000), 0);
+	assert_table(e, "b");
+	assert_int_equal(it_ledger_count(e, "version = 1 AND status = 'ok'"),
+			 1);
+}
+
 /* ---- new ---- */
 
 static void test_new_creates_first_pair(void **state)
@@ -226,6 +262,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_sigkilled_runner_leaves_nothing),
 		T(test_lock_timeout_when_database_is_locked),
+		T(test_second_runner_waits_during_no_transaction_file),
 		T(test_new_creates_first_pair),
 		T(test_new_keeps_zero_padding),
 		T(test_ledger_table_option_names_the_ledger),
