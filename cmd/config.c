@@ -285,6 +285,35 @@ static int from_file(struct config *cfg, struct opts *o, enum setting s,
 	return 0;
 }
 
+/* A golang-migrate URL works as it is: tcp(host:port), and its
+ * x-migrations-table naming the ledger unless a setting already does. */
+static int golang_migrate_url(struct config *cfg, struct opts *o)
+{
+	struct mg_error err = { 0 };
+
+	if (o->database == NULL)
+		return 0;
+	if (mg_url_from_golang_migrate(&cfg->url, &cfg->url_table, o->database,
+	                               &err) < 0)
+		return report(o, &err);
+	if (cfg->url != NULL)
+		o->database = cfg->url;
+	if (cfg->url_table == NULL)
+		return 0;
+	if (strcmp(cfg->origin[SET_LEDGER_TABLE], "default") != 0 &&
+	    strcmp(o->table, cfg->url_table) != 0)
+		return fail(o, NULL, 0,
+		            "the URL's x-migrations-table says '%s', but the "
+		            "ledger table is '%s' (%s)",
+		            cfg->url_table, o->table,
+		            cfg->origin[SET_LEDGER_TABLE]);
+	o->table = cfg->url_table;
+	snprintf(cfg->origin[SET_LEDGER_TABLE],
+	         sizeof(cfg->origin[SET_LEDGER_TABLE]),
+	         "the URL's x-migrations-table");
+	return 0;
+}
+
 int config_load(struct config *cfg, struct opts *o)
 {
 	struct reader rd = { 0 };
@@ -331,6 +360,8 @@ int config_load(struct config *cfg, struct opts *o)
 			}
 		}
 	}
+	if (code == 0)
+		code = golang_migrate_url(cfg, o);
 cleanup:
 	for (s = 0; s < SET_COUNT; s++) {
 		free(rd.top.raw[s]);
@@ -345,6 +376,8 @@ void config_dispose(struct config *cfg)
 
 	for (s = 0; s < SET_COUNT; s++)
 		free(cfg->value[s]);
+	free(cfg->url);
+	free(cfg->url_table);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

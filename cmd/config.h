@@ -24,6 +24,7 @@ enum setting {
 struct config {
 	char *path;                /* the file read; NULL: none */
 	char *value[SET_COUNT];    /* owned; NULL: not set there */
+	char *url, *url_table;     /* golang-migrate's URL, made ours */
 	char origin[SET_COUNT][300];
 };
 

@@ -1207,6 +1207,48 @@ static void baseline_from_other_tools(void **state)
 	assert_exit(r, 2);
 }
 
+/* A golang-migrate URL works as written: tcp(host:port) on MySQL, and
+ * x-migrations-table naming the ledger. */
+static void golang_migrate_url_forms(void **state)
+{
+	IT_BEGIN;
+	char url[1024], *at;
+	const char *sep;
+
+	if (((const struct core_state *)st)->bk == BK_SQLITE)
+		skip(); /* golang-migrate's sqlite3:// is another driver */
+	snprintf(url, sizeof(url), "%s", e->url);
+	if (((const struct core_state *)st)->bk == BK_MYSQL &&
+	    (at = strrchr(url, '@')) != NULL) {
+		/* mysql://u:p@host:port/db -> mysql://u:p@tcp(host:port)/db */
+		char rest[1024], *slash;
+
+		snprintf(rest, sizeof(rest), "%s", at + 1);
+		if ((slash = strchr(rest, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(at + 1, sizeof(url) - (size_t)(at + 1 - url),
+				 "tcp(%s)/%s", rest, slash + 1);
+		}
+	}
+	sep = strchr(url, '?') ? "&" : "?";
+	snprintf(url + strlen(url), sizeof(url) - strlen(url),
+		 "%sx-migrations-table=gm_ledger&x-multi-statement=true", sep);
+	three(e);
+	MG(r, "-d", url, "up");
+	assert_exit(r, 0);
+	assert_table(e, "gm_ledger");
+	assert_no_table(e, "migrate_ledger");
+	assert_table(e, "c");
+	MG(r, "-d", url, "--ledger-table", "other", "status");
+	assert_exit(r, 2);
+	assert_contains(r->err, "x-migrations-table says 'gm_ledger'");
+	snprintf(url + strlen(url), sizeof(url) - strlen(url),
+		 "&x-no-lock=true");
+	MG(r, "-d", url, "status");
+	assert_exit(r, 2);
+	assert_contains(r->err, "'x-no-lock' has no meaning here");
+}
+
 static void baseline_marks_applied_without_running(void **state)
 {
 	IT_BEGIN;
@@ -1357,6 +1399,7 @@ static void down_dry_run_changes_nothing(void **state)
 	X(changed_down_file_is_refused_unless_allowed)                        \
 	X(status_exit_code_gates_ci)                                          \
 	X(baseline_from_other_tools)                                          \
+	X(golang_migrate_url_forms)                                           \
 	X(baseline_marks_applied_without_running)                             \
 	X(empty_and_comment_only_files_apply)                                 \
 	X(file_without_final_newline_or_semicolon)                            \

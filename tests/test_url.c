@@ -779,6 +779,58 @@ static void test_fuzz_urls_are_refused_or_hidden(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* golang-migrate's URL forms: tcp(host:port), and its x- parameters. */
+static void test_golang_migrate_urls(void **state)
+{
+	static const struct {
+		const char *in, *out, *table;
+		int rc;
+	} cases[] = {
+		{ "mysql://u:p@tcp(db:3306)/app", "mysql://u:p@db:3306/app",
+		  NULL, 0 },
+		{ "mysql://u:p@tcp(db:3306)/app?x-migrations-table=hist&"
+		  "ssl-mode=REQUIRED",
+		  "mysql://u:p@db:3306/app?ssl-mode=REQUIRED", "hist", 0 },
+		{ "postgres://u:p@db/app?sslmode=disable&x-multi-statement=true",
+		  "postgres://u:p@db/app?sslmode=disable", NULL, 0 },
+		{ "postgres://u:p@db/app?x-migrations-table=a.b",
+		  "postgres://u:p@db/app", "a.b", 0 },
+		{ "postgres://u:p@db/app?sslmode=disable", NULL, NULL, 0 },
+		{ "sqlite:x.db", NULL, NULL, 0 },
+		{ "mysql://u:p@db/app?x-no-lock=true", NULL, NULL,
+		  MG_EINVALID },
+		{ "postgres://u:p@db/app?x-statement-timeout=5", NULL, NULL,
+		  MG_EINVALID },
+		{ "mysql://u:p@tcp(db:3306/app", NULL, NULL, MG_EINVALID },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mg_error err = { 0 };
+		char *out = NULL, *table = NULL;
+		int rc = mg_url_from_golang_migrate(&out, &table, cases[i].in,
+		                                    &err);
+
+		if (rc != cases[i].rc)
+			print_error("'%s': %d %s\n", cases[i].in, rc, err.msg);
+		assert_int_equal(rc, cases[i].rc);
+		if (cases[i].out == NULL)
+			assert_null(out);
+		else
+			assert_string_equal(out, cases[i].out);
+		if (cases[i].table == NULL)
+			assert_null(table);
+		else
+			assert_string_equal(table, cases[i].table);
+		/* a refusal names the key, never a value */
+		if (rc < 0)
+			assert_null(strstr(err.msg, "=true"));
+		free(out);
+		free(table);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +860,7 @@ int main(void)
 		T(test_parse_bad_urls_fail_without_showing_password),
 		T(test_parse_bad_port_names_the_port),
 		cmocka_unit_test(test_sqlite_path_case_table),
+		cmocka_unit_test(test_golang_migrate_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -759,3 +759,87 @@ void mg_url_dispose(struct mg_url *u)
 	free(u->values);
 	memset(u, 0, sizeof(u[0]));
 }
+
+int mg_url_from_golang_migrate(char **out, char **table, const char *url,
+                               struct mg_error *err)
+{
+	static const char *const dropped[] = { "x-multi-statement",
+		                               "x-multi-statement-max-size" };
+	struct mg_buf b = MG_BUF_INIT;
+	const char *tcp = strstr(url, "@tcp("), *q = strchr(url, '?'), *p;
+	bool changed = false, first = true;
+	size_t i, klen;
+	int rc;
+
+	*out = NULL;
+	*table = NULL;
+	if (!mg_url_has_scheme(url, "mysql://") &&
+	    !mg_url_has_scheme(url, "postgres://") &&
+	    !mg_url_has_scheme(url, "postgresql://"))
+		return 0;
+	if (q == NULL)
+		q = url + strlen(url);
+	if (tcp != NULL && tcp < q && mg_url_has_scheme(url, "mysql://")) {
+		const char *close = strchr(tcp, ')');
+
+		if (close == NULL || close > q)
+			return mg_error_set(err, MG_EINVALID,
+			                    "tcp( without its ')' in the URL");
+		mg_buf_addn(&b, url, (size_t)(tcp - url) + 1);
+		mg_buf_addn(&b, tcp + 5, (size_t)(close - tcp - 5));
+		mg_buf_addn(&b, close + 1, (size_t)(q - close - 1));
+		changed = true;
+	} else {
+		mg_buf_addn(&b, url, (size_t)(q - url));
+	}
+	for (p = *q ? q + 1 : q; *p; p += klen + (p[klen] == '&')) {
+		const char *eq;
+
+		klen = strcspn(p, "&");
+		eq = memchr(p, '=', klen);
+		if (klen < 2 || strncmp(p, "x-", 2) != 0) {
+			mg_buf_addf(&b, "%c%.*s", first ? '?' : '&', (int)klen,
+			            p);
+			first = false;
+			continue;
+		}
+		changed = true;
+		if (eq != NULL && (size_t)(eq - p) == strlen("x-migrations-table") &&
+		    strncmp(p, "x-migrations-table", (size_t)(eq - p)) == 0) {
+			free(*table);
+			if ((*table = strndup(eq + 1, klen - (size_t)(eq - p) - 1)) ==
+			    NULL) {
+				rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+				goto fail;
+			}
+			continue;
+		}
+		for (i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+			if ((size_t)((eq ? eq : p + klen) - p) ==
+			            strlen(dropped[i]) &&
+			    strncmp(p, dropped[i], strlen(dropped[i])) == 0)
+				break;
+		if (i == sizeof(dropped) / sizeof(dropped[0])) {
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "golang-migrate's URL parameter '%.*s' "
+			                  "has no meaning here",
+			                  (int)((eq ? eq : p + klen) - p), p);
+			mg_error_hint(err, "remove it; x-migrations-table, "
+			                   "x-multi-statement and "
+			                   "x-multi-statement-max-size are "
+			                   "understood");
+			goto fail;
+		}
+	}
+	if ((rc = mg_buf_check(&b, err)) < 0)
+		goto fail;
+	if (changed)
+		*out = mg_buf_detach(&b);
+	mg_buf_dispose(&b);
+	return 0;
+fail:
+	free(*table);
+	*table = NULL;
+	mg_buf_dispose(&b);
+	return rc;
+}

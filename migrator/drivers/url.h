@@ -101,6 +101,17 @@ void mg_scrub(char *text, size_t size, const char *secret);
  */
 void mg_url_scrub(char *text, size_t size, const char *url);
 
+/*
+ * golang-migrate's URL forms, made ours: `mysql://u:p@tcp(host:port)/db`
+ * becomes `mysql://u:p@host:port/db`, and its `x-` query parameters go:
+ * x-migrations-table into *table (NULL when absent; owned), the harmless
+ * x-multi-statement and x-multi-statement-max-size (migrate splits files
+ * itself) dropped, any other x- refused by name (MG_EINVALID). *out (the
+ * caller frees) is NULL when url needs no change.
+ */
+int mg_url_from_golang_migrate(char **out, char **table, const char *url,
+                               struct mg_error *err);
+
 /* The path of a sqlite: URL (sqlite:PATH, sqlite://PATH); lends into url. */
 const char *mg_url_sqlite_path(const char *url);
 
