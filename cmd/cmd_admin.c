@@ -55,7 +55,7 @@ static int adopt(int64_t *version, struct mg_buf *reason,
 		mg_buf_addf(reason, ": %s", o->reason);
 	if (mg_buf_check(reason, &err) < 0)
 		return report(o, &err);
-	fprintf(stderr, "%s\n", what);
+	say(o, "%s\n", what);
 	return 0;
 }
 
@@ -91,11 +91,11 @@ static int mark(const struct opts *o, bool repair)
 		goto cleanup;
 	}
 	if (repair)
-		fprintf(stderr, "version %lld repaired: now %s\n",
+		say(o, "version %lld repaired: now %s\n",
 		        (long long)version,
 		        o->applied ? "applied" : "not applied");
 	else
-		fprintf(stderr, "%zu version%s recorded as applied\n",
+		say(o, "%zu version%s recorded as applied\n",
 		        s.r.applied, s.r.applied == 1 ? "" : "s");
 	if (o->json) {
 		struct mg_buf b = MG_BUF_INIT;
@@ -163,8 +163,8 @@ int cmd_keygen(const struct opts *o)
 		code = report(o, &err);
 		goto cleanup;
 	}
-	fprintf(stderr,
-	        "secret key: %s (set MIGRATE_SIGNING_KEY=%s)\n"
+	say(o,
+	    "secret key: %s (set MIGRATE_SIGNING_KEY=%s)\n"
 	        "public key: %s (for 'migrate verify --public-key')\n",
 	        o->out, o->out, pub.ptr);
 cleanup:

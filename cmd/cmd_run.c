@@ -90,10 +90,10 @@ static void on_roundtrip(const struct run_ctx *ctx, const struct mg_event *ev)
 	struct mg_json w;
 
 	if (ev->status == MG_OUTCOME_OK)
-		fprintf(stderr, "test %s: down restores the schema\n",
+		say(ctx->o, "test %s: down restores the schema\n",
 		        ev->file);
 	else if (ev->status == MG_OUTCOME_SKIPPED)
-		fprintf(stderr, "test %s: irreversible, no round trip\n",
+		say(ctx->o, "test %s: irreversible, no round trip\n",
 		        ev->file);
 	if (!ctx->o->json)
 		return;
@@ -125,10 +125,14 @@ static void on_event(void *arg, const struct mg_event *ev)
 	if (ev->dry_run) {
 		print_dry_run(ctx, ev);
 	} else {
-		fprintf(stderr, "%-4s %s: %s (%lld ms)\n",
-		        mg_direction_name(ev->direction), ev->file,
-		        mg_outcome_name(ev->status), (long long)ev->duration_ms);
-		print_checks(stderr, ev);
+		const char *word = mg_outcome_name(ev->status);
+
+		say(ctx->o, "%-4s %s: %s%s%s (%lld ms)\n",
+		    mg_direction_name(ev->direction), ev->file,
+		    colour_on(stderr, word), word, colour_off(stderr, word),
+		    (long long)ev->duration_ms);
+		if (!ctx->o->quiet)
+			print_checks(stderr, ev);
 	}
 	if (!ctx->o->json)
 		return;
@@ -209,7 +213,7 @@ static int run(const struct opts *o, enum mode mode)
 		goto cleanup;
 	}
 	if (!o->dry_run)
-		fprintf(stderr, "%zu migration%s %s\n", s.r.applied,
+		say(o, "%zu migration%s %s\n", s.r.applied,
 		        s.r.applied == 1 ? "" : "s",
 		        mode == MODE_DOWN ? "rolled back" : "applied");
 	if (o->json) {

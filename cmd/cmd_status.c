@@ -63,9 +63,12 @@ int cmd_status(const struct opts *o)
 
 		counts[e->state]++;
 		if (!o->json) {
-			printf("%-18lld %-*s %-8s %s\n", (long long)e->version,
-			       (int)width, e->name, mg_state_name(e->state),
-			       since ? since : "");
+			const char *state = mg_state_name(e->state);
+
+			printf("%-18lld %-*s %s%-8s%s %s\n",
+			       (long long)e->version, (int)width, e->name,
+			       colour_on(stdout, state), state,
+			       colour_off(stdout, state), since ? since : "");
 			continue;
 		}
 		mg_json_init(&w, &b);
@@ -78,8 +81,8 @@ int cmd_status(const struct opts *o)
 		mg_json_end(&w);
 		print_json_line(&b);
 	}
-	fprintf(stderr,
-	        "%zu applied, %zu pending, %zu failed, %zu dirty, "
+	say(o,
+	    "%zu applied, %zu pending, %zu failed, %zu dirty, "
 	        "%zu drifted, %zu missing\n",
 	        counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
 	        counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
@@ -248,8 +251,7 @@ static int write_checkpoint(const struct opts *o, const struct mg_ledger *l)
 		goto cleanup;
 	}
 	f = NULL;
-	fprintf(stderr,
-	        "checkpoint %s: %lld rows up to id %lld, head %.16s...%s\n",
+	say(o, "checkpoint %s: %lld rows up to id %lld, head %.16s...%s\n",
 	        o->checkpoint, (long long)cp.rows, (long long)cp.last_id,
 	        cp.head, have_key ? ", signed" : "");
 	code = EXIT_OK;
@@ -300,7 +302,7 @@ int cmd_ledger(const struct opts *o)
 	for (i = 0; i < l->n; i++)
 		print_row(&l->rows[i], format);
 	if (!l->exists)
-		fprintf(stderr, "no ledger table '%s' yet: nothing has run\n",
+		say(o, "no ledger table '%s' yet: nothing has run\n",
 		        o->table);
 	code = o->checkpoint ? write_checkpoint(o, l) : EXIT_OK;
 cleanup:

@@ -150,8 +150,8 @@ int cmd_verify(const struct opts *o)
 	    (code = check_checkpoint(&v, l, o->public_key ? pk : NULL)) != 0)
 		goto cleanup;
 	code = v.problems ? EXIT_VERIFY : EXIT_OK;
-	fprintf(stderr,
-	        "verified %zu ledger row%s and %zu migration%s: "
+	say(o,
+	    "verified %zu ledger row%s and %zu migration%s: "
 	        "%zu problem%s\n",
 	        l->n, l->n == 1 ? "" : "s", src->n, src->n == 1 ? "" : "s",
 	        v.problems, v.problems == 1 ? "" : "s");

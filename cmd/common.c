@@ -41,7 +41,7 @@ static void print_notice(void *ctx, const char *msg)
 
 	snprintf(text, sizeof(text), "%s", msg);
 	scrub_secrets(ctx, text, sizeof(text));
-	fprintf(stderr, "server: %s\n", text);
+	say(ctx, "server: %s\n", text);
 }
 
 int open_db(struct mg_conn **out, const struct opts *o, unsigned flags)

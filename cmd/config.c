@@ -29,6 +29,8 @@ static const struct {
 	[SET_LEDGER_TABLE] = { "ledger-table", NULL, "migrate_ledger" },
 	[SET_LOCK_TIMEOUT] = { "lock-timeout", NULL, "60" },
 	[SET_SIGNING_KEY] = { "signing-key", "MIGRATE_SIGNING_KEY", NULL },
+	/* `new` versions pairs YYYYMMDDHHMMSS, as --timestamp does */
+	[SET_NEW_TIMESTAMP] = { "new-timestamp", NULL, "false" },
 };
 
 /* Keys of the contract whose features this build does not have yet: a
@@ -119,7 +121,8 @@ static int on_entry(void *user, const char *section, const char *name,
 				               name);
 		return problem(rd,
 		               "unknown key '%s': keys are database, dir, "
-		               "ledger-table, lock-timeout, signing-key",
+		               "ledger-table, lock-timeout, signing-key, "
+		               "new-timestamp",
 		               name);
 	}
 	if (sc == NULL)
@@ -215,6 +218,8 @@ static const char *flag_value(const struct opts *o, enum setting s,
 			return NULL;
 		snprintf(num, 32, "%" PRId64, o->lock_timeout);
 		return num;
+	case SET_NEW_TIMESTAMP:
+		return o->timestamp ? "true" : NULL;
 	case SET_SIGNING_KEY:
 	case SET_COUNT:
 		break;
@@ -240,6 +245,9 @@ static void apply(struct opts *o, enum setting s, const char *v)
 	case SET_SIGNING_KEY:
 		o->signing_key = v;
 		break;
+	case SET_NEW_TIMESTAMP:
+		o->timestamp = strcmp(v, "true") == 0;
+		break;
 	case SET_COUNT:
 		break;
 	}
@@ -262,6 +270,12 @@ static int from_file(struct config *cfg, struct opts *o, enum setting s,
 	}
 	if (mg_buf_check(&v, NULL) < 0)
 		return fail(o, cfg->path, sc->line[s], "out of memory");
+	if (s == SET_NEW_TIMESTAMP && strcmp(v.ptr, "true") != 0 &&
+	    strcmp(v.ptr, "false") != 0) {
+		mg_buf_dispose(&v);
+		return fail(o, cfg->path, sc->line[s],
+		            "new-timestamp takes true or false");
+	}
 	if (s == SET_LOCK_TIMEOUT && duration_seconds(v.ptr) < 0) {
 		mg_buf_dispose(&v);
 		return fail(o, cfg->path, sc->line[s],
@@ -382,7 +396,9 @@ void config_dispose(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int cmd_config(const struct opts *o)
+/* The settings as `migrate config` shows them; to f, one line each, when
+ * f is not NULL (--verbose). */
+static void show(const struct opts *o, FILE *f)
 {
 	const struct config *cfg = o->config;
 	struct mg_buf b = MG_BUF_INIT;
@@ -390,8 +406,6 @@ int cmd_config(const struct opts *o)
 	char num[32];
 	int s;
 
-	if (o->nargs > 0)
-		return usage_error(o, "unexpected argument '%s'", o->args[0]);
 	for (s = 0; s < SET_COUNT; s++) {
 		const char *v = NULL;
 		char *shown = NULL;
@@ -414,11 +428,17 @@ int cmd_config(const struct opts *o)
 		case SET_SIGNING_KEY:
 			v = o->signing_key;
 			break;
+		case SET_NEW_TIMESTAMP:
+			v = o->timestamp ? "true" : "false";
+			break;
 		}
 		/* never the password: the URL as mg_url_redact shows it */
 		if (s == SET_DATABASE && v != NULL)
 			v = shown = mg_url_redact(v);
-		if (o->json) {
+		if (f != NULL) {
+			fprintf(f, "setting %s = %s (%s)\n", settings[s].key,
+			        v ? v : "(unset)", cfg->origin[s]);
+		} else if (o->json) {
 			mg_buf_truncate(&b, 0);
 			mg_json_init(&w, &b);
 			mg_json_object_begin(&w, NULL);
@@ -434,5 +454,18 @@ int cmd_config(const struct opts *o)
 		free(shown);
 	}
 	mg_buf_dispose(&b);
+}
+
+void config_verbose(const struct opts *o)
+{
+	if (o->verbose && !o->quiet && o->config != NULL)
+		show(o, stderr);
+}
+
+int cmd_config(const struct opts *o)
+{
+	if (o->nargs > 0)
+		return usage_error(o, "unexpected argument '%s'", o->args[0]);
+	show(o, NULL);
 	return EXIT_OK;
 }

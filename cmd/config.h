@@ -18,6 +18,7 @@ enum setting {
 	SET_LEDGER_TABLE,
 	SET_LOCK_TIMEOUT,
 	SET_SIGNING_KEY,
+	SET_NEW_TIMESTAMP,
 	SET_COUNT
 };
 
@@ -39,6 +40,10 @@ struct config {
  */
 int config_load(struct config *cfg, struct opts *o);
 void config_dispose(struct config *cfg);
+
+/* --verbose: the settings and their origins on stderr, before a command
+ * runs. */
+void config_verbose(const struct opts *o);
 
 /* `migrate config`: the effective settings and where each came from. */
 int cmd_config(const struct opts *o);

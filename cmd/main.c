@@ -195,6 +195,8 @@ static int dispatch(struct opts *o)
 		                "client libraries\n");
 		return EXIT_RUNTIME;
 	}
+	if (c->fn != cmd_config)
+		config_verbose(o);
 	rc = c->fn(o);
 	mg_drivers_end();
 	return rc;

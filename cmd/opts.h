@@ -15,6 +15,8 @@ struct opts {
 	const char *table;    /* --ledger-table */
 	int64_t lock_timeout; /* seconds */
 	bool json;
+	bool quiet;   /* -q: errors, warnings and findings only */
+	bool verbose; /* -v: also each setting and where it came from */
 	bool dry_run;
 	bool all;
 	bool applied;

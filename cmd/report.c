@@ -7,9 +7,11 @@
 #include "cmd/report.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/opts.h"
 #include "migrator/buf.h"
@@ -134,4 +136,51 @@ void print_json_line(struct mg_buf *b)
 		printf("%s\n", mg_buf_cstr(b));
 	fflush(stdout);
 	mg_buf_dispose(b);
+}
+
+void say(const struct opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o != NULL && o->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* Colour only for a person at a terminal: not in a pipe or a file, not
+ * with NO_COLOR (no-color.org) or TERM=dumb. */
+static bool colourful(FILE *f)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fileno(f)) && getenv("NO_COLOR") == NULL &&
+	       (term == NULL || strcmp(term, "dumb") != 0);
+}
+
+const char *colour_on(FILE *f, const char *word)
+{
+	static const struct {
+		const char *word, *sgr;
+	} colours[] = {
+		{ "ok", "\033[32m" },          { "applied", "\033[32m" },
+		{ "pending", "\033[33m" },     { "planned", "\033[33m" },
+		{ "skipped", "\033[33m" },     { "failed", "\033[31m" },
+		{ "dirty", "\033[1;31m" },     { "rolled_back", "\033[31m" },
+		{ "drifted", "\033[1;31m" },   { "missing", "\033[1;31m" },
+	};
+	size_t i;
+
+	if (!colourful(f))
+		return "";
+	for (i = 0; i < sizeof(colours) / sizeof(colours[0]); i++)
+		if (strcmp(word, colours[i].word) == 0)
+			return colours[i].sgr;
+	return "";
+}
+
+const char *colour_off(FILE *f, const char *word)
+{
+	return *colour_on(f, word) ? "\033[0m" : "";
 }

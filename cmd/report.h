@@ -2,6 +2,7 @@
 #define MG_CMD_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "migrator/error.h"
 
@@ -27,6 +28,14 @@ int exit_code_for(int rc);
  * object with --json (o may be NULL: no JSON); returns the exit code its
  * code maps to. */
 int report(const struct opts *o, const struct mg_error *err);
+/* What a person watching reads on stderr (progress, summaries); nothing
+ * with --quiet, which leaves errors, warnings and findings only. */
+void say(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
+/* The escape that colours a state or verdict word ("applied", "dirty",
+ * "ok", ...) on f, and the one that ends it; "" when f is no terminal,
+ * NO_COLOR is set or TERM is dumb, or the word has no colour. */
+const char *colour_on(FILE *f, const char *word);
+const char *colour_off(FILE *f, const char *word);
 /* Hides every password the URL (-d, DATABASE_URL, migrate.conf) and the
  * client libraries' environment (PGPASSWORD, MYSQL_PWD) hold in text, in
  * place, as whole occurrences (mg_scrub). */

@@ -420,6 +420,56 @@ static void test_dry_run_plan_on_stdout(void **state)
 	assert_contains(e->err, "--show-sql goes with --dry-run");
 }
 
+/* `migrate -d sqlite:t.db status` on a terminal: its screen in e->out */
+static int tty_status(struct env *e, const char *vars)
+{
+	const char *bin = getenv("MG_BIN");
+	int st;
+
+	snprintf(e->cmd, sizeof(e->cmd),
+	         "cd '%s' && script -qec \"env -u NO_COLOR TERM=xterm %s '%s' "
+	         "-d sqlite:t.db status\" /dev/null >tty.txt 2>&1",
+	         e->root, vars, bin && *bin ? bin : "migrate");
+	st = system(e->cmd);
+	slurp(e, "tty.txt", e->out, sizeof(e->out));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* --quiet leaves errors only, --verbose adds the settings; colour only
+ * at a terminal, never in a pipe or with NO_COLOR. */
+static void test_quiet_verbose_and_colour(void **state)
+{
+	struct env *e = *state;
+
+	put(e, "migrations/1_a.up.sql", "CREATE TABLE a (x int);\n");
+	put(e, "migrations/1_a.down.sql", "DROP TABLE a;\n");
+	assert_int_equal(mg(e, "-d sqlite:t.db -q up"), 0);
+	assert_string_equal(e->err, "");
+	assert_int_equal(mg(e, "-d sqlite:t.db --quiet up --to x"), 2);
+	assert_contains(e->err, "error: --to takes a version number");
+	assert_int_equal(mg(e, "-d sqlite:t.db -v status"), 0);
+	assert_contains(e->err, "setting database = sqlite:t.db (flag)\n");
+	assert_contains(e->err, "setting dir = migrations (default)\n");
+	assert_contains(e->out, " applied ");
+	assert_null(strstr(e->out, "\033[")); /* a file: no colour */
+	put(e, "migrate.conf", "new-timestamp = true\n");
+	assert_int_equal(mg(e, "new x"), 0);
+	assert_contains(e->out, "migrations/20");
+	put(e, "migrate.conf", "new-timestamp = yes\n");
+	assert_int_equal(mg(e, "new y"), 2);
+	assert_contains(e->err, "migrate.conf:1: new-timestamp takes true or "
+	                        "false");
+	put(e, "migrate.conf", "\n");
+	/* at a terminal (script(1) gives one), colour; NO_COLOR: none */
+	if (system("command -v script >/dev/null") != 0)
+		return;
+	assert_int_equal(tty_status(e, ""), 0);
+	assert_contains(e->out, "\033[32mapplied");
+	assert_int_equal(tty_status(e, "NO_COLOR=1"), 0);
+	assert_contains(e->out, "applied");
+	assert_null(strstr(e->out, "\033["));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -434,6 +484,7 @@ int main(void)
 		T(test_config_errors_name_file_and_line),
 		T(test_new_names_and_timestamps),
 		T(test_dry_run_plan_on_stdout),
+		T(test_quiet_verbose_and_colour),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
