@@ -3,11 +3,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mg_buf;
 struct mg_conn;
 struct mg_directives;
 struct mg_error;
+struct mg_json;
 
 /*
  * Running a file's checks (SPEC.md, "Directives"): "before" values and
@@ -27,6 +29,10 @@ struct mg_check_result {
 	char *after_undo; /* read again after an undo; NULL: none ran */
 	char *note;       /* why a verdict is failed or error */
 	enum mg_verdict verdict;
+	/* backups: a rows delta's expected change, known once its query
+	 * ran or its backup was taken */
+	int64_t delta;
+	bool delta_known;
 };
 
 struct mg_checks {
@@ -34,7 +40,16 @@ struct mg_checks {
 	struct mg_check_result *r;       /* one per dir->checks[] */
 	size_t failed;                   /* index of the first failure */
 	bool any_failed;
+	/* backups: more evidence items (backup, restore) that
+	 * mg_checks_json() appends after the checks' own; NULL: none */
+	void (*more_json)(const void *ctx, struct mg_json *w);
+	const void *more_ctx;
 };
+
+/* backups: sets the expected delta of each `rows <table> delta ±backup`
+ * check to ± rows (the table as the directives wrote it). */
+void mg_checks_set_backup_rows(struct mg_checks *c, const char *table,
+                               int64_t rows);
 
 /*
  * Before the file runs: the count or fingerprint of every rows and data

@@ -107,5 +107,16 @@ const struct mg_json_value *mg_json_array_get(const struct mg_json_value *v,
  * or the member is missing or not a string. */
 const char *mg_json_object_string(const struct mg_json_value *v,
                                   const char *key);
+/* backups: the integer member `key` of object v into *out; false when
+ * missing or not an integer. */
+bool mg_json_object_int(const struct mg_json_value *v, const char *key,
+                        int64_t *out);
+/* backups: lends member `key` of object v (any type), or NULL. */
+const struct mg_json_value *mg_json_object_get(const struct mg_json_value *v,
+                                               const char *key);
+/* backups: whether v is JSON true. */
+bool mg_json_is_true(const struct mg_json_value *v);
+/* backups: lends the text of a string value, or NULL. */
+const char *mg_json_string_value(const struct mg_json_value *v);
 
 #endif

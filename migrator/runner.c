@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/backup.h"
 #include "checks/check.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
 #include "migrator/ledger.h"
 #include "migrator/source.h"
+#include "rollback/restore.h"
 #include "rollback/undo.h"
 
 /* The runner's lock name, and the 64-bit key derived from it: the ledger
@@ -129,6 +131,8 @@ struct outcome {
 	                    so the dirty marker stays the version's last word */
 	struct mg_script_result res;
 	struct mg_checks cs;
+	struct mg_backups bk;   /* backups: an up file's backup: lines */
+	struct mg_restores rs;  /* backups: a down file's restore: lines */
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
 	int64_t t0, t1;
@@ -185,6 +189,72 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 }
 
 /*
+ * backups: before an up file's SQL, its backup: lines (the copies, inside
+ * the file's transaction where it has one); before a down file's, the
+ * refusal of a restore: that cannot work. Their evidence joins the
+ * checks'. Fills o->stop and o->err on failure.
+ */
+static int backups_before(struct mg_runner *r, const struct mg_migration *m,
+                          enum mg_direction dir, struct outcome *o)
+{
+	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
+		                     m->version, o->started, !o->no_txn };
+	size_t i;
+	int rc;
+
+	if (f->dir.nbackups == 0 && f->dir.nrestores == 0)
+		return 0;
+	if (dir == MG_DIR_UP) {
+		rc = mg_backups_take(&o->bk, r->conn, &ctx, &f->dir, false,
+		                     &o->err);
+		o->cs.more_json = mg_backups_json;
+		o->cs.more_ctx = &o->bk;
+		for (i = 0; rc == 0 && i < o->bk.n; i++)
+			mg_checks_set_backup_rows(&o->cs, o->bk.v[i].table,
+			                          o->bk.v[i].rows);
+	} else {
+		rc = mg_restores_prepare(&o->rs, r->conn, r->table, m->version,
+		                         &f->dir, &o->err);
+		o->cs.more_json = mg_restores_json;
+		o->cs.more_ctx = &o->rs;
+	}
+	if (rc < 0) {
+		o->stop = rc == MG_EINVALID ? STOP_CHECK_INVALID : STOP_SQL;
+		mg_error_locate(&o->err, f->path, o->err.line);
+	}
+	return rc;
+}
+
+/* backups: after a down file's SQL, its restore: lines, proven; a proof
+ * that fails is a failed check (rolled back, or dirty). */
+static int restores_after(struct mg_runner *r, enum mg_direction dir,
+                          struct outcome *o)
+{
+	const char *path = NULL;
+	size_t i;
+	int rc;
+
+	if (dir != MG_DIR_DOWN || o->rs.n == 0)
+		return 0;
+	if ((rc = mg_restores_run(&o->rs, r->conn, &o->err)) == 0) {
+		for (i = 0; i < o->rs.n; i++)
+			mg_checks_set_backup_rows(&o->cs, o->rs.v[i].table,
+			                          o->rs.v[i].rows);
+		return 0;
+	}
+	for (i = 0; i < r->src->n && path == NULL; i++)
+		if (r->src->v[i].version == o->rs.v[0].version)
+			path = r->src->v[i].down.path;
+	o->stop = rc == MG_ECHECK ? STOP_POST_FAILED : STOP_SQL;
+	mg_error_locate(&o->err, path, o->err.line);
+	if (rc == MG_ECHECK && !o->no_txn)
+		mg_error_detail(&o->err, "the transaction was rolled back: "
+		                         "nothing changed");
+	return rc;
+}
+
+/*
  * Runs the file between its checks; fills o->stop and o->err. Returns
  * MG_ENOMEM only: every other failure is an outcome to record.
  */
@@ -204,11 +274,17 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 	} else if (o->cs.any_failed) {
 		o->stop = STOP_PRE_FAILED;
 		check_error(&o->err, &o->cs, f->path);
+	} else if ((rc = backups_before(r, m, dir, o)) < 0) {
+		if (rc == MG_ENOMEM)
+			return rc;
 	} else if (drv->exec_script(r->conn, f->text, f->len,
 	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0, &o->res,
 	                            &o->err) < 0) {
 		o->stop = STOP_SQL;
 		mg_error_locate(&o->err, f->path, o->res.line);
+	} else if ((rc = restores_after(r, dir, o)) < 0) {
+		if (rc == MG_ENOMEM)
+			return rc;
 	} else if (mg_checks_after(&o->cs, r->conn, &o->err) < 0) {
 		o->stop = STOP_AFTER_ERROR;
 	} else if (o->cs.any_failed) {
@@ -477,6 +553,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	r->applied++;
 cleanup:
 	mg_checks_dispose(&o.cs);
+	mg_backups_dispose(&o.bk);
+	mg_restores_dispose(&o.rs);
 	return rc;
 }
 
@@ -844,6 +922,47 @@ int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
 	mg_ledger_row_set(&row, MG_LF_ERROR, error);
 	scrub_row(r, &row);
 	rc = append_alone(r, &row, err);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+int mg_runner_append_event(struct mg_runner *r, int64_t version,
+                           const char *name, enum mg_direction dir,
+                           enum mg_outcome status, const char *checks_json,
+                           const char *error, bool alone,
+                           struct mg_error *err)
+{
+	const struct mg_migration *m = NULL;
+	struct mg_ledger_row row;
+	char now[32];
+	size_t i;
+	int rc;
+
+	for (i = 0; r->src != NULL && i < r->src->n; i++)
+		if (r->src->v[i].version == version)
+			m = &r->src->v[i];
+	mg_ledger_now(now, NULL);
+	row_init(&row, r, m, version, name ? name : m ? m->name : "", dir,
+	         status);
+	row_times(&row, now, now, 0);
+	mg_ledger_row_set(&row, MG_LF_CHECKS, checks_json ? checks_json : "[]");
+	mg_ledger_row_set(&row, MG_LF_ERROR, error);
+	mg_ledger_row_set(&row, MG_LF_REASON,
+	                  r->reason != NULL && *r->reason ? r->reason : NULL);
+	scrub_row(r, &row);
+	if ((rc = mg_ledger_row_check(&row, err)) < 0)
+		goto cleanup;
+	if (alone && (rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		goto cleanup;
+	/* without a run lock (SQLite) the transaction is the lock: read
+	 * the tail inside it */
+	if ((rc = reload(r, err)) < 0 ||
+	    (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+	                           MG_Q_COMMIT, err)) < 0)
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+cleanup:
+	if (rc < 0 && !alone)
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	mg_ledger_row_dispose(&row);
 	return rc;
 }

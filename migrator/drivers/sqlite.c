@@ -26,6 +26,7 @@
 
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
 
@@ -595,4 +596,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.schema_sql = sq_schema_sql,
 	.schema = sq_schema,
 	.user = sq_user,
+	/* backups */
+	.table_info = mg_sq_table_info,
+	.update_from_sql = mg_update_from_sql,
 };
