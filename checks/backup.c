@@ -245,25 +245,24 @@ static int blame_file(int rc, struct mg_error *err, const struct mg_backup *bk)
 static int reuse(struct mg_backup *bk, struct mg_conn *conn,
                  const struct mg_backup_ctx *ctx, struct mg_error *err)
 {
-	struct mg_buf like = MG_BUF_INIT, sql = MG_BUF_INIT, sel = MG_BUF_INIT;
+	struct mg_buf sql = MG_BUF_INIT, sel = MG_BUF_INIT;
 	struct mg_json_value *v = NULL;
 	struct mg_rows *r = NULL;
 	char *now = NULL, *live = NULL, *count = NULL, *end;
 	const char *recorded = NULL;
-	const char *p[1];
 	size_t i, j;
 	int rc;
 
-	mg_buf_addf(&like, "%%\"backup_table\":\"%s\"%%", bk->backup_table);
+	/* the name is letters, digits and '_' only (mg_backup_name), so it
+	 * goes into the SQL as text: MySQL's query() returns rows only for
+	 * statements without parameters */
 	mg_buf_addf(&sql,
 	            "SELECT checks FROM %s WHERE direction = 'up' AND checks "
-	            "LIKE ? ORDER BY id DESC",
-	            ctx->ledger_sql);
-	if ((rc = mg_buf_check(&like, err)) < 0 ||
-	    (rc = mg_buf_check(&sql, err)) < 0)
+	            "LIKE '%%\"backup_table\":\"%s\"%%' ORDER BY id DESC",
+	            ctx->ledger_sql, bk->backup_table);
+	if ((rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
-	p[0] = like.ptr;
-	if ((rc = conn->drv->query(&r, conn, sql.ptr, p, 1, 0, err)) < 0)
+	if ((rc = conn->drv->query(&r, conn, sql.ptr, NULL, 0, 0, err)) < 0)
 		goto cleanup;
 	for (i = 0; i < r->nrows && recorded == NULL; i++) {
 		if (mg_rows_get(r, i, 0) == NULL ||
@@ -335,7 +334,6 @@ cleanup:
 	free(count);
 	mg_json_value_free(v);
 	mg_rows_free(r);
-	mg_buf_dispose(&like);
 	mg_buf_dispose(&sql);
 	mg_buf_dispose(&sel);
 	return rc;
