@@ -57,6 +57,20 @@ void mg_backup_name(char out[64], const char *ledger, const char *owner,
 	         h[3]);
 }
 
+void mg_backup_prefix(char *out, size_t size, const char *ledger)
+{
+	const char *dot = strrchr(ledger, '.');
+	char *p;
+
+	snprintf(out, size, "%s_bk_", dot ? dot + 1 : ledger);
+	/* as mg_backup_name() spells it */
+	for (p = out; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			*p = '_';
+		else
+			*p = (char)tolower((unsigned char)*p);
+}
+
 char *mg_backup_quote(const char *schema, const char *name, char q)
 {
 	struct mg_buf b = MG_BUF_INIT;

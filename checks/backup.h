@@ -85,6 +85,10 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
 void mg_backups_json(const void *ctx, struct mg_json *w);
 void mg_backups_dispose(struct mg_backups *b);
 
+/* The start every backup table's name shares: "<ledger>_bk_" (the
+ * ledger's name without its schema). */
+void mg_backup_prefix(char *out, size_t size, const char *ledger);
+
 /* "schema"."name" (or "name" where schema is NULL) into a fresh string
  * quoted with q; NULL on out-of-memory. */
 char *mg_backup_quote(const char *schema, const char *name, char q);

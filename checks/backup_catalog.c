@@ -191,7 +191,8 @@ static int orphans(struct mg_catalog *c, struct mg_conn *conn,
 	size_t i, n;
 	int rc;
 
-	snprintf(prefix, sizeof(prefix), "%s_bk_", dot ? dot + 1 : ledger);
+	(void)dot;
+	mg_backup_prefix(prefix, sizeof(prefix), ledger);
 	n = strlen(prefix);
 	drv->schema_sql(&sql);
 	if ((rc = mg_buf_check(&sql, err)) < 0 ||

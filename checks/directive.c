@@ -503,7 +503,7 @@ static int parse_backup(struct mg_directives *d, struct line *l, bool restore,
 			errno = 0;
 			days = strtol(l->p, &e, 10);
 			if (!isdigit((unsigned char)*l->p) || e >= l->end ||
-			    *e != 'd' || errno != 0 || days < 1 ||
+			    *e != 'd' || errno != 0 || days < 0 ||
 			    days > 36500 ||
 			    (e + 1 < l->end && !isspace((unsigned char)e[1])))
 				return bad(err, l,

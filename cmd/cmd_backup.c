@@ -242,3 +242,48 @@ cleanup:
 	close_db(conn);
 	return code;
 }
+
+void print_backup_evidence(FILE *out, const char *checks_json)
+{
+	struct mg_json_value *v = NULL;
+	size_t i;
+
+	if (checks_json == NULL || strstr(checks_json, "backup_table") == NULL ||
+	    mg_json_parse(&v, checks_json, NULL) < 0)
+		return;
+	for (i = 0; i < mg_json_array_size(v); i++) {
+		const struct mg_json_value *it = mg_json_array_get(v, i);
+		const char *kind = mg_json_object_string(it, "kind");
+		const char *table = mg_json_object_string(it, "table");
+		const char *bt = mg_json_object_string(it, "backup_table");
+		const char *exp = mg_json_object_string(it, "expires_at");
+		int64_t rows = 0, ins = 0, upd = 0;
+
+		mg_json_object_int(it, "rows", &rows);
+		if (kind != NULL && strcmp(kind, "backup") == 0 &&
+		    mg_json_is_true(mg_json_object_get(it, "dry_run")))
+			fprintf(out, "  backup %s: would save %lld rows\n",
+			        table, (long long)rows);
+		else if (kind != NULL && strcmp(kind, "backup") == 0)
+			fprintf(out, "  backup %s: %lld rows in %s%s, %s%s\n",
+			        table, (long long)rows, bt,
+			        mg_json_is_true(mg_json_object_get(it,
+			                                           "reused"))
+			                ? " (reused)"
+			                : "",
+			        exp ? "kept until " : "kept until pruned",
+			        exp ? exp : "");
+		else if (kind != NULL && strcmp(kind, "restore") == 0) {
+			mg_json_object_int(it, "inserted", &ins);
+			mg_json_object_int(it, "updated", &upd);
+			fprintf(out,
+			        "  restore %s from %s: %lld inserted, %lld set "
+			        "back, fingerprint %s\n",
+			        table, bt, (long long)ins, (long long)upd,
+			        mg_json_object_string(it, "verdict")
+			                ? mg_json_object_string(it, "verdict")
+			                : "-");
+		}
+	}
+	mg_json_value_free(v);
+}

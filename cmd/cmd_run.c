@@ -47,6 +47,7 @@ static void print_checks(FILE *out, const struct mg_event *ev)
 		fprintf(out, "  %s\n", mg_buf_cstr(&b));
 	}
 	mg_buf_dispose(&b);
+	print_backup_evidence(out, ev->checks_json); /* backups */
 }
 
 /*

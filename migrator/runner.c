@@ -572,6 +572,7 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 {
 	const struct mg_file *file = up ? &m->up : &m->down;
 	struct mg_checks cs = { 0 };
+	struct mg_backups bk = { 0 };
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_error cerr = { 0 };
 	struct mg_event ev = { 0 };
@@ -586,12 +587,31 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 		ev.err = &cerr;
 	else
 		ev.checks = &cs;
+	/* backups: how many rows each backup: would save */
+	if (up && ev.err == NULL && file->dir.nbackups > 0) {
+		char now[32];
+		struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
+			                     m->version, now, !ev.no_transaction };
+
+		mg_ledger_now(now, NULL);
+		size_t i;
+
+		if (mg_backups_take(&bk, conn, &ctx, &file->dir, true, &cerr) <
+		    0)
+			ev.err = &cerr;
+		for (i = 0; ev.err == NULL && i < bk.n; i++)
+			mg_checks_set_backup_rows(&cs, bk.v[i].table,
+			                          bk.v[i].rows);
+		cs.more_json = mg_backups_json;
+		cs.more_ctx = &bk;
+	}
 	mg_checks_json(&cs, &json);
 	ev.checks_json = mg_buf_cstr(&json);
 	ev.no_transaction = outside_txn(r, file);
 	ev.dry_run = true;
 	mg_runner_emit(r, &ev);
 	mg_checks_dispose(&cs);
+	mg_backups_dispose(&bk);
 	mg_buf_dispose(&json);
 }
 

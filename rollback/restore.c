@@ -706,3 +706,19 @@ cleanup:
 		mg_runner_end(r);
 	return rc;
 }
+
+int mg_table_fingerprint(char **out, struct mg_conn *conn, const char *table,
+                         struct mg_error *err)
+{
+	struct mg_table_info ti = { 0 };
+	int rc;
+
+	*out = NULL;
+	if (conn->drv->table_info == NULL)
+		return mg_error_set(err, MG_ENOTFOUND, "no table info");
+	if ((rc = conn->drv->table_info(&ti, conn, table, err)) < 0)
+		return rc;
+	rc = mg_backup__fingerprint(out, conn, table, ti.cols, ti.ncols, err);
+	mg_table_info_dispose(&ti);
+	return rc;
+}

@@ -94,4 +94,9 @@ int mg_run_prune(struct mg_runner *r, int64_t version, bool dry_run,
                                    const struct mg_backup_report *rep),
                  void *ctx, size_t *pruned, struct mg_error *err);
 
+/* backups: the fingerprint of all of `table` (as written), over every
+ * column; MG_ENOTFOUND when there is no such table. *out: caller frees. */
+int mg_table_fingerprint(char **out, struct mg_conn *conn, const char *table,
+                         struct mg_error *err);
+
 #endif
