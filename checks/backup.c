@@ -256,8 +256,22 @@ static int blame_file(int rc, struct mg_error *err, const struct mg_backup *bk)
  * after a down): reuse it only when it holds what the ledger recorded
  * for it and what the predicate selects now. Never overwrite it.
  */
-static int reuse(struct mg_backup *bk, struct mg_conn *conn,
-                 const struct mg_backup_ctx *ctx, struct mg_error *err)
+static bool same_cols(const struct mg_table_info *t,
+                      const struct mg_backup *bk)
+{
+	size_t i;
+
+	if (t->ncols != bk->ncols)
+		return false;
+	for (i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i], bk->cols[i]) != 0)
+			return false;
+	return true;
+}
+
+static int reuse(struct mg_backup *bk, const struct mg_table_info *exists,
+                 struct mg_conn *conn, const struct mg_backup_ctx *ctx,
+                 struct mg_error *err)
 {
 	struct mg_buf sql = MG_BUF_INIT, sel = MG_BUF_INIT;
 	struct mg_json_value *v = NULL;
@@ -298,6 +312,9 @@ static int reuse(struct mg_backup *bk, struct mg_conn *conn,
 			v = NULL;
 		}
 	}
+	/* no record, or other columns: not ours to fingerprint */
+	if (recorded == NULL || !same_cols(exists, bk))
+		goto refuse;
 	add_selection(&sel, bk);
 	mg_buf_add(&sel, ") AS mg_sel");
 	mg_buf_truncate(&sql, 0);
@@ -311,14 +328,17 @@ static int reuse(struct mg_backup *bk, struct mg_conn *conn,
 		rc = blame_file(rc, err, bk);
 		goto cleanup;
 	}
-	if (recorded == NULL || now == NULL || live == NULL ||
-	    strcmp(recorded, now) != 0 || strcmp(now, live) != 0) {
+	if (now == NULL || live == NULL || strcmp(recorded, now) != 0 ||
+	    strcmp(now, live) != 0) {
+refuse:
 		rc = mg_error_set(err, MG_ERR,
 		                  "backup table %s exists already and %s: "
 		                  "migrate never overwrites a backup",
 		                  bk->backup_table,
 		                  recorded == NULL
 		                          ? "no ledger event recorded it"
+		                  : !same_cols(exists, bk)
+		                          ? "has other columns than the table"
 		                  : strcmp(recorded, now ? now : "") != 0
 		                          ? "no longer holds what the ledger "
 		                            "recorded"
@@ -407,11 +427,13 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 			goto cleanup;
 		}
 		bk->rows = strtoll(count ? count : "0", &end, 10);
+		bk->taken = true;
 		goto cleanup;
 	}
 	rc = drv->table_info(&exists, conn, bk->backup_sql, err);
 	if (rc == 0) {
-		rc = reuse(bk, conn, ctx, err);
+		rc = reuse(bk, &exists, conn, ctx, err);
+		bk->taken = rc == 0;
 		goto cleanup;
 	}
 	if (rc != MG_ENOTFOUND)
@@ -433,6 +455,7 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	                                 err)) < 0)
 		goto cleanup;
 	bk->rows = strtoll(count ? count : "0", &end, 10);
+	bk->taken = true;
 cleanup:
 	free(count);
 	mg_table_info_dispose(&ti);
@@ -492,8 +515,8 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 	for (i = 0; b != NULL && i < b->n; i++) {
 		const struct mg_backup *bk = &b->v[i];
 
-		if (bk->backup_table == NULL)
-			continue; /* refused before it started */
+		if (!bk->taken)
+			continue; /* refused, or its copy failed */
 		mg_json_object_begin(w, NULL);
 		mg_json_string(w, "kind", "backup");
 		mg_json_string(w, "table", bk->table);

@@ -43,6 +43,7 @@ struct mg_backup {
 	char expires_at[32]; /* "" without keep */
 	bool in_txn;
 	bool reused; /* the table existed and matched its record */
+	bool taken;  /* the copy exists (or was counted, in a dry run) */
 };
 
 struct mg_backups {
