@@ -13,7 +13,9 @@
 #   restore = `migrate restore 1` after every row was deleted (key match,
 #             insert, proof), against a plain INSERT ... SELECT;
 #   space   = the backup table's size on disk.
-# One run each (the timings are seconds long).
+# One run each (the timings are seconds long). Use a Release build
+# (MG_BIN=build-rel/migrate): SQLite's fingerprint is an aggregate inside
+# migrate, which a sanitizer build slows down many times.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -43,11 +45,11 @@ bench() {
 	ctas=$(since "$t0")
 	t0=$(now)
 	"$BIN" -d "$url" -m "$work/fp" --ledger-table bench_fp up --dry-run \
-		>/dev/null 2>&1
+		>/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 	fp=$(since "$t0")
 	t0=$(now)
 	"$BIN" -d "$url" -m "$work/backup" --ledger-table bench_ledger up \
-		>/dev/null 2>&1
+		>/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 	bk=$(since "$t0")
 	echo "DELETE FROM big;" | "$@"
 	t0=$(now); echo "INSERT INTO big SELECT * FROM ctas;" | "$@"
@@ -55,7 +57,7 @@ bench() {
 	echo "DELETE FROM big;" | "$@"
 	t0=$(now)
 	"$BIN" -d "$url" -m "$work/backup" --ledger-table bench_ledger \
-		restore 1 >/dev/null 2>&1
+		restore 1 >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 	rs=$(since "$t0")
 	printf '%-8s %d rows: CTAS %.2f s, backup %.2f s (%.2fx; fingerprint %.2f s = %.0f%%); INSERT..SELECT %.2f s, restore %.2f s (%.2fx)%s\n' \
 		"$name" "$ROWS" "$ctas" "$bk" "$(echo "$bk / $ctas" | bc -l)" \

@@ -729,6 +729,12 @@ static int plan(struct mg_plan *out, struct mg_runner *r, struct run_spec *s,
 		    (rc = check_file(r, &m->down, err)) < 0)
 			break;
 	}
+	/* backups: what cannot work is refused before any file runs (in
+	 * migrate test, a restore: needs the backup its own up takes) */
+	if (rc == 0)
+		rc = mg_backup_precheck(r->conn, r->table, out,
+		                        s->up || s->both, !s->up && !s->both,
+		                        err);
 	if (rc < 0)
 		mg_plan_dispose(out);
 	return rc;

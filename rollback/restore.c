@@ -14,7 +14,9 @@
 #include "migrator/error.h"
 #include "migrator/json.h"
 #include "migrator/ledger.h"
+#include "migrator/plan.h"
 #include "migrator/runner.h"
+#include "migrator/source.h"
 
 int mg_backup__fingerprint(char **out, struct mg_conn *conn, const char *from,
                            char *const *cols, size_t ncols,
@@ -719,5 +721,108 @@ int mg_table_fingerprint(char **out, struct mg_conn *conn, const char *table,
 		return rc;
 	rc = mg_backup__fingerprint(out, conn, table, ti.cols, ti.ncols, err);
 	mg_table_info_dispose(&ti);
+	return rc;
+}
+
+/* Whether `table`'s bare name (no schema, no quotes) occurs in text,
+ * ignoring case: an earlier file that may create or change it. */
+static bool mentions(const char *text, size_t len, const char *table)
+{
+	const char *dot = strrchr(table, '.'), *name = dot ? dot + 1 : table;
+	size_t n = strlen(name), i;
+
+	if (n > 0 && (*name == '"' || *name == '`')) {
+		name++;
+		n -= n >= 2 ? 2 : 1;
+	}
+	for (i = 0; n > 0 && i + n <= len; i++)
+		if (strncasecmp(text + i, name, n) == 0)
+			return true;
+	return false;
+}
+
+static int key_precheck(struct mg_conn *conn, const struct mg_plan *p,
+                        size_t at, struct mg_error *err)
+{
+	const struct mg_file *f = &p->v[at]->up;
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < f->dir.nbackups && rc == 0; i++) {
+		const struct mg_backup_spec *b = &f->dir.backups[i];
+		struct mg_table_info ti = { 0 };
+		struct mg_error ierr = { 0 };
+		bool later = false;
+
+		for (j = 0; j < at && !later; j++)
+			later = mentions(p->v[j]->up.text, p->v[j]->up.len,
+			                 b->table);
+		if (later ||
+		    conn->drv->table_info(&ti, conn, b->table, &ierr) < 0)
+			continue; /* judged when the file's turn comes */
+		if (ti.nkey == 0) {
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "backup: %s has no primary key and no "
+			                  "unique key over NOT NULL columns: "
+			                  "restore could not match its rows",
+			                  b->table);
+			mg_error_hint(err, "add a primary key first (in an "
+			                   "earlier migration)");
+			mg_error_locate(err, f->path, b->line);
+		}
+		mg_table_info_dispose(&ti);
+	}
+	return rc;
+}
+
+int mg_backup_precheck(struct mg_conn *conn, const char *ledger,
+                       const struct mg_plan *p, bool ups, bool downs,
+                       struct mg_error *err)
+{
+	struct mg_catalog cat = { 0 };
+	bool loaded = false;
+	size_t i, j, k;
+	int rc = 0;
+
+	if (conn->drv->table_info == NULL)
+		return 0;
+	for (i = 0; i < p->n && rc == 0; i++) {
+		const struct mg_migration *m = p->v[i];
+
+		if (ups)
+			rc = key_precheck(conn, p, i, err);
+		for (j = 0; downs && rc == 0 && j < m->down.dir.nrestores;
+		     j++) {
+			const struct mg_backup_spec *s = &m->down.dir.restores[j];
+			const struct mg_catalog_entry *e = NULL;
+
+			if (!loaded && (rc = mg_catalog_load(&cat, conn, ledger,
+			                                     err)) < 0)
+				break;
+			loaded = true;
+			for (k = 0; k < cat.n; k++)
+				if (cat.v[k].version == m->version &&
+				    cat.v[k].state != MG_BK_ORPHAN &&
+				    same_table(cat.v[k].table, s->table))
+					e = &cat.v[k];
+			if (e == NULL)
+				rc = mg_error_set(err, MG_EINVALID,
+				                  "restore: %s: version %" PRId64
+				                  " has no backup of it (its up "
+				                  "file needs a '-- backup: %s' "
+				                  "line)",
+				                  s->table, m->version, s->table);
+			else if (e->state == MG_BK_PRUNED)
+				rc = mg_error_set(err, MG_EINVALID,
+				                  "restore: %s: the backup of "
+				                  "version %" PRId64 " (%s) was "
+				                  "pruned: it cannot be restored",
+				                  s->table, m->version,
+				                  e->backup_table);
+			if (rc < 0)
+				mg_error_locate(err, m->down.path, s->line);
+		}
+	}
+	mg_catalog_dispose(&cat);
 	return rc;
 }

@@ -94,6 +94,19 @@ int mg_run_prune(struct mg_runner *r, int64_t version, bool dry_run,
                                    const struct mg_backup_report *rep),
                  void *ctx, size_t *pruned, struct mg_error *err);
 
+struct mg_plan;
+
+/*
+ * Before any file of a plan runs: with `ups`, each backup: of a table
+ * that exists and that no earlier file of the plan mentions must have a
+ * key; with `downs`, each restore: must find its version's backup, not
+ * pruned. MG_EINVALID located at the file and line; 0 when all can work
+ * (or can only be judged when the file's turn comes).
+ */
+int mg_backup_precheck(struct mg_conn *conn, const char *ledger,
+                       const struct mg_plan *p, bool ups, bool downs,
+                       struct mg_error *err);
+
 /* backups: the fingerprint of all of `table` (as written), over every
  * column; MG_ENOTFOUND when there is no such table. *out: caller frees. */
 int mg_table_fingerprint(char **out, struct mg_conn *conn, const char *table,

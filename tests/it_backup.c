@@ -360,6 +360,21 @@ static void table_without_key_is_refused(void **state)
 	assert_no_table(e, "migrate_ledger_bk_v2_nokey");
 	assert_state(e, 1, "applied");
 	assert_state(e, 2, "failed");
+
+	/* the table exists before the run: refused before any file of the
+	 * plan runs, the earlier 0002 included */
+	assert_int_equal(it_remove(e, "0002_purge.up.sql"), 0);
+	assert_int_equal(it_remove(e, "0002_purge.down.sql"), 0);
+	pair(st, "0002_other", "CREATE TABLE other (x int);\n",
+	     "DROP TABLE other;\n");
+	pair(st, "0003_purge", "-- backup: nokey where x = 1\n"
+			       "DELETE FROM nokey WHERE x = 1;\n",
+	     "-- restore: nokey\n");
+	MG(r, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0003_purge.up.sql:1:");
+	assert_no_table(e, "other");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM nokey"), 2);
 }
 
 /* malformed directives, a bad predicate, a table backed up twice: exit
