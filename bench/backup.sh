@@ -65,6 +65,8 @@ bench() {
 		"$(echo "$rs / $ins" | bc -l)" ""
 }
 
+ENGINES=${ENGINES:-sqlite postgres mariadb} # which to measure
+if [[ $ENGINES == *sqlite* ]]; then
 sqlite3 "$work/big.db" <<SQL
 CREATE TABLE big (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, note TEXT,
                   score REAL);
@@ -75,8 +77,9 @@ SQL
 before=$(stat -c %s "$work/big.db")
 bench sqlite "sqlite:$work/big.db" sqlite3 "$work/big.db"
 echo "sqlite   database file: $before bytes before, $(stat -c %s "$work/big.db") after CTAS + backup"
+fi
 
-if [ -n "${MG_TEST_PG_DSN:-}" ]; then
+if [ -n "${MG_TEST_PG_DSN:-}" ] && [[ $ENGINES == *postgres* ]]; then
 	db="mg_bk_$$"
 	psql -X -q "$MG_TEST_PG_DSN" -c "CREATE DATABASE $db"
 	dsn="${MG_TEST_PG_DSN%/*}/$db"
@@ -92,7 +95,7 @@ SQL
 	psql -X -q "$MG_TEST_PG_DSN" -c "DROP DATABASE $db"
 fi
 
-if [ -n "${MG_TEST_MYSQL_DSN:-}" ]; then
+if [ -n "${MG_TEST_MYSQL_DSN:-}" ] && [[ $ENGINES == *mariadb* ]]; then
 	my=(mariadb --no-defaults -h 127.0.0.1 -P "$MG_TEST_MYSQL_PORT"
 		-u mg_test "-p$MG_TEST_MYSQL_PASSWORD")
 	db="mg_bk_$$"
