@@ -338,6 +338,77 @@ static void restore_refuses_missing_columns(void **state)
 	assert_contains(r->err, "version 9 has no backups");
 }
 
+/* A restore whose proof fails (a trigger changes the rows it puts back):
+ * rolled back, exit 3, where DDL rolls back; on MySQL a dirty restore
+ * event, exit 1. Either way the version's state stays. */
+static void restore_that_does_not_prove_is_not_kept(void **state)
+{
+	IT_BEGIN;
+	char *ev;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	MG(r, "up");
+	assert_exit(r, 0);
+	switch (backend(st)) {
+	case BK_POSTGRES:
+		assert_int_equal(it_sql(e, "CREATE FUNCTION shout() RETURNS "
+					   "trigger AS $$ BEGIN NEW.email := "
+					   "upper(NEW.email); RETURN NEW; END "
+					   "$$ LANGUAGE plpgsql;\n"
+					   "CREATE TRIGGER shout BEFORE INSERT "
+					   "ON \"Staff Leads\" FOR EACH ROW "
+					   "EXECUTE FUNCTION shout();\n"),
+				 0);
+		break;
+	case BK_MYSQL:
+		assert_int_equal(it_sql(e, "CREATE TRIGGER shout BEFORE INSERT "
+					   "ON `Staff Leads` FOR EACH ROW SET "
+					   "NEW.email = UPPER(NEW.email)"),
+				 0);
+		break;
+	case BK_SQLITE:
+		assert_int_equal(it_sql(e, "CREATE TRIGGER shout AFTER INSERT "
+					   "ON \"Staff Leads\" BEGIN UPDATE "
+					   "\"Staff Leads\" SET email = "
+					   "upper(email) WHERE org = NEW.org "
+					   "AND code = NEW.code; END"),
+				 0);
+		break;
+	}
+	MG(r, "restore", "2");
+	ev = evidence(st, "direction = 'restore'");
+	assert_contains(ev, "\"verdict\":\"failed\"");
+	assert_contains(ev, "\"fingerprint_after\":\"");
+	assert_state(e, 2, "applied");
+	if (backend(st) == BK_MYSQL) {
+		assert_exit(r, 1);
+		assert_contains(r->err, "not proven");
+		assert_int_equal(it_ledger_count(e, "direction = 'restore' AND "
+						    "status = 'dirty'"),
+				 1);
+		/* what it did stays, for the operator to look at */
+		assert_int_equal(it_count(e, "SELECT count(*) FROM `Staff "
+					     "Leads` WHERE email = 'A@X'"),
+				 1);
+		return;
+	}
+	assert_exit(r, 3);
+	assert_contains(r->err, "not proven");
+	assert_contains(r->err, "rolled back");
+	assert_int_equal(it_ledger_count(e, "direction = 'restore' AND status "
+					    "= 'rolled_back'"),
+			 1);
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+	/* the -- restore: of the down file fails the same way */
+	MG(r, "down");
+	assert_exit(r, 3);
+	assert_state(e, 2, "applied");
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+}
+
 /* no primary key, no unique key over NOT NULL columns: exit 2 before
  * anything of the file runs, naming the table and the line */
 static void table_without_key_is_refused(void **state)
@@ -748,6 +819,7 @@ static void killed_runner_mid_backup(void **state)
 	X(cleanup_backup_and_restore)                                         \
 	X(restore_command_after_later_migrations)                             \
 	X(restore_refuses_missing_columns)                                    \
+	X(restore_that_does_not_prove_is_not_kept)                            \
 	X(table_without_key_is_refused)                                       \
 	X(bad_backup_input)                                                   \
 	X(delta_backup_catches_a_wider_delete)                                \
