@@ -213,22 +213,35 @@ static void free_all(char **v, size_t n)
 	free(v);
 }
 
-/* The fingerprint of `cols` over `from` (a table or "(query) AS x"). */
-int mg_backup__fingerprint(char **out, struct mg_conn *conn, const char *from,
-                           char *const *cols, size_t ncols,
-                           struct mg_error *err);
-int mg_backup__fingerprint(char **out, struct mg_conn *conn, const char *from,
-                           char *const *cols, size_t ncols,
-                           struct mg_error *err)
+bool mg_backup_fp_known(const struct mg_conn *conn, const char *format)
+{
+	return format != NULL &&
+	       (strcmp(format, MG_BACKUP_FP_FORMAT) == 0 ||
+	        (strcmp(format, MG_BACKUP_FP_FORMAT2) == 0 &&
+	         conn->drv->fingerprint2_sql != NULL));
+}
+
+int mg_backup_fingerprint(char **out, struct mg_conn *conn, const char *format,
+                          const char *from, char *const *cols, size_t ncols,
+                          struct mg_error *err)
 {
 	struct mg_buf sql = MG_BUF_INIT;
-	char **q = quote_all(cols, ncols, conn->drv->ident_quote);
+	char **q;
 	int rc;
 
 	*out = NULL;
-	if (q == NULL)
+	if (!mg_backup_fp_known(conn, format))
+		return mg_error_set(err, MG_EINVALID,
+		                    "fingerprint format '%s' is unknown here",
+		                    format ? format : "");
+	if ((q = quote_all(cols, ncols, conn->drv->ident_quote)) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	conn->drv->fingerprint_sql(&sql, from, (const char *const *)q, ncols);
+	if (strcmp(format, MG_BACKUP_FP_FORMAT2) == 0)
+		conn->drv->fingerprint2_sql(&sql, from, (const char *const *)q,
+		                            ncols);
+	else
+		conn->drv->fingerprint_sql(&sql, from, (const char *const *)q,
+		                           ncols);
 	if ((rc = mg_buf_check(&sql, err)) == 0)
 		rc = one_value(out, conn, sql.ptr, NULL, 0, err);
 	free_all(q, ncols);
@@ -287,7 +300,7 @@ static int reuse(struct mg_backup *bk, const struct mg_table_info *exists,
 	struct mg_json_value *v = NULL;
 	struct mg_rows *r = NULL;
 	char *now = NULL, *live = NULL, *count = NULL, *end;
-	const char *recorded = NULL;
+	const char *recorded = NULL, *format = NULL;
 	size_t i, j;
 	int rc;
 
@@ -313,9 +326,12 @@ static int reuse(struct mg_backup *bk, const struct mg_table_info *exists,
 			const char *t = mg_json_object_string(it,
 			                                      "backup_table");
 
-			if (t != NULL && strcmp(t, bk->backup_table) == 0)
-				recorded = mg_json_object_string(it,
-				                                 "fingerprint");
+			if (t != NULL && strcmp(t, bk->backup_table) == 0) {
+				recorded = mg_json_object_string(
+				        it, "fingerprint");
+				format = mg_json_object_string(
+				        it, "fingerprint_format");
+			}
 		}
 		if (recorded == NULL) {
 			mg_json_value_free(v);
@@ -323,18 +339,23 @@ static int reuse(struct mg_backup *bk, const struct mg_table_info *exists,
 		}
 	}
 	/* no record, or other columns: not ours to fingerprint */
-	if (recorded == NULL || !same_cols(exists, bk))
+	if (recorded == NULL || !same_cols(exists, bk) ||
+	    !mg_backup_fp_known(conn, format))
 		goto refuse;
+	bk->fp_format = strcmp(format, MG_BACKUP_FP_FORMAT2) == 0
+	                        ? MG_BACKUP_FP_FORMAT2
+	                        : MG_BACKUP_FP_FORMAT;
 	add_selection(&sel, bk);
 	mg_buf_add(&sel, ") AS mg_sel");
 	mg_buf_truncate(&sql, 0);
 	mg_buf_addf(&sql, "(%s", mg_buf_cstr(&sel));
 	if ((rc = mg_buf_check(&sql, err)) < 0 ||
-	    (rc = mg_backup__fingerprint(&now, conn, bk->backup_sql, bk->cols,
-	                                 bk->ncols, err)) < 0)
+	    (rc = mg_backup_fingerprint(&now, conn, bk->fp_format,
+	                                bk->backup_sql, bk->cols, bk->ncols,
+	                                err)) < 0)
 		goto cleanup;
-	if ((rc = mg_backup__fingerprint(&live, conn, sql.ptr, bk->cols,
-	                                 bk->ncols, err)) < 0) {
+	if ((rc = mg_backup_fingerprint(&live, conn, bk->fp_format, sql.ptr,
+	                                bk->cols, bk->ncols, err)) < 0) {
 		rc = blame_file(rc, err, bk);
 		goto cleanup;
 	}
@@ -412,6 +433,9 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 		                   "migration)");
 		goto cleanup;
 	}
+	bk->fp_format = drv->fingerprint2_sql != NULL && ti.fast_fp
+	                        ? MG_BACKUP_FP_FORMAT2
+	                        : MG_BACKUP_FP_FORMAT;
 	bk->cols = ti.cols;
 	bk->ncols = ti.ncols;
 	bk->key = ti.key;
@@ -460,9 +484,9 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	mg_buf_addf(&sql, "SELECT count(*) FROM %s", bk->backup_sql);
 	if ((rc = mg_buf_check(&sql, err)) < 0 ||
 	    (rc = one_value(&count, conn, sql.ptr, NULL, 0, err)) < 0 ||
-	    (rc = mg_backup__fingerprint(&bk->fingerprint, conn,
-	                                 bk->backup_sql, bk->cols, bk->ncols,
-	                                 err)) < 0)
+	    (rc = mg_backup_fingerprint(&bk->fingerprint, conn, bk->fp_format,
+	                                bk->backup_sql, bk->cols, bk->ncols,
+	                                err)) < 0)
 		goto cleanup;
 	bk->rows = strtoll(count ? count : "0", &end, 10);
 	bk->taken = true;
@@ -537,7 +561,7 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 		if (!b->dry_run) {
 			mg_json_string(w, "fingerprint", bk->fingerprint);
 			mg_json_string(w, "fingerprint_format",
-			               MG_BACKUP_FP_FORMAT);
+			               bk->fp_format);
 		}
 		string_array(w, "columns", bk->cols, bk->ncols);
 		string_array(w, "key", bk->key, bk->nkey);

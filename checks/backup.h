@@ -39,6 +39,7 @@ struct mg_backup {
 	size_t nkey;
 	int64_t rows;
 	char *fingerprint; /* over every column; NULL in a dry run */
+	const char *fp_format; /* MG_BACKUP_FP_FORMAT or ..._FORMAT2 */
 	int keep_days;     /* -1: kept until pruned by version */
 	char expires_at[32]; /* "" without keep */
 	bool in_txn;
@@ -52,9 +53,20 @@ struct mg_backups {
 	bool dry_run; /* counted only */
 };
 
-/* The fingerprint format recorded with each backup, so that a later,
- * faster one can still verify old ledger values. */
+/* The fingerprint formats recorded with each backup, so that old ledger
+ * values stay verifiable: "fp1" is the checks' data fingerprint (each
+ * row's text), "fp2" the driver's fingerprint2_sql (each value by its
+ * type), used where the driver has it and the table's types suit it. */
 #define MG_BACKUP_FP_FORMAT "fp1"
+#define MG_BACKUP_FP_FORMAT2 "fp2"
+
+/* Whether this connection can compute fingerprints of `format`. */
+bool mg_backup_fp_known(const struct mg_conn *conn, const char *format);
+/* The fingerprint, in `format`, of `cols` (unquoted) over `from` (a table
+ * or "(query) AS x"); *out: caller frees. */
+int mg_backup_fingerprint(char **out, struct mg_conn *conn, const char *format,
+                          const char *from, char *const *cols, size_t ncols,
+                          struct mg_error *err);
 
 /*
  * The backup table's name: "<ledger>_bk_<owner><number>_<table>", where

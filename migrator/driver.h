@@ -59,6 +59,9 @@ struct mg_table_info {
 	char **key; /* the primary key, else a unique key over non-null
 	               columns; nkey 0: the table has neither */
 	size_t nkey;
+	/* every column's type suits fingerprint2_sql (set by drivers that
+	 * have it) */
+	bool fast_fp;
 };
 
 void mg_table_info_dispose(struct mg_table_info *t);
@@ -247,6 +250,14 @@ struct mg_driver {
 	                        const char *source, const char *const *set,
 	                        size_t nset, const char *const *key,
 	                        size_t nkey);
+	/*
+	 * The backups' faster fingerprint, format "fp2": the promises of
+	 * fingerprint_sql, but each value hashed by its type instead of
+	 * formatted as text. Used for tables whose table_info set fast_fp.
+	 * NULL: backups use fingerprint_sql (format "fp1").
+	 */
+	void (*fingerprint2_sql)(struct mg_buf *out, const char *table,
+	                         const char *const *cols, size_t ncols);
 };
 
 /* Hides the connection's password (its secret slot) in text, in place,

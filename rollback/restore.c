@@ -18,9 +18,6 @@
 #include "migrator/runner.h"
 #include "migrator/source.h"
 
-int mg_backup__fingerprint(char **out, struct mg_conn *conn, const char *from,
-                           char *const *cols, size_t ncols,
-                           struct mg_error *err);
 
 static void free_all(char **v, size_t n)
 {
@@ -91,7 +88,7 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 		                    "the backup of %s (%s) was pruned: it "
 		                    "cannot be restored",
 		                    e->table, e->backup_table);
-	if (e->fp_format == NULL || strcmp(e->fp_format, MG_BACKUP_FP_FORMAT))
+	if (!mg_backup_fp_known(conn, e->fp_format))
 		return mg_error_set(err, MG_EINVALID,
 		                    "the backup of %s has fingerprint format "
 		                    "'%s', which this migrate cannot verify",
@@ -136,6 +133,9 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 	}
 	rs->version = e->version;
 	rs->rows = e->rows;
+	rs->fp_format = strcmp(e->fp_format, MG_BACKUP_FP_FORMAT2) == 0
+	                        ? MG_BACKUP_FP_FORMAT2
+	                        : MG_BACKUP_FP_FORMAT;
 	if ((rs->table = strdup(e->table)) == NULL ||
 	    (rs->backup_table = strdup(e->backup_table)) == NULL ||
 	    (rs->backup_sql = strdup(e->backup_sql)) == NULL ||
@@ -299,9 +299,9 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 	add_key_match(&from, rs, q);
 	mg_buf_add(&from, ") AS mg_restored");
 	if ((rc = mg_buf_check(&from, err)) < 0 ||
-	    (rc = mg_backup__fingerprint(&rs->fingerprint_after, conn,
-	                                 from.ptr, rs->cols, rs->ncols, err)) <
-	            0)
+	    (rc = mg_backup_fingerprint(&rs->fingerprint_after, conn,
+	                                rs->fp_format, from.ptr, rs->cols,
+	                                rs->ncols, err)) < 0)
 		goto cleanup;
 	rs->ok = rs->fingerprint_after != NULL &&
 	         strcmp(rs->fingerprint_after, rs->fingerprint) == 0;
@@ -412,7 +412,7 @@ void mg_restores_json(const void *ctx, struct mg_json *w)
 		mg_json_int(w, "inserted", x->inserted);
 		mg_json_int(w, "updated", x->updated);
 		mg_json_string(w, "fingerprint", x->fingerprint);
-		mg_json_string(w, "fingerprint_format", MG_BACKUP_FP_FORMAT);
+		mg_json_string(w, "fingerprint_format", x->fp_format);
 		if (x->dry_run) {
 			mg_json_bool(w, "dry_run", true);
 		} else {
@@ -605,6 +605,11 @@ static int prune_one(struct mg_runner *r, const struct mg_catalog_entry *e,
 	struct mg_table_info ti = { 0 };
 	struct mg_buf sql = MG_BUF_INIT, json = MG_BUF_INIT;
 	struct mg_json w;
+	/* what was dropped, in the format its record has (comparable with
+	 * it), else the one every database has */
+	const char *format = mg_backup_fp_known(conn, e->fp_format)
+	                             ? e->fp_format
+	                             : MG_BACKUP_FP_FORMAT;
 	char *fp = NULL;
 	int64_t rows = 0;
 	bool in_txn = false;
@@ -620,8 +625,9 @@ static int prune_one(struct mg_runner *r, const struct mg_catalog_entry *e,
 		mg_buf_addf(&sql, "SELECT count(*) FROM %s", e->backup_sql);
 		if ((rc = mg_buf_check(&sql, err)) < 0 ||
 		    (rc = count(&rows, conn, sql.ptr, err)) < 0 ||
-		    (rc = mg_backup__fingerprint(&fp, conn, e->backup_sql,
-		                                 ti.cols, ti.ncols, err)) < 0)
+		    (rc = mg_backup_fingerprint(&fp, conn, format,
+		                                e->backup_sql, ti.cols, ti.ncols,
+		                                err)) < 0)
 			goto cleanup;
 		mg_buf_truncate(&sql, 0);
 		mg_buf_addf(&sql, "DROP TABLE %s", e->backup_sql);
@@ -643,7 +649,7 @@ static int prune_one(struct mg_runner *r, const struct mg_catalog_entry *e,
 	mg_json_bool(&w, "existed", rc == 0);
 	mg_json_int(&w, "rows", rows);
 	mg_json_string(&w, "fingerprint", fp);
-	mg_json_string(&w, "fingerprint_format", MG_BACKUP_FP_FORMAT);
+	mg_json_string(&w, "fingerprint_format", format);
 	mg_json_string(&w, "recorded_fingerprint", e->fingerprint);
 	mg_json_string(&w, "expires_at", e->expires_at[0] ? e->expires_at
 	                                                  : NULL);
@@ -719,7 +725,8 @@ int mg_table_fingerprint(char **out, struct mg_conn *conn, const char *table,
 		return mg_error_set(err, MG_ENOTFOUND, "no table info");
 	if ((rc = conn->drv->table_info(&ti, conn, table, err)) < 0)
 		return rc;
-	rc = mg_backup__fingerprint(out, conn, table, ti.cols, ti.ncols, err);
+	rc = mg_backup_fingerprint(out, conn, MG_BACKUP_FP_FORMAT, table, ti.cols,
+	                           ti.ncols, err);
 	mg_table_info_dispose(&ti);
 	return rc;
 }

@@ -32,6 +32,7 @@ struct mg_restore {
 	int64_t rows;          /* the backup's */
 	int64_t inserted, updated; /* what restore did (or would do) */
 	char *fingerprint;       /* the backup's */
+	const char *fp_format;   /* its format (static) */
 	char *fingerprint_after; /* of the restored rows; NULL before */
 	bool ok;                 /* the two are equal */
 	bool dry_run;

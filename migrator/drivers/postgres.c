@@ -1233,4 +1233,5 @@ const struct mg_driver mg_driver_postgres = {
 	/* backups */
 	.table_info = mg_pg_table_info,
 	.update_from_sql = mg_update_from_sql,
+	.fingerprint2_sql = mg_pg_fingerprint2_sql,
 };

@@ -127,8 +127,8 @@ static int add_cols(struct mg_table_info *t, const struct mg_rows *r,
 /* Runs the columns query, then the key query, with the same params. */
 static int info(struct mg_table_info *out, struct mg_conn *conn,
                 const char *table, const char *cols_sql, const char *key_sql,
-                const char *const *params, size_t nparams,
-                struct mg_error *err)
+                const char *fast_sql, const char *const *params,
+                size_t nparams, struct mg_error *err)
 {
 	struct mg_table_info t = { 0 };
 	struct mg_rows *r = NULL;
@@ -150,6 +150,15 @@ static int info(struct mg_table_info *out, struct mg_conn *conn,
 	                           err)) < 0 ||
 	    (rc = pick_key(&t, r, err)) < 0)
 		goto cleanup;
+	if (fast_sql != NULL) {
+		mg_rows_free(r);
+		r = NULL;
+		if ((rc = conn->drv->query(&r, conn, fast_sql, params, nparams,
+		                           0, err)) < 0)
+			goto cleanup;
+		t.fast_fp = r->nrows == 1 && mg_rows_get(r, 0, 0) != NULL &&
+		            strcmp(mg_rows_get(r, 0, 0), "t") == 0;
+	}
 	*out = t;
 	memset(&t, 0, sizeof(t));
 cleanup:
@@ -179,6 +188,15 @@ int mg_pg_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	            "to_regclass(?) AND i.indisunique AND i.indpred IS NULL "
 	            "AND i.indexprs IS NULL AND u.o <= i.indnkeyatts "
 	            "ORDER BY c.relname, u.o",
+	            /* fp2: the base types whose extended hash functions
+	             * hash_record_extended() finds (no json, no domains) */
+	            "SELECT bool_and(t.typtype = 'b' AND t.typname IN ('int2', "
+	            "'int4', 'int8', 'text', 'varchar', 'bpchar', 'bool', "
+	            "'date', 'timestamp', 'timestamptz', 'uuid', 'numeric', "
+	            "'bytea', 'time', 'interval', 'float4', 'float8', 'jsonb', "
+	            "'name', 'oid', 'char')) FROM pg_attribute a JOIN pg_type t "
+	            "ON t.oid = a.atttypid WHERE a.attrelid = to_regclass(?) "
+	            "AND a.attnum > 0 AND NOT a.attisdropped",
 	            params, 1, err);
 }
 
@@ -233,7 +251,7 @@ int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	if ((rc = mg_buf_check(&cols, err)) < 0 ||
 	    (rc = mg_buf_check(&key, err)) < 0)
 		goto cleanup;
-	rc = info(out, conn, table, cols.ptr, key.ptr, NULL, 0, err);
+	rc = info(out, conn, table, cols.ptr, key.ptr, NULL, NULL, 0, err);
 cleanup:
 	mg_buf_dispose(&where);
 	mg_buf_dispose(&cols);
@@ -266,7 +284,8 @@ int mg_sq_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	          "pragma_table_info(?1, ?2) t ON t.name = x.name WHERE "
 	          "l.\"unique\" AND NOT l.partial AND l.origin <> 'pk' "
 	          "ORDER BY 1, 5",
-	          params, 2, err);
+	          NULL, params, 2, err);
+	out->fast_fp = true; /* mg_fingerprint2 takes every value */
 	free(schema);
 	free(name);
 	return rc;
@@ -311,4 +330,23 @@ void mg_my_update_join_sql(struct mg_buf *out, const char *target,
 	key_match(out, key, nkey);
 	mg_buf_add(out, " SET ");
 	set_list(out, "mg_t.", set, nset);
+}
+
+void mg_pg_fingerprint2_sql(struct mg_buf *out, const char *table,
+                            const char *const *cols, size_t ncols)
+{
+	size_t i, k;
+
+	/* hash_record_extended() hashes each column with its type's own
+	 * hash (int4 and int8 agree on the same values, text and varchar
+	 * too) and skips formatting rows as text: about half the cost */
+	mg_buf_add(out, "SELECT count(*)");
+	for (k = 0; k < 2; k++) {
+		mg_buf_add(out, " || ':' || coalesce(sum(hash_record_extended("
+		                "ROW(");
+		for (i = 0; i < ncols; i++)
+			mg_buf_addf(out, "%s%s", i ? ", " : "", cols[i]);
+		mg_buf_addf(out, "), %zu)), 0)", k);
+	}
+	mg_buf_addf(out, " FROM %s", table);
 }

@@ -20,6 +20,10 @@ int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
 int mg_sq_table_info(struct mg_table_info *out, struct mg_conn *conn,
                      const char *table, struct mg_error *err);
 
+/* fp2 on PostgreSQL: sums of hash_record_extended() with two seeds */
+void mg_pg_fingerprint2_sql(struct mg_buf *out, const char *table,
+                            const char *const *cols, size_t ncols);
+
 /* UPDATE t AS mg_t SET c = mg_s.c FROM s AS mg_s WHERE ... (PostgreSQL,
  * SQLite 3.33 and later) */
 void mg_update_from_sql(struct mg_buf *out, const char *target,
