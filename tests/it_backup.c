@@ -565,7 +565,7 @@ static void cleanup_with_foreign_keys(void **state)
 	     "INSERT INTO leads VALUES (1, 1), (2, 0), (3, 1);\n"
 	     "INSERT INTO notes VALUES (10, 1, 'x'), (11, 1, 'y'), "
 	     "(12, 2, 'z'), (13, 3, 'w');\n"
-	     "INSERT INTO deals VALUES (20, 1), (21, 2), (22, 3);\n",
+	     "INSERT INTO deals (id, lead_id) VALUES (20, 1), (21, 2), (22, 3);\n",
 	     "DROP TABLE deals;\nDROP TABLE notes;\nDROP TABLE leads;\n");
 	pair(st, "0002_purge",
 	     "-- backup: leads keep 30d where stale = 1\n"
