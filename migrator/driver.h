@@ -258,17 +258,6 @@ struct mg_driver {
 	 */
 	void (*fingerprint2_sql)(struct mg_buf *out, const char *table,
 	                         const char *const *cols, size_t ncols);
-	/*
-	 * Appends an INSERT into `target` of `source`'s rows (the `cols`)
-	 * whose key is not in `target`. Names come quoted; `source` rows
-	 * are aliased mg_s. NULL: the core's INSERT ... SELECT ... WHERE
-	 * NOT EXISTS. (MySQL runs that through an on-disk temporary table
-	 * when it reads its own target; its driver uses INSERT IGNORE,
-	 * whose skipped or changed rows the restore's proof then reports.)
-	 */
-	void (*insert_missing_sql)(struct mg_buf *out, const char *target,
-	                           const char *source,
-	                           const char *const *cols, size_t ncols);
 };
 
 /* Hides the connection's password (its secret slot) in text, in place,

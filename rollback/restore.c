@@ -275,25 +275,7 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 			goto cleanup;
 	}
 	/* the saved rows whose key is gone */
-	if (rs->inserted > 0 && drv->insert_missing_sql != NULL) {
-		char **qcols = NULL;
-		size_t nq = 0;
-
-		for (i = 0; i < nset; i++)
-			rc = rc < 0 ? rc
-			            : mg_table_info_add(&qcols, &nq, set[i], err);
-		for (i = 0; i < nqkey; i++)
-			rc = rc < 0 ? rc
-			            : mg_table_info_add(&qcols, &nq, qkey[i], err);
-		mg_buf_truncate(&sql, 0);
-		if (rc == 0)
-			drv->insert_missing_sql(&sql, rs->table, rs->backup_sql,
-			                        (const char *const *)qcols, nq);
-		free_all(qcols, nq);
-		if (rc < 0 || (rc = mg_buf_check(&sql, err)) < 0 ||
-		    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
-			goto cleanup;
-	} else if (rs->inserted > 0) {
+	if (rs->inserted > 0) {
 		mg_buf_truncate(&sql, 0);
 		mg_buf_addf(&sql, "INSERT INTO %s (", rs->table);
 		add_names(&sql, rs->cols, rs->ncols, NULL, q);

@@ -902,5 +902,4 @@ const struct mg_driver mg_driver_mysql = {
 	/* backups */
 	.table_info = mg_my_table_info,
 	.update_from_sql = mg_my_update_join_sql,
-	.insert_missing_sql = mg_my_insert_missing_sql,
 };

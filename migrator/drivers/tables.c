@@ -350,18 +350,3 @@ void mg_pg_fingerprint2_sql(struct mg_buf *out, const char *table,
 	}
 	mg_buf_addf(out, " FROM %s", table);
 }
-
-void mg_my_insert_missing_sql(struct mg_buf *out, const char *target,
-                              const char *source, const char *const *cols,
-                              size_t ncols)
-{
-	size_t i;
-
-	mg_buf_addf(out, "INSERT IGNORE INTO %s (", target);
-	for (i = 0; i < ncols; i++)
-		mg_buf_addf(out, "%s%s", i ? ", " : "", cols[i]);
-	mg_buf_add(out, ") SELECT ");
-	for (i = 0; i < ncols; i++)
-		mg_buf_addf(out, "%smg_s.%s", i ? ", " : "", cols[i]);
-	mg_buf_addf(out, " FROM %s AS mg_s", source);
-}

@@ -34,11 +34,6 @@ void mg_my_update_join_sql(struct mg_buf *out, const char *target,
                            const char *source, const char *const *set,
                            size_t nset, const char *const *key, size_t nkey);
 
-/* INSERT IGNORE INTO t (cols) SELECT mg_s.cols FROM s AS mg_s (MySQL) */
-void mg_my_insert_missing_sql(struct mg_buf *out, const char *target,
-                              const char *source, const char *const *cols,
-                              size_t ncols);
-
 /*
  * A name as SQL writes it ("schema"."Table", `db`.t, t) split into its
  * schema (NULL when unqualified) and name, quotes removed (doubled
