@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "checks/check.h"
+#include "checks/evidence.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/source.h"
 #include "rollback/undo.h"
@@ -128,6 +130,7 @@ struct outcome {
 	bool unrecorded; /* no_txn: the outcome's row could not be written,
 	                    so the dirty marker stays the version's last word */
 	struct mg_script_result res;
+	struct mg_evidence ev; /* each statement (issue 10) */
 	struct mg_checks cs;
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
@@ -195,7 +198,9 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
 	int rc;
 
+	mg_evidence_init(&o->ev, r->hooks);
 	rc = mg_checks_before(&o->cs, r->conn, &f->dir, &o->err);
+	o->cs.in_txn = !o->no_txn;
 	if (rc == MG_ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -205,8 +210,8 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 		o->stop = STOP_PRE_FAILED;
 		check_error(&o->err, &o->cs, f->path);
 	} else if (drv->exec_script(r->conn, f->text, f->len,
-	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0, &o->res,
-	                            &o->err) < 0) {
+	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0,
+	                            &o->ev.hooks, &o->res, &o->err) < 0) {
 		o->stop = STOP_SQL;
 		mg_error_locate(&o->err, f->path, o->res.line);
 	} else if (mg_checks_after(&o->cs, r->conn, &o->err) < 0) {
@@ -334,6 +339,27 @@ static void error_text(struct mg_ledger_row *row, const struct outcome *o)
 	mg_buf_dispose(&b);
 }
 
+/* The row's evidence (issue 10): the checks' items, then each
+ * statement's, then the approved plan that let it run. */
+static void evidence_json(struct mg_buf *out, const struct mg_runner *r,
+                          const struct outcome *o)
+{
+	struct mg_json w;
+
+	mg_json_init(&w, out);
+	mg_json_array_begin(&w, NULL);
+	mg_checks_json_items(&o->cs, &w);
+	mg_evidence_json(&o->ev, &w);
+	if (r->plan_hash != NULL) {
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", "plan");
+		mg_json_string(&w, "hash", r->plan_hash);
+		mg_json_string(&w, "file", r->plan_file);
+		mg_json_end(&w);
+	}
+	mg_json_end(&w);
+}
+
 /*
  * Writes the outcome's row. An ok row commits with the file (unless
  * MG_APPLY_NO_COMMIT: then the caller ends the transaction); a failure,
@@ -355,7 +381,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	row_times(&row, o->started, o->finished, o->t1 - o->t0);
 	mg_ledger_row_set(&row, MG_LF_REASON,
 	                  reason != NULL && *reason ? reason : NULL);
-	mg_checks_json(&o->cs, &json);
+	evidence_json(&json, r, o);
 	if (json.failed)
 		row.failed = true;
 	else
@@ -415,7 +441,8 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_event ev = { 0 };
 
-	mg_checks_json(&o->cs, &json);
+	evidence_json(&json, r, o);
+	ev.evidence = &o->ev;
 	ev.m = m;
 	ev.direction = dir;
 	ev.status = decide(o);

@@ -13,6 +13,7 @@
 struct mg_checks;
 struct mg_conn;
 struct mg_error;
+struct mg_evidence;
 struct mg_ledger;
 struct mg_migration;
 struct mg_source;
@@ -32,6 +33,10 @@ struct mg_event {
 	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
+	/* issue 10: each statement of the file, or NULL (a dry run) */
+	const struct mg_evidence *evidence;
+	bool preview; /* rehearsed in a transaction that was rolled back */
+	bool not_rehearsed; /* preview: a no-transaction file, not run */
 };
 
 struct mg_runner {
@@ -45,6 +50,12 @@ struct mg_runner {
 	const char *reason; /* up, down: --reason, kept in their rows */
 	void (*on_event)(void *ctx, const struct mg_event *ev);
 	void *ctx;
+	/* evidence (issue 10): hooks that hear of each statement too (the
+	 * progress lines), may be NULL; with up --plan, the plan's hash and
+	 * file, recorded in each row as an evidence item of kind "plan" */
+	const struct mg_script_hooks *hooks;
+	const char *plan_hash;
+	const char *plan_file;
 
 	/* filled by the run */
 	struct mg_ledger *ledger;
