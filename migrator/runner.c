@@ -435,7 +435,8 @@ cleanup:
 }
 
 static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
-                         enum mg_direction dir, const struct outcome *o)
+                         enum mg_direction dir, const struct outcome *o,
+                         bool preview)
 {
 	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
 	struct mg_buf json = MG_BUF_INIT;
@@ -455,6 +456,7 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	ev.done = o->res.done;
 	ev.total = o->res.total;
 	ev.no_transaction = o->no_txn;
+	ev.preview = preview;
 	mg_runner_emit(r, &ev);
 	mg_buf_dispose(&json);
 }
@@ -495,13 +497,35 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	if ((rc = record(r, m, dir, &o, flags, reason, err)) < 0)
 		goto cleanup;
-	emit_outcome(r, m, dir, &o);
+	emit_outcome(r, m, dir, &o, false);
 	if ((rc = outcome_code(&o)) < 0) {
 		*err = o.err;
 		err->code = rc;
 		goto cleanup;
 	}
 	r->applied++;
+cleanup:
+	mg_checks_dispose(&o.cs);
+	return rc;
+}
+
+int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
+                       struct mg_error *err)
+{
+	struct outcome o = { 0 };
+	int rc;
+
+	mg_ledger_now(o.started, &o.t0);
+	if ((rc = run_file(r, m, MG_DIR_UP, &o)) < 0) {
+		*err = o.err;
+		goto cleanup;
+	}
+	mg_ledger_now(o.finished, &o.t1);
+	emit_outcome(r, m, MG_DIR_UP, &o, true);
+	if ((rc = outcome_code(&o)) < 0) {
+		*err = o.err;
+		err->code = rc;
+	}
 cleanup:
 	mg_checks_dispose(&o.cs);
 	return rc;

@@ -111,6 +111,12 @@ int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, unsigned flags,
                     struct mg_error *err);
+/* up --preview (issue 10): runs m's up file with its checks inside the
+ * transaction the caller opened and will roll back, writes no ledger
+ * row, and emits its event with `preview` set. Returns the code a real
+ * run's apply would (MG_ECHECK, MG_EDRIVER, ...). */
+int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
+                       struct mg_error *err);
 /* Commits or rolls back the open transaction (MG_TXN_COMMIT or
  * MG_TXN_ROLLBACK), keeping the ledger's tail in step with it. */
 int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,
