@@ -173,6 +173,22 @@ static void statements_are_evidence(void **state)
 				"\"tag\":\"DELETE\",\"rows\":2,\"ms\":");
 	ev = evidence_of(st, 2, "ok");
 	assert_contains(ev, "\"tag\":\"DELETE\",\"rows\":2");
+
+	/* outside a transaction, statement by statement: the same */
+	assert_int_equal(it_pair(e, "0003_nt",
+				 "-- migrate:no-transaction\n"
+				 "INSERT INTO users VALUES (7, 'n');\n"
+				 "\n"
+				 "UPDATE users SET status = 'z' WHERE id = 7;\n",
+				 "DELETE FROM users WHERE id = 7;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	ev = evidence_of(st, 3, "ok");
+	assert_contains(ev, "{\"kind\":\"statement\",\"line\":2,"
+			    "\"tag\":\"INSERT\",\"rows\":1,\"ms\":");
+	assert_contains(ev, "{\"kind\":\"statement\",\"line\":4,"
+			    "\"tag\":\"UPDATE\",\"rows\":1,\"ms\":");
 }
 
 /* A 67-statement file keeps 50 statements and a marker that counts
@@ -292,15 +308,32 @@ static void record_keeps_before_and_after(void **state)
 	assert_contains(r->err, "record SELECT st, count(*) FROM o GROUP BY "
 				"st ORDER BY st: 2 rows -> 2 rows recorded");
 
+	/* a record that fails after the file (it dropped the table) keeps
+	 * a note and fails nothing */
+	assert_int_equal(it_pair(e, "0003_drop",
+				 "-- record: SELECT count(*) FROM o\n"
+				 "DROP TABLE o;\n"
+				 "CREATE TABLE o2 (x int);\n",
+				 "CREATE TABLE o (id int PRIMARY KEY, st "
+				 "varchar(10));\nDROP TABLE o2;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_table(e, "o2");
+	assert_no_table(e, "o");
+	ev = evidence_of(st, 3, "ok");
+	assert_contains(ev, "\"rows_before\":1,\"before\":[[\"150\"]],"
+			    "\"after\":null,\"verdict\":\"ok\",\"note\":");
+
 	/* a record query that cannot run: exit 2 before the file runs */
-	assert_int_equal(it_pair(e, "0003_bad",
+	assert_int_equal(it_pair(e, "0004_bad",
 				 "-- record: SELECT nope FROM nosuch_table\n"
 				 "CREATE TABLE after_bad (x int);\n",
 				 "DROP TABLE after_bad;\n"),
 			 0);
 	MG(r, "up");
 	assert_exit(r, 2);
-	assert_contains(r->err, "0003_bad.up.sql:1:");
+	assert_contains(r->err, "0004_bad.up.sql:1:");
 	assert_no_table(e, "after_bad");
 }
 
