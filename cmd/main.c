@@ -39,7 +39,8 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY | O_CHECKPOINT, 0, "",
 	  "check applied files against the ledger, its hash chain and "
 	  "signatures" },
-	{ "ledger", cmd_ledger, NEED_DB, O_FORMAT | O_CHECKPOINT, 0, "",
+	{ "ledger", cmd_ledger, NEED_DB,
+	  O_FORMAT | O_CHECKPOINT | O_PUBLIC_KEY, 0, "",
 	  "print the whole ledger, oldest first" },
 	{ "baseline", cmd_baseline, NEED_DB, O_REASON | O_FROM | O_TABLE, 0,
 	  "(V --reason TEXT | --from TOOL)",

@@ -546,6 +546,88 @@ static void plan_preview_holds_the_rehearsal(void **state)
 	assert_no_table(e, "users");
 }
 
+/*
+ * Headless Chromium on a page of the test's root: `what` is --dump-dom
+ * (the DOM goes to root/dom.html) or a --screenshot=PATH. Fresh profile,
+ * nothing fetched. Returns system()'s status; skips the test where
+ * there is no chromium (a test machine set up by scripts/deps.sh has
+ * one; with MG_TEST_REQUIRE_SERVERS a missing one fails instead).
+ */
+static int chromium(struct it_state *st, const char *page, const char *what)
+{
+	char cmd[4096];
+
+	if (system("command -v chromium >/dev/null 2>&1") != 0) {
+		if (getenv("MG_TEST_REQUIRE_SERVERS"))
+			fail_msg("no chromium: scripts/deps.sh test installs "
+				 "it");
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && timeout 120 chromium --headless --no-sandbox "
+		 "--disable-gpu --disable-quic --no-first-run "
+		 "--disable-background-networking --disable-component-update "
+		 "--disable-sync --user-data-dir='%s/chromium-profile' "
+		 "--window-size=1400,900 %s 'file://%s/%s' >'%s/dom.html' "
+		 "2>'%s/chromium.err'",
+		 st->e.root, st->e.root, what, st->e.root, page, st->e.root,
+		 st->e.root);
+	return system(cmd);
+}
+
+/* ledger --format html: self-contained, escaped, with the verdicts, and
+ * a real browser shows them. */
+static void html_ledger_renders_in_a_browser(void **state)
+{
+	IT_BEGIN;
+	char *dom, shot[400];
+	size_t len;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_UP,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up", "--reason", "<script>alert(1)</script> & \"x\"");
+	assert_exit(r, 0);
+	MG(r, "ledger", "--format", "html");
+	assert_exit(r, 0);
+	assert_contains(r->out, "<!DOCTYPE html>");
+	assert_not_contains(r->out, "<script");
+	assert_not_contains(r->out, "http://");
+	assert_not_contains(r->out, "https://");
+	assert_not_contains(r->out, "src=");
+	assert_contains(r->out, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; "
+				"&quot;x&quot;");
+	assert_contains(r->out, "Hash chain: intact.");
+	assert_contains(r->out, "line 3: <code>INSERT</code>, 3 rows");
+	write_root_file(st, "report.html", r->out);
+
+	assert_int_equal(chromium(st, "report.html", "--dump-dom"), 0);
+	dom = it_own(st, it_read_file(root_file(st, "dom.html"), &len));
+	assert_non_null(dom);
+	assert_contains(dom, "<b>Hash chain: intact.</b>");
+	assert_contains(dom, "Signatures: not checked.");
+	/* the reason is text in the page, not a script */
+	assert_contains(dom, "&lt;script&gt;alert(1)&lt;/script&gt;");
+	snprintf(shot, sizeof(shot), "--screenshot='%s/shot.png'", e->root);
+	assert_int_equal(chromium(st, "report.html", shot), 0);
+	dom = it_own(st, it_read_file(root_file(st, "shot.png"), &len));
+	assert_non_null(dom);
+	assert_true(len > 10000);
+	assert_memory_equal(dom, "\x89PNG", 4);
+
+	/* a changed row: the page says so, and the exit code too */
+	assert_int_equal(it_sql(e, "UPDATE migrate_ledger SET name = 'other' "
+				   "WHERE version = 1"),
+			 0);
+	MG(r, "ledger", "--format", "html");
+	assert_exit(r, 4);
+	write_root_file(st, "tampered.html", r->out);
+	assert_int_equal(chromium(st, "tampered.html", "--dump-dom"), 0);
+	dom = it_own(st, it_read_file(root_file(st, "dom.html"), &len));
+	assert_contains(dom, "<b>Hash chain: BROKEN.</b>");
+	assert_contains(dom, "class=\"problem\"");
+}
+
 /* ---- registration ---- */
 
 #define EACH(body)                                                            \
@@ -567,7 +649,8 @@ static void plan_preview_holds_the_rehearsal(void **state)
 	X(many_statements_are_bounded)                                        \
 	X(failing_checks_keep_what_they_saw)                                  \
 	X(record_keeps_before_and_after)                                      \
-	X(plan_then_up_with_plan)
+	X(plan_then_up_with_plan)                                             \
+	X(html_ledger_renders_in_a_browser)
 
 /* where DDL rolls back */
 #define TXN_BODIES(X)                                                         \
