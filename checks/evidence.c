@@ -121,10 +121,11 @@ int mg_evidence_rows_json(char **out, const struct mg_rows *r, size_t max_rows,
 	}
 	if (shown < r->nrows || cols < r->ncols) {
 		snprintf(note, sizeof(note),
-		         "truncated: %zu row%s of %zu column%s, %zu of %zu "
-		         "shown",
+		         "truncated: %zu row%s of %zu column%s, %zu row%s "
+		         "of %zu column%s shown",
 		         r->nrows, r->nrows == 1 ? "" : "s", r->ncols,
-		         r->ncols == 1 ? "" : "s", shown, cols);
+		         r->ncols == 1 ? "" : "s", shown, shown == 1 ? "" : "s",
+		         cols, cols == 1 ? "" : "s");
 		mg_json_string(&w, NULL, note);
 	}
 	mg_json_end(&w);

@@ -248,8 +248,8 @@ static void failing_checks_keep_what_they_saw(void **state)
 	assert_contains(ev, "\"after\":\"12 rows\"");
 	assert_contains(ev, "\"rows\":[[\"1\"],[\"2\"],[\"3\"],[\"4\"],"
 			    "[\"5\"],[\"6\"],[\"7\"],[\"8\"],[\"9\"],[\"10\"],"
-			    "\"truncated: 12 rows of 1 column, 10 of 1 "
-			    "shown\"]");
+			    "\"truncated: 12 rows of 1 column, 10 rows of 1 "
+			    "column shown\"]");
 
 	assert_int_equal(it_remove(e, "0002_bad.up.sql"), 0);
 	assert_int_equal(it_remove(e, "0002_bad.down.sql"), 0);
@@ -304,7 +304,7 @@ static void record_keeps_before_and_after(void **state)
 	/* 150 rows: 100 kept and a marker */
 	assert_contains(ev, "\"rows_before\":150");
 	assert_contains(ev, "[\"100\"],\"truncated: 150 rows of 1 column, "
-			    "100 of 1 shown\"]");
+			    "100 rows of 1 column shown\"]");
 	assert_contains(r->err, "record SELECT st, count(*) FROM o GROUP BY "
 				"st ORDER BY st: 2 rows -> 2 rows recorded");
 
