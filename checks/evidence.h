@@ -54,7 +54,8 @@ void mg_evidence_json(const struct mg_evidence *ev, struct mg_json *w);
  * most max_rows rows and MG_EVIDENCE_COLS columns, each value cut at
  * MG_EVIDENCE_VALUE_BYTES and all values within max_bytes. What is left
  * out is said by a string as the array's last element ("truncated: 250
- * rows of 3 columns, 100 rows of 3 columns shown"). *out is the caller's to free.
+ * rows of 3 columns, 100 rows of 3 columns shown"). *out is the
+ * caller's to free.
  */
 int mg_evidence_rows_json(char **out, const struct mg_rows *r, size_t max_rows,
                           size_t max_bytes, struct mg_error *err);

@@ -106,7 +106,7 @@ static const struct option options[] = {
 	OPT_STRING(0, "public-key", public_key, "FILE", O_PUBLIC_KEY,
 	           "check each row's signature with this public key"),
 	OPT_STRING(0, "out", out, "FILE", O_OUT,
-	           "keygen: key file (public: FILE.pub); plan: write to FILE"),
+	           "keygen: key file (+ FILE.pub); plan: write to FILE"),
 	OPT_BOOL(0, "allow-changed-down", allow_changed_down,
 	         O_ALLOW_CHANGED_DOWN,
 	         "run down files changed since their up ran (recorded)"),
@@ -122,7 +122,7 @@ static const struct option options[] = {
 	           "ledger: write its head to FILE; verify: check against it"),
 	/* issue 10: preview and plans */
 	OPT_BOOL(0, "preview", preview, O_PREVIEW,
-	         "rehearse in a transaction that is rolled back (not MySQL)"),
+	         "rehearse in a rolled-back transaction (not MySQL)"),
 	OPT_STRING(0, "plan", plan_file, "FILE", O_PLAN,
 	           "run only if FILE (from 'migrate plan') still holds"),
 };
