@@ -743,6 +743,7 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
                       struct mg_script_result *res, struct mg_error *err)
 {
 	struct track k = { .hooks = hooks, .line0 = 1 };
+	struct mg_line_cursor lines = { sql, 0, 1 };
 	bool in_txn = c->begin_pending ||
 	              PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
 	size_t *ends = NULL, nends = 0, i, from = 0, nres, done = 0;
@@ -754,7 +755,7 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 	if (nends == 0)
 		rc = exec_query(c, sql, len, &k, &done, &res->line, err);
 	for (i = 0; i < nends && rc == 0; from = ends[i++]) {
-		k.line0 = mg_sql_line_at(sql, from);
+		k.line0 = mg_line_cursor_at(&lines, from);
 		rc = exec_query(c, sql + from, ends[i] - from, &k, &nres,
 		                &line, err);
 		done += nres;

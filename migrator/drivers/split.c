@@ -1012,3 +1012,19 @@ int64_t mg_stmt_clock_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+unsigned mg_line_cursor_at(struct mg_line_cursor *c, size_t off)
+{
+	const char *p, *end, *nl;
+
+	if (off < c->off) { /* not expected: count afresh */
+		c->off = 0;
+		c->line = 1;
+	}
+	for (p = c->sql + c->off, end = c->sql + off;
+	     p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	     p = nl + 1)
+		c->line++;
+	c->off = off;
+	return c->line;
+}

@@ -276,6 +276,7 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 	const char *p = sql, *end = sql + len, *tail;
 	sqlite3_stmt *st = NULL;
 	bool nul_ended = sql[len] == '\0';
+	struct mg_line_cursor lines = { sql, 0, 1 };
 	int rc;
 
 	while (p < end) {
@@ -299,12 +300,12 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 			p = tail;
 			continue;
 		}
-		line = rc != SQLITE_OK ? 0
-		                       : mg_sql_line_at(
-		                                 sql,
-		                                 start + mg_stmt_skip_comments(
-		                                                 p, (size_t)(tail -
-		                                                             p)));
+		line = rc != SQLITE_OK
+		               ? 0
+		               : mg_line_cursor_at(
+		                         &lines,
+		                         start + mg_stmt_skip_comments(
+		                                         p, (size_t)(tail - p)));
 		t0 = mg_stmt_clock_us();
 		nrows = 0;
 		if (rc == SQLITE_OK && hooks != NULL &&
