@@ -211,10 +211,11 @@ enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
 /* The header of a run for people: what it runs on, and how. */
 static void header(const struct opts *o, enum mode mode)
 {
-	char *target = mg_url_redact(o->database);
+	char *target;
 
 	if (o->dry_run)
 		return; /* the plan on stdout says it all */
+	target = mg_url_redact(o->database);
 	say(o, "%s on %s (ledger %s)%s%s\n", o->command,
 	    target ? target : "?", o->table, o->plan_file ? ", plan " : "",
 	    o->plan_file ? o->plan_file : "");
