@@ -247,23 +247,26 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	return rc;
 }
 
-/* Evidence of one statement that completed (issue 10): what it changed
- * (sqlite3_changes() keeps the last write's count, so only a write's),
- * or the rows a read returned. */
+/* Evidence of one statement that completed (issue 10): the rows it
+ * changed, or a read's rows. sqlite3_changes() keeps the last write's
+ * count through DDL, so it counts only when the total moved (which it
+ * does for WITH ... INSERT too); a write that matched nothing is 0. */
 static void report_stmt(struct sq_conn *c, sqlite3_stmt *st, const char *text,
                         size_t len, unsigned line, int64_t t0, int64_t nrows,
-                        const struct mg_script_hooks *hooks)
+                        int64_t total0, const struct mg_script_hooks *hooks)
 {
 	struct mg_stmt_stat s = { .line = line, .rows = -1 };
 	char tag[64];
 
 	mg_stmt_tag(tag, sizeof(tag), text, len);
 	s.tag = tag;
-	if (strcmp(tag, "INSERT") == 0 || strcmp(tag, "UPDATE") == 0 ||
-	    strcmp(tag, "DELETE") == 0 || strcmp(tag, "REPLACE") == 0)
+	if (sqlite3_total_changes64(c->db) != total0)
 		s.rows = sqlite3_changes64(c->db);
 	else if (sqlite3_column_count(st) > 0)
 		s.rows = nrows;
+	else if (strcmp(tag, "INSERT") == 0 || strcmp(tag, "UPDATE") == 0 ||
+	         strcmp(tag, "DELETE") == 0 || strcmp(tag, "REPLACE") == 0)
+		s.rows = 0;
 	s.ms = (mg_stmt_clock_us() - t0) / 1000;
 	if (hooks->stmt_done != NULL)
 		hooks->stmt_done(hooks->ctx, &s);
@@ -281,7 +284,7 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 
 	while (p < end) {
 		size_t start;
-		int64_t t0, nrows;
+		int64_t t0, nrows, total0;
 		unsigned line;
 		int off;
 
@@ -307,6 +310,7 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 		                         start + mg_stmt_skip_comments(
 		                                         p, (size_t)(tail - p)));
 		t0 = mg_stmt_clock_us();
+		total0 = sqlite3_total_changes64(c->db);
 		nrows = 0;
 		if (rc == SQLITE_OK && hooks != NULL &&
 		    hooks->stmt_start != NULL)
@@ -319,7 +323,7 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 		}
 		if (rc == SQLITE_OK && hooks != NULL)
 			report_stmt(c, st, p, (size_t)(tail - p), line, t0,
-			            nrows, hooks);
+			            nrows, total0, hooks);
 		if (rc != SQLITE_OK) {
 			off = sqlite3_error_offset(c->db);
 			res->line = mg_sql_line_at(sql,
