@@ -503,6 +503,16 @@ static void plan_then_up_with_plan(void **state)
 	assert_contains(r->err, "was made for another database");
 	MG(r, "up", "--plan", "plan.md", "--dry-run");
 	assert_exit(r, 2);
+	/* the JSON form is a plan too; cut short, it is no plan */
+	MG(r, "plan", "--format", "json", "--out", "plan.json");
+	assert_exit(r, 0);
+	json = it_own(st, it_read_file(root_file(st, "plan.json"), &len));
+	assert_non_null(json);
+	json[len / 2] = '\0';
+	write_root_file(st, "cut.json", json);
+	MG(r, "up", "--plan", "cut.json");
+	assert_exit(r, 2);
+	assert_contains(r->err, "'cut.json' is not a plan or is truncated");
 	assert_state(e, 2, "pending");
 
 	/* as approved: it runs, and the ledger names the plan */
