@@ -208,6 +208,39 @@ static void on_event(void *arg, const struct mg_event *ev)
 
 enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
 
+/* The header's second line: what the run will do, before it does. */
+static void on_plan(void *arg, const struct mg_plan *p)
+{
+	const struct run_ctx *ctx = arg;
+	const struct opts *o = ctx->o;
+	size_t i;
+
+	if (p->n == 0) {
+		say(o, "plan: nothing to %s\n",
+		    strcmp(o->command, "down") == 0 ? "roll back" : "apply");
+		return;
+	}
+	say(o, "plan: %zu file%s to %s:", p->n, p->n == 1 ? "" : "s",
+	    strcmp(o->command, "down") == 0 ? "roll back" : "apply");
+	for (i = 0; i < p->n && i < 8; i++) {
+		const char *path = strcmp(o->command, "down") == 0
+		                           ? p->v[i]->down.path
+		                           : p->v[i]->up.path;
+		const char *base = path ? strrchr(path, '/') : NULL;
+		size_t n;
+
+		base = base ? base + 1 : path ? path : p->v[i]->name;
+		n = strlen(base);
+		/* the pair's name: without .up.sql or .down.sql */
+		if (n > 7 && strcmp(base + n - 7, ".up.sql") == 0)
+			n -= 7;
+		else if (n > 9 && strcmp(base + n - 9, ".down.sql") == 0)
+			n -= 9;
+		say(o, " %.*s", (int)n, base);
+	}
+	say(o, "%s\n", i < p->n ? " ..." : "");
+}
+
 /* The header of a run for people: what it runs on, and how. */
 static void header(const struct opts *o, enum mode mode)
 {
@@ -299,6 +332,7 @@ static int run(const struct opts *o, enum mode mode)
 			s.r.plan_file = o->plan_file;
 		}
 		s.r.on_event = on_event;
+		s.r.on_plan = on_plan;
 		s.r.ctx = &ctx;
 		if (mode == MODE_TEST)
 			rc = mg_roundtrip_run(&s.r, &uo, &err);
@@ -315,6 +349,7 @@ static int run(const struct opts *o, enum mode mode)
 		};
 
 		s.r.on_event = on_event;
+		s.r.on_plan = on_plan;
 		s.r.ctx = &ctx;
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}

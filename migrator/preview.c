@@ -42,6 +42,8 @@ int mg_run_preview(struct mg_runner *r, const struct mg_up_opts *opts,
 		return rc;
 	if ((rc = mg_runner_plan_up(&p, r, opts, false, err)) < 0)
 		goto cleanup;
+	if (r->on_plan != NULL)
+		r->on_plan(r->ctx, &p);
 	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		goto cleanup;
 	for (i = 0; i < p.n && rc == 0; i++) {

@@ -760,6 +760,16 @@ static int reload(struct mg_runner *r, struct mg_error *err)
 	return mg_ledger_refresh(r->ledger, r->conn, err);
 }
 
+/* The caller's on_plan hears of the run's first plan (a header for
+ * people, issue 10); a plan made again after another runner's rows is
+ * not news. */
+static void tell_plan(struct mg_runner *r, const struct mg_plan *p, bool *told)
+{
+	if (!*told && r->on_plan != NULL)
+		r->on_plan(r->ctx, p);
+	*told = true;
+}
+
 /*
  * With a run lock the ledger cannot change under us: plan once. Without
  * one (SQLite) each file's transaction is the lock, so read the ledger's
@@ -776,6 +786,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	struct mg_buf reason = MG_BUF_INIT;
 	size_t i = 0;
 	int64_t seen;
+	bool told = false;
 	int rc;
 
 	r->applied = 0;
@@ -794,6 +805,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		return rc;
 	if (!replan && (rc = plan(&p, r, s, err)) < 0)
 		goto cleanup;
+	if (!replan)
+		tell_plan(r, &p, &told);
 	for (;;) {
 		bool in_txn = false;
 
@@ -812,7 +825,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 			    (p.v == NULL || r->ledger->last_id != seen)) {
 				mg_plan_dispose(&p);
 				i = 0;
-				rc = plan(&p, r, s, err);
+				if ((rc = plan(&p, r, s, err)) == 0)
+					tell_plan(r, &p, &told);
 			}
 			if (rc < 0) {
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);

@@ -56,6 +56,9 @@ struct mg_runner {
 	const struct mg_script_hooks *hooks;
 	const char *plan_hash;
 	const char *plan_file;
+	/* may be NULL: hears of the plan before the first file runs (up,
+	 * down and a preview, not a dry run), with ctx */
+	void (*on_plan)(void *ctx, const struct mg_plan *p);
 
 	/* filled by the run */
 	struct mg_ledger *ledger;

@@ -160,7 +160,11 @@ static void statements_are_evidence(void **state)
 	assert_contains(ev, "{\"kind\":\"statement\",\"line\":4,"
 			    "\"tag\":\"UPDATE\",\"rows\":2,\"ms\":");
 	assert_int_equal(count_of(ev, "\"kind\":\"statement\""), 3);
-	/* people see it too, indented under the file */
+	/* people see it too: a header with the target and the plan, one
+	 * line per file, its evidence indented, a summary */
+	assert_contains(r->err, "up on ");
+	assert_contains(r->err, "plan: 1 file to apply: 0001_users\n");
+	assert_contains(r->err, "1 migration applied\n");
 	assert_contains(r->err, "  line 3: INSERT, 3 rows (");
 	assert_contains(r->err, "  line 4: UPDATE, 2 rows (");
 
