@@ -17,6 +17,8 @@ enum mg_check_kind {
 	MG_CHECK_DATA_UNCHANGED, /* data <table> (<col>, ...) unchanged */
 	MG_CHECK_EMPTY,          /* empty <query> */
 	MG_CHECK_TRUE,           /* true <query> */
+	MG_CHECK_RECORD,         /* record: <query>, evidence that never
+	                            fails (issue 10) */
 };
 
 struct mg_check {
@@ -29,7 +31,7 @@ struct mg_check {
 	size_t ncols;
 	int64_t delta; /* rows delta: the number, or the sign (+1/-1) of
 	                  a query's or a backup's count */
-	char *query;   /* empty, true; rows delta -(<query>) */
+	char *query;   /* empty, true, record; rows delta -(<query>) */
 	/* backups: where a rows delta's number comes from */
 	enum mg_delta_from {
 		MG_DELTA_NUMBER, /* delta <+N|-N> */

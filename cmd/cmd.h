@@ -62,5 +62,6 @@ int cmd_prune(const struct opts *o);
 /* "  backup staff: 2 rows saved in ..." for each backup or restore item
  * of an event's evidence (a JSON array; NULL: none). */
 void print_backup_evidence(FILE *out, const char *checks_json);
+int cmd_plan(const struct opts *o); /* issue 10 */
 
 #endif

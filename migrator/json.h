@@ -107,13 +107,13 @@ const struct mg_json_value *mg_json_array_get(const struct mg_json_value *v,
  * or the member is missing or not a string. */
 const char *mg_json_object_string(const struct mg_json_value *v,
                                   const char *key);
-/* backups: the integer member `key` of object v into *out; false when
- * missing or not an integer. */
-bool mg_json_object_int(const struct mg_json_value *v, const char *key,
-                        int64_t *out);
-/* backups: lends member `key` of object v (any type), or NULL. */
+/* Lends member `key` of object v (any type); NULL when v is not an
+ * object or has no such member. */
 const struct mg_json_value *mg_json_object_get(const struct mg_json_value *v,
                                                const char *key);
+/* The integer member `key` of v into *out; false when there is none. */
+bool mg_json_object_int(const struct mg_json_value *v, const char *key,
+                        int64_t *out);
 /* backups: whether v is JSON true. */
 bool mg_json_is_true(const struct mg_json_value *v);
 /* backups: lends the text of a string value, or NULL. */
