@@ -606,6 +606,8 @@ int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
 	}
 cleanup:
 	mg_checks_dispose(&o.cs);
+	mg_backups_dispose(&o.bk);
+	mg_restores_dispose(&o.rs);
 	return rc;
 }
 
