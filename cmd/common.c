@@ -20,6 +20,12 @@ int open_source(struct mg_source **out, const struct opts *o)
 	size_t i;
 	int rc;
 
+	/* a fleet's child: the parent read and checked the files once */
+	if (o->preloaded != NULL && *o->preloaded != NULL) {
+		*out = *o->preloaded;
+		*o->preloaded = NULL;
+		return 0;
+	}
 	rc = mg_source_load(out, o->dir, &problems, &err);
 	for (i = 0; i < problems.n; i++)
 		fprintf(stderr, "%s\n", problems.v[i]);
