@@ -162,6 +162,7 @@ int session_open(struct session *s, const struct opts *o)
 	int code;
 
 	memset(s, 0, sizeof(*s));
+	s->o = o;
 	if ((code = load_signing_key(s->key, &have_key, o)) != 0 ||
 	    (code = open_source(&s->src, o)) != 0 ||
 	    (code = open_db(&s->conn, o,
@@ -181,6 +182,8 @@ int session_open(struct session *s, const struct opts *o)
 void session_close(struct session *s)
 {
 	sodium_memzero(s->key, sizeof(s->key));
+	if (s->o != NULL && s->o->before_close != NULL && s->conn != NULL)
+		s->o->before_close(s->o->before_close_ctx, s->conn);
 	close_db(s->conn);
 	mg_source_free(s->src);
 	memset(s, 0, sizeof(*s));

@@ -115,37 +115,26 @@ static void list_versions(struct mg_buf *b, const struct mg_status *st,
 }
 
 /*
- * In a child: reads the target's ledger (a read-only session, no lock) and
- * its version; with `gate`, refuses what a run must not start on: a dirty
- * or drifted version, an applied version without files, a pending version
- * below the newest applied one (unless --allow-out-of-order). Reports
- * unless `quiet`; returns the exit code.
+ * Reads the target's ledger on conn and its version; with `gate`, refuses
+ * what a run must not start on: a dirty or drifted version, an applied
+ * version without files, a pending version below the newest applied one
+ * (unless --allow-out-of-order). An mg_code, with err.
  */
-static int probe(const struct opts *o, const struct mg_source *src, bool gate,
-                 bool quiet, struct result *res)
+static int stand(struct result *res, struct mg_conn *conn,
+                 const struct opts *o, const struct mg_source *src, bool gate,
+                 struct mg_error *err)
 {
 	struct mg_up_opts uo = { .to = -1,
 		                 .allow_out_of_order = o->allow_out_of_order };
-	struct mg_conn *conn = NULL;
 	struct mg_ledger *l = NULL;
 	struct mg_status st = { 0 };
 	struct mg_plan plan = { 0 };
-	struct mg_error err = { 0 };
 	struct mg_buf b = MG_BUF_INIT;
-	const struct mg_driver *drv;
 	size_t i;
-	int rc = 0, code = 0;
+	int rc;
 
-	if (quiet) {
-		if ((drv = mg_driver_for_url(o->database, &err)) == NULL ||
-		    drv->connect(&conn, o->database, MG_CONNECT_READ_ONLY,
-		                 &err) < 0)
-			return EXIT_RUNTIME;
-	} else if ((code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0) {
-		return code;
-	}
-	if ((rc = mg_ledger_load(&l, conn, o->table, false, &err)) < 0 ||
-	    (rc = mg_status_build(&st, src, l, &err)) < 0)
+	if ((rc = mg_ledger_load(&l, conn, o->table, false, err)) < 0 ||
+	    (rc = mg_status_build(&st, src, l, err)) < 0)
 		goto cleanup;
 	res->have_version = true;
 	res->version = st.max_applied < 0 ? 0 : st.max_applied;
@@ -156,24 +145,65 @@ static int probe(const struct opts *o, const struct mg_source *src, bool gate,
 			break;
 	if (i < st.n) {
 		list_versions(&b, &st, MG_STATE_MISSING);
-		rc = mg_error_set(&err, MG_ECHECKSUM,
+		rc = mg_error_set(err, MG_ECHECKSUM,
 		                  "applied migrations have no files here: %s",
 		                  mg_buf_cstr(&b));
-		mg_error_hint(&err, "is -m the right directory for this "
-		                    "target? see 'migrate status'");
+		mg_error_hint(err, "is -m the right directory for this "
+		                   "target? see 'migrate status'");
 		goto cleanup;
 	}
 	/* the planner's own refusals: dirty, drifted, out of order */
-	rc = mg_plan_up(&plan, &st, &uo, &err);
+	rc = mg_plan_up(&plan, &st, &uo, err);
 cleanup:
-	if (rc < 0)
-		code = quiet ? exit_code_for(rc) : report(o, &err);
 	mg_buf_dispose(&b);
 	mg_plan_dispose(&plan);
 	mg_status_dispose(&st);
 	mg_ledger_free(l);
+	return rc;
+}
+
+/* In a child: stand() on a read-only session of its own (no lock: a
+ * look, as `status` takes). Reports unless `quiet`; an exit code. */
+static int probe(const struct opts *o, const struct mg_source *src, bool gate,
+                 bool quiet, struct result *res)
+{
+	struct mg_conn *conn = NULL;
+	struct mg_error err = { 0 };
+	const struct mg_driver *drv;
+	int rc, code;
+
+	if (quiet) {
+		if ((drv = mg_driver_for_url(o->database, &err)) == NULL ||
+		    drv->connect(&conn, o->database, MG_CONNECT_READ_ONLY,
+		                 &err) < 0)
+			return EXIT_RUNTIME;
+	} else if ((code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0) {
+		return code;
+	}
+	rc = stand(res, conn, o, src, gate, &err);
+	code = rc == 0 ? EXIT_OK : quiet ? exit_code_for(rc) : report(o, &err);
 	close_db(conn);
 	return code;
+}
+
+/* What a child's command leaves for the version after it ran. */
+struct after {
+	const struct opts *o;
+	struct result *res;
+};
+
+/* session_close()'s hook: where the target stands, read on the command's
+ * own connection before it closes. The files went with the command: the
+ * ledger alone gives the highest applied version. */
+static void read_after(void *ctx, struct mg_conn *conn)
+{
+	struct after *a = ctx;
+	struct mg_source none = { 0 };
+	struct mg_error err = { 0 };
+
+	a->res->have_version = false;
+	if (stand(a->res, conn, a->o, &none, false, &err) < 0)
+		a->res->have_version = false;
 }
 
 /* The pool's run(): in the child, one target. */
@@ -183,6 +213,7 @@ static int child_run(void *ctx, size_t i, int fd)
 	struct opts o = *f->o;
 	struct mg_source none = { 0 };
 	struct result res = { 0 };
+	struct after after = { &o, &res };
 	ssize_t w;
 
 	o.database = f->t.v[i].url;
@@ -190,10 +221,12 @@ static int child_run(void *ctx, size_t i, int fd)
 		res.code = probe(&o, f->src, true, false, &res);
 	} else {
 		o.preloaded = &f->src;
+		o.before_close = read_after;
+		o.before_close_ctx = &after;
 		res.code = f->c->fn(&o);
-		/* where it stands now: the command took the files, and the
-		 * ledger alone gives the highest applied version */
-		probe(&o, &none, false, true, &res);
+		/* status and verify have no session: a look of our own */
+		if (!res.have_version)
+			probe(&o, &none, false, true, &res);
 	}
 	fflush(stdout);
 	fflush(stderr);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 struct config;
+struct mg_conn;
 struct mg_source;
 
 /* Every option of every command, parsed once by main() through the
@@ -48,6 +49,11 @@ struct opts {
 	/* set in a fleet's child: the directory the parent read once, which
 	 * open_source() takes instead of reading it again (then NULL) */
 	struct mg_source **preloaded;
+	/* set in a fleet's child: called by session_close() with the
+	 * command's connection, to read where the target stands now
+	 * without connecting again */
+	void (*before_close)(void *ctx, struct mg_conn *conn);
+	void *before_close_ctx;
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
 	unsigned given; /* which command options were given (O_*) */
