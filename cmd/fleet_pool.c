@@ -88,7 +88,9 @@ static void child(struct slot *slots, int width, struct slot *s,
 				close_fd(&slots[i].fd[k]);
 	for (k = 0; k < NFD; k++)
 		close(pipes[k][0]);
-	signal(SIGPIPE, SIG_DFL);
+	/* a parent that went away (its reader closed, ^C) must not cut a
+	 * migration short: writes fail, the run goes on to its end */
+	signal(SIGPIPE, SIG_IGN);
 	if (dup2(pipes[OUT][1], STDOUT_FILENO) < 0 ||
 	    dup2(pipes[ERR][1], STDERR_FILENO) < 0)
 		_exit(1);

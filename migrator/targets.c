@@ -106,13 +106,13 @@ int mg_targets_parse(struct mg_targets *out, const char *path,
 			break;
 		rc = mg_targets_add(out, one.ptr, line, err);
 	}
-	if (rc == MG_EINVALID)
+	if (rc == MG_EINVALID) {
 		mg_error_locate(err, path, line);
-	else if (rc == 0 && out->n == 0)
+	} else if (rc == 0 && out->n == 0) {
 		rc = mg_error_set(err, MG_EINVALID,
-		                  "'%s' names no target: one database URL a "
-		                  "line",
-		                  path);
+		                  "names no target: one database URL a line");
+		mg_error_locate(err, path, 0);
+	}
 	/* the line held a password: leave no copy of it behind */
 	if (one.ptr != NULL)
 		memset(one.ptr, 0, one.cap);

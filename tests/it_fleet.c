@@ -645,8 +645,8 @@ static void bad_targets_files_are_refused(void **state)
 		assert_version(small_fleet[t], 0);
 }
 
-/* status, verify and down on the fleet; status --exit-code is the worst
- * target's; the config key `targets` works as the flag does. */
+/* status, verify, down and test on the small fleet; status --exit-code is
+ * the worst target's; the config key `targets` works as the flag does. */
 static void status_verify_down_on_the_fleet(void **state)
 {
 	FL_BEGIN;
@@ -689,6 +689,16 @@ static void status_verify_down_on_the_fleet(void **state)
 	assert_contains(r->err, want);
 	MGF("status", "--exit-code");
 	assert_exit(r, 6);
+
+	/* test: each target proves 0003's down file and ends with it up */
+	MGF("test", "-j", "4");
+	assert_exit(r, 0);
+	assert_int_equal(count_of(r->err, "down restores the schema"), NSMALL);
+	for (t = 0; t < NSMALL; t++)
+		assert_true(has_table(fs, small_fleet[t], "c"));
+	MGF("status", "--exit-code", "--json");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"targets\":6,\"ok\":6");
 }
 
 int main(void)
