@@ -59,6 +59,7 @@ enum phase { PH_CHECK, PH_RUN };
 struct fleet {
 	const struct opts *o;
 	const struct command *c;
+	const char *file; /* the targets file; NULL: --targets-query */
 	struct mg_targets t;
 	struct mg_source *src;
 	struct target *ts;
@@ -508,9 +509,9 @@ static int read_targets(struct fleet *f)
 	struct mg_error err = { 0 };
 	int rc;
 
-	if ((rc = read_text_file(&text, f->o->targets, TARGETS_FILE_MAX,
+	if ((rc = read_text_file(&text, f->file, TARGETS_FILE_MAX,
 	                         &err)) == 0)
-		rc = mg_targets_parse(&f->t, f->o->targets, mg_buf_cstr(&text),
+		rc = mg_targets_parse(&f->t, f->file, mg_buf_cstr(&text),
 		                      text.len, &err);
 	if (text.ptr != NULL)
 		memset(text.ptr, 0, text.len); /* passwords */
@@ -518,18 +519,30 @@ static int read_targets(struct fleet *f)
 	return rc < 0 ? report(f->o, &err) : 0;
 }
 
-static int check_options(const struct opts *o)
+static bool from_flag(const struct opts *o, enum setting s)
 {
-	const struct config *cfg = o->config;
+	return o->config != NULL &&
+	       strcmp(o->config->origin[s], "flag") == 0;
+}
 
-	if (o->targets != NULL && o->targets_query != NULL)
+/* The options, and f->file: --targets, or migrate.conf's `targets`
+ * unless --targets-query was given. */
+static int check_options(struct fleet *f)
+{
+	const struct opts *o = f->o;
+
+	f->file = o->targets;
+	if (f->file != NULL && o->targets_query != NULL &&
+	    !from_flag(o, SET_TARGETS))
+		f->file = NULL; /* the flag beats the file's key */
+	if (f->file != NULL && o->targets_query != NULL)
 		return usage_error(o, "give --targets FILE or --targets-query "
 		                      "SQL, not both");
-	if (o->targets == NULL && o->targets_query == NULL)
+	if (f->file == NULL && o->targets_query == NULL)
 		return usage_error(o, "-j, --on-failure and --canary go with "
 		                      "--targets FILE or --targets-query SQL");
-	if (o->targets != NULL && o->database != NULL && cfg != NULL &&
-	    strcmp(cfg->origin[SET_DATABASE], "flag") == 0)
+	if (f->file != NULL && o->database != NULL &&
+	    from_flag(o, SET_DATABASE))
 		return usage_error(o, "give -d URL or --targets FILE, not "
 		                      "both");
 	if (o->targets_query != NULL &&
@@ -612,11 +625,11 @@ int fleet_run(const struct opts *o, const struct command *c)
 
 	f.o = o;
 	f.c = c;
-	if ((code = check_options(o)) != 0)
+	if ((code = check_options(&f)) != 0)
 		return code;
 	if (o->nargs > 0)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
-	if ((code = o->targets ? read_targets(&f) : query_targets(&f)) != 0 ||
+	if ((code = f.file ? read_targets(&f) : query_targets(&f)) != 0 ||
 	    (code = open_source(&f.src, o)) != 0)
 		goto cleanup;
 	if ((f.ts = calloc(f.t.n, sizeof(*f.ts))) == NULL ||
