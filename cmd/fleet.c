@@ -414,6 +414,7 @@ static bool child_done(void *ctx, size_t i, int code, int64_t ms,
 		 * problems at once */
 		t->st = T_REFUSED;
 		t->code = code;
+		t->ms = ms;
 		t->have_to = t->have_from;
 		t->to = t->from;
 		f->failed = true;
