@@ -532,6 +532,67 @@ static void targets_are_checked_before_any_runs(void **state)
 	                        "\"skipped\":0}");
 }
 
+/* Writes dir/name (dir made if needed) with text; fails the test else. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[700];
+	FILE *f;
+
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A dirty target (MariaDB: a file that failed half-way) and a drifted one
+ * (PostgreSQL: 0001 applied from other bytes) are refused by the check,
+ * with exit 1 and 4; with --on-failure continue the others run. */
+static void dirty_and_drifted_targets_are_refused(void **state)
+{
+	FL_BEGIN;
+	char dirty[600], drift[600];
+	int t;
+
+	snprintf(dirty, sizeof(dirty), "%s/dirty", e->root);
+	put(dirty, "0001_a.up.sql",
+	    "CREATE TABLE a(x int);\nSELECT * FROM nosuch_table;\n");
+	put(dirty, "0001_a.down.sql", "DROP TABLE a;\n");
+	snprintf(drift, sizeof(drift), "%s/drift", e->root);
+	put(drift, "0001_a.up.sql", "CREATE TABLE a(x int, y int);\n");
+	put(drift, "0001_a.down.sql", "DROP TABLE a;\n");
+	{
+		const char *a1[] = { "-d", fs->url[NPG], "-m", dirty, "up",
+			             NULL };
+		const char *a2[] = { "-d", fs->url[1], "-m", drift, "up",
+			             NULL };
+
+		mark_used(fs, a1);
+		assert_int_equal(it_exec(r, e->root, NULL, 0, a1), 1);
+		mark_used(fs, a2);
+		assert_int_equal(it_exec(r, e->root, NULL, 0, a2), 0);
+	}
+	MGF("up", "--targets", fs->small, "-j", "4", "--on-failure",
+	    "continue", "--json");
+	assert_exit(r, 1);
+	assert_no_password(fs);
+	assert_true(it_json_lines(r->out, true));
+	assert_contains(r->err, "half-applied");
+	assert_contains(r->err, "changed since they ran");
+	assert_contains(r->out, "\"from\":0,\"to\":0,\"status\":\"refused\","
+	                        "\"exit\":1");
+	assert_contains(r->out, "\"from\":1,\"to\":1,\"status\":\"refused\","
+	                        "\"exit\":4");
+	assert_contains(r->out, "\"ok\":4,\"failed\":0,\"refused\":2");
+	for (t = 0; t < NSMALL; t++)
+		if (small_fleet[t] != NPG && small_fleet[t] != 1)
+			assert_version(small_fleet[t], 3);
+	assert_ups(1, 1, false);
+	assert_false(has_table(fs, 1, "b"));
+	assert_false(has_table(fs, NPG, "b"));
+}
+
 /* --targets-query: the databases the query on -d names, each a target
  * on the same server; -j 4. */
 static void targets_query_names_the_databases(void **state)
@@ -712,6 +773,8 @@ int main(void)
 		        canary_passing_lets_the_rest_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		        targets_are_checked_before_any_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        dirty_and_drifted_targets_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		        targets_query_names_the_databases, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_targets_files_are_refused,
