@@ -551,6 +551,9 @@ static int check_options(struct fleet *f)
 		return usage_error(o, "--targets-query runs on the -d "
 		                      "database: pass -d URL or set "
 		                      "DATABASE_URL");
+	if (o->plan_file != NULL)
+		return usage_error(o, "--plan FILE holds one database's plan: "
+		                      "it does not go with a fleet");
 	if (o->on_failure != NULL && strcmp(o->on_failure, "stop") != 0 &&
 	    strcmp(o->on_failure, "continue") != 0)
 		return usage_error(o, "--on-failure takes stop or continue, "

@@ -31,9 +31,12 @@ enum {
 	O_FROM = 1u << 14,
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
+	/* issue 10: preview and plans */
+	O_PREVIEW = 1u << 24,
+	O_PLAN = 1u << 25,
 	/* fleets (issue 12): --targets, --targets-query, -j, --on-failure,
 	 * --canary */
-	O_TARGETS = 1u << 17,
+	O_TARGETS = 1u << 30,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */
