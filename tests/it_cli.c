@@ -133,7 +133,7 @@ static void test_help_lists_own_options(void **state)
 	                        "[--show-sql] [--allow-out-of-order]\n"
 	                        "                  [--reason TEXT] [--preview] "
 	                        "[--plan FILE]");
-	assert_contains(e->out, " [--targets FILE] ");
+	assert_contains(e->out, " [--targets FILE]");
 	assert_contains(e->out, "\n  -j, --jobs N ");
 	assert_contains(e->out, "\n      --to V ");
 	assert_contains(e->out, "\n      --dry-run ");
