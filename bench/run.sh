@@ -3,7 +3,8 @@
 #   bash bench/run.sh
 # Builds a release binary first; prints ratios measured in the same run.
 # The issue 7 set (sqlite_big, sqlite_many, pg_memory, status) takes about
-# four minutes on 2 cores; each script says what it compares with.
+# four minutes on 2 cores, fleet.sh (issue 12) about two more; each script
+# says what it compares with.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/deps.sh
@@ -19,4 +20,5 @@ exec bash scripts/with-servers.sh bash -c \
 	 bash bench/sqlite_big.sh &&
 	 bash bench/sqlite_many.sh &&
 	 bash bench/pg_memory.sh &&
-	 bash bench/status.sh'
+	 bash bench/status.sh &&
+	 bash bench/fleet.sh'

@@ -26,6 +26,7 @@ struct session {
 	struct mg_conn *conn;
 	struct mg_runner r; /* ready to run, on_event unset */
 	unsigned char key[64];
+	const struct opts *o; /* for session_close(): a fleet's hook */
 };
 
 /* Returns an exit code (0: ok); session_close() in every case. */

@@ -20,6 +20,12 @@ int open_source(struct mg_source **out, const struct opts *o)
 	size_t i;
 	int rc;
 
+	/* a fleet's child: the parent read and checked the files once */
+	if (o->preloaded != NULL && *o->preloaded != NULL) {
+		*out = *o->preloaded;
+		*o->preloaded = NULL;
+		return 0;
+	}
 	rc = mg_source_load(out, o->dir, &problems, &err);
 	for (i = 0; i < problems.n; i++)
 		fprintf(stderr, "%s\n", problems.v[i]);
@@ -156,6 +162,7 @@ int session_open(struct session *s, const struct opts *o)
 	int code;
 
 	memset(s, 0, sizeof(*s));
+	s->o = o;
 	if ((code = load_signing_key(s->key, &have_key, o)) != 0 ||
 	    (code = open_source(&s->src, o)) != 0 ||
 	    (code = open_db(&s->conn, o,
@@ -175,6 +182,8 @@ int session_open(struct session *s, const struct opts *o)
 void session_close(struct session *s)
 {
 	sodium_memzero(s->key, sizeof(s->key));
+	if (s->o != NULL && s->o->before_close != NULL && s->conn != NULL)
+		s->o->before_close(s->o->before_close_ctx, s->conn);
 	close_db(s->conn);
 	mg_source_free(s->src);
 	memset(s, 0, sizeof(*s));

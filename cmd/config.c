@@ -31,13 +31,14 @@ static const struct {
 	[SET_SIGNING_KEY] = { "signing-key", "MIGRATE_SIGNING_KEY", NULL },
 	/* `new` versions pairs YYYYMMDDHHMMSS, as --timestamp does */
 	[SET_NEW_TIMESTAMP] = { "new-timestamp", NULL, "false" },
+	/* fleets: a file of target URLs (cmd/fleet.c) */
+	[SET_TARGETS] = { "targets", NULL, NULL },
 };
 
 /* Keys of the contract whose features this build does not have yet: a
  * file that sets them is refused rather than silently half-obeyed. */
 static const char *const later[] = {
-	"ddl-lock-timeout", "statement-timeout", "retries", "targets",
-	"jobs-dir",
+	"ddl-lock-timeout", "statement-timeout", "retries", "jobs-dir",
 };
 
 /* One scope of the file: its top, or the chosen [env NAME] section. */
@@ -122,7 +123,7 @@ static int on_entry(void *user, const char *section, const char *name,
 		return problem(rd,
 		               "unknown key '%s': keys are database, dir, "
 		               "ledger-table, lock-timeout, signing-key, "
-		               "new-timestamp",
+		               "new-timestamp, targets",
 		               name);
 	}
 	if (sc == NULL)
@@ -220,6 +221,8 @@ static const char *flag_value(const struct opts *o, enum setting s,
 		return num;
 	case SET_NEW_TIMESTAMP:
 		return o->timestamp ? "true" : NULL;
+	case SET_TARGETS:
+		return o->targets;
 	case SET_SIGNING_KEY:
 	case SET_COUNT:
 		break;
@@ -247,6 +250,9 @@ static void apply(struct opts *o, enum setting s, const char *v)
 		break;
 	case SET_NEW_TIMESTAMP:
 		o->timestamp = strcmp(v, "true") == 0;
+		break;
+	case SET_TARGETS:
+		o->targets = v;
 		break;
 	case SET_COUNT:
 		break;
@@ -357,6 +363,12 @@ int config_load(struct config *cfg, struct opts *o)
 		if (flag_value(o, s, num) != NULL) {
 			snprintf(cfg->origin[s], sizeof(cfg->origin[s]),
 			         "flag");
+		} else if (s == SET_TARGETS &&
+		           strcmp(cfg->origin[SET_DATABASE], "flag") == 0) {
+			/* -d on the command line beats a file's fleet: one
+			 * database, as asked */
+			snprintf(cfg->origin[s], sizeof(cfg->origin[s]),
+			         "not used: -d was given");
 		} else if (env != NULL && *env != '\0') {
 			apply(o, s, env);
 			snprintf(cfg->origin[s], sizeof(cfg->origin[s]),
@@ -430,6 +442,9 @@ static void show(const struct opts *o, FILE *f)
 			break;
 		case SET_NEW_TIMESTAMP:
 			v = o->timestamp ? "true" : "false";
+			break;
+		case SET_TARGETS:
+			v = o->targets;
 			break;
 		}
 		/* never the password: the URL as mg_url_redact shows it */

@@ -19,6 +19,7 @@ enum setting {
 	SET_LOCK_TIMEOUT,
 	SET_SIGNING_KEY,
 	SET_NEW_TIMESTAMP,
+	SET_TARGETS, /* fleets (issue 12): --targets FILE */
 	SET_COUNT
 };
 

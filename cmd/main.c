@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "cmd/config.h"
 #include "cmd/doc.h"
+#include "cmd/fleet.h"
 #include "cmd/options.h"
 #include "migrator/driver.h"
 #include "migrator/drivers/url.h"
@@ -20,23 +21,24 @@
 static const struct command commands[] = {
 	{ "new", cmd_new, 0, O_TIMESTAMP, 0, "NAME",
 	  "create the next NNNN_NAME.up.sql / .down.sql pair" },
-	{ "status", cmd_status, NEED_DB, O_EXIT_CODE, 0, "",
+	{ "status", cmd_status, NEED_DB, O_EXIT_CODE | O_TARGETS, 0, "",
 	  "show every migration: applied, pending, failed, dirty, drifted, "
 	  "missing" },
 	{ "up", cmd_up, NEED_DB,
 	  O_TO | O_DRY_RUN | O_SHOW_SQL | O_OUT_OF_ORDER | O_REASON |
-	          O_PREVIEW | O_PLAN,
+	          O_PREVIEW | O_PLAN | O_TARGETS,
 	  0, "",
 	  "apply pending migrations in version order" },
 	{ "down", cmd_down, NEED_DB,
 	  O_STEPS | O_TO | O_ALL | O_DRY_RUN | O_SHOW_SQL |
-	          O_ALLOW_CHANGED_DOWN | O_REASON,
+	          O_ALLOW_CHANGED_DOWN | O_REASON | O_TARGETS,
 	  0, "",
 	  "roll back applied migrations (default: exactly one)" },
-	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER, 0, "",
+	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER | O_TARGETS, 0, "",
 	  "prove each pending migration: up, checks, down, schema as before, "
 	  "up again" },
-	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY | O_CHECKPOINT, 0, "",
+	{ "verify", cmd_verify, NEED_DB,
+	  O_PUBLIC_KEY | O_CHECKPOINT | O_TARGETS, 0, "",
 	  "check applied files against the ledger, its hash chain and "
 	  "signatures" },
 	{ "ledger", cmd_ledger, NEED_DB,
@@ -169,6 +171,7 @@ static int dispatch(struct opts *o)
 {
 	struct mg_error err = { 0 };
 	const struct command *c;
+	bool fleet;
 	int rc;
 
 	if (o->version) {
@@ -197,10 +200,13 @@ static int dispatch(struct opts *o)
 		fprintf(stderr, "error: cannot initialise libsodium\n");
 		return EXIT_RUNTIME;
 	}
-	if ((c->flags & NEED_DB) && (o->database == NULL || !*o->database))
+	/* fleets: fleet_run() checks the targets (and -d) itself */
+	fleet = fleet_wanted(o, c);
+	if ((c->flags & NEED_DB) && !fleet &&
+	    (o->database == NULL || !*o->database))
 		return usage_error(o, "no database: pass -d URL or set "
 		                      "DATABASE_URL");
-	if ((c->flags & NEED_DB) &&
+	if ((c->flags & NEED_DB) && !fleet &&
 	    mg_driver_for_url(o->database, &err) == NULL)
 		return report(o, &err);
 	if (o->table[0] == '\0' || strlen(o->table) > 120)
@@ -213,7 +219,7 @@ static int dispatch(struct opts *o)
 	}
 	if (c->fn != cmd_config)
 		config_verbose(o);
-	rc = c->fn(o);
+	rc = fleet ? fleet_run(o, c) : c->fn(o);
 	mg_drivers_end();
 	return rc;
 }

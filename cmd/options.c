@@ -133,6 +133,17 @@ static const struct option options[] = {
 	{ "version", 0, K_INT, DEST(int64_t, prune_version), 0, INT64_MAX,
 	  "a version number", "V", O_PRUNE_VERSION,
 	  "prune: that version's backups, expired or not", "prune" },
+	/* fleets (issue 12): cmd/fleet.c runs the command once per target */
+	OPT_STRING(0, "targets", targets, "FILE", O_TARGETS,
+	           "run on each database of FILE (a URL a line), not -d"),
+	OPT_STRING(0, "targets-query", targets_query, "SQL", O_TARGETS,
+	           "run on each database the query on -d names"),
+	OPT_INT('j', "jobs", jobs, 1, 64, "a count from 1 to 64", "N",
+	        O_TARGETS, "with targets: run N targets at once (default 1)"),
+	OPT_STRING(0, "on-failure", on_failure, "POLICY", O_TARGETS,
+	           "with targets: stop or continue after a target fails"),
+	OPT_INT(0, "canary", canary, 1, INT64_MAX, "a count of 1 or more", "N",
+	        O_TARGETS, "with targets: the first N first; stop if one fails"),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

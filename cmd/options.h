@@ -36,6 +36,9 @@ enum {
 	/* issue 10: preview and plans */
 	O_PREVIEW = 1u << 24,
 	O_PLAN = 1u << 25,
+	/* fleets (issue 12): --targets, --targets-query, -j, --on-failure,
+	 * --canary */
+	O_TARGETS = 1u << 30,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

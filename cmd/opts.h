@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 struct config;
+struct mg_conn;
+struct mg_source;
 
 /* Every option of every command, parsed once by main() through the
  * option table of cmd/options.c. */
@@ -42,6 +44,20 @@ struct opts {
 	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
 	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
 	const struct config *config; /* where each setting came from */
+	/* fleets (issue 12, cmd/fleet.c): the command once per target */
+	const char *targets;       /* --targets FILE, config `targets` */
+	const char *targets_query; /* --targets-query SQL on the -d database */
+	int64_t jobs;              /* -j N: targets at once; 0: unset (1) */
+	const char *on_failure;    /* --on-failure stop|continue; NULL: unset */
+	int64_t canary;            /* --canary N; 0: none */
+	/* set in a fleet's child: the directory the parent read once, which
+	 * open_source() takes instead of reading it again (then NULL) */
+	struct mg_source **preloaded;
+	/* set in a fleet's child: called by session_close() with the
+	 * command's connection, to read where the target stands now
+	 * without connecting again */
+	void (*before_close)(void *ctx, struct mg_conn *conn);
+	void *before_close_ctx;
 	const char *args[4]; /* positional arguments after the command */
 	int nargs;
 	unsigned given; /* which command options were given (O_*) */

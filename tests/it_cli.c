@@ -132,7 +132,9 @@ static void test_help_lists_own_options(void **state)
 	assert_contains(e->out, "usage: migrate up [--to V] [--dry-run] "
 	                        "[--show-sql] [--allow-out-of-order]\n"
 	                        "                  [--reason TEXT] [--preview] "
-	                        "[--plan FILE]\n");
+	                        "[--plan FILE]");
+	assert_contains(e->out, " [--targets FILE]");
+	assert_contains(e->out, "\n  -j, --jobs N ");
 	assert_contains(e->out, "\n      --to V ");
 	assert_contains(e->out, "\n      --dry-run ");
 	assert_contains(e->out, "\n      --allow-out-of-order ");
