@@ -63,6 +63,11 @@ struct mg_script_result {
 	                     runner's transaction nor one the file opened */
 	size_t total;     /* statements in the file, where split (else 0) */
 	unsigned line;    /* 1-based file line of the failure; 0: unknown */
+	/* jobs (issue 11): rows the statements inserted, updated or
+	 * deleted (a query's result rows do not count), all of them and
+	 * the last statement's alone, which ends a batched job at 0 */
+	int64_t rows;
+	int64_t last_rows;
 };
 
 struct mg_driver {
@@ -212,6 +217,31 @@ struct mg_driver {
 	 * the other sinks.
 	 */
 	const char *(*secret)(struct mg_conn *conn);
+
+	/* ---- jobs (issue 11) ---- */
+
+	/*
+	 * A statement that, run in the transaction that appends a ledger
+	 * row and before the ledger's tail is read again, makes every
+	 * other appender wait until that transaction ends: a job appends
+	 * while `up` runs, neither holding the other's lock, and the hash
+	 * chain must not fork. "%s" stands for the quoted ledger table (a
+	 * template, not a printf format). NULL: the transaction itself
+	 * excludes other writers (SQLite's BEGIN IMMEDIATE).
+	 */
+	const char *ledger_lock_sql;
+
+	/*
+	 * A lock of one job's name, apart from the run lock, waiting up to
+	 * timeout_s seconds (0: try once): two runs of the same job never
+	 * overlap, and a job neither takes nor waits for the migrations'
+	 * run lock. MG_ELOCKED on timeout. NULL: lock() and unlock() serve
+	 * (they take any name: advisory locks, GET_LOCK).
+	 */
+	int (*job_lock)(struct mg_conn *conn, const char *name, int64_t key,
+	                int timeout_s, struct mg_error *err);
+	void (*job_unlock)(struct mg_conn *conn, const char *name,
+	                   int64_t key);
 };
 
 /* Hides the connection's password (its secret slot) in text, in place,

@@ -50,10 +50,27 @@ const char *mg_direction_name(enum mg_direction d)
 		[MG_DIR_BASELINE] = "baseline",
 		[MG_DIR_REPAIR] = "repair",
 		[MG_DIR_ROUNDTRIP] = "roundtrip",
+		[MG_DIR_JOB] = "job",
 	};
 
 	return names[d];
 }
+
+bool mg_direction_sets_state(const char *direction)
+{
+	static const char *const sets[] = { "up", "down", "baseline",
+		                            "repair" };
+	size_t i;
+
+	for (i = 0; direction != NULL && i < sizeof(sets) / sizeof(sets[0]);
+	     i++)
+		if (strcmp(direction, sets[i]) == 0)
+			return true;
+	return false;
+}
+
+/* mg_direction_sets_state() in SQL */
+#define STATE_DIRECTIONS "direction IN ('up', 'down', 'baseline', 'repair')"
 
 static bool is_ts(int f)
 {
@@ -213,13 +230,16 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	add_columns(&sql, drv);
 	mg_buf_addf(&sql, " FROM %s", t);
 	/* a version's latest event says failed/dirty, its latest 'ok' one
-	 * whether it is applied; the row with the highest id is among them */
+	 * whether it is applied; the row with the highest id is among them.
+	 * Only the directions that make a version's state count: a job's
+	 * events (version 0) must not hide those of a version 0 */
 	if (!full)
 		mg_buf_addf(&sql,
-		            " WHERE id IN (SELECT max(id) FROM %s GROUP "
-		            "BY version) OR id IN (SELECT max(id) FROM "
-		            "%s WHERE status = 'ok' GROUP BY version)",
-		            t, t);
+		            " WHERE id IN (SELECT max(id) FROM %s WHERE %s "
+		            "GROUP BY version) OR id IN (SELECT max(id) FROM "
+		            "%s WHERE status = 'ok' AND %s GROUP BY version) "
+		            "OR id = (SELECT max(id) FROM %s)",
+		            t, STATE_DIRECTIONS, t, STATE_DIRECTIONS, t);
 	mg_buf_add(&sql, " ORDER BY id");
 	if ((rc = mg_buf_check(&tq, err)) < 0 ||
 	    (rc = mg_buf_check(&sql, err)) < 0)
@@ -412,6 +432,29 @@ void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
 	sodium_bin2hex(out, MG_HASH_HEX_LEN, h, sizeof(h));
 }
 
+/* Waits for every other appender's transaction and reads what they
+ * appended (mg_ledger_append). */
+static int lock_tail(struct mg_ledger *l, struct mg_conn *conn,
+                     struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	const char *tpl = drv->ledger_lock_sql, *at;
+	struct mg_buf sql = MG_BUF_INIT;
+	int rc = 0;
+
+	if (tpl != NULL && (at = strstr(tpl, "%s")) != NULL) {
+		mg_buf_addn(&sql, tpl, (size_t)(at - tpl));
+		mg_buf_add(&sql, l->table);
+		mg_buf_add(&sql, at + 2);
+		if ((rc = mg_buf_check(&sql, err)) == 0)
+			rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err);
+	}
+	mg_buf_dispose(&sql);
+	if (rc == 0)
+		rc = mg_ledger_refresh(l, conn, err);
+	return rc;
+}
+
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_ledger_row *row, const unsigned char *sign_key,
                      unsigned flags, struct mg_error *err)
@@ -422,6 +465,13 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 	char num[32], hash[MG_HASH_HEX_LEN];
 	int rc, f;
 
+	/* jobs (issue 11) append without the run lock: whoever appends
+	 * first in a transaction waits for the others' and reads the
+	 * tail again, so that the chain never forks. Later appends of
+	 * the same transaction hold that lock already. */
+	if (l->last_id == l->committed_id &&
+	    (rc = lock_tail(l, conn, err)) < 0)
+		return rc;
 	row->id = l->last_id + 1;
 	snprintf(num, sizeof(num), "%" PRId64, row->id);
 	mg_ledger_row_set(row, MG_LF_ID, num);
@@ -615,4 +665,58 @@ size_t mg_ledger_verify(
 		prev = eh ? eh : "";
 	}
 	return v.n;
+}
+
+int mg_ledger_job_rows(struct mg_ledger_row **out, size_t *n,
+                       struct mg_conn *conn, const char *table,
+                       const char *name, size_t max, struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_ledger l = { 0 };
+	struct mg_buf tq = MG_BUF_INIT, sql = MG_BUF_INIT;
+	struct mg_rows *r = NULL;
+	const char *params[1] = { name };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mg_ledger_check_name(table, err)) < 0)
+		return rc;
+	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
+	mg_buf_add(&sql, "SELECT ");
+	add_columns(&sql, drv);
+	/* version 0 first: the (version, id) index finds them */
+	mg_buf_addf(&sql,
+	            " FROM %s WHERE version = 0 AND direction = 'job' AND "
+	            "name = ? ORDER BY id DESC LIMIT %zu",
+	            mg_buf_cstr(&tq), max);
+	if ((rc = mg_buf_check(&tq, err)) < 0 ||
+	    (rc = mg_buf_check(&sql, err)) < 0)
+		goto cleanup;
+	rc = drv->query(&r, conn, sql.ptr, params, 1, 0, err);
+	if (rc == MG_ENOTFOUND) {
+		rc = 0; /* no ledger yet: no job ever ran */
+		goto cleanup;
+	}
+	if (rc < 0)
+		goto cleanup;
+	if (r->ncols != MG_LF_COUNT) {
+		rc = mg_error_set(err, MG_ERR, "ledger query returned %zu columns",
+		                  r->ncols);
+		goto cleanup;
+	}
+	if ((rc = read_rows(&l, r, err)) < 0)
+		goto cleanup;
+	*out = l.rows;
+	*n = l.n;
+	l.rows = NULL;
+	l.n = 0;
+cleanup:
+	while (l.n > 0)
+		mg_ledger_row_dispose(&l.rows[--l.n]);
+	free(l.rows);
+	mg_rows_free(r);
+	mg_buf_dispose(&tq);
+	mg_buf_dispose(&sql);
+	return rc;
 }

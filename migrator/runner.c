@@ -99,6 +99,20 @@ void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev)
 		r->on_event(r->ctx, ev);
 }
 
+/* The file a direction runs: a job's file is its `up` (issue 11). */
+static const struct mg_file *file_of(const struct mg_migration *m,
+                                     enum mg_direction dir)
+{
+	return dir == MG_DIR_DOWN ? &m->down : &m->up;
+}
+
+/* The file that undoes it (a job has none: down.path is NULL). */
+static const struct mg_file *opposite_of(const struct mg_migration *m,
+                                         enum mg_direction dir)
+{
+	return dir == MG_DIR_UP ? &m->down : &m->up;
+}
+
 static bool outside_txn(const struct mg_runner *r, const struct mg_file *f)
 {
 	return f->dir.no_transaction || !(r->conn->drv->caps & MG_CAP_TXN_DDL);
@@ -192,7 +206,7 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, struct outcome *o)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	const struct mg_file *f = file_of(m, dir);
 	int rc;
 
 	rc = mg_checks_before(&o->cs, r->conn, &f->dir, &o->err);
@@ -215,9 +229,8 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 		o->stop = STOP_POST_FAILED;
 		check_error(&o->err, &o->cs, f->path);
 		if (o->no_txn)
-			o->restored = mg_undo_run(
-			        r->conn, dir == MG_DIR_UP ? &m->down : &m->up,
-			        &o->cs, &o->err);
+			o->restored = mg_undo_run(r->conn, opposite_of(m, dir),
+			                          &o->cs, &o->err);
 		else
 			mg_error_detail(&o->err, "the transaction was rolled "
 			                         "back: nothing changed");
@@ -335,6 +348,26 @@ static void error_text(struct mg_ledger_row *row, const struct outcome *o)
 }
 
 /*
+ * Jobs (issue 11): a batch's rows affected, as one more evidence item of
+ * kind statement that sums the batch's statements, appended to the
+ * checks' array in `json`: {"kind":"statement","batch":N,"statements":N,
+ * "rows":N,"last_rows":N}. `job list` reads it back.
+ */
+static void job_evidence(struct mg_buf *json, const struct mg_runner *r,
+                         const struct outcome *o)
+{
+	if (json->failed || json->len == 0 || json->ptr[json->len - 1] != ']')
+		return;
+	mg_buf_truncate(json, json->len - 1);
+	mg_buf_addf(json,
+	            "%s{\"kind\":\"statement\",\"batch\":%zu,"
+	            "\"statements\":%zu,\"rows\":%" PRId64
+	            ",\"last_rows\":%" PRId64 "}]",
+	            json->len > 1 ? "," : "", r->job_batch, o->res.done,
+	            o->res.rows, o->res.last_rows);
+}
+
+/*
  * Writes the outcome's row. An ok row commits with the file (unless
  * MG_APPLY_NO_COMMIT: then the caller ends the transaction); a failure,
  * or a file run outside ours, gets a transaction of its own after the
@@ -345,7 +378,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
                   enum mg_direction dir, struct outcome *o, unsigned flags,
                   const char *reason, struct mg_error *err)
 {
-	const char *path = dir == MG_DIR_UP ? m->up.path : m->down.path;
+	const char *path = file_of(m, dir)->path;
 	struct mg_ledger_row row;
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_error werr = { 0 };
@@ -356,6 +389,8 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	mg_ledger_row_set(&row, MG_LF_REASON,
 	                  reason != NULL && *reason ? reason : NULL);
 	mg_checks_json(&o->cs, &json);
+	if (dir == MG_DIR_JOB)
+		job_evidence(&json, r, o);
 	if (json.failed)
 		row.failed = true;
 	else
@@ -411,7 +446,7 @@ cleanup:
 static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
                          enum mg_direction dir, const struct outcome *o)
 {
-	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	const struct mg_file *f = file_of(m, dir);
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_event ev = { 0 };
 
@@ -428,6 +463,9 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	ev.done = o->res.done;
 	ev.total = o->res.total;
 	ev.no_transaction = o->no_txn;
+	ev.batch = dir == MG_DIR_JOB ? r->job_batch : 0;
+	ev.rows = o->res.rows;
+	ev.last_rows = o->res.last_rows;
 	mg_runner_emit(r, &ev);
 	mg_buf_dispose(&json);
 }
@@ -446,7 +484,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	bool in_txn = flags & MG_APPLY_IN_TXN;
 	int rc;
 
-	o.no_txn = outside_txn(r, dir == MG_DIR_UP ? &m->up : &m->down);
+	o.no_txn = outside_txn(r, file_of(m, dir));
 	mg_ledger_now(o.started, &o.t0);
 	if (o.no_txn && in_txn &&
 	    (rc = mg_runner_txn_end(r, MG_TXN_ROLLBACK, err)) < 0)
@@ -484,22 +522,23 @@ int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, unsigned flags,
                     struct mg_error *err)
 {
-	return apply(r, m, dir, flags, NULL, err);
+	/* `migrate test` takes no --reason; a job's batches keep theirs */
+	return apply(r, m, dir, flags, r->reason, err);
 }
 
 /* A dry run reads the live "before" values through conn, and changes
  * nothing. */
 static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
-                          const struct mg_migration *m, bool up)
+                          const struct mg_migration *m, enum mg_direction dir)
 {
-	const struct mg_file *file = up ? &m->up : &m->down;
+	const struct mg_file *file = file_of(m, dir);
 	struct mg_checks cs = { 0 };
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_error cerr = { 0 };
 	struct mg_event ev = { 0 };
 
 	ev.m = m;
-	ev.direction = up ? MG_DIR_UP : MG_DIR_DOWN;
+	ev.direction = dir;
 	ev.status = MG_OUTCOME_PLANNED;
 	ev.file = file->path;
 	ev.checksum = file->checksum;
@@ -557,8 +596,8 @@ static int dry_query(struct mg_rows **out, struct mg_conn *conn,
  * next file's. A check that ended the transaction stops the dry run: the
  * next check is refused (dry_query), and the file with it.
  */
-static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
-                        bool up, struct mg_error *err)
+int mg_runner_dry_run(struct mg_runner *r, const struct mg_migration *m,
+                      enum mg_direction dir, struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	struct dry_conn guard = { .base = *r->conn, .real = r->conn };
@@ -570,13 +609,13 @@ static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
 	guard.base.drv = &guard.drv;
 	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		return rc;
-	dry_run_event(r, &guard.base, m, up);
+	dry_run_event(r, &guard.base, m, dir);
 	if (drv->in_txn != NULL &&
 	    (rc = drv->in_txn(&inside, r->conn, err)) == 0 && !inside)
 		rc = mg_error_set(err, MG_ERR,
 		                  "a check of '%s' ended the dry run's "
 		                  "read-only transaction: stopped",
-		                  up ? m->up.path : m->down.path);
+		                  file_of(m, dir)->path);
 	rrc = drv->txn(r->conn, MG_TXN_ROLLBACK, rc < 0 ? NULL : err);
 	return rc < 0 ? rc : rrc;
 }
@@ -605,6 +644,12 @@ static int check_file(struct mg_runner *r, const struct mg_file *f,
 		mg_error_locate(err, f->path, line);
 	}
 	return rc;
+}
+
+int mg_runner_check_file(struct mg_runner *r, const struct mg_file *f,
+                         struct mg_error *err)
+{
+	return check_file(r, f, err);
 }
 
 /* Plans, then checks every file of the plan before any of them runs. */
@@ -666,6 +711,7 @@ static int row_reason(struct mg_buf *out, const struct mg_runner *r,
 		const struct mg_ledger_row *row = &r->ledger->rows[i];
 
 		if (row->version == m->version && row->f[MG_LF_STATUS] &&
+		    mg_direction_sets_state(row->f[MG_LF_DIRECTION]) &&
 		    strcmp(row->f[MG_LF_STATUS],
 		           mg_outcome_name(MG_OUTCOME_OK)) == 0) {
 			was = row->f[MG_LF_DOWN_CHECKSUM];
@@ -733,7 +779,9 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
 			for (i = 0; i < p.n && rc == 0; i++)
-				rc = dry_run_file(r, p.v[i], s->up, err);
+				rc = mg_runner_dry_run(
+				        r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
+				        err);
 		mg_plan_dispose(&p);
 		mg_ledger_free(r->ledger);
 		r->ledger = NULL;

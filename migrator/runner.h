@@ -13,6 +13,7 @@
 struct mg_checks;
 struct mg_conn;
 struct mg_error;
+struct mg_file;
 struct mg_ledger;
 struct mg_migration;
 struct mg_source;
@@ -32,6 +33,10 @@ struct mg_event {
 	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
+	/* jobs (issue 11): rows the file's statements affected, all and
+	 * the last statement's */
+	int64_t rows, last_rows;
+	size_t batch; /* a job's batch, from 1; 0 for a migration */
 };
 
 struct mg_runner {
@@ -42,9 +47,12 @@ struct mg_runner {
 	const char *host;              /* may be NULL */
 	const unsigned char *sign_key; /* Ed25519 secret key or NULL */
 	int lock_timeout_s;
-	const char *reason; /* up, down: --reason, kept in their rows */
+	const char *reason; /* up, down, job run: --reason, kept in rows */
 	void (*on_event)(void *ctx, const struct mg_event *ev);
 	void *ctx;
+
+	/* jobs (issue 11): the batch the next job row records, from 1 */
+	size_t job_batch;
 
 	/* filled by the run */
 	struct mg_ledger *ledger;
@@ -94,12 +102,21 @@ int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
  * back, and records its row in a transaction of its own. */
 #define MG_APPLY_NO_COMMIT (1u << 1)
 
-/* Runs one file (the up or down file of m) with its checks, in a
- * transaction of its own where it allows, records its ledger row and
- * emits its event. Returns the outcome's code, with err as shown. */
+/* Runs one file (the up or down file of m; MG_DIR_JOB: a job's file, m's
+ * up) with its checks, in a transaction of its own where it allows,
+ * records its ledger row (with r->reason) and emits its event. Returns the outcome's code, with err as shown. */
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, unsigned flags,
                     struct mg_error *err);
+/* A dry run of one file (dir: which of m's files; MG_DIR_JOB: a job's):
+ * its checks' before values inside a read-only transaction that is
+ * rolled back, and a `planned` event. */
+int mg_runner_dry_run(struct mg_runner *r, const struct mg_migration *m,
+                      enum mg_direction dir, struct mg_error *err);
+/* The driver's static check of a file as it will run (no connection):
+ * MG_EINVALID located at its path and line; 0 when fine. */
+int mg_runner_check_file(struct mg_runner *r, const struct mg_file *f,
+                         struct mg_error *err);
 /* Commits or rolls back the open transaction (MG_TXN_COMMIT or
  * MG_TXN_ROLLBACK), keeping the ledger's tail in step with it. */
 int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,

@@ -307,17 +307,26 @@ static int drain(struct my_conn *c, MYSQL *my, struct mg_error *err)
 }
 
 /* Runs one statement and discards whatever it returns. */
+/* rows: what the statement inserted, updated or deleted (jobs, issue
+ * 11); a result set's rows do not count. May be NULL. */
 static int run_discard(struct my_conn *c, const char *sql, size_t len,
-                       struct mg_error *err)
+                       int64_t *rows, struct mg_error *err)
 {
 	MYSQL_RES *res;
+	my_ulonglong n;
 
+	if (rows != NULL)
+		*rows = 0;
 	if (mysql_real_query(c->my, sql, len) != 0)
 		return my_error(err, c->my);
-	if ((res = mysql_store_result(c->my)) != NULL)
+	if ((res = mysql_store_result(c->my)) != NULL) {
 		mysql_free_result(res);
-	else if (mysql_field_count(c->my) != 0)
+	} else if (mysql_field_count(c->my) != 0) {
 		return my_error(err, c->my);
+	} else if (rows != NULL &&
+	           (n = mysql_affected_rows(c->my)) != (my_ulonglong)-1) {
+		*rows = (int64_t)n;
+	}
 	return drain(c, c->my, err);
 }
 
@@ -472,7 +481,10 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	for (i = 0; i < stmts.n; i++) {
 		const struct mg_stmt *s = &stmts.v[i];
 
-		if ((rc = run_discard(c, sql + s->off, s->len, err)) < 0) {
+		int64_t rows = 0;
+
+		if ((rc = run_discard(c, sql + s->off, s->len, &rows, err)) <
+		    0) {
 			unsigned rel = server_line(mysql_error(c->my));
 			/* "at line N" counts from the text sent, comments
 			 * before the statement included; without it, name
@@ -495,6 +507,8 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 			break;
 		}
 		res->done++;
+		res->rows += rows;
+		res->last_rows = rows;
 		/* DDL commits; DML inside the file's own BEGIN does not */
 		if (!(c->my->server_status & SERVER_STATUS_IN_TRANS))
 			res->committed = res->done;
@@ -898,4 +912,8 @@ const struct mg_driver mg_driver_mysql = {
 	.schema = my_schema,
 	.user = my_user,
 	.secret = my_secret,
+	/* jobs (issue 11): the newest row locked with the gap after it,
+	 * so another appender's insert and its own locking read wait */
+	.ledger_lock_sql = "SELECT id FROM %s ORDER BY id DESC LIMIT 1 "
+	                   "FOR UPDATE",
 };

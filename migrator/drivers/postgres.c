@@ -550,8 +550,24 @@ static int copy_refused(struct pg_conn *c, ExecStatusType st,
  * first error ends the query. *nres counts the file's statements that
  * completed; *line is the failure's line within sql (0: unknown).
  */
+/* Jobs (issue 11): adds a statement's rows affected to res. A query's
+ * rows ("SELECT 3") do not count: a batch ends when its last write
+ * affects none. */
+static void count_rows(struct mg_script_result *res, PGresult *r)
+{
+	const char *tag = PQcmdStatus(r), *n = PQcmdTuples(r);
+	int64_t rows = 0;
+
+	if (tag != NULL && strncmp(tag, "SELECT", 6) != 0 && n != NULL &&
+	    *n != '\0')
+		rows = strtoll(n, NULL, 10);
+	res->rows += rows;
+	res->last_rows = rows;
+}
+
 static int exec_query(struct pg_conn *c, const char *sql, size_t len,
-                      size_t *nres, unsigned *line, struct mg_error *err)
+                      size_t *nres, unsigned *line,
+                      struct mg_script_result *res, struct mg_error *err)
 {
 	struct mg_buf q = MG_BUF_INIT;
 	long prefix = 0;
@@ -590,6 +606,8 @@ static int exec_query(struct pg_conn *c, const char *sql, size_t len,
 			*line = error_line(r, sql, len, prefix,
 			                   n - pre_results);
 		} else if (rc == 0) {
+			if (n >= pre_results)
+				count_rows(res, r);
 			n++;
 		}
 		PQclear(r);
@@ -677,10 +695,10 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
 	if ((rc = chunk_ends(&ends, &nends, sql, len, err)) < 0)
 		return rc;
 	if (nends == 0)
-		rc = exec_query(c, sql, len, &done, &res->line, err);
+		rc = exec_query(c, sql, len, &done, &res->line, res, err);
 	for (k = 0; k < nends && rc == 0; from = ends[k++]) {
 		rc = exec_query(c, sql + from, ends[k] - from, &nres, &line,
-		                err);
+		                res, err);
 		done += nres;
 		if (rc < 0 && line > 0)
 			res->line = mg_sql_line_at(sql, from) + line - 1;
@@ -762,6 +780,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 				        sql, s->off + char_to_byte(one, s->len,
 				                                   atol(pos)));
 		}
+		if (rc == 0)
+			count_rows(res, r);
 		PQclear(r);
 		free(one);
 		if (rc < 0)
@@ -1229,4 +1249,6 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* jobs (issue 11): other appenders wait, readers do not */
+	.ledger_lock_sql = "LOCK TABLE %s IN EXCLUSIVE MODE",
 };
