@@ -19,6 +19,7 @@ enum setting {
 	SET_LOCK_TIMEOUT,
 	SET_SIGNING_KEY,
 	SET_NEW_TIMESTAMP,
+	SET_JOBS_DIR, /* issue 11 */
 	SET_COUNT
 };
 

@@ -38,7 +38,11 @@ struct opts {
 	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
 	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
 	const struct config *config; /* where each setting came from */
-	const char *args[4]; /* positional arguments after the command */
+	/* jobs (issue 11) */
+	bool due;             /* job run --due */
+	const char *jobs_dir; /* --jobs-dir, jobs-dir; default DIR/jobs */
+	/* positional arguments after the command (job run NAME...) */
+	const char *args[16];
 	int nargs;
 	unsigned given; /* which command options were given (O_*) */
 	bool help;      /* -h, --help */

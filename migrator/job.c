@@ -530,8 +530,10 @@ static int batches(struct mg_job_report *out, struct mg_runner *r,
 }
 
 int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
-               const struct mg_job *j, bool dry_run, struct mg_error *err)
+               const struct mg_job *j, unsigned flags, int64_t now_s,
+               struct mg_error *err)
 {
+	struct mg_job_last last;
 	const struct mg_driver *drv = r->conn->drv;
 	char name[128];
 	int64_t key;
@@ -541,7 +543,7 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 	r->applied = 0;
 	if ((rc = mg_runner_check_file(r, &j->m.up, err)) < 0)
 		return rc;
-	if (dry_run)
+	if (flags & MG_JOB_DRY_RUN)
 		return mg_runner_dry_run(r, &j->m, MG_DIR_JOB, err);
 	lock_name(name, &key, drv->schema(r->conn), r->table, j->m.name);
 	rc = drv->job_lock != NULL
@@ -569,6 +571,13 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 	     (rc = mg_ledger_ensure(r->ledger, r->conn, err)) < 0 ||
 	     (rc = mg_runner_txn_end(r, MG_TXN_COMMIT, err)) < 0)) {
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		goto cleanup;
+	}
+	if ((flags & MG_JOB_IF_DUE) &&
+	    ((rc = mg_job_last_run(&last, r->conn, r->table, j->m.name,
+	                           err)) < 0 ||
+	     !mg_job_due(j, &last, now_s, NULL))) {
+		out->not_due = rc == 0;
 		goto cleanup;
 	}
 	rc = batches(out, r, j, err);

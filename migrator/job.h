@@ -90,7 +90,14 @@ struct mg_job_report {
 	int64_t rows;    /* rows the batches affected (those rolled back
 	                    included: see each event) */
 	bool time_limit; /* stopped by job:batch max, work left */
+	bool not_due;    /* MG_JOB_IF_DUE: another run did it meanwhile */
 };
+
+/* mg_job_run() flags */
+#define MG_JOB_DRY_RUN (1u << 0) /* read-only: the checks' before values */
+/* --due: run only if the job is still due once its lock is held (a run
+ * that overlapped ours may have done it) */
+#define MG_JOB_IF_DUE (1u << 1)
 
 /*
  * Runs job j through r (r->conn open, r->table, r->on_event set; no
@@ -99,8 +106,9 @@ struct mg_job_report {
  * as the driver would run it, then runs one batch, or with job:batch
  * repeats it until its last statement affects no rows or max is reached.
  * Each batch is one ledger event (direction job), emitted with
- * ev->batch. With dry_run: no lock and no write, one `planned` event
- * with the checks' before values, in a read-only transaction.
+ * ev->batch. flags: MG_JOB_*; with MG_JOB_DRY_RUN no lock and no write,
+ * one `planned` event with the checks' before values, in a read-only
+ * transaction. now_s: the time MG_JOB_IF_DUE compares with.
  *
  * Returns the first failure as mg_run_up() does: MG_ELOCKED when another
  * run of the job holds its lock, MG_ECHECK for a check that failed
@@ -109,6 +117,7 @@ struct mg_job_report {
  * way.
  */
 int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
-               const struct mg_job *j, bool dry_run, struct mg_error *err);
+               const struct mg_job *j, unsigned flags, int64_t now_s,
+               struct mg_error *err);
 
 #endif
