@@ -110,7 +110,7 @@ static const struct mg_file *file_of(const struct mg_migration *m,
 static const struct mg_file *opposite_of(const struct mg_migration *m,
                                          enum mg_direction dir)
 {
-	return dir == MG_DIR_UP ? &m->down : &m->up;
+	return dir == MG_DIR_DOWN ? &m->up : &m->down;
 }
 
 static bool outside_txn(const struct mg_runner *r, const struct mg_file *f)
