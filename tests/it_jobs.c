@@ -37,6 +37,9 @@ struct dialect {
 	const char *make_t;
 	/* one batch: 1,000 rows of t set done = 1 */
 	const char *batch;
+	/* 500 rows whose id % 3 is k set done = 1: the text before k and
+	 * the text after it */
+	const char *batch_of[2];
 	/* a statement that takes about 0.1 s, and one of about 2 s */
 	const char *pause, *long_pause;
 	/* a job batch's ledger rows: its outcome, and on MySQL, where a
@@ -61,6 +64,9 @@ static const struct dialect dialects[] = {
 			  "SELECT x FROM n;\n",
 		.batch = "UPDATE t SET done = 1 WHERE id IN (SELECT id FROM "
 			 "t WHERE done = 0 ORDER BY id LIMIT 1000);\n",
+		.batch_of = { "UPDATE t SET done = 1 WHERE id IN (SELECT id "
+			      "FROM t WHERE done = 0 AND id % 3 = ",
+			      " ORDER BY id LIMIT 500);\n" },
 		/* no sleep(): counting keeps it busy */
 		.pause = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT "
 			 "x + 1 FROM n WHERE x < 300000) SELECT count(*) FROM "
@@ -76,6 +82,9 @@ static const struct dialect dialects[] = {
 			  "generate_series(1, 10000);\n",
 		.batch = "UPDATE t SET done = 1 WHERE id IN (SELECT id FROM "
 			 "t WHERE done = 0 ORDER BY id LIMIT 1000);\n",
+		.batch_of = { "UPDATE t SET done = 1 WHERE id IN (SELECT id "
+			      "FROM t WHERE done = 0 AND id % 3 = ",
+			      " ORDER BY id LIMIT 500);\n" },
 		.pause = "SELECT pg_sleep(0.1);\n",
 		.long_pause = "SELECT pg_sleep(2);\n",
 		.rows_per_batch = 1,
@@ -92,6 +101,9 @@ static const struct dialect dialects[] = {
 		 * table; its UPDATE takes one itself */
 		.batch = "UPDATE t SET done = 1 WHERE done = 0 ORDER BY id "
 			 "LIMIT 1000;\n",
+		.batch_of = { "UPDATE t SET done = 1 WHERE done = 0 AND id % 3 "
+			      "= ",
+			      " ORDER BY id LIMIT 500;\n" },
 		.pause = "SELECT SLEEP(0.1);\n",
 		.long_pause = "SELECT SLEEP(2);\n",
 		.rows_per_batch = 2,
@@ -372,6 +384,68 @@ static void concurrent_runs_of_a_job_one_exits_5(void **state)
 	assert_exit(r, 0);
 }
 
+/*
+ * Three jobs of different names at once, and `up` beside them where the
+ * database has a run lock: nobody waits for anybody's lock, and each
+ * appends its events under the ledger's tail lock, so the hash chain
+ * stays one (verify) and every batch is recorded once.
+ */
+static void jobs_side_by_side_keep_one_chain(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	char name[3][16], update[300], tag[16];
+	const char *args[3][4];
+	pid_t pids[3];
+	int k, code;
+
+	table_t(st);
+	for (k = 0; k < 3; k++) {
+		snprintf(name[k], sizeof(name[k]), "part%d", k);
+		snprintf(update, sizeof(update), "%s%d%s", d->batch_of[0], k,
+			 d->batch_of[1]);
+		job_file(e, name[k], "-- job:batch\n", d->pause, update, NULL);
+		args[k][0] = "job";
+		args[k][1] = "run";
+		args[k][2] = name[k];
+		args[k][3] = NULL;
+	}
+	for (k = 0; k < 3; k++) {
+		snprintf(tag, sizeof(tag), "job%d", k);
+		pids[k] = it_mg_bg(e, tag, NULL, args[k]);
+		assert_true(pids[k] > 0);
+	}
+	if (((struct jobs_state *)st)->bk != BK_SQLITE) {
+		it_sleep_ms(200);
+		assert_int_equal(it_pair(e, "0002_u", "CREATE TABLE u(x int);\n",
+					 "DROP TABLE u;\n"),
+				 0);
+		MG(r, "up");
+		assert_exit(r, 0);
+	}
+	for (k = 0; k < 3; k++) {
+		code = it_wait(pids[k], 60000);
+		if (code != 0) {
+			char *err;
+
+			snprintf(tag, sizeof(tag), "job%d", k);
+			err = it_bg_output(e, tag, true);
+			print_error("job %d: exit %d\n%s\n", k, code, err);
+			free(err);
+		}
+		assert_int_equal(code, 0);
+	}
+	assert_int_equal(done_rows(e), 10000);
+	/* 3,333 or 3,334 rows: 7 batches of up to 500, then one of none */
+	for (k = 0; k < 3; k++)
+		assert_int_equal(job_events(e, name[k], "ok"), 8);
+	assert_int_equal(it_count(e, "SELECT count(DISTINCT id) FROM "
+				     "migrate_ledger"),
+			 it_ledger_count(e, NULL));
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
 /* --due runs the jobs whose interval has passed since their last ok
  * run (never run counts), and no other. */
 static void due_runs_only_the_jobs_that_are_due(void **state)
@@ -586,6 +660,7 @@ static void version_zero_migration_ignores_job_events(void **state)
 #define BODIES(X)                                                             \
 	X(batched_job_stops_at_its_time_limit_and_continues)                  \
 	X(concurrent_runs_of_a_job_one_exits_5)                               \
+	X(jobs_side_by_side_keep_one_chain)                                   \
 	X(due_runs_only_the_jobs_that_are_due)                                \
 	X(failing_check_in_batch_3)                                           \
 	X(bad_job_files_exit_2)                                               \

@@ -912,8 +912,8 @@ const struct mg_driver mg_driver_mysql = {
 	.schema = my_schema,
 	.user = my_user,
 	.secret = my_secret,
-	/* jobs (issue 11): the newest row locked with the gap after it,
-	 * so another appender's insert and its own locking read wait */
-	.ledger_lock_sql = "SELECT id FROM %s ORDER BY id DESC LIMIT 1 "
-	                   "FOR UPDATE",
+	/* jobs (issue 11): every appender locks the oldest row, so the
+	 * others wait. Not the newest: its next-key lock takes the gap
+	 * where the insert goes, and two appenders deadlock there. */
+	.ledger_lock_sql = "SELECT id FROM %s ORDER BY id LIMIT 1 FOR UPDATE",
 };

@@ -584,6 +584,10 @@ static int sq_job_lock(struct mg_conn *conn, const char *name, int64_t key,
 	(void)name;
 	snprintf(suffix, sizeof(suffix), "-migrate-job-%016llx.lock",
 	         (unsigned long long)key);
+	/* each batch takes the write lock in turn with the other writers
+	 * (other jobs, `up`): wait for it as long as for the job's lock */
+	if (timeout_s * 1000 > DEFAULT_BUSY_MS)
+		sqlite3_busy_timeout(c->db, timeout_s * 1000);
 	return lock_path(&c->job_fd, c, suffix, "another run of this job",
 	                 timeout_s, err);
 }
