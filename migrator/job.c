@@ -494,9 +494,29 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The job's lock still held before a next batch: MySQL's lock session,
+ * say, may have been killed, and another run of the job started. */
+static int still_locked(struct mg_runner *r, const struct mg_job *j,
+                        const char *name, int64_t key, size_t batch,
+                        struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+
+	if (drv->job_lock != NULL || drv->lock_held == NULL ||
+	    drv->lock_held(r->conn, name, key, err) == 0)
+		return 0;
+	mg_error_set(err, MG_ELOCKED,
+	             "the lock of job '%s' was lost: its session ended or no "
+	             "longer holds it",
+	             j->m.name);
+	mg_error_hint(err, "stopped before batch %zu; run the job again", batch);
+	return MG_ELOCKED;
+}
+
 /* The batches, with the job's lock held and the ledger read. */
 static int batches(struct mg_job_report *out, struct mg_runner *r,
-                   const struct mg_job *j, struct mg_error *err)
+                   const struct mg_job *j, const char *name, int64_t key,
+                   struct mg_error *err)
 {
 	struct watch w = { r->on_event, r->ctx, false, 0, 0 };
 	int64_t start = now_ms();
@@ -513,6 +533,9 @@ static int batches(struct mg_job_report *out, struct mg_runner *r,
 			out->time_limit = true;
 			break;
 		}
+		if (batch > 1 &&
+		    (rc = still_locked(r, j, name, key, batch, err)) < 0)
+			break;
 		r->job_batch = batch;
 		w.seen = false;
 		rc = mg_runner_apply(r, &j->m, MG_DIR_JOB, 0, err);
@@ -580,7 +603,7 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 		out->not_due = rc == 0;
 		goto cleanup;
 	}
-	rc = batches(out, r, j, err);
+	rc = batches(out, r, j, name, key, err);
 cleanup:
 	if (drv->job_unlock != NULL)
 		drv->job_unlock(r->conn, name, key);

@@ -629,6 +629,44 @@ static void dry_run_changes_nothing(void **state)
 	assert_int_equal(job_events(e, "purge", "ok"), 1);
 }
 
+/* The jobs directory: jobs/ in the migrations directory by default,
+ * else --jobs-dir or migrate.conf's jobs-dir. */
+static void jobs_dir_from_flag_or_config(void **state)
+{
+	IT_BEGIN;
+	char path[600];
+	FILE *f;
+
+	job_file(e, "inside", "SELECT 1;\n", NULL);
+	MG(r, "config");
+	assert_exit(r, 0);
+	assert_contains(line(st, "jobs-dir"), "/migrations/jobs");
+	assert_contains(line(st, "jobs-dir"), "default");
+	snprintf(path, sizeof(path), "%s/elsewhere", e->root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/elsewhere/outside.sql", e->root);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("-- job:every 2h\nSELECT 1;\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/migrate.conf", e->root);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("jobs-dir = elsewhere\n", f);
+	fclose(f);
+	MG(r, "config");
+	assert_exit(r, 0);
+	assert_contains(line(st, "jobs-dir"), "elsewhere");
+	assert_contains(line(st, "jobs-dir"), "migrate.conf:1");
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"job\":\"outside\"");
+	assert_contains(r->out, "\"every\":\"2h\"");
+	assert_not_contains(r->out, "inside");
+	/* the flag wins */
+	MG(r, "job", "run", "inside", "--jobs-dir", "migrations/jobs");
+	assert_exit(r, 0);
+	assert_int_equal(job_events(e, "inside", "ok"), 1);
+}
+
 /* A migration of version 0 keeps its own state beside jobs' events,
  * which are version 0 too. */
 static void version_zero_migration_ignores_job_events(void **state)
@@ -665,6 +703,7 @@ static void version_zero_migration_ignores_job_events(void **state)
 	X(failing_check_in_batch_3)                                           \
 	X(bad_job_files_exit_2)                                               \
 	X(dry_run_changes_nothing)                                            \
+	X(jobs_dir_from_flag_or_config)                                       \
 	X(version_zero_migration_ignores_job_events)
 
 #define EACH(body)                                                            \
