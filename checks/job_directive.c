@@ -12,8 +12,11 @@ int64_t mg_duration_ms(const char *s, size_t len)
 	static const struct {
 		const char *unit;
 		int64_t ms;
-	} units[] = { { "ms", 1 },         { "s", 1000 }, { "m", 60000 },
-		      { "h", 3600000 },    { "", 1000 } };
+	} units[] = { { "ms", 1 },
+		      { "s", 1000 },
+		      { "m", 60000 },
+		      { "h", 3600000 },
+		      { "", 1000 } };
 	const char *p = s, *end = s + len;
 	int64_t n = 0;
 	size_t i, rest;
@@ -42,7 +45,8 @@ struct cur {
 
 static void skip_ws(struct cur *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r'))
+	while (c->p < c->end &&
+	       (*c->p == ' ' || *c->p == '\t' || *c->p == '\r'))
 		c->p++;
 }
 
@@ -173,7 +177,8 @@ int mg_job_directives_parse(struct mg_job_directives *out, const char *text,
 			goto fail;
 		skip_ws(&c);
 		if (c.p < c.end) {
-			rc = bad(err, line, "unexpected text after the directive");
+			rc = bad(err, line,
+			         "unexpected text after the directive");
 			goto fail;
 		}
 	}

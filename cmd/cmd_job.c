@@ -33,9 +33,8 @@ static int open_jobs(struct mg_jobs **out, const struct opts *o)
 	mg_problems_dispose(&problems);
 	if (rc == MG_ENOTFOUND) {
 		err.code = MG_EINVALID;
-		mg_error_hint(&err,
-		              "create it, or pass --jobs-dir DIR (config "
-		              "jobs-dir)");
+		mg_error_hint(&err, "create it, or pass --jobs-dir DIR (config "
+		                    "jobs-dir)");
 	}
 	return rc < 0 ? report(o, &err) : 0;
 }
@@ -150,8 +149,8 @@ static void list_text(const struct mg_job *j, const struct mg_job_last *l,
 	printf("%-*s %-6s %-10s %-27s %s%-11s%s %7zu %9s %8s  %s\n", width,
 	       j->m.name, every, batch, l->ran ? l->started_at : "never",
 	       colour_on(stdout, l->status), l->ran ? l->status : "-",
-	       colour_off(stdout, l->status), l->batches,
-	       l->ran ? rows : "-", l->ran ? ms : "-", duetext);
+	       colour_off(stdout, l->status), l->batches, l->ran ? rows : "-",
+	       l->ran ? ms : "-", duetext);
 }
 
 static int job_list(const struct opts *o)
@@ -176,8 +175,8 @@ static int job_list(const struct opts *o)
 			width = (int)strlen(jobs->v[i].m.name);
 	if (!o->json)
 		printf("%-*s %-6s %-10s %-27s %-11s %7s %9s %8s  %s\n", width,
-		       "JOB", "EVERY", "BATCH", "LAST RUN", "STATUS",
-		       "BATCHES", "ROWS", "MS", "DUE");
+		       "JOB", "EVERY", "BATCH", "LAST RUN", "STATUS", "BATCHES",
+		       "ROWS", "MS", "DUE");
 	/* no lock: a read-only look may run beside a job */
 	for (i = 0; i < jobs->n; i++) {
 		const struct mg_job *j = &jobs->v[i];
@@ -271,10 +270,11 @@ static void on_event(void *arg, const struct mg_event *ev)
 		const char *word = mg_outcome_name(ev->status);
 
 		/* a progress line per batch */
-		say(o, "job %s: batch %zu: %s%s%s, %" PRId64 " row%s (%lld ms)\n",
+		say(o,
+		    "job %s: batch %zu: %s%s%s, %" PRId64 " row%s (%lld ms)\n",
 		    ev->m->name, ev->batch, colour_on(stderr, word), word,
-		    colour_off(stderr, word), ev->rows, ev->rows == 1 ? "" : "s",
-		    (long long)ev->duration_ms);
+		    colour_off(stderr, word), ev->rows,
+		    ev->rows == 1 ? "" : "s", (long long)ev->duration_ms);
 		if (!o->quiet)
 			print_checks(stderr, ev);
 	}
@@ -326,8 +326,8 @@ static int pick(const struct mg_job ***out, const struct opts *o,
 
 		if (j == NULL) {
 			free(v);
-			return usage_error(o, "no job '%s' in '%s'",
-			                   o->args[i], jobs->dir);
+			return usage_error(o, "no job '%s' in '%s'", o->args[i],
+			                   jobs->dir);
 		}
 		for (k = 0; k < n && v[k] != j; k++)
 			;

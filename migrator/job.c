@@ -232,8 +232,7 @@ int mg_jobs_load(struct mg_jobs **out, const char *dir,
 	}
 	if ((js = calloc(1, sizeof(*js))) == NULL ||
 	    (js->dir = strdup(dir)) == NULL ||
-	    (nnames > 0 &&
-	     (js->v = calloc(nnames, sizeof(*js->v))) == NULL)) {
+	    (nnames > 0 && (js->v = calloc(nnames, sizeof(*js->v))) == NULL)) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -263,9 +262,9 @@ int mg_jobs_load(struct mg_jobs **out, const char *dir,
 	}
 	rc = 0;
 	if (problems->n > 0) {
-		rc = mg_error_set(err, MG_EINVALID, "%zu invalid job file%s in '%s'",
-		                  problems->n, problems->n == 1 ? "" : "s",
-		                  dir);
+		rc = mg_error_set(err, MG_EINVALID,
+		                  "%zu invalid job file%s in '%s'", problems->n,
+		                  problems->n == 1 ? "" : "s", dir);
 		goto cleanup;
 	}
 	*out = js;
@@ -297,8 +296,7 @@ void mg_jobs_free(struct mg_jobs *jobs)
 	free(jobs);
 }
 
-const struct mg_job *mg_jobs_find(const struct mg_jobs *jobs,
-                                  const char *name)
+const struct mg_job *mg_jobs_find(const struct mg_jobs *jobs, const char *name)
 {
 	size_t i;
 
@@ -368,8 +366,7 @@ static void copy(char *out, size_t size, const char *s)
 }
 
 int mg_job_last_run(struct mg_job_last *out, struct mg_conn *conn,
-                    const char *table, const char *name,
-                    struct mg_error *err)
+                    const char *table, const char *name, struct mg_error *err)
 {
 	struct mg_ledger_row *rows = NULL;
 	size_t n = 0, i, batch = 0;
@@ -378,8 +375,8 @@ int mg_job_last_run(struct mg_job_last *out, struct mg_conn *conn,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = mg_ledger_job_rows(&rows, &n, conn, table, name,
-	                             HISTORY_ROWS, err)) < 0)
+	if ((rc = mg_ledger_job_rows(&rows, &n, conn, table, name, HISTORY_ROWS,
+	                             err)) < 0)
 		return rc;
 	/* newest first: the newest event says how the run ended; the run
 	 * goes back to its batch 1 */
@@ -396,7 +393,8 @@ int mg_job_last_run(struct mg_job_last *out, struct mg_conn *conn,
 			copy(out->started_at, sizeof(out->started_at),
 			     row->f[MG_LF_STARTED_AT]);
 		}
-		if (!out->ok_ever && status != NULL && strcmp(status, "ok") == 0) {
+		if (!out->ok_ever && status != NULL &&
+		    strcmp(status, "ok") == 0) {
 			out->ok_ever = true;
 			copy(out->last_ok_at, sizeof(out->last_ok_at),
 			     row->f[MG_LF_STARTED_AT]);
@@ -509,7 +507,8 @@ static int still_locked(struct mg_runner *r, const struct mg_job *j,
 	             "the lock of job '%s' was lost: its session ended or no "
 	             "longer holds it",
 	             j->m.name);
-	mg_error_hint(err, "stopped before batch %zu; run the job again", batch);
+	mg_error_hint(err, "stopped before batch %zu; run the job again",
+	              batch);
 	return MG_ELOCKED;
 }
 
@@ -597,8 +596,8 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 		goto cleanup;
 	}
 	if ((flags & MG_JOB_IF_DUE) &&
-	    ((rc = mg_job_last_run(&last, r->conn, r->table, j->m.name,
-	                           err)) < 0 ||
+	    ((rc = mg_job_last_run(&last, r->conn, r->table, j->m.name, err)) <
+	             0 ||
 	     !mg_job_due(j, &last, now_s, NULL))) {
 		out->not_due = rc == 0;
 		goto cleanup;

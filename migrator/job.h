@@ -47,29 +47,27 @@ int mg_jobs_load(struct mg_jobs **out, const char *dir,
                  struct mg_problems *problems, struct mg_error *err);
 void mg_jobs_free(struct mg_jobs *jobs);
 /* Lends the job of that name, or NULL. */
-const struct mg_job *mg_jobs_find(const struct mg_jobs *jobs,
-                                  const char *name);
+const struct mg_job *mg_jobs_find(const struct mg_jobs *jobs, const char *name);
 
 /* A job's last run, from the ledger: its batches' events back to the one
  * that started it. */
 struct mg_job_last {
-	bool ran;                 /* any event at all */
-	char status[16];          /* of the newest event */
-	char started_at[32];      /* of the run's first batch */
-	char finished_at[32];     /* of its newest event */
-	int64_t rows;             /* affected by all its batches */
-	int64_t duration_ms;      /* its batches' durations summed */
+	bool ran;             /* any event at all */
+	char status[16];      /* of the newest event */
+	char started_at[32];  /* of the run's first batch */
+	char finished_at[32]; /* of its newest event */
+	int64_t rows;         /* affected by all its batches */
+	int64_t duration_ms;  /* its batches' durations summed */
 	size_t batches;
-	bool ok_ever;             /* an `ok` event exists */
-	char last_ok_at[32];      /* started_at of the newest `ok` event */
-	int64_t last_ok_s;        /* the same in seconds since 1970 */
+	bool ok_ever;        /* an `ok` event exists */
+	char last_ok_at[32]; /* started_at of the newest `ok` event */
+	int64_t last_ok_s;   /* the same in seconds since 1970 */
 };
 
 /* Reads job `name`'s last run from ledger `table`; all zero when it never
  * ran or the ledger does not exist. */
 int mg_job_last_run(struct mg_job_last *out, struct mg_conn *conn,
-                    const char *table, const char *name,
-                    struct mg_error *err);
+                    const char *table, const char *name, struct mg_error *err);
 
 /*
  * Whether the job is due at now_s (seconds since 1970): it has

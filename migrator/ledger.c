@@ -469,8 +469,7 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 	 * first in a transaction waits for the others' and reads the
 	 * tail again, so that the chain never forks. Later appends of
 	 * the same transaction hold that lock already. */
-	if (l->last_id == l->committed_id &&
-	    (rc = lock_tail(l, conn, err)) < 0)
+	if (l->last_id == l->committed_id && (rc = lock_tail(l, conn, err)) < 0)
 		return rc;
 	row->id = l->last_id + 1;
 	snprintf(num, sizeof(num), "%" PRId64, row->id);
@@ -709,7 +708,8 @@ int mg_ledger_job_rows(struct mg_ledger_row **out, size_t *n,
 	if (rc < 0)
 		goto cleanup;
 	if (r->ncols != MG_LF_COUNT) {
-		rc = mg_error_set(err, MG_ERR, "ledger query returned %zu columns",
+		rc = mg_error_set(err, MG_ERR,
+		                  "ledger query returned %zu columns",
 		                  r->ncols);
 		goto cleanup;
 	}

@@ -141,8 +141,7 @@ static void test_parse_time(void **state)
 	/* date -u -d 2026-01-31T12:00:00Z +%s */
 	assert_int_equal(mg_job_parse_time("2026-01-31T12:00:00.000000Z"),
 	                 1769860800);
-	assert_int_equal(mg_job_parse_time("2024-02-29T23:59:59Z"),
-	                 1709251199);
+	assert_int_equal(mg_job_parse_time("2024-02-29T23:59:59Z"), 1709251199);
 	assert_int_equal(mg_job_parse_time("2026-13-01T00:00:00Z"), -1);
 	assert_int_equal(mg_job_parse_time("yesterday"), -1);
 	assert_int_equal(mg_job_parse_time(NULL), -1);
@@ -218,8 +217,9 @@ static void test_load_reads_jobs_sorted(void **state)
 	struct mg_jobs *jobs = NULL;
 	char sub[128];
 
-	put(d, "purge.sql", "-- job:every 1d\n-- job:batch max 10m\n"
-	                    "-- check: rows t unchanged\nDELETE FROM t;\n");
+	put(d, "purge.sql",
+	    "-- job:every 1d\n-- job:batch max 10m\n"
+	    "-- check: rows t unchanged\nDELETE FROM t;\n");
 	put(d, "archive-leads.v2.sql", "SELECT 1;\n");
 	put(d, "README.md", "not a job\n");
 	put(d, ".hidden.sql", "not a job either\n");

@@ -483,8 +483,7 @@ static int sq_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
 }
 
 static int lock_path(int *out, struct sq_conn *c, const char *suffix,
-                     const char *who_runs, int timeout_s,
-                     struct mg_error *err);
+                     const char *who_runs, int timeout_s, struct mg_error *err);
 
 /*
  * Locks DB-migrate.lock, waiting up to timeout_s. A POSIX lock on a file of
@@ -500,8 +499,7 @@ static int lock_file(struct sq_conn *c, int timeout_s, struct mg_error *err)
 
 /* Locks DB<suffix> into *fd; `who` names the holder in the message. */
 static int lock_path(int *out, struct sq_conn *c, const char *suffix,
-                     const char *who_runs, int timeout_s,
-                     struct mg_error *err)
+                     const char *who_runs, int timeout_s, struct mg_error *err)
 {
 	const char *db = sqlite3_db_filename(c->db, "main");
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
