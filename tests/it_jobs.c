@@ -10,6 +10,7 @@
  * failed check that cannot be rolled back there) the test asks dialect().
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -446,6 +447,53 @@ static void jobs_side_by_side_keep_one_chain(void **state)
 	assert_exit(r, 0);
 }
 
+/*
+ * A run killed mid-way (SIGKILL, between or inside batches): every batch
+ * that committed has its event, and the next run goes on from where the
+ * data stands. On MySQL, which commits a batch's statements before its
+ * event, the batch that was cut may be in the data and marked 'dirty'.
+ */
+static void killed_job_continues_from_the_data(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	static const char *const args[] = { "job", "run", "backfill", NULL };
+	long long ok, done, t0;
+	pid_t pid;
+
+	table_t(st);
+	job_file(e, "backfill", "-- job:batch\n", d->pause, d->pause,
+		 d->batch, NULL);
+	pid = it_mg_bg(e, "killed", NULL, args);
+	assert_true(pid > 0);
+	/* two batches recorded: the third is under way */
+	for (t0 = it_now_ms(); job_events(e, "backfill", "ok") < 2 &&
+			       it_now_ms() - t0 < 30000;)
+		it_sleep_ms(20);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(it_wait(pid, 10000), 128 + SIGKILL);
+	ok = job_events(e, "backfill", "ok");
+	done = done_rows(e);
+	assert_true(ok >= 2 && ok < 10);
+	if (d->rolls_back)
+		assert_int_equal(done, ok * 1000);
+	else
+		assert_true(done == ok * 1000 || done == (ok + 1) * 1000);
+
+	/* the next run finishes the work, whatever the killed one left */
+	MG(r, "job", "run", "backfill");
+	assert_exit(r, 0);
+	assert_int_equal(done_rows(e), 10000);
+	assert_contains(r->err, "job backfill: done");
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"status\":\"ok\"");
+	assert_int_equal(json_number(r->out, "\"backfill\"", "rows"),
+			 10000 - done);
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
 /* --due runs the jobs whose interval has passed since their last ok
  * run (never run counts), and no other. */
 static void due_runs_only_the_jobs_that_are_due(void **state)
@@ -471,6 +519,11 @@ static void due_runs_only_the_jobs_that_are_due(void **state)
 	assert_contains(line(st, "\"manual\""), "\"every\":null");
 	assert_contains(line(st, "\"manual\""), "\"last_run\":null");
 
+	MG(r, "job", "list");
+	assert_exit(r, 0);
+	assert_contains(line(st, "manual"), "never (run by name)");
+	assert_contains(line(st, "daily"), " yes");
+	assert_contains(line(st, "hourly"), "no (at ");
 	MG(r, "job", "run", "--due", "--reason", "cron");
 	assert_exit(r, 0);
 	assert_int_equal(job_events(e, "daily", "ok"), 1);
@@ -699,6 +752,7 @@ static void version_zero_migration_ignores_job_events(void **state)
 	X(batched_job_stops_at_its_time_limit_and_continues)                  \
 	X(concurrent_runs_of_a_job_one_exits_5)                               \
 	X(jobs_side_by_side_keep_one_chain)                                   \
+	X(killed_job_continues_from_the_data)                                 \
 	X(due_runs_only_the_jobs_that_are_due)                                \
 	X(failing_check_in_batch_3)                                           \
 	X(bad_job_files_exit_2)                                               \
