@@ -221,15 +221,18 @@ struct mg_driver {
 	/* ---- jobs (issue 11) ---- */
 
 	/*
-	 * A statement that, run in the transaction that appends a ledger
-	 * row and before the ledger's tail is read again, makes every
-	 * other appender wait until that transaction ends: a job appends
-	 * while `up` runs, neither holding the other's lock, and the hash
-	 * chain must not fork. "%s" stands for the quoted ledger table (a
-	 * template, not a printf format). NULL: the transaction itself
-	 * excludes other writers (SQLite's BEGIN IMMEDIATE).
+	 * Called in a transaction that is about to append to the ledger
+	 * `table` (quoted, as in SQL), before the ledger's tail is read
+	 * again: makes every other appender wait until this transaction
+	 * ends, and the driver frees it then (commit or rollback). A job
+	 * appends while `up` runs, neither holding the other's lock, and
+	 * the hash chain must not fork. It needs no privilege beyond
+	 * SELECT and INSERT on the ledger, which a careful team may grant
+	 * alone. MG_ELOCKED when it waited too long. NULL: the transaction
+	 * itself excludes other writers (SQLite's BEGIN IMMEDIATE).
 	 */
-	const char *ledger_lock_sql;
+	int (*ledger_lock)(struct mg_conn *conn, const char *table,
+	                   struct mg_error *err);
 
 	/*
 	 * A lock of one job's name, apart from the run lock, waiting up to

@@ -438,21 +438,12 @@ static int lock_tail(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_error *err)
 {
 	const struct mg_driver *drv = conn->drv;
-	const char *tpl = drv->ledger_lock_sql, *at;
-	struct mg_buf sql = MG_BUF_INIT;
-	int rc = 0;
+	int rc;
 
-	if (tpl != NULL && (at = strstr(tpl, "%s")) != NULL) {
-		mg_buf_addn(&sql, tpl, (size_t)(at - tpl));
-		mg_buf_add(&sql, l->table);
-		mg_buf_add(&sql, at + 2);
-		if ((rc = mg_buf_check(&sql, err)) == 0)
-			rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err);
-	}
-	mg_buf_dispose(&sql);
-	if (rc == 0)
-		rc = mg_ledger_refresh(l, conn, err);
-	return rc;
+	if (drv->ledger_lock != NULL &&
+	    (rc = drv->ledger_lock(conn, l->table, err)) < 0)
+		return rc;
+	return mg_ledger_refresh(l, conn, err);
 }
 
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,

@@ -1219,6 +1219,23 @@ static const char *pg_secret(struct mg_conn *conn)
 	return pw != NULL && pw[0] != '\0' ? pw : NULL;
 }
 
+/*
+ * The ledger's append lock (jobs, issue 11): a transaction-scoped
+ * advisory lock, which needs no privilege on the table (LOCK TABLE would
+ * need UPDATE) and ends with the transaction. Two int4 keys: a key space
+ * apart from the run and job locks' bigint keys.
+ */
+static int pg_ledger_lock(struct mg_conn *conn, const char *table,
+                          struct mg_error *err)
+{
+	const char *params[1] = { table };
+
+	return pg_query(NULL, conn,
+	                "SELECT pg_advisory_xact_lock(1835364460, "
+	                "hashtext(?))",
+	                params, 1, 0, err);
+}
+
 static const char *const pg_schemes[] = { "postgres://", "postgresql://",
 	                                  NULL };
 
@@ -1249,6 +1266,6 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
-	/* jobs (issue 11): other appenders wait, readers do not */
-	.ledger_lock_sql = "LOCK TABLE %s IN EXCLUSIVE MODE",
+	/* jobs (issue 11) */
+	.ledger_lock = pg_ledger_lock,
 };
