@@ -122,7 +122,7 @@ static const struct option options[] = {
 	           "ledger: write its head to FILE; verify: check against it"),
 	/* jobs (issue 11) */
 	OPT_BOOL(0, "due", due, O_DUE,
-	         "job run: every job whose job:every interval has passed"),
+	         "job run: every job whose interval has passed"),
 	OPT_STRING(0, "jobs-dir", jobs_dir, "DIR", O_JOBS_DIR,
 	           "job files (default: jobs/ in the migrations directory)"),
 };
