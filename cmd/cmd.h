@@ -56,5 +56,6 @@ int cmd_test(const struct opts *o);
 int cmd_config(const struct opts *o);
 /* migrate job list | run (issue 11), cmd/cmd_job.c */
 int cmd_job(const struct opts *o);
+int cmd_plan(const struct opts *o); /* issue 10 */
 
 #endif

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "checks/check.h"
+#include "checks/evidence.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/source.h"
 #include "rollback/undo.h"
@@ -142,6 +144,7 @@ struct outcome {
 	bool unrecorded; /* no_txn: the outcome's row could not be written,
 	                    so the dirty marker stays the version's last word */
 	struct mg_script_result res;
+	struct mg_evidence ev; /* each statement (issue 10) */
 	struct mg_checks cs;
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
@@ -209,7 +212,9 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 	const struct mg_file *f = file_of(m, dir);
 	int rc;
 
+	mg_evidence_init(&o->ev, r->hooks);
 	rc = mg_checks_before(&o->cs, r->conn, &f->dir, &o->err);
+	o->cs.in_txn = !o->no_txn;
 	if (rc == MG_ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -219,8 +224,8 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 		o->stop = STOP_PRE_FAILED;
 		check_error(&o->err, &o->cs, f->path);
 	} else if (drv->exec_script(r->conn, f->text, f->len,
-	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0, &o->res,
-	                            &o->err) < 0) {
+	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0,
+	                            &o->ev.hooks, &o->res, &o->err) < 0) {
 		o->stop = STOP_SQL;
 		mg_error_locate(&o->err, f->path, o->res.line);
 	} else if (mg_checks_after(&o->cs, r->conn, &o->err) < 0) {
@@ -347,24 +352,37 @@ static void error_text(struct mg_ledger_row *row, const struct outcome *o)
 	mg_buf_dispose(&b);
 }
 
-/*
- * Jobs (issue 11): a batch's rows affected, as one more evidence item of
- * kind statement that sums the batch's statements, appended to the
- * checks' array in `json`: {"kind":"statement","batch":N,"statements":N,
- * "rows":N,"last_rows":N}. `job list` reads it back.
- */
-static void job_evidence(struct mg_buf *json, const struct mg_runner *r,
-                         const struct outcome *o)
+/* The row's evidence (issue 10): the checks' items, then each
+ * statement's, then the approved plan that let it run. */
+static void evidence_json(struct mg_buf *out, const struct mg_runner *r,
+                          const struct outcome *o)
 {
-	if (json->failed || json->len == 0 || json->ptr[json->len - 1] != ']')
-		return;
-	mg_buf_truncate(json, json->len - 1);
-	mg_buf_addf(json,
-	            "%s{\"kind\":\"statement\",\"batch\":%zu,"
-	            "\"statements\":%zu,\"rows\":%" PRId64
-	            ",\"last_rows\":%" PRId64 "}]",
-	            json->len > 1 ? "," : "", r->job_batch, o->res.done,
-	            o->res.rows, o->res.last_rows);
+	struct mg_json w;
+
+	mg_json_init(&w, out);
+	mg_json_array_begin(&w, NULL);
+	mg_checks_json_items(&o->cs, &w);
+	mg_evidence_json(&o->ev, &w);
+	/* jobs (issue 11): the batch's number and the rows its statements
+	 * affected, summed, in an item of kind statement without a line;
+	 * `job list` reads it back */
+	if (r->job_batch > 0) {
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", "statement");
+		mg_json_int(&w, "batch", (int64_t)r->job_batch);
+		mg_json_int(&w, "statements", (int64_t)o->res.done);
+		mg_json_int(&w, "rows", o->res.rows);
+		mg_json_int(&w, "last_rows", o->res.last_rows);
+		mg_json_end(&w);
+	}
+	if (r->plan_hash != NULL) {
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", "plan");
+		mg_json_string(&w, "hash", r->plan_hash);
+		mg_json_string(&w, "file", r->plan_file);
+		mg_json_end(&w);
+	}
+	mg_json_end(&w);
 }
 
 /*
@@ -388,9 +406,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	row_times(&row, o->started, o->finished, o->t1 - o->t0);
 	mg_ledger_row_set(&row, MG_LF_REASON,
 	                  reason != NULL && *reason ? reason : NULL);
-	mg_checks_json(&o->cs, &json);
-	if (dir == MG_DIR_JOB)
-		job_evidence(&json, r, o);
+	evidence_json(&json, r, o);
 	if (json.failed)
 		row.failed = true;
 	else
@@ -444,13 +460,15 @@ cleanup:
 }
 
 static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
-                         enum mg_direction dir, const struct outcome *o)
+                         enum mg_direction dir, const struct outcome *o,
+                         bool preview)
 {
 	const struct mg_file *f = file_of(m, dir);
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_event ev = { 0 };
 
-	mg_checks_json(&o->cs, &json);
+	evidence_json(&json, r, o);
+	ev.evidence = &o->ev;
 	ev.m = m;
 	ev.direction = dir;
 	ev.status = decide(o);
@@ -466,6 +484,7 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	ev.batch = dir == MG_DIR_JOB ? r->job_batch : 0;
 	ev.rows = o->res.rows;
 	ev.last_rows = o->res.last_rows;
+	ev.preview = preview;
 	mg_runner_emit(r, &ev);
 	mg_buf_dispose(&json);
 }
@@ -506,13 +525,35 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	if ((rc = record(r, m, dir, &o, flags, reason, err)) < 0)
 		goto cleanup;
-	emit_outcome(r, m, dir, &o);
+	emit_outcome(r, m, dir, &o, false);
 	if ((rc = outcome_code(&o)) < 0) {
 		*err = o.err;
 		err->code = rc;
 		goto cleanup;
 	}
 	r->applied++;
+cleanup:
+	mg_checks_dispose(&o.cs);
+	return rc;
+}
+
+int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
+                       struct mg_error *err)
+{
+	struct outcome o = { 0 };
+	int rc;
+
+	mg_ledger_now(o.started, &o.t0);
+	if ((rc = run_file(r, m, MG_DIR_UP, &o)) < 0) {
+		*err = o.err;
+		goto cleanup;
+	}
+	mg_ledger_now(o.finished, &o.t1);
+	emit_outcome(r, m, MG_DIR_UP, &o, true);
+	if ((rc = outcome_code(&o)) < 0) {
+		*err = o.err;
+		err->code = rc;
+	}
 cleanup:
 	mg_checks_dispose(&o.cs);
 	return rc;
@@ -755,6 +796,16 @@ static int reload(struct mg_runner *r, struct mg_error *err)
 	return mg_ledger_refresh(r->ledger, r->conn, err);
 }
 
+/* The caller's on_plan hears of the run's first plan (a header for
+ * people, issue 10); a plan made again after another runner's rows is
+ * not news. */
+static void tell_plan(struct mg_runner *r, const struct mg_plan *p, bool *told)
+{
+	if (!*told && r->on_plan != NULL)
+		r->on_plan(r->ctx, p);
+	*told = true;
+}
+
 /*
  * With a run lock the ledger cannot change under us: plan once. Without
  * one (SQLite) each file's transaction is the lock, so read the ledger's
@@ -771,6 +822,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	struct mg_buf reason = MG_BUF_INIT;
 	size_t i = 0;
 	int64_t seen;
+	bool told = false;
 	int rc;
 
 	r->applied = 0;
@@ -791,6 +843,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		return rc;
 	if (!replan && (rc = plan(&p, r, s, err)) < 0)
 		goto cleanup;
+	if (!replan)
+		tell_plan(r, &p, &told);
 	for (;;) {
 		bool in_txn = false;
 
@@ -809,7 +863,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 			    (p.v == NULL || r->ledger->last_id != seen)) {
 				mg_plan_dispose(&p);
 				i = 0;
-				rc = plan(&p, r, s, err);
+				if ((rc = plan(&p, r, s, err)) == 0)
+					tell_plan(r, &p, &told);
 			}
 			if (rc < 0) {
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
