@@ -32,8 +32,10 @@ enum {
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
 	/* jobs (issue 11) */
-	O_DUE = 1u << 17,
-	O_JOBS_DIR = 1u << 18,
+	O_DUE = 1u << 20,
+	O_JOBS_DIR = 1u << 21,
+	/* backups */
+	O_PRUNE_VERSION = 1u << 17,
 	/* issue 10: preview and plans */
 	O_PREVIEW = 1u << 24,
 	O_PLAN = 1u << 25,

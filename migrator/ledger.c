@@ -51,6 +51,8 @@ const char *mg_direction_name(enum mg_direction d)
 		[MG_DIR_REPAIR] = "repair",
 		[MG_DIR_ROUNDTRIP] = "roundtrip",
 		[MG_DIR_JOB] = "job",
+		[MG_DIR_RESTORE] = "restore",
+		[MG_DIR_PRUNE] = "prune",
 	};
 
 	return names[d];
@@ -230,16 +232,17 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	add_columns(&sql, drv);
 	mg_buf_addf(&sql, " FROM %s", t);
 	/* a version's latest event says failed/dirty, its latest 'ok' one
-	 * whether it is applied; the row with the highest id is among them.
-	 * Only the directions that make a version's state count: a job's
-	 * events (version 0) must not hide those of a version 0 */
+	 * whether it is applied, counting only the directions that change
+	 * a version's state (restore and prune events do not); the row with
+	 * the highest id is read too: refresh goes on from it */
 	if (!full)
 		mg_buf_addf(&sql,
 		            " WHERE id IN (SELECT max(id) FROM %s WHERE %s "
 		            "GROUP BY version) OR id IN (SELECT max(id) FROM "
 		            "%s WHERE status = 'ok' AND %s GROUP BY version) "
 		            "OR id = (SELECT max(id) FROM %s)",
-		            t, STATE_DIRECTIONS, t, STATE_DIRECTIONS, t);
+		            t, MG_LEDGER_STATE_DIRECTIONS, t,
+		            MG_LEDGER_STATE_DIRECTIONS, t);
 	mg_buf_add(&sql, " ORDER BY id");
 	if ((rc = mg_buf_check(&tq, err)) < 0 ||
 	    (rc = mg_buf_check(&sql, err)) < 0)
@@ -718,4 +721,17 @@ cleanup:
 	mg_buf_dispose(&tq);
 	mg_buf_dispose(&sql);
 	return rc;
+}
+
+bool mg_ledger_row_changes_state(const struct mg_ledger_row *row)
+{
+	static const char *const dirs[] = { "up", "down", "baseline",
+		                            "repair" };
+	const char *d = row->f[MG_LF_DIRECTION];
+	size_t i;
+
+	for (i = 0; d != NULL && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (strcmp(d, dirs[i]) == 0)
+			return true;
+	return false;
 }

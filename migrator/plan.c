@@ -95,9 +95,8 @@ int mg_status_build(struct mg_status *out, const struct mg_source *src,
 		const struct mg_ledger_row *row = &ledger->rows[i];
 		struct mg_status_entry *e;
 
-		/* job, restore and prune events are no version's state */
-		if (!mg_direction_sets_state(row->f[MG_LF_DIRECTION]))
-			continue;
+		if (!mg_ledger_row_changes_state(row))
+			continue; /* restore, prune */
 		e = find(&st, src->n, row->version);
 
 		if (e == NULL) { /* in the ledger only: files deleted */

@@ -17,6 +17,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
 
@@ -993,4 +994,7 @@ const struct mg_driver mg_driver_mysql = {
 	.secret = my_secret,
 	/* jobs (issue 11) */
 	.ledger_lock = my_ledger_lock,
+	/* backups */
+	.table_info = mg_my_table_info,
+	.update_from_sql = mg_my_update_join_sql,
 };
