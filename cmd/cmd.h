@@ -56,6 +56,8 @@ int read_hex_file(unsigned char *out, size_t len, const char *path,
                   struct mg_error *err);
 int cmd_test(const struct opts *o);
 int cmd_config(const struct opts *o);
+/* migrate job list | run (issue 11), cmd/cmd_job.c */
+int cmd_job(const struct opts *o);
 /* backups (cmd/cmd_backup.c) */
 int cmd_restore(const struct opts *o);
 int cmd_backups(const struct opts *o);

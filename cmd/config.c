@@ -33,12 +33,14 @@ static const struct {
 	[SET_NEW_TIMESTAMP] = { "new-timestamp", NULL, "false" },
 	/* fleets: a file of target URLs (cmd/fleet.c) */
 	[SET_TARGETS] = { "targets", NULL, NULL },
+	/* jobs (issue 11); unset: jobs/ in the migrations directory */
+	[SET_JOBS_DIR] = { "jobs-dir", NULL, NULL },
 };
 
 /* Keys of the contract whose features this build does not have yet: a
  * file that sets them is refused rather than silently half-obeyed. */
 static const char *const later[] = {
-	"ddl-lock-timeout", "statement-timeout", "retries", "jobs-dir",
+	"ddl-lock-timeout", "statement-timeout", "retries",
 };
 
 /* One scope of the file: its top, or the chosen [env NAME] section. */
@@ -123,7 +125,7 @@ static int on_entry(void *user, const char *section, const char *name,
 		return problem(rd,
 		               "unknown key '%s': keys are database, dir, "
 		               "ledger-table, lock-timeout, signing-key, "
-		               "new-timestamp, targets",
+		               "new-timestamp, targets, jobs-dir",
 		               name);
 	}
 	if (sc == NULL)
@@ -223,6 +225,8 @@ static const char *flag_value(const struct opts *o, enum setting s,
 		return o->timestamp ? "true" : NULL;
 	case SET_TARGETS:
 		return o->targets;
+	case SET_JOBS_DIR:
+		return o->jobs_dir;
 	case SET_SIGNING_KEY:
 	case SET_COUNT:
 		break;
@@ -253,6 +257,9 @@ static void apply(struct opts *o, enum setting s, const char *v)
 		break;
 	case SET_TARGETS:
 		o->targets = v;
+		break;
+	case SET_JOBS_DIR:
+		o->jobs_dir = v;
 		break;
 	case SET_COUNT:
 		break;
@@ -334,6 +341,25 @@ static int golang_migrate_url(struct config *cfg, struct opts *o)
 	return 0;
 }
 
+/* jobs/ inside the migrations directory (SPEC.md, "Jobs") */
+static int default_jobs_dir(struct config *cfg, struct opts *o)
+{
+	struct mg_buf v = MG_BUF_INIT;
+	size_t n = strlen(o->dir);
+
+	while (n > 1 && o->dir[n - 1] == '/')
+		n--;
+	mg_buf_addn(&v, o->dir, n);
+	mg_buf_add(&v, "/jobs");
+	if (mg_buf_check(&v, NULL) < 0)
+		return fail(o, NULL, 0, "out of memory");
+	cfg->value[SET_JOBS_DIR] = mg_buf_detach(&v);
+	o->jobs_dir = cfg->value[SET_JOBS_DIR];
+	snprintf(cfg->origin[SET_JOBS_DIR], sizeof(cfg->origin[SET_JOBS_DIR]),
+	         "default (jobs/ in dir)");
+	return 0;
+}
+
 int config_load(struct config *cfg, struct opts *o)
 {
 	struct reader rd = { 0 };
@@ -388,6 +414,8 @@ int config_load(struct config *cfg, struct opts *o)
 	}
 	if (code == 0)
 		code = golang_migrate_url(cfg, o);
+	if (code == 0 && o->jobs_dir == NULL)
+		code = default_jobs_dir(cfg, o);
 cleanup:
 	for (s = 0; s < SET_COUNT; s++) {
 		free(rd.top.raw[s]);
@@ -445,6 +473,9 @@ static void show(const struct opts *o, FILE *f)
 			break;
 		case SET_TARGETS:
 			v = o->targets;
+			break;
+		case SET_JOBS_DIR:
+			v = o->jobs_dir;
 			break;
 		}
 		/* never the password: the URL as mg_url_redact shows it */

@@ -20,6 +20,7 @@ enum setting {
 	SET_SIGNING_KEY,
 	SET_NEW_TIMESTAMP,
 	SET_TARGETS, /* fleets (issue 12): --targets FILE */
+	SET_JOBS_DIR, /* issue 11 */
 	SET_COUNT
 };
 

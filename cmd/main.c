@@ -65,6 +65,9 @@ static const struct command commands[] = {
 	  "create an Ed25519 key pair for signing ledger rows" },
 	{ "config", cmd_config, 0, 0, 0, "",
 	  "show the effective settings and where each came from" },
+	{ "job", cmd_job, NEED_DB, O_DUE | O_DRY_RUN | O_REASON | O_JOBS_DIR,
+	  0, "(list | run (NAME... | --due))",
+	  "recurring and batched data jobs: list them, run them" },
 	{ NULL, NULL, 0, 0, 0, NULL, NULL },
 };
 

@@ -124,6 +124,11 @@ static const struct option options[] = {
 	         "exit 0 all applied, 6 pending, 1 failed/dirty, 4 drifted"),
 	OPT_STRING(0, "checkpoint", checkpoint, "FILE", O_CHECKPOINT,
 	           "ledger: write its head to FILE; verify: check against it"),
+	/* jobs (issue 11) */
+	OPT_BOOL(0, "due", due, O_DUE,
+	         "job run: every job whose interval has passed"),
+	OPT_STRING(0, "jobs-dir", jobs_dir, "DIR", O_JOBS_DIR,
+	           "job files (default: jobs/ in the migrations directory)"),
 	/* issue 10: preview and plans */
 	OPT_BOOL(0, "preview", preview, O_PREVIEW,
 	         "rehearse in a rolled-back transaction (not MySQL)"),

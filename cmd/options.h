@@ -31,6 +31,9 @@ enum {
 	O_FROM = 1u << 14,
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
+	/* jobs (issue 11) */
+	O_DUE = 1u << 18,
+	O_JOBS_DIR = 1u << 19,
 	/* backups */
 	O_PRUNE_VERSION = 1u << 17,
 	/* issue 10: preview and plans */

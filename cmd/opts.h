@@ -58,7 +58,11 @@ struct opts {
 	 * without connecting again */
 	void (*before_close)(void *ctx, struct mg_conn *conn);
 	void *before_close_ctx;
-	const char *args[4]; /* positional arguments after the command */
+	/* jobs (issue 11) */
+	bool due;             /* job run --due */
+	const char *jobs_dir; /* --jobs-dir, jobs-dir; default DIR/jobs */
+	/* positional arguments after the command (job run NAME...) */
+	const char *args[16];
 	int nargs;
 	unsigned given; /* which command options were given (O_*) */
 	bool help;      /* -h, --help */

@@ -81,6 +81,11 @@ struct mg_script_result {
 	                     runner's transaction nor one the file opened */
 	size_t total;     /* statements in the file, where split (else 0) */
 	unsigned line;    /* 1-based file line of the failure; 0: unknown */
+	/* jobs (issue 11): rows the statements inserted, updated or
+	 * deleted (a query's result rows do not count), all of them and
+	 * the last statement's alone, which ends a batched job at 0 */
+	int64_t rows;
+	int64_t last_rows;
 };
 
 /* Evidence (issue 10): what one statement of a file did, reported by
@@ -254,6 +259,33 @@ struct mg_driver {
 	 */
 	const char *(*secret)(struct mg_conn *conn);
 
+	/* ---- jobs (issue 11) ---- */
+
+	/*
+	 * Called in a transaction that is about to append to the ledger
+	 * `table` (quoted, as in SQL), before the ledger's tail is read
+	 * again: makes every other appender wait until this transaction
+	 * ends, and the driver frees it then (commit or rollback). A job
+	 * appends while `up` runs, neither holding the other's lock, and
+	 * the hash chain must not fork. It needs no privilege beyond
+	 * SELECT and INSERT on the ledger, which a careful team may grant
+	 * alone. MG_ELOCKED when it waited too long. NULL: the transaction
+	 * itself excludes other writers (SQLite's BEGIN IMMEDIATE).
+	 */
+	int (*ledger_lock)(struct mg_conn *conn, const char *table,
+	                   struct mg_error *err);
+
+	/*
+	 * A lock of one job's name, apart from the run lock, waiting up to
+	 * timeout_s seconds (0: try once): two runs of the same job never
+	 * overlap, and a job neither takes nor waits for the migrations'
+	 * run lock. MG_ELOCKED on timeout. NULL: lock() and unlock() serve
+	 * (they take any name: advisory locks, GET_LOCK).
+	 */
+	int (*job_lock)(struct mg_conn *conn, const char *name, int64_t key,
+	                int timeout_s, struct mg_error *err);
+	void (*job_unlock)(struct mg_conn *conn, const char *name,
+	                   int64_t key);
 	/*
 	 * backups (MIGRATING.md, "Backups")
 	 *

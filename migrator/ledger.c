@@ -50,12 +50,29 @@ const char *mg_direction_name(enum mg_direction d)
 		[MG_DIR_BASELINE] = "baseline",
 		[MG_DIR_REPAIR] = "repair",
 		[MG_DIR_ROUNDTRIP] = "roundtrip",
+		[MG_DIR_JOB] = "job",
 		[MG_DIR_RESTORE] = "restore",
 		[MG_DIR_PRUNE] = "prune",
 	};
 
 	return names[d];
 }
+
+bool mg_direction_sets_state(const char *direction)
+{
+	static const char *const sets[] = { "up", "down", "baseline",
+		                            "repair" };
+	size_t i;
+
+	for (i = 0; direction != NULL && i < sizeof(sets) / sizeof(sets[0]);
+	     i++)
+		if (strcmp(direction, sets[i]) == 0)
+			return true;
+	return false;
+}
+
+/* mg_direction_sets_state() in SQL */
+#define STATE_DIRECTIONS "direction IN ('up', 'down', 'baseline', 'repair')"
 
 static bool is_ts(int f)
 {
@@ -418,6 +435,20 @@ void mg_ledger_entry_hash(char out[MG_HASH_HEX_LEN],
 	sodium_bin2hex(out, MG_HASH_HEX_LEN, h, sizeof(h));
 }
 
+/* Waits for every other appender's transaction and reads what they
+ * appended (mg_ledger_append). */
+static int lock_tail(struct mg_ledger *l, struct mg_conn *conn,
+                     struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	int rc;
+
+	if (drv->ledger_lock != NULL &&
+	    (rc = drv->ledger_lock(conn, l->table, err)) < 0)
+		return rc;
+	return mg_ledger_refresh(l, conn, err);
+}
+
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_ledger_row *row, const unsigned char *sign_key,
                      unsigned flags, struct mg_error *err)
@@ -428,6 +459,12 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
 	char num[32], hash[MG_HASH_HEX_LEN];
 	int rc, f;
 
+	/* jobs (issue 11) append without the run lock: whoever appends
+	 * first in a transaction waits for the others' and reads the
+	 * tail again, so that the chain never forks. Later appends of
+	 * the same transaction hold that lock already. */
+	if (l->last_id == l->committed_id && (rc = lock_tail(l, conn, err)) < 0)
+		return rc;
 	row->id = l->last_id + 1;
 	snprintf(num, sizeof(num), "%" PRId64, row->id);
 	mg_ledger_row_set(row, MG_LF_ID, num);
@@ -621,6 +658,69 @@ size_t mg_ledger_verify(
 		prev = eh ? eh : "";
 	}
 	return v.n;
+}
+
+int mg_ledger_job_rows(struct mg_ledger_row **out, size_t *n,
+                       struct mg_conn *conn, const char *table,
+                       const char *name, size_t max, struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_ledger l = { 0 };
+	struct mg_buf tq = MG_BUF_INIT, sql = MG_BUF_INIT;
+	struct mg_rows *r = NULL;
+	const char *c;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mg_ledger_check_name(table, err)) < 0)
+		return rc;
+	/* a literal, not a parameter (not every driver's query() returns
+	 * rows for one): a job's name is letters, digits, '_', '-', '.' */
+	for (c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
+		      *c == '.'))
+			return mg_error_set(err, MG_EINVALID,
+			                    "'%s' is not a job's name", name);
+	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
+	mg_buf_add(&sql, "SELECT ");
+	add_columns(&sql, drv);
+	/* version 0 first: the (version, id) index finds them */
+	mg_buf_addf(&sql,
+	            " FROM %s WHERE version = 0 AND direction = 'job' AND "
+	            "name = '%s' ORDER BY id DESC LIMIT %zu",
+	            mg_buf_cstr(&tq), name, max);
+	if ((rc = mg_buf_check(&tq, err)) < 0 ||
+	    (rc = mg_buf_check(&sql, err)) < 0)
+		goto cleanup;
+	rc = drv->query(&r, conn, sql.ptr, NULL, 0, 0, err);
+	if (rc == MG_ENOTFOUND) {
+		rc = 0; /* no ledger yet: no job ever ran */
+		goto cleanup;
+	}
+	if (rc < 0)
+		goto cleanup;
+	if (r->ncols != MG_LF_COUNT) {
+		rc = mg_error_set(err, MG_ERR,
+		                  "ledger query returned %zu columns",
+		                  r->ncols);
+		goto cleanup;
+	}
+	if ((rc = read_rows(&l, r, err)) < 0)
+		goto cleanup;
+	*out = l.rows;
+	*n = l.n;
+	l.rows = NULL;
+	l.n = 0;
+cleanup:
+	while (l.n > 0)
+		mg_ledger_row_dispose(&l.rows[--l.n]);
+	free(l.rows);
+	mg_rows_free(r);
+	mg_buf_dispose(&tq);
+	mg_buf_dispose(&sql);
+	return rc;
 }
 
 bool mg_ledger_row_changes_state(const struct mg_ledger_row *row)

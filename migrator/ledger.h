@@ -61,10 +61,16 @@ enum mg_direction {
 	MG_DIR_BASELINE,
 	MG_DIR_REPAIR,
 	MG_DIR_ROUNDTRIP,
+	MG_DIR_JOB, /* one batch of a job (issue 11); never a version's */
 	/* backups: events that never change a version's state */
 	MG_DIR_RESTORE,
 	MG_DIR_PRUNE,
 };
+
+/* Whether events of this direction ("up", ...; the ledger's text) make
+ * a version's state: up, down, baseline and repair do; job, restore and
+ * prune events never change it (SPEC.md, "Ledger"). */
+bool mg_direction_sets_state(const char *direction);
 
 /* SQL: the directions whose events make a version's state (SPEC.md,
  * "Ledger"); restore and prune events never change it. */
@@ -159,6 +165,15 @@ int mg_ledger_row_set(struct mg_ledger_row *row, enum mg_lf field,
 /* MG_ENOMEM (with err set) if any set on the row failed; else 0. */
 int mg_ledger_row_check(const struct mg_ledger_row *row, struct mg_error *err);
 void mg_ledger_row_dispose(struct mg_ledger_row *row);
+
+/*
+ * Jobs (issue 11): the events of job `name` (direction job), newest
+ * first, at most `max` of them, into *out (n rows; the caller disposes
+ * each and frees the array). Empty when the ledger does not exist.
+ */
+int mg_ledger_job_rows(struct mg_ledger_row **out, size_t *n,
+                       struct mg_conn *conn, const char *table,
+                       const char *name, size_t max, struct mg_error *err);
 
 /* Current UTC time in the ledger's form, and in milliseconds. */
 void mg_ledger_now(char out[32], int64_t *ms);

@@ -103,6 +103,20 @@ void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev)
 		r->on_event(r->ctx, ev);
 }
 
+/* The file a direction runs: a job's file is its `up` (issue 11). */
+static const struct mg_file *file_of(const struct mg_migration *m,
+                                     enum mg_direction dir)
+{
+	return dir == MG_DIR_DOWN ? &m->down : &m->up;
+}
+
+/* The file that undoes it (a job has none: down.path is NULL). */
+static const struct mg_file *opposite_of(const struct mg_migration *m,
+                                         enum mg_direction dir)
+{
+	return dir == MG_DIR_DOWN ? &m->up : &m->down;
+}
+
 static bool outside_txn(const struct mg_runner *r, const struct mg_file *f)
 {
 	return f->dir.no_transaction || !(r->conn->drv->caps & MG_CAP_TXN_DDL);
@@ -265,7 +279,7 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, struct outcome *o)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	const struct mg_file *f = file_of(m, dir);
 	int rc;
 
 	mg_evidence_init(&o->ev, r->hooks);
@@ -296,9 +310,8 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 		o->stop = STOP_POST_FAILED;
 		check_error(&o->err, &o->cs, f->path);
 		if (o->no_txn)
-			o->restored = mg_undo_run(
-			        r->conn, dir == MG_DIR_UP ? &m->down : &m->up,
-			        &o->cs, &o->err);
+			o->restored = mg_undo_run(r->conn, opposite_of(m, dir),
+			                          &o->cs, &o->err);
 		else
 			mg_error_detail(&o->err, "the transaction was rolled "
 			                         "back: nothing changed");
@@ -426,6 +439,18 @@ static void evidence_json(struct mg_buf *out, const struct mg_runner *r,
 	mg_json_array_begin(&w, NULL);
 	mg_checks_json_items(&o->cs, &w);
 	mg_evidence_json(&o->ev, &w);
+	/* jobs (issue 11): the batch's number and the rows its statements
+	 * affected, summed, in an item of kind statement without a line;
+	 * `job list` reads it back */
+	if (r->job_batch > 0) {
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", "statement");
+		mg_json_int(&w, "batch", (int64_t)r->job_batch);
+		mg_json_int(&w, "statements", (int64_t)o->res.done);
+		mg_json_int(&w, "rows", o->res.rows);
+		mg_json_int(&w, "last_rows", o->res.last_rows);
+		mg_json_end(&w);
+	}
 	if (r->plan_hash != NULL) {
 		mg_json_object_begin(&w, NULL);
 		mg_json_string(&w, "kind", "plan");
@@ -447,7 +472,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
                   enum mg_direction dir, struct outcome *o, unsigned flags,
                   const char *reason, struct mg_error *err)
 {
-	const char *path = dir == MG_DIR_UP ? m->up.path : m->down.path;
+	const char *path = file_of(m, dir)->path;
 	struct mg_ledger_row row;
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_error werr = { 0 };
@@ -514,7 +539,7 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
                          enum mg_direction dir, const struct outcome *o,
                          bool preview)
 {
-	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	const struct mg_file *f = file_of(m, dir);
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_event ev = { 0 };
 
@@ -532,6 +557,9 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	ev.done = o->res.done;
 	ev.total = o->res.total;
 	ev.no_transaction = o->no_txn;
+	ev.batch = dir == MG_DIR_JOB ? r->job_batch : 0;
+	ev.rows = o->res.rows;
+	ev.last_rows = o->res.last_rows;
 	ev.preview = preview;
 	mg_runner_emit(r, &ev);
 	mg_buf_dispose(&json);
@@ -551,7 +579,7 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	bool in_txn = flags & MG_APPLY_IN_TXN;
 	int rc;
 
-	o.no_txn = outside_txn(r, dir == MG_DIR_UP ? &m->up : &m->down);
+	o.no_txn = outside_txn(r, file_of(m, dir));
 	mg_ledger_now(o.started, &o.t0);
 	if (o.no_txn && in_txn &&
 	    (rc = mg_runner_txn_end(r, MG_TXN_ROLLBACK, err)) < 0)
@@ -615,15 +643,16 @@ int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, unsigned flags,
                     struct mg_error *err)
 {
-	return apply(r, m, dir, flags, NULL, err);
+	/* `migrate test` takes no --reason; a job's batches keep theirs */
+	return apply(r, m, dir, flags, r->reason, err);
 }
 
 /* A dry run reads the live "before" values through conn, and changes
  * nothing. */
 static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
-                          const struct mg_migration *m, bool up)
+                          const struct mg_migration *m, enum mg_direction dir)
 {
-	const struct mg_file *file = up ? &m->up : &m->down;
+	const struct mg_file *file = file_of(m, dir);
 	struct mg_checks cs = { 0 };
 	struct mg_backups bk = { 0 };
 	struct mg_buf json = MG_BUF_INIT;
@@ -631,7 +660,7 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 	struct mg_event ev = { 0 };
 
 	ev.m = m;
-	ev.direction = up ? MG_DIR_UP : MG_DIR_DOWN;
+	ev.direction = dir;
 	ev.status = MG_OUTCOME_PLANNED;
 	ev.file = file->path;
 	ev.checksum = file->checksum;
@@ -641,7 +670,7 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 	else
 		ev.checks = &cs;
 	/* backups: how many rows each backup: would save */
-	if (up && ev.err == NULL && file->dir.nbackups > 0) {
+	if (dir == MG_DIR_UP && ev.err == NULL && file->dir.nbackups > 0) {
 		char now[32];
 		struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
 			                     m->version, now, !ev.no_transaction };
@@ -708,8 +737,8 @@ static int dry_query(struct mg_rows **out, struct mg_conn *conn,
  * next file's. A check that ended the transaction stops the dry run: the
  * next check is refused (dry_query), and the file with it.
  */
-static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
-                        bool up, struct mg_error *err)
+int mg_runner_dry_run(struct mg_runner *r, const struct mg_migration *m,
+                      enum mg_direction dir, struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
 	struct dry_conn guard = { .base = *r->conn, .real = r->conn };
@@ -721,13 +750,13 @@ static int dry_run_file(struct mg_runner *r, const struct mg_migration *m,
 	guard.base.drv = &guard.drv;
 	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		return rc;
-	dry_run_event(r, &guard.base, m, up);
+	dry_run_event(r, &guard.base, m, dir);
 	if (drv->in_txn != NULL &&
 	    (rc = drv->in_txn(&inside, r->conn, err)) == 0 && !inside)
 		rc = mg_error_set(err, MG_ERR,
 		                  "a check of '%s' ended the dry run's "
 		                  "read-only transaction: stopped",
-		                  up ? m->up.path : m->down.path);
+		                  file_of(m, dir)->path);
 	rrc = drv->txn(r->conn, MG_TXN_ROLLBACK, rc < 0 ? NULL : err);
 	return rc < 0 ? rc : rrc;
 }
@@ -756,6 +785,12 @@ static int check_file(struct mg_runner *r, const struct mg_file *f,
 		mg_error_locate(err, f->path, line);
 	}
 	return rc;
+}
+
+int mg_runner_check_file(struct mg_runner *r, const struct mg_file *f,
+                         struct mg_error *err)
+{
+	return check_file(r, f, err);
 }
 
 /* Plans, then checks every file of the plan before any of them runs. */
@@ -823,6 +858,7 @@ static int row_reason(struct mg_buf *out, const struct mg_runner *r,
 		const struct mg_ledger_row *row = &r->ledger->rows[i];
 
 		if (row->version == m->version && row->f[MG_LF_STATUS] &&
+		    mg_direction_sets_state(row->f[MG_LF_DIRECTION]) &&
 		    strcmp(row->f[MG_LF_STATUS],
 		           mg_outcome_name(MG_OUTCOME_OK)) == 0) {
 			was = row->f[MG_LF_DOWN_CHECKSUM];
@@ -901,7 +937,9 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
 			for (i = 0; i < p.n && rc == 0; i++)
-				rc = dry_run_file(r, p.v[i], s->up, err);
+				rc = mg_runner_dry_run(
+				        r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
+				        err);
 		mg_plan_dispose(&p);
 		mg_ledger_free(r->ledger);
 		r->ledger = NULL;

@@ -13,6 +13,7 @@
 struct mg_checks;
 struct mg_conn;
 struct mg_error;
+struct mg_file;
 struct mg_evidence;
 struct mg_ledger;
 struct mg_migration;
@@ -33,6 +34,10 @@ struct mg_event {
 	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
+	/* jobs (issue 11): rows the file's statements affected, all and
+	 * the last statement's */
+	int64_t rows, last_rows;
+	size_t batch; /* a job's batch, from 1; 0 for a migration */
 	/* issue 10: each statement of the file, or NULL (a dry run) */
 	const struct mg_evidence *evidence;
 	bool preview; /* rehearsed in a transaction that was rolled back */
@@ -47,7 +52,7 @@ struct mg_runner {
 	const char *host;              /* may be NULL */
 	const unsigned char *sign_key; /* Ed25519 secret key or NULL */
 	int lock_timeout_s;
-	const char *reason; /* up, down: --reason, kept in their rows */
+	const char *reason; /* up, down, job run: --reason, kept in rows */
 	void (*on_event)(void *ctx, const struct mg_event *ev);
 	void *ctx;
 	/* evidence (issue 10): hooks that hear of each statement too (the
@@ -59,6 +64,9 @@ struct mg_runner {
 	/* may be NULL: hears of the plan before the first file runs (up,
 	 * down and a preview, not a dry run), with ctx */
 	void (*on_plan)(void *ctx, const struct mg_plan *p);
+
+	/* jobs (issue 11): the batch the next job row records, from 1 */
+	size_t job_batch;
 
 	/* filled by the run */
 	struct mg_ledger *ledger;
@@ -108,12 +116,21 @@ int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
  * back, and records its row in a transaction of its own. */
 #define MG_APPLY_NO_COMMIT (1u << 1)
 
-/* Runs one file (the up or down file of m) with its checks, in a
- * transaction of its own where it allows, records its ledger row and
- * emits its event. Returns the outcome's code, with err as shown. */
+/* Runs one file (the up or down file of m; MG_DIR_JOB: a job's file, m's
+ * up) with its checks, in a transaction of its own where it allows,
+ * records its ledger row (with r->reason) and emits its event. Returns the outcome's code, with err as shown. */
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, unsigned flags,
                     struct mg_error *err);
+/* A dry run of one file (dir: which of m's files; MG_DIR_JOB: a job's):
+ * its checks' before values inside a read-only transaction that is
+ * rolled back, and a `planned` event. */
+int mg_runner_dry_run(struct mg_runner *r, const struct mg_migration *m,
+                      enum mg_direction dir, struct mg_error *err);
+/* The driver's static check of a file as it will run (no connection):
+ * MG_EINVALID located at its path and line; 0 when fine. */
+int mg_runner_check_file(struct mg_runner *r, const struct mg_file *f,
+                         struct mg_error *err);
 /* up --preview (issue 10): runs m's up file with its checks inside the
  * transaction the caller opened and will roll back, writes no ledger
  * row, and emits its event with `preview` set. Returns the code a real

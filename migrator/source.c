@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checks/job_directive.h"
 #include "migrator/buf.h"
 #include "migrator/error.h"
 
@@ -211,6 +212,7 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 	const char *name, *nul;
 	size_t name_len;
 	int64_t version;
+	unsigned jline;
 	bool is_up;
 	int rc;
 
@@ -260,6 +262,12 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 		return problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
 	if (rc < 0)
 		return mg_error_set(err, rc, "%s", derr.msg);
+	/* jobs (issue 11): a schedule in a migration would be ignored */
+	if ((jline = mg_job_directives_find(slot->text, slot->len)) != 0)
+		return problem(pr,
+		               "%s:%u: job: directives belong in a job file "
+		               "(the jobs directory), not in a migration",
+		               path, jline);
 	if (!is_up && slot->dir.irreversible)
 		return problem(pr,
 		               "%s: migrate:irreversible belongs in the up "

@@ -232,7 +232,9 @@ static const struct {
 	{ "status --to 3", "error: 'status' does not take --to\n" },
 	{ "nope", "error: unknown command 'nope'\n"
 	          "hint: see 'migrate --help'\n" },
-	{ "new a b c d e", "error: too many arguments\n" },
+	/* 16 positional arguments at most (job run NAME...) */
+	{ "new a b c d e f g h i j k l m n o p q",
+	  "error: too many arguments\n" },
 };
 
 static void test_usage_errors(void **state)

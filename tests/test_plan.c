@@ -829,6 +829,42 @@ static void test_down_after_baseline_runs_down_files(void **state)
 	PLAN(f, 2);
 }
 
+/* Job events (issue 11) are version 0 and no version's state: not a
+ * version 0 migration's, not a version of their own, and a dirty one
+ * blocks nothing. */
+static void test_job_events_change_no_state(void **state)
+{
+	struct fx *f = *state;
+
+	add_file(f, 0, "init", REVERSIBLE);
+	add_file(f, 1, "a", REVERSIBLE);
+	applied(f, 0);
+	add_event_sum(f, 0, "purge", "job", "ok", NULL);
+	add_event_sum(f, 0, "purge", "job", "dirty", NULL);
+	add_event_sum(f, 0, "purge", "job", "rolled_back", NULL);
+	build(f);
+	assert_int_equal(f->st.n, 2);
+	assert_state(f, 0, MG_STATE_APPLIED);
+	assert_state(f, 1, MG_STATE_PENDING);
+	assert_int_equal(plan_up(f, -1, false), 0);
+	assert_int_equal(f->plan.n, 1);
+	assert_int_equal(f->plan.v[0]->version, 1);
+}
+
+/* Without a version 0 file, job events make no version 0 appear (as
+ * "missing" or "dirty"). */
+static void test_job_events_make_no_version(void **state)
+{
+	struct fx *f = *state;
+
+	add_file(f, 1, "a", REVERSIBLE);
+	add_event_sum(f, 0, "purge", "job", "ok", NULL);
+	add_event_sum(f, 0, "purge", "job", "dirty", NULL);
+	build(f);
+	assert_int_equal(f->st.n, 1);
+	assert_state(f, 1, MG_STATE_PENDING);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* Events in any version order, files and ledger-only versions mixed:
@@ -885,6 +921,8 @@ int main(void)
 		T(test_status_repair_applied_is_applied),
 		T(test_status_baseline_is_applied),
 		T(test_status_is_sorted_by_version),
+		T(test_job_events_change_no_state),
+		T(test_job_events_make_no_version),
 		cmocka_unit_test(test_state_names),
 		T(test_up_plans_all_pending_in_order),
 		T(test_up_skips_applied),

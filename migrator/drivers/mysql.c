@@ -28,6 +28,9 @@ struct my_conn {
 	bool read_only; /* MG_CONNECT_READ_ONLY */
 	struct mg_url url;
 	char user[300];
+	/* the ledger's append lock held until the transaction ends (jobs,
+	 * issue 11); "" when none */
+	char ledger_lock[64];
 };
 
 extern const struct mg_driver mg_driver_mysql;
@@ -309,15 +312,19 @@ static int drain(struct my_conn *c, MYSQL *my, struct mg_error *err)
 
 /* Runs one statement and discards whatever it returns. *rows (may be
  * NULL): what mysql_affected_rows() said of it (rows returned by a
- * SELECT), read before SHOW WARNINGS replaces it; -1: none. */
+ * SELECT), read before SHOW WARNINGS replaces it; -1: none. *result_set
+ * (may be NULL; jobs, issue 11): whether it returned rows rather than
+ * writing them. */
 static int run_discard(struct my_conn *c, const char *sql, size_t len,
-                       int64_t *rows, struct mg_error *err)
+                       int64_t *rows, bool *result_set, struct mg_error *err)
 {
 	MYSQL_RES *res;
 	my_ulonglong n;
 
 	if (mysql_real_query(c->my, sql, len) != 0)
 		return my_error(err, c->my);
+	if (result_set != NULL)
+		*result_set = mysql_field_count(c->my) != 0;
 	if ((res = mysql_store_result(c->my)) != NULL)
 		mysql_free_result(res);
 	else if (mysql_field_count(c->my) != 0)
@@ -482,10 +489,12 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 		int64_t t0 = mg_stmt_clock_us();
 		char tag[64];
 
+		bool result_set = false;
+
 		if (hooks != NULL && hooks->stmt_start != NULL)
 			hooks->stmt_start(hooks->ctx, st.line);
 		if ((rc = run_discard(c, sql + s->off, s->len, &st.rows,
-		                      err)) < 0) {
+		                      &result_set, err)) < 0) {
 			unsigned rel = server_line(mysql_error(c->my));
 			/* "at line N" counts from the text sent, comments
 			 * before the statement included; without it, name
@@ -513,6 +522,9 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 		if (hooks != NULL && hooks->stmt_done != NULL)
 			hooks->stmt_done(hooks->ctx, &st);
 		res->done++;
+		/* rows affected (jobs, issue 11): writes only */
+		res->last_rows = result_set || st.rows < 0 ? 0 : st.rows;
+		res->rows += res->last_rows;
 		/* DDL commits; DML inside the file's own BEGIN does not */
 		if (!(c->my->server_status & SERVER_STATUS_IN_TRANS))
 			res->committed = res->done;
@@ -634,6 +646,8 @@ cleanup:
 	return rc;
 }
 
+static void ledger_unlock(struct my_conn *c);
+
 static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
                     const char *const *params, size_t nparams, unsigned flags,
                     struct mg_error *err)
@@ -649,11 +663,66 @@ static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 		rc = exec_text(out, c, sql, err);
 	if (rc == 0 && (flags & MG_Q_COMMIT) && mysql_commit(c->my) != 0)
 		rc = my_error(err, c->my);
+	if (rc == 0 && (flags & MG_Q_COMMIT))
+		ledger_unlock(c);
 	if (rc < 0 && out != NULL && *out != NULL) {
 		mg_rows_free(*out);
 		*out = NULL;
 	}
 	return rc;
+}
+
+/* Frees the ledger's append lock once its transaction has ended. */
+static void ledger_unlock(struct my_conn *c)
+{
+	char sql[128];
+
+	if (c->ledger_lock[0] == '\0')
+		return;
+	snprintf(sql, sizeof(sql), "DO RELEASE_LOCK('%s')", c->ledger_lock);
+	if (mysql_query(c->my, sql) != 0)
+		return; /* the session is gone, and its locks with it */
+	c->ledger_lock[0] = '\0';
+}
+
+/*
+ * The ledger's append lock (jobs, issue 11): GET_LOCK on the main
+ * session, named from the ledger (its database included: lock names are
+ * the server's), freed when the transaction ends. Not a locking read of
+ * the ledger: SELECT ... FOR UPDATE needs UPDATE or DELETE privilege on
+ * MySQL 8, and a row lock near the end of the table deadlocked two
+ * appenders' inserts.
+ */
+static int my_ledger_lock(struct mg_conn *conn, const char *table,
+                          struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	char name[64], sql[160];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int got = -1;
+
+	if (c->ledger_lock[0] != '\0')
+		return 0;
+	for (; *table; table++)
+		h = (h ^ (unsigned char)*table) * 1099511628211ULL;
+	snprintf(name, sizeof(name), "migrate-ledger:%016llx",
+	         (unsigned long long)h);
+	/* others hold it only for an insert and a commit */
+	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', 60)", name);
+	if (mysql_query(c->my, sql) != 0 ||
+	    (res = mysql_store_result(c->my)) == NULL)
+		return my_error(err, c->my);
+	if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+		got = atoi(row[0]);
+	mysql_free_result(res);
+	if (got != 1)
+		return mg_error_set(err, MG_ELOCKED,
+		                    "the ledger's append lock was not acquired "
+		                    "within 60 s");
+	snprintf(c->ledger_lock, sizeof(c->ledger_lock), "%s", name);
+	return 0;
 }
 
 static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
@@ -665,8 +734,15 @@ static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 
 	if (op == MG_TXN_BEGIN && c->read_only)
 		sql = "START TRANSACTION READ ONLY";
-	if (mysql_query(c->my, sql) != 0)
-		return my_error(err, c->my);
+	if (mysql_query(c->my, sql) != 0) {
+		int rc = my_error(err, c->my);
+
+		if (op != MG_TXN_BEGIN)
+			ledger_unlock(c);
+		return rc;
+	}
+	if (op != MG_TXN_BEGIN)
+		ledger_unlock(c);
 	return 0;
 }
 
@@ -916,6 +992,8 @@ const struct mg_driver mg_driver_mysql = {
 	.schema = my_schema,
 	.user = my_user,
 	.secret = my_secret,
+	/* jobs (issue 11) */
+	.ledger_lock = my_ledger_lock,
 	/* backups */
 	.table_info = mg_my_table_info,
 	.update_from_sql = mg_my_update_join_sql,

@@ -545,12 +545,21 @@ static int copy_refused(struct pg_conn *c, ExecStatusType st,
  */
 #define CHUNK_BYTES ((size_t)1 << 20)
 
-/*
- * Sends sql[0, len) as one simple-protocol query, after the deferred
- * BEGIN if there is one, and reads its results: one per statement, the
- * first error ends the query. *nres counts the file's statements that
- * completed; *line is the failure's line within sql (0: unknown).
- */
+/* Jobs (issue 11): adds a statement's rows affected to res. A query's
+ * rows ("SELECT 3") do not count: a batch ends when its last write
+ * affects none. */
+static void count_rows(struct mg_script_result *res, PGresult *r)
+{
+	const char *tag = PQcmdStatus(r), *n = PQcmdTuples(r);
+	int64_t rows = 0;
+
+	if (tag != NULL && strncmp(tag, "SELECT", 6) != 0 && n != NULL &&
+	    *n != '\0')
+		rows = strtoll(n, NULL, 10);
+	res->rows += rows;
+	res->last_rows = rows;
+}
+
 /*
  * Evidence (issue 10) of a file sent as one query: the server sends one
  * result per statement, in order, so a walk over the same text names the
@@ -563,6 +572,8 @@ struct track {
 	unsigned line0; /* the file line where the text sent starts */
 	unsigned line;  /* the running statement's; 0: unknown */
 	int64_t t;
+	/* jobs (issue 11): rows affected go here too */
+	struct mg_script_result *res;
 };
 
 /* The next statement starts: its line, and the hooks hear of it. */
@@ -613,6 +624,12 @@ static void track_stat(struct track *k, PGresult *r)
 		k->hooks->stmt_done(k->hooks->ctx, &st);
 }
 
+/*
+ * Sends sql[0, len) as one simple-protocol query, after the deferred
+ * BEGIN if there is one, and reads its results: one per statement, the
+ * first error ends the query. *nres counts the file's statements that
+ * completed; *line is the failure's line within sql (0: unknown).
+ */
 static int exec_query(struct pg_conn *c, const char *sql, size_t len,
                       struct track *k, size_t *nres, unsigned *line,
                       struct mg_error *err)
@@ -658,6 +675,8 @@ static int exec_query(struct pg_conn *c, const char *sql, size_t len,
 			*line = error_line(r, sql, len, prefix,
 			                   n - pre_results);
 		} else if (rc == 0) {
+			if (n >= pre_results && k->res != NULL)
+				count_rows(k->res, r);
 			if (k->hooks != NULL && n >= pre_results) {
 				track_stat(k, r);
 				track_next(k, sql);
@@ -743,7 +762,7 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
                       const struct mg_script_hooks *hooks,
                       struct mg_script_result *res, struct mg_error *err)
 {
-	struct track k = { .hooks = hooks, .line0 = 1 };
+	struct track k = { .hooks = hooks, .line0 = 1, .res = res };
 	struct mg_line_cursor lines = { sql, 0, 1 };
 	bool in_txn = c->begin_pending ||
 	              PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
@@ -846,6 +865,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 				        sql, s->off + char_to_byte(one, s->len,
 				                                   atol(pos)));
 		}
+		if (rc == 0)
+			count_rows(res, r);
 		if (rc == 0 && hooks != NULL)
 			track_stat(&k, r);
 		PQclear(r);
@@ -1285,6 +1306,23 @@ static const char *pg_secret(struct mg_conn *conn)
 	return pw != NULL && pw[0] != '\0' ? pw : NULL;
 }
 
+/*
+ * The ledger's append lock (jobs, issue 11): a transaction-scoped
+ * advisory lock, which needs no privilege on the table (LOCK TABLE would
+ * need UPDATE) and ends with the transaction. Two int4 keys: a key space
+ * apart from the run and job locks' bigint keys.
+ */
+static int pg_ledger_lock(struct mg_conn *conn, const char *table,
+                          struct mg_error *err)
+{
+	const char *params[1] = { table };
+
+	return pg_query(NULL, conn,
+	                "SELECT pg_advisory_xact_lock(1835364460, "
+	                "hashtext(?))",
+	                params, 1, 0, err);
+}
+
 static const char *const pg_schemes[] = { "postgres://", "postgresql://",
 	                                  NULL };
 
@@ -1315,6 +1353,8 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* jobs (issue 11) */
+	.ledger_lock = pg_ledger_lock,
 	/* backups */
 	.table_info = mg_pg_table_info,
 	.update_from_sql = mg_update_from_sql,

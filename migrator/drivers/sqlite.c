@@ -35,6 +35,7 @@ struct sq_conn {
 	sqlite3 *db;
 	bool locked;    /* between lock() and unlock(): hold a write lock */
 	int lock_fd;    /* the run's lock file, locked; -1: none */
+	int job_fd;     /* a job's lock file, locked; -1: none (issue 11) */
 	bool read_only; /* opened SQLITE_OPEN_READONLY */
 };
 
@@ -265,6 +266,7 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_sqlite;
 	c->lock_fd = -1;
+	c->job_fd = -1;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	/* read-only by the open flags, not PRAGMA query_only, which any
 	 * query could switch off again */
@@ -312,6 +314,8 @@ static void sq_close(struct mg_conn *conn)
 		return;
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
+	if (c->job_fd >= 0)
+		close(c->job_fd);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -421,6 +425,15 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 				nrows++;
 			if (rc == SQLITE_DONE)
 				rc = SQLITE_OK;
+		}
+		/* rows affected (jobs, issue 11): changes() keeps the last
+		 * write's count through statements that write nothing, so
+		 * count only a statement that moved the total */
+		if (rc == SQLITE_OK) {
+			res->last_rows = sqlite3_total_changes64(c->db) != total0
+			                         ? sqlite3_changes64(c->db)
+			                         : 0;
+			res->rows += res->last_rows;
 		}
 		if (rc == SQLITE_OK && hooks != NULL)
 			report_stmt(c, st, p, (size_t)(tail - p), line, t0,
@@ -613,6 +626,9 @@ static int sq_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
 	return 0;
 }
 
+static int lock_path(int *out, struct sq_conn *c, const char *suffix,
+                     const char *who_runs, int timeout_s, struct mg_error *err);
+
 /*
  * Locks DB-migrate.lock, waiting up to timeout_s. A POSIX lock on a file of
  * its own: one on the database file would be dropped when any descriptor
@@ -620,6 +636,14 @@ static int sq_in_txn(bool *out, struct mg_conn *conn, struct mg_error *err)
  * process dies, however it dies.
  */
 static int lock_file(struct sq_conn *c, int timeout_s, struct mg_error *err)
+{
+	return lock_path(&c->lock_fd, c, "-migrate.lock", "another migrate",
+	                 timeout_s, err);
+}
+
+/* Locks DB<suffix> into *fd; `who` names the holder in the message. */
+static int lock_path(int *out, struct sq_conn *c, const char *suffix,
+                     const char *who_runs, int timeout_s, struct mg_error *err)
 {
 	const char *db = sqlite3_db_filename(c->db, "main");
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -630,7 +654,7 @@ static int lock_file(struct sq_conn *c, int timeout_s, struct mg_error *err)
 
 	if (db == NULL || *db == '\0')
 		return 0; /* in memory: no other process sees it */
-	mg_buf_addf(&path, "%s-migrate.lock", db);
+	mg_buf_addf(&path, "%s%s", db, suffix);
 	if ((rc = mg_buf_check(&path, err)) < 0)
 		return rc;
 	if ((fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
@@ -650,15 +674,15 @@ static int lock_file(struct sq_conn *c, int timeout_s, struct mg_error *err)
 			if (fcntl(fd, F_GETLK, &who) < 0 || who.l_pid <= 0)
 				who.l_pid = 0;
 			rc = mg_error_set(err, MG_ELOCKED,
-			                  "another migrate (pid %ld) is running "
+			                  "%s (pid %ld) is running "
 			                  "against this database",
-			                  (long)who.l_pid);
+			                  who_runs, (long)who.l_pid);
 			mg_error_detail(err, "it holds %s", path.ptr);
 			goto cleanup;
 		}
 		nanosleep(&pause, NULL);
 	}
-	c->lock_fd = fd;
+	*out = fd;
 	fd = -1;
 	rc = 0;
 cleanup:
@@ -686,6 +710,40 @@ static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
 		c->lock_fd = -1;
 	}
 	return rc;
+}
+
+/*
+ * A job's lock (issue 11): DB-migrate-job-<key>.lock, a file per job
+ * name, held while the job runs. Not the run lock's file, and no write
+ * lock held between batches: each batch's BEGIN IMMEDIATE is enough.
+ */
+static int sq_job_lock(struct mg_conn *conn, const char *name, int64_t key,
+                       int timeout_s, struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+	char suffix[64];
+
+	(void)name;
+	snprintf(suffix, sizeof(suffix), "-migrate-job-%016llx.lock",
+	         (unsigned long long)key);
+	/* each batch takes the write lock in turn with the other writers
+	 * (other jobs, `up`): wait for it as long as for the job's lock */
+	if (timeout_s * 1000 > DEFAULT_BUSY_MS)
+		sqlite3_busy_timeout(c->db, timeout_s * 1000);
+	return lock_path(&c->job_fd, c, suffix, "another run of this job",
+	                 timeout_s, err);
+}
+
+static void sq_job_unlock(struct mg_conn *conn, const char *name, int64_t key)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+
+	(void)name;
+	(void)key;
+	if (c->job_fd >= 0) {
+		close(c->job_fd);
+		c->job_fd = -1;
+	}
 }
 
 static void sq_unlock(struct mg_conn *conn, const char *name, int64_t key)
@@ -737,6 +795,9 @@ const struct mg_driver mg_driver_sqlite = {
 	.in_txn = sq_in_txn,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
+	/* jobs (issue 11) */
+	.job_lock = sq_job_lock,
+	.job_unlock = sq_job_unlock,
 	.fingerprint_sql = sq_fingerprint_sql,
 	.schema_sql = sq_schema_sql,
 	.schema = sq_schema,

@@ -1,0 +1,809 @@
+/*
+ * Integration tests of jobs (SPEC.md, "Jobs"; issue 11) on SQLite,
+ * PostgreSQL and MariaDB/MySQL: one body per behaviour, registered once
+ * per backend as tests/it_core.c does. The built binary runs `migrate job
+ * list` and `migrate job run` against a database of the test's own; the
+ * assertions read exit codes, the ledger and the data.
+ *
+ * Where the databases differ (how to make 10,000 rows, a batch's UPDATE
+ * with its LIMIT, a pause, MySQL's 'dirty' marker before each batch, a
+ * failed check that cannot be rolled back there) the test asks dialect().
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "migrator/driver.h"
+#include "support/it.h"
+
+enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
+
+struct jobs_state {
+	struct it_state it; /* first: IT_BEGIN reads *state as it */
+	enum backend bk;
+};
+
+struct dialect {
+	/* a migration making table t: 10,000 rows, id 1..10000, done 0 */
+	const char *make_t;
+	/* one batch: 1,000 rows of t set done = 1 */
+	const char *batch;
+	/* 500 rows whose id % 3 is k set done = 1: the text before k and
+	 * the text after it */
+	const char *batch_of[2];
+	/* a statement that takes about 0.1 s, and one of about 2 s */
+	const char *pause, *long_pause;
+	/* a job batch's ledger rows: its outcome, and on MySQL, where a
+	 * job runs outside a transaction, a 'dirty' marker before it */
+	int rows_per_batch;
+	/* a failed check undoes the batch (DDL and DML roll back) */
+	bool rolls_back;
+};
+
+#define T_TABLE "CREATE TABLE t (id int PRIMARY KEY, done int NOT NULL DEFAULT 0);\n"
+
+#define DIGITS                                                                \
+	"(SELECT 0 AS x UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL "     \
+	"SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 "   \
+	"UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)"
+
+static const struct dialect dialects[] = {
+	[BK_SQLITE] = {
+		.make_t = T_TABLE
+			  "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT "
+			  "x + 1 FROM n WHERE x < 10000) INSERT INTO t (id) "
+			  "SELECT x FROM n;\n",
+		.batch = "UPDATE t SET done = 1 WHERE id IN (SELECT id FROM "
+			 "t WHERE done = 0 ORDER BY id LIMIT 1000);\n",
+		.batch_of = { "UPDATE t SET done = 1 WHERE id IN (SELECT id "
+			      "FROM t WHERE done = 0 AND id % 3 = ",
+			      " ORDER BY id LIMIT 500);\n" },
+		/* no sleep(): counting keeps it busy */
+		.pause = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT "
+			 "x + 1 FROM n WHERE x < 300000) SELECT count(*) FROM "
+			 "n;\n",
+		/* a second or more; many more under a loaded machine */
+		.long_pause = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL "
+			      "SELECT x + 1 FROM n WHERE x < 1500000) SELECT "
+			      "count(*) FROM n;\n",
+		.rows_per_batch = 1,
+		.rolls_back = true,
+	},
+	[BK_POSTGRES] = {
+		.make_t = T_TABLE "INSERT INTO t (id) SELECT "
+			  "generate_series(1, 10000);\n",
+		.batch = "UPDATE t SET done = 1 WHERE id IN (SELECT id FROM "
+			 "t WHERE done = 0 ORDER BY id LIMIT 1000);\n",
+		.batch_of = { "UPDATE t SET done = 1 WHERE id IN (SELECT id "
+			      "FROM t WHERE done = 0 AND id % 3 = ",
+			      " ORDER BY id LIMIT 500);\n" },
+		.pause = "SELECT pg_sleep(0.1);\n",
+		.long_pause = "SELECT pg_sleep(2);\n",
+		.rows_per_batch = 1,
+		.rolls_back = true,
+	},
+	[BK_MYSQL] = {
+		/* no recursion: MariaDB may stop it at 1000 rows
+		 * (max_recursive_iterations) */
+		.make_t = T_TABLE
+			  "INSERT INTO t (id) SELECT a.x + 10 * b.x + 100 * c.x "
+			  "+ 1000 * d.x + 1 FROM " DIGITS " a, " DIGITS " b, "
+			  DIGITS " c, " DIGITS " d;\n",
+		/* MySQL takes no LIMIT in an IN subquery of the same
+		 * table; its UPDATE takes one itself */
+		.batch = "UPDATE t SET done = 1 WHERE done = 0 ORDER BY id "
+			 "LIMIT 1000;\n",
+		.batch_of = { "UPDATE t SET done = 1 WHERE done = 0 AND id % 3 "
+			      "= ",
+			      " ORDER BY id LIMIT 500;\n" },
+		.pause = "SELECT SLEEP(0.1);\n",
+		.long_pause = "SELECT SLEEP(2);\n",
+		.rows_per_batch = 2,
+		.rolls_back = false,
+	},
+};
+
+static const struct dialect *dialect(const struct it_state *st)
+{
+	return &dialects[((const struct jobs_state *)st)->bk];
+}
+
+/* ---- groups ---- */
+
+static int group_setup_for(void **state, enum backend bk, const char *env)
+{
+	struct jobs_state *js = calloc(1, sizeof(*js));
+
+	if ((*state = js) == NULL)
+		return -1;
+	js->bk = bk;
+	if (bk == BK_SQLITE)
+		return 0;
+	js->it.dsn = getenv(env);
+	if (!it_pg_reachable(js->it.dsn))
+		js->it.no_server = true; /* each test then calls skip() */
+	if (js->it.no_server)
+		fprintf(stderr, "it_jobs: no server at %s\n", env);
+	return js->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
+}
+
+static int group_setup_sqlite(void **state)
+{
+	return group_setup_for(state, BK_SQLITE, NULL);
+}
+
+static int group_setup_postgres(void **state)
+{
+	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
+}
+
+static int group_setup_mysql(void **state)
+{
+	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
+}
+
+static int group_teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+/* Each test: its env, and migrations/jobs/ in it. */
+static int setup(void **state)
+{
+	struct jobs_state *js = *state;
+	char jobs[400];
+	int rc = -1;
+
+	if (js->it.no_server)
+		return 0;
+	switch (js->bk) {
+	case BK_SQLITE:
+		rc = it_env_setup_sqlite(&js->it.e);
+		break;
+	case BK_POSTGRES:
+		rc = it_env_setup_pg(&js->it.e, js->it.dsn);
+		break;
+	case BK_MYSQL:
+		rc = it_env_setup_mysql(&js->it.e, js->it.dsn);
+		break;
+	}
+	if (rc < 0)
+		return rc;
+	snprintf(jobs, sizeof(jobs), "%s/jobs", js->it.e.mig);
+	return mkdir(jobs, 0755);
+}
+
+static int teardown(void **state)
+{
+	struct jobs_state *js = *state;
+
+	it_state_reset(&js->it);
+	it_env_teardown(&js->it.e);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+/* Writes migrations/jobs/<name>.sql from the NULL-terminated parts. */
+static void job_file(const struct it_env *e, const char *name, ...)
+{
+	char path[200];
+	char *text = NULL;
+	size_t len = 0;
+	const char *part;
+	va_list ap;
+
+	va_start(ap, name);
+	while ((part = va_arg(ap, const char *)) != NULL) {
+		char *t = realloc(text, len + strlen(part) + 1);
+
+		assert_non_null(t);
+		text = t;
+		memcpy(text + len, part, strlen(part) + 1);
+		len += strlen(part);
+	}
+	va_end(ap);
+	snprintf(path, sizeof(path), "jobs/%s.sql", name);
+	assert_int_equal(it_write(e, path, text ? text : "", len), 0);
+	free(text);
+}
+
+/* Table t of 10,000 rows, made by migration 0001 (applied). */
+static void table_t(struct it_state *st)
+{
+	struct it_env *e = &st->e;
+	struct it_run *r = &st->r;
+
+	assert_int_equal(it_pair(e, "0001_t", dialect(st)->make_t,
+				 "DROP TABLE t;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM t"), 10000);
+}
+
+static long long done_rows(const struct it_env *e)
+{
+	return it_count(e, "SELECT count(*) FROM t WHERE done = 1");
+}
+
+/* The job's ledger events with this status. */
+static long long job_events(const struct it_env *e, const char *job,
+			    const char *status)
+{
+	char where[200];
+
+	snprintf(where, sizeof(where),
+		 "direction = 'job' AND version = 0 AND name = '%s'%s%s%s",
+		 job, status ? " AND status = '" : "", status ? status : "",
+		 status ? "'" : "");
+	return it_ledger_count(e, where);
+}
+
+/* The line of the last run's stdout holding `needle`; the test's state
+ * frees it. */
+static const char *line(struct it_state *st, const char *needle)
+{
+	return it_own(st, it_line_with(st->r.out, needle));
+}
+
+/* The value of "key": N in the line of `text` holding `needle`. */
+static long long json_number(const char *text, const char *needle,
+			     const char *key)
+{
+	char *line = it_line_with(text, needle), *at, pat[64];
+	long long v = -1;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (line != NULL && (at = strstr(line, pat)) != NULL)
+		v = strtoll(at + strlen(pat), NULL, 10);
+	free(line);
+	return v;
+}
+
+/* ---- tests ---- */
+
+/*
+ * 10,000 rows in batches of 1,000, each batch slowed to 0.1 s, with a
+ * limit of 0.25 s: the first run stops at the limit with work left (exit
+ * 0, saying so); the second, with room, finishes. Every batch has its
+ * ledger event, the last one affecting no rows.
+ */
+static void batched_job_stops_at_its_time_limit_and_continues(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	long long first, second, left;
+
+	table_t(st);
+	job_file(e, "backfill", "-- job:batch max 250ms\n", d->pause, d->batch,
+		 NULL);
+	MG(r, "job", "run", "backfill");
+	assert_exit(r, 0);
+	assert_contains(r->err, "job backfill: stopped at the time limit");
+	assert_contains(r->err, "run again to continue");
+	first = done_rows(e);
+	/* half-way: at least one batch, and not all of them */
+	assert_true(first >= 1000 && first < 10000 && first % 1000 == 0);
+	assert_int_equal(job_events(e, "backfill", "ok"), first / 1000);
+	assert_int_equal(job_events(e, "backfill", NULL),
+			 first / 1000 * d->rows_per_batch);
+
+	/* the same job with room enough: it goes on from where the data
+	 * stands, until a batch affects no rows */
+	job_file(e, "backfill", "-- job:batch max 1h\n", d->pause, d->batch,
+		 NULL);
+	MG(r, "--json", "job", "run", "backfill");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, true));
+	left = 10000 - first;
+	assert_int_equal(done_rows(e), 10000);
+	second = left / 1000 + 1; /* the last batch found nothing */
+	assert_int_equal(job_events(e, "backfill", "ok"), first / 1000 + second);
+	assert_int_equal(json_number(r->out, "\"summary\"", "batches"), second);
+	assert_int_equal(json_number(r->out, "\"summary\"", "rows"), left);
+	assert_contains(r->out, "\"stopped_at_time_limit\":false");
+	/* the last batch's event says it affected nothing */
+	assert_contains(line(st, "\"rows\":0,"), "\"event\":\"job\"");
+
+	/* job list: the last run is the second one */
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, false));
+	assert_int_equal(json_number(r->out, "\"backfill\"", "batches"), second);
+	assert_int_equal(json_number(r->out, "\"backfill\"", "rows"), left);
+	assert_contains(r->out, "\"status\":\"ok\"");
+	assert_contains(r->out, "\"due\":false");
+
+	/* the jobs' events are in the chain, and no version's state */
+	MG(r, "verify");
+	assert_exit(r, 0);
+	assert_state(e, 1, "applied");
+	MG(r, "status", "--exit-code");
+	assert_exit(r, 0);
+}
+
+/* Two runs of the same job at once: one runs, the other exits 5 at once
+ * (--lock-timeout 0). And a job does not hold the migrations' run lock:
+ * `up` runs beside it where the database has a run lock of its own. */
+static void concurrent_runs_of_a_job_one_exits_5(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	const char *args[] = { "job", "run", "slow", "--lock-timeout", "0",
+			       NULL };
+	struct it_run up = { 0 };
+	int a, b;
+	pid_t pid;
+
+	table_t(st);
+	job_file(e, "slow", d->long_pause, d->batch, NULL);
+	pid = it_mg_bg(e, "first", NULL, args);
+	assert_true(pid > 0);
+	it_sleep_ms(300);
+	MG(r, "job", "run", "slow", "--lock-timeout", "0");
+	b = r->code;
+	if (((struct jobs_state *)st)->bk != BK_SQLITE) {
+		/* a new migration while the job runs: the run lock is free
+		 * (SQLite has one writer: the job's batch holds it) */
+		assert_int_equal(it_pair(e, "0002_u", "CREATE TABLE u(x int);\n",
+					 "DROP TABLE u;\n"),
+				 0);
+		it_mg(&up, e, "up", "--lock-timeout", "0", (const char *)NULL);
+		if (up.code != 0)
+			print_error("up beside a job: exit %d\n%s\n", up.code,
+				    up.err);
+		assert_int_equal(up.code, 0);
+		it_run_dispose(&up);
+	}
+	a = it_wait(pid, 120000);
+	if (!((a == 0 && b == 5) || (a == 5 && b == 0))) {
+		char *err = it_bg_output(e, "first", true);
+
+		print_error("exits %d and %d, want 0 and 5\nfirst:\n%s\n"
+			    "second:\n%s\n",
+			    a, b, err, r->err);
+		free(err);
+	}
+	assert_true((a == 0 && b == 5) || (a == 5 && b == 0));
+	if (b == 5)
+		assert_contains(r->err, "job 'slow' is running elsewhere");
+	/* one batch ran, once */
+	assert_int_equal(done_rows(e), 1000);
+	assert_int_equal(job_events(e, "slow", "ok"), 1);
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
+/*
+ * Three jobs of different names at once, and `up` beside them where the
+ * database has a run lock: nobody waits for anybody's lock, and each
+ * appends its events under the ledger's tail lock, so the hash chain
+ * stays one (verify) and every batch is recorded once.
+ */
+static void jobs_side_by_side_keep_one_chain(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	char name[3][16], update[300], tag[16];
+	const char *args[3][4];
+	pid_t pids[3];
+	int k, code;
+
+	table_t(st);
+	for (k = 0; k < 3; k++) {
+		snprintf(name[k], sizeof(name[k]), "part%d", k);
+		snprintf(update, sizeof(update), "%s%d%s", d->batch_of[0], k,
+			 d->batch_of[1]);
+		job_file(e, name[k], "-- job:batch\n", d->pause, update, NULL);
+		args[k][0] = "job";
+		args[k][1] = "run";
+		args[k][2] = name[k];
+		args[k][3] = NULL;
+	}
+	for (k = 0; k < 3; k++) {
+		snprintf(tag, sizeof(tag), "job%d", k);
+		pids[k] = it_mg_bg(e, tag, NULL, args[k]);
+		assert_true(pids[k] > 0);
+	}
+	if (((struct jobs_state *)st)->bk != BK_SQLITE) {
+		it_sleep_ms(200);
+		assert_int_equal(it_pair(e, "0002_u", "CREATE TABLE u(x int);\n",
+					 "DROP TABLE u;\n"),
+				 0);
+		MG(r, "up");
+		assert_exit(r, 0);
+	}
+	for (k = 0; k < 3; k++) {
+		code = it_wait(pids[k], 180000);
+		if (code != 0) {
+			char *err;
+
+			snprintf(tag, sizeof(tag), "job%d", k);
+			err = it_bg_output(e, tag, true);
+			print_error("job %d: exit %d\n%s\n", k, code, err);
+			free(err);
+		}
+		assert_int_equal(code, 0);
+	}
+	assert_int_equal(done_rows(e), 10000);
+	/* 3,333 or 3,334 rows: 7 batches of up to 500, then one of none */
+	for (k = 0; k < 3; k++)
+		assert_int_equal(job_events(e, name[k], "ok"), 8);
+	assert_int_equal(it_count(e, "SELECT count(DISTINCT id) FROM "
+				     "migrate_ledger"),
+			 it_ledger_count(e, NULL));
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
+/*
+ * A run killed mid-way (SIGKILL, between or inside batches): every batch
+ * that committed has its event, and the next run goes on from where the
+ * data stands. On MySQL, which commits a batch's statements before its
+ * event, the batch that was cut may be in the data and marked 'dirty'.
+ */
+static void killed_job_continues_from_the_data(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	static const char *const args[] = { "job", "run", "backfill", NULL };
+	long long ok, done, t0;
+	pid_t pid;
+
+	table_t(st);
+	job_file(e, "backfill", "-- job:batch\n", d->pause, d->pause,
+		 d->batch, NULL);
+	pid = it_mg_bg(e, "killed", NULL, args);
+	assert_true(pid > 0);
+	/* two batches recorded: the third is under way */
+	for (t0 = it_now_ms(); job_events(e, "backfill", "ok") < 2 &&
+			       it_now_ms() - t0 < 60000;)
+		it_sleep_ms(20);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(it_wait(pid, 10000), 128 + SIGKILL);
+	ok = job_events(e, "backfill", "ok");
+	done = done_rows(e);
+	assert_true(ok >= 2 && ok < 10);
+	if (d->rolls_back)
+		assert_int_equal(done, ok * 1000);
+	else
+		assert_true(done == ok * 1000 || done == (ok + 1) * 1000);
+
+	/* the next run finishes the work, whatever the killed one left */
+	MG(r, "job", "run", "backfill");
+	assert_exit(r, 0);
+	assert_int_equal(done_rows(e), 10000);
+	assert_contains(r->err, "job backfill: done");
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"status\":\"ok\"");
+	assert_int_equal(json_number(r->out, "\"backfill\"", "rows"),
+			 10000 - done);
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
+/* --due runs the jobs whose interval has passed since their last ok
+ * run (never run counts), and no other. */
+static void due_runs_only_the_jobs_that_are_due(void **state)
+{
+	IT_BEGIN;
+
+	table_t(st);
+	job_file(e, "daily", "-- job:every 1d\n",
+		 "UPDATE t SET done = 1 WHERE id = 1;\n", NULL);
+	job_file(e, "hourly", "-- job:every 6h\n",
+		 "UPDATE t SET done = 1 WHERE id = 2;\n", NULL);
+	job_file(e, "manual", "UPDATE t SET done = 1 WHERE id = 3;\n", NULL);
+	/* hourly ran just now: not due for six hours */
+	MG(r, "job", "run", "hourly");
+	assert_exit(r, 0);
+	assert_int_equal(job_events(e, "hourly", "ok"), 1);
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_contains(line(st, "\"daily\""), "\"due\":true");
+	assert_contains(line(st, "\"hourly\""), "\"due\":false");
+	assert_contains(line(st, "\"hourly\""), "\"next_due_at\":\"");
+	assert_contains(line(st, "\"manual\""), "\"due\":false");
+	assert_contains(line(st, "\"manual\""), "\"every\":null");
+	assert_contains(line(st, "\"manual\""), "\"last_run\":null");
+
+	MG(r, "job", "list");
+	assert_exit(r, 0);
+	assert_contains(line(st, "manual"), "never (run by name)");
+	assert_contains(line(st, "daily"), " yes");
+	assert_contains(line(st, "hourly"), "no (at ");
+	MG(r, "job", "run", "--due", "--reason", "cron");
+	assert_exit(r, 0);
+	assert_int_equal(job_events(e, "daily", "ok"), 1);
+	assert_int_equal(job_events(e, "hourly", "ok"), 1);
+	assert_int_equal(job_events(e, "manual", NULL), 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM t WHERE done = 1 "
+				     "AND id = 3"),
+			 0);
+	assert_int_equal(it_ledger_count(e, "name = 'daily' AND status = 'ok' "
+					    "AND reason = 'cron'"),
+			 1);
+	/* nothing is due any more */
+	MG(r, "job", "run", "--due");
+	assert_exit(r, 0);
+	assert_contains(r->err, "0 jobs ran");
+	assert_int_equal(job_events(e, "daily", NULL),
+			 dialect(st)->rows_per_batch);
+	/* a job without job:every runs when named */
+	MG(r, "job", "run", "manual");
+	assert_exit(r, 0);
+	assert_int_equal(job_events(e, "manual", "ok"), 1);
+}
+
+/*
+ * A check that fails in batch 3: batches 1 and 2 stay committed and
+ * recorded; batch 3 is rolled back where the database can (exit 3), and
+ * on MySQL, which committed it statement by statement, is dirty (exit 1).
+ */
+static void failing_check_in_batch_3(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+
+	table_t(st);
+	job_file(e, "capped", "-- job:batch\n",
+		 "-- check: true SELECT count(*) <= 2000 FROM t WHERE done = 1\n",
+		 d->batch, NULL);
+	MG(r, "job", "run", "capped");
+	if (d->rolls_back) {
+		assert_exit(r, 3);
+		assert_int_equal(done_rows(e), 2000);
+		assert_int_equal(job_events(e, "capped", "rolled_back"), 1);
+	} else {
+		assert_exit(r, 1);
+		assert_int_equal(done_rows(e), 3000);
+		/* three markers, and batch 3's outcome */
+		assert_int_equal(job_events(e, "capped", "dirty"), 4);
+	}
+	assert_contains(r->err, "capped.sql:2: check failed");
+	assert_int_equal(job_events(e, "capped", "ok"), 2);
+	assert_int_equal(job_events(e, "capped", NULL),
+			 3 * d->rows_per_batch);
+	/* the failed batch is the job's last run; the version is fine */
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_contains(r->out, d->rolls_back ? "\"status\":\"rolled_back\""
+					      : "\"status\":\"dirty\"");
+	assert_int_equal(json_number(r->out, "\"capped\"", "batches"), 3);
+	assert_state(e, 1, "applied");
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
+/* Every bad job file is named with its line before anything runs. */
+static void bad_job_files_exit_2(void **state)
+{
+	IT_BEGIN;
+	static const char nul[] = "SELECT 1;\nSELECT 2;\0\n";
+
+	table_t(st);
+	job_file(e, "good", "UPDATE t SET done = 1 WHERE id = 1;\n", NULL);
+	assert_int_equal(it_write_str(e, "jobs/bad name.sql", "SELECT 1;\n"),
+			 0);
+	assert_int_equal(it_write_str(e, "jobs/shout.SQL", "SELECT 1;\n"), 0);
+	assert_int_equal(it_write(e, "jobs/nul.sql", nul, sizeof(nul) - 1),
+			 0);
+	job_file(e, "every", "SELECT 1;\n-- job:every 5x\n", NULL);
+	job_file(e, "unknown", "-- job:sometimes\nSELECT 1;\n", NULL);
+	job_file(e, "twice", "-- job:batch\n-- job:batch max 1m\n", NULL);
+	job_file(e, "maxless", "-- job:batch max\n", NULL);
+	job_file(e, "check", "\n\n-- check: rows\n", NULL);
+	assert_int_equal(it_write_str(e, "jobs/0002_x.up.sql", "SELECT 1;\n"),
+			 0);
+	MG(r, "job", "list");
+	assert_exit(r, 2);
+	assert_contains(r->err, "jobs/bad name.sql: not a job file name");
+	assert_contains(r->err, "jobs/shout.SQL: not a job file name");
+	assert_contains(r->err, "jobs/nul.sql:2: a NUL byte");
+	assert_contains(r->err, "jobs/every.sql:2: job:every takes");
+	assert_contains(r->err, "jobs/unknown.sql:1: unknown directive");
+	assert_contains(r->err, "jobs/twice.sql:2: job:batch is given twice");
+	assert_contains(r->err, "jobs/maxless.sql:1: job:batch max takes");
+	assert_contains(r->err, "jobs/check.sql:3:");
+	assert_contains(r->err, "jobs/0002_x.up.sql: a migration file in the "
+				"jobs directory");
+	assert_contains(r->err, "9 invalid job files");
+	/* nothing runs, not even the good job */
+	MG(r, "job", "run", "good");
+	assert_exit(r, 2);
+	assert_int_equal(job_events(e, "good", NULL), 0);
+	assert_int_equal(done_rows(e), 0);
+
+	/* usage: names or --due, names that exist */
+	assert_int_equal(it_remove(e, "jobs/bad name.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/shout.SQL"), 0);
+	assert_int_equal(it_remove(e, "jobs/nul.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/every.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/unknown.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/twice.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/maxless.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/check.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/0002_x.up.sql"), 0);
+	MG(r, "job", "run");
+	assert_exit(r, 2);
+	MG(r, "job", "run", "good", "--due");
+	assert_exit(r, 2);
+	MG(r, "job", "run", "nosuch");
+	assert_exit(r, 2);
+	assert_contains(r->err, "no job 'nosuch'");
+	MG(r, "job", "sideways");
+	assert_exit(r, 2);
+	MG(r, "job", "run", "good", "--jobs-dir", "nowhere");
+	assert_exit(r, 2);
+	assert_contains(r->err, "no jobs directory 'nowhere'");
+	assert_int_equal(job_events(e, "good", NULL), 0);
+
+	/* a schedule in a migration would be ignored: refused */
+	assert_int_equal(it_pair(e, "0002_m", "SELECT 1;\n-- job:every 1d\n",
+				 "SELECT 1;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0002_m.up.sql:2: job: directives belong in a "
+				"job file");
+}
+
+/* A dry run reads the checks' before values and changes nothing. */
+static void dry_run_changes_nothing(void **state)
+{
+	IT_BEGIN;
+	long long rows;
+
+	table_t(st);
+	job_file(e, "purge", "-- job:every 1d\n",
+		 "-- check: rows t delta -0\n",
+		 "DELETE FROM t WHERE id > 100000;\n", NULL);
+	rows = it_ledger_count(e, NULL);
+	MG(r, "job", "run", "purge", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->out, "would run job purge");
+	assert_contains(r->out, "rows t: 10000");
+	assert_int_equal(it_ledger_count(e, NULL), rows);
+	MG(r, "--json", "job", "run", "purge");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, true));
+	assert_int_equal(job_events(e, "purge", "ok"), 1);
+}
+
+/* The jobs directory: jobs/ in the migrations directory by default,
+ * else --jobs-dir or migrate.conf's jobs-dir. */
+static void jobs_dir_from_flag_or_config(void **state)
+{
+	IT_BEGIN;
+	char path[600];
+	FILE *f;
+
+	job_file(e, "inside", "SELECT 1;\n", NULL);
+	MG(r, "config");
+	assert_exit(r, 0);
+	assert_contains(line(st, "jobs-dir"), "/migrations/jobs");
+	assert_contains(line(st, "jobs-dir"), "default");
+	snprintf(path, sizeof(path), "%s/elsewhere", e->root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/elsewhere/outside.sql", e->root);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("-- job:every 2h\nSELECT 1;\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/migrate.conf", e->root);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("jobs-dir = elsewhere\n", f);
+	fclose(f);
+	MG(r, "config");
+	assert_exit(r, 0);
+	assert_contains(line(st, "jobs-dir"), "elsewhere");
+	assert_contains(line(st, "jobs-dir"), "migrate.conf:1");
+	MG(r, "--json", "job", "list");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"job\":\"outside\"");
+	assert_contains(r->out, "\"every\":\"2h\"");
+	assert_not_contains(r->out, "inside");
+	/* the flag wins */
+	MG(r, "job", "run", "inside", "--jobs-dir", "migrations/jobs");
+	assert_exit(r, 0);
+	assert_int_equal(job_events(e, "inside", "ok"), 1);
+}
+
+/* A migration of version 0 keeps its own state beside jobs' events,
+ * which are version 0 too. */
+static void version_zero_migration_ignores_job_events(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_pair(e, "0000_init", "CREATE TABLE t (id int "
+						 "PRIMARY KEY, done int NOT "
+						 "NULL DEFAULT 0);\n",
+				 "DROP TABLE t;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	job_file(e, "touch", "UPDATE t SET done = 1;\n", NULL);
+	MG(r, "job", "run", "touch");
+	assert_exit(r, 0);
+	assert_state(e, 0, "applied");
+	MG(r, "down");
+	assert_exit(r, 0);
+	assert_state(e, 0, "pending");
+	assert_false(it_table_exists(e, "t"));
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_state(e, 0, "applied");
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
+#define BODIES(X)                                                             \
+	X(batched_job_stops_at_its_time_limit_and_continues)                  \
+	X(concurrent_runs_of_a_job_one_exits_5)                               \
+	X(jobs_side_by_side_keep_one_chain)                                   \
+	X(killed_job_continues_from_the_data)                                 \
+	X(due_runs_only_the_jobs_that_are_due)                                \
+	X(failing_check_in_batch_3)                                           \
+	X(bad_job_files_exit_2)                                               \
+	X(dry_run_changes_nothing)                                            \
+	X(jobs_dir_from_flag_or_config)                                       \
+	X(version_zero_migration_ignores_job_events)
+
+#define EACH(body)                                                            \
+	static void test_##body##_sqlite(void **state)                        \
+	{                                                                     \
+		body(state);                                                  \
+	}                                                                     \
+	static void test_##body##_postgres(void **state)                      \
+	{                                                                     \
+		body(state);                                                  \
+	}                                                                     \
+	static void test_##body##_mysql(void **state)                         \
+	{                                                                     \
+		body(state);                                                  \
+	}
+
+BODIES(EACH)
+
+#define T_SQLITE(body)                                                        \
+	cmocka_unit_test_setup_teardown(test_##body##_sqlite, setup, teardown),
+#define T_POSTGRES(body)                                                      \
+	cmocka_unit_test_setup_teardown(test_##body##_postgres, setup,        \
+					teardown),
+#define T_MYSQL(body)                                                         \
+	cmocka_unit_test_setup_teardown(test_##body##_mysql, setup, teardown),
+
+int main(void)
+{
+	const struct CMUnitTest sqlite_tests[] = { BODIES(T_SQLITE) };
+	const struct CMUnitTest postgres_tests[] = { BODIES(T_POSTGRES) };
+	const struct CMUnitTest mysql_tests[] = { BODIES(T_MYSQL) };
+	int failed = 0;
+
+	if (sodium_init() < 0 || mg_drivers_init() < 0)
+		return 1;
+	failed += cmocka_run_group_tests_name("it_jobs_sqlite", sqlite_tests,
+					      group_setup_sqlite,
+					      group_teardown);
+	failed += cmocka_run_group_tests_name("it_jobs_postgres",
+					      postgres_tests,
+					      group_setup_postgres,
+					      group_teardown);
+	failed += cmocka_run_group_tests_name("it_jobs_mysql", mysql_tests,
+					      group_setup_mysql,
+					      group_teardown);
+	mg_drivers_end();
+	return failed;
+}
