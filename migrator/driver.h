@@ -167,6 +167,18 @@ struct mg_driver {
 	int (*lock_held)(struct mg_conn *conn, const char *name, int64_t key,
 	                 struct mg_error *err);
 
+	/* Issue 12, cluster locks and poolers: */
+	/*
+	 * Who holds the run lock `name`/`key` now, as "pid X on host Y since
+	 * T" or the database's own words, into `who` (size bytes): 1 held,
+	 * 0 free, <0 cannot tell. For a runner that met another one other
+	 * than at the lock (a ledger id taken meanwhile), and for `status`,
+	 * which says "in progress" instead of "dirty" while the runner that
+	 * left a dirty marker still holds it. NULL: cannot tell.
+	 */
+	int (*lock_holder)(struct mg_conn *conn, const char *name, int64_t key,
+	                   char *who, size_t size);
+
 	/*
 	 * Appends a query that yields one text value: a fingerprint of the
 	 * listed columns over all rows of `table` (names as the directive

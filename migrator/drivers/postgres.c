@@ -1090,6 +1090,39 @@ static int pg_lock_held(struct mg_conn *conn, const char *name, int64_t key,
 	return 0;
 }
 
+/* Issue 12: who holds the run lock now (its session's label, which
+ * names the runner's pid and host), for a runner that met another one
+ * and for `status`. */
+static int pg_lock_holder(struct mg_conn *conn, const char *name,
+                          int64_t key, char *who, size_t size)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	char sql[768];
+	PGresult *r;
+	int rc = -1;
+
+	(void)name;
+	who[0] = '\0';
+	snprintf(sql, sizeof(sql),
+	         "SELECT a.pid, coalesce(a.application_name, '') "
+	         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+	         "WHERE l.locktype = 'advisory' AND l.granted "
+	         "AND l.objsubid = 1 AND l.classid = %" PRIu32 "::oid "
+	         "AND l.objid = %" PRIu32 "::oid AND l.database = "
+	         "(SELECT oid FROM pg_database WHERE datname = "
+	         "current_database())",
+	         (uint32_t)((uint64_t)key >> 32), (uint32_t)key);
+	r = PQexec(c->pg, sql);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		rc = PQntuples(r) > 0;
+		if (rc)
+			snprintf(who, size, "%s (server process %s)",
+			         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	return rc;
+}
+
 static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
@@ -1224,6 +1257,7 @@ const struct mg_driver mg_driver_postgres = {
 	.lock = pg_lock,
 	.lock_held = pg_lock_held,
 	.unlock = pg_unlock,
+	.lock_holder = pg_lock_holder,
 	.fingerprint_sql = pg_fingerprint_sql,
 	.schema_sql = pg_schema_sql,
 	.schema = pg_schema,
