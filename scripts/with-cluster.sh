@@ -29,8 +29,10 @@ PSQL=/usr/lib/postgresql/15/bin/psql
 MG_PW=${MG_TEST_PG_PASSWORD:-mg_test_pw_9f3}
 GALERA_LIB=/usr/lib/galera/libgalera_smm.so
 # First ports tried for each node's four ports (client, group
-# communication, incremental and full state transfer): BASE + 10*n + k.
-PORT_BASE=54400
+# communication, incremental and full state transfer): BASE + 10*n + k,
+# below the kernel's ephemeral range (32768-60999), where an outgoing
+# connection can take a port between our check and the bind (seen: IST).
+PORT_BASE=24400
 PORT_TRIES=40
 START_TIMEOUT=90
 STOP_TIMEOUT=30
