@@ -2,8 +2,9 @@
  * Integration tests of the run lock on the topologies of issue 12: a
  * 3-node MariaDB Galera cluster (MG_TEST_GALERA_DSN1..3), pgbouncer in
  * transaction pooling mode in front of PostgreSQL (MG_TEST_PGBOUNCER_DSN),
- * both from scripts/with-cluster.sh, and plain MariaDB (MG_TEST_MYSQL_DSN)
- * for racing first runs. Runners race on different nodes, or through the
+ * both from scripts/with-cluster.sh, plain MariaDB (MG_TEST_MYSQL_DSN)
+ * and PostgreSQL (MG_TEST_PG_DSN) for racing runners, first runs and a
+ * libpq multi-host URL. Runners race on different nodes, or through the
  * pooler, and the database's own state shows that each migration ran
  * exactly once, and that the runners that met another one exited 5, never
  * 1.
@@ -28,7 +29,7 @@
 #include "migrator/driver.h"
 #include "support/it.h"
 
-enum topo { TP_GALERA, TP_PGBOUNCER, TP_MARIADB };
+enum topo { TP_GALERA, TP_PGBOUNCER, TP_MARIADB, TP_POSTGRES };
 
 #define NRUN 3
 
@@ -54,6 +55,11 @@ static const char *const RUNS_UP[] = {
 	"runs;\n",
 };
 
+
+static bool is_pg(const struct cl_state *cs)
+{
+	return cs->tp == TP_PGBOUNCER || cs->tp == TP_POSTGRES;
+}
 
 /* 0002: a row in runs, then a pause of `secs`. */
 static int write_files(struct cl_state *cs, const char *secs)
@@ -108,6 +114,10 @@ static int group_setup_tp(void **state, enum topo tp)
 		cs->admin = env_or_null("MG_TEST_MYSQL_DSN");
 		need = "MG_TEST_REQUIRE_SERVERS";
 		break;
+	case TP_POSTGRES:
+		cs->admin = env_or_null("MG_TEST_PG_DSN");
+		need = "MG_TEST_REQUIRE_SERVERS";
+		break;
 	}
 	cs->it.dsn = cs->admin;
 	cs->it.no_server = cs->admin == NULL;
@@ -131,6 +141,11 @@ static int group_setup_mariadb(void **state)
 	return group_setup_tp(state, TP_MARIADB);
 }
 
+static int group_setup_postgres(void **state)
+{
+	return group_setup_tp(state, TP_POSTGRES);
+}
+
 static int group_teardown(void **state)
 {
 	free(*state);
@@ -145,11 +160,13 @@ static int setup(void **state)
 
 	if (cs->it.no_server)
 		return 0;
-	if (cs->tp == TP_PGBOUNCER) {
+	if (is_pg(cs)) {
 		if (it_env_setup_pg(e, cs->admin) < 0)
 			return -1;
 		for (i = 0; i < NRUN; i++)
-			cs->urls[i] = it_pg_url(getenv("MG_TEST_PGBOUNCER_DSN"),
+			cs->urls[i] = it_pg_url(cs->tp == TP_PGBOUNCER
+			                                ? getenv("MG_TEST_PGBOUNCER_DSN")
+			                                : cs->admin,
 			                        e->dbname, NULL);
 	} else {
 		if (it_env_setup_mysql(e, cs->admin) < 0)
@@ -459,6 +476,31 @@ static void test_pgbouncer_no_transaction_refused(void **state)
 	assert_once(cs, 4);
 }
 
+/*
+ * PostgreSQL: a libpq multi-host URL with target_session_attrs=read-write
+ * (the first host down here) reaches the writable one, and the run lock
+ * and ledger work there as with one host.
+ */
+static void test_pg_multi_host_url(void **state)
+{
+	IT_BEGIN;
+	struct cl_state *cs = *state;
+	static const char *const up[] = { "up", NULL };
+	char url[512], *err;
+
+	snprintf(url, sizeof(url),
+	         "postgres://mg_test:%s@127.0.0.1:1,127.0.0.1:%s/%s?"
+	         "target_session_attrs=read-write",
+	         getenv("MG_TEST_PG_PASSWORD"), getenv("MG_TEST_PG_PORT"),
+	         e->dbname);
+	free(cs->urls[0]);
+	assert_non_null(cs->urls[0] = strdup(url));
+	assert_int_equal(write_files(cs, "0"), 0);
+	assert_int_equal(run_on(cs, 0, up, &err), 0);
+	assert_once(cs, 3);
+	assert_not_contains(err, getenv("MG_TEST_PG_PASSWORD"));
+}
+
 #define CL_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -478,6 +520,11 @@ int main(void)
 		CL_TEST(race_try_once),
 		CL_TEST(race_first_runs),
 	};
+	const struct CMUnitTest postgres[] = {
+		CL_TEST(race_try_once),
+		CL_TEST(race_first_runs),
+		CL_TEST(test_pg_multi_host_url),
+	};
 	int rc = 0;
 
 	if (mg_drivers_init() < 0)
@@ -489,6 +536,8 @@ int main(void)
 	                                  group_teardown);
 	rc |= cmocka_run_group_tests_name("mariadb", mariadb,
 	                                  group_setup_mariadb, group_teardown);
+	rc |= cmocka_run_group_tests_name("postgres", postgres,
+	                                  group_setup_postgres, group_teardown);
 	mg_drivers_end();
 	return rc;
 }
