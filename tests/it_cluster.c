@@ -55,7 +55,6 @@ static const char *const RUNS_UP[] = {
 	"runs;\n",
 };
 
-
 static bool is_pg(const struct cl_state *cs)
 {
 	return cs->tp == TP_PGBOUNCER || cs->tp == TP_POSTGRES;
@@ -68,7 +67,7 @@ static int write_files(struct cl_state *cs, const char *secs)
 	char up2[300], pause[64];
 
 	snprintf(pause, sizeof(pause), "SELECT %s(%s);\n",
-	         cs->tp == TP_PGBOUNCER ? "pg_sleep" : "SLEEP", secs);
+	         is_pg(cs) ? "pg_sleep" : "SLEEP", secs);
 	snprintf(up2, sizeof(up2),
 	         "INSERT INTO runs (id, v) SELECT COALESCE(MAX(id), 0) + 1, 2 "
 	         "FROM runs;\n%s",
@@ -400,7 +399,7 @@ static void test_galera_killed_runner(void **state)
 	assert_int_equal(run_on(cs, 2, up_long, &err), 1);
 	waited = it_now_ms() - t0;
 	assert_contains(err, "half-applied");
-	/* the lease lives 8 s after its last renewal */
+	/* the lease lives 10 s after its last renewal */
 	assert_true(waited >= 4000);
 	assert_true(waited < 30000);
 	assert_int_equal(run_on(cs, 1, status, &err), 0);

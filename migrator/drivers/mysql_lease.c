@@ -340,7 +340,13 @@ int my_lease_guard(struct my_lease *l, MYSQL *main, struct mg_error *err)
 	unsigned long long n = 0;
 	int rc;
 
-	if ((rc = my_lease_held(l, err)) < 0)
+	pthread_mutex_lock(&l->mu);
+	rc = l->lost ? mg_error_set(err, MG_ELOCKED,
+	                            "another migrate run is active: %s",
+	                            l->why)
+	             : 0;
+	pthread_mutex_unlock(&l->mu);
+	if (rc < 0)
 		return rc;
 	snprintf(sql, sizeof(sql),
 	         "UPDATE %s SET counter = counter + 1 WHERE name = '%s' "

@@ -35,7 +35,7 @@ struct mg_error;
 struct my_lease;
 
 /* The lease's lifetime without renewal, and how often it is renewed. */
-#define MY_LEASE_TTL_MS 8000
+#define MY_LEASE_TTL_MS 10000
 #define MY_LEASE_RENEW_MS 1000
 
 /*
