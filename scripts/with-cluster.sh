@@ -180,21 +180,35 @@ root=$(mktemp -d /tmp/mg-cluster.XXXXXX)
 chmod 0711 "$root"
 t0=$EPOCHREALTIME
 
-# A base whose 30 ports (3 nodes x 4, spaced by 10) are all free. Two runs
-# may still race for one: a node that cannot bind fails its start, and the
-# run fails with its log rather than hanging.
+# reserve NAME: true once this run holds the lock file NAME in the lock
+# directory that with-servers.sh uses for its ports, kept until it exits
+# (the servers inherit it): two runs never pick the same ports, even while
+# a node is still starting and not listening yet.
+PORT_LOCKS=/tmp/mg-ports
+reserve()
+{
+	local fd
+	mkdir -p "$PORT_LOCKS"
+	exec {fd}>>"$PORT_LOCKS/$1" || return 1
+	if ! flock -n "$fd"; then
+		exec {fd}>&-
+		return 1
+	fi
+}
+
+# A base of 30 ports that this run reserves and finds free: the nodes use
+# BASE + 10*n + 0..3, pgbouncer BASE + 29.
 base=
 for ((i = 0; i < PORT_TRIES; i++)); do
 	[[ -n $base ]] && break
 	b=$((PORT_BASE + i * 30))
+	reserve "cluster-$b" || continue
 	free=1
-	for ((n = 0; n < 3 && free; n++)); do
-		for k in 0 1 2 3; do
-			if port_busy $((b + n * 10 + k)); then
-				free=0
-				break
-			fi
-		done
+	for p in $(seq "$b" $((b + 29))); do
+		if port_busy "$p"; then
+			free=0
+			break
+		fi
 	done
 	((free)) && base=$b
 done
@@ -291,10 +305,7 @@ log "galera ready (3 nodes) after $(elapsed "$t0")"
 t1=$EPOCHREALTIME
 install -d -o postgres -g postgres -m 0700 "$root/pgbouncer"
 printf '"mg_test" "%s"\n' "$MG_PW" >"$root/pgbouncer/users.txt"
-for ((i = 0; i < PORT_TRIES; i++)); do
-	bport=$((PORT_BASE + 1500 + i))
-	port_busy "$bport" || break
-done
+bport=$((base + 29))
 cat >"$root/pgbouncer/pgbouncer.ini" <<EOF
 [databases]
 * = host=127.0.0.1 port=$MG_TEST_PG_PORT
