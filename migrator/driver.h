@@ -22,7 +22,9 @@ struct mg_error;
  * each transaction (SQLite), and the runner re-reads the ledger in each. */
 #define MG_CAP_RUN_LOCK (1u << 1)
 /* The database takes CREATE INDEX IF NOT EXISTS (PostgreSQL, SQLite; not
- * MySQL 8, so not the driver that serves it and MariaDB). */
+ * MySQL 8, so not the driver that serves it and MariaDB). Without it the
+ * ledger's index is declared inside its CREATE TABLE IF NOT EXISTS, so
+ * that racing first runs never fail (issue 12). */
 #define MG_CAP_INDEX_IF_NOT_EXISTS (1u << 2)
 
 enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };

@@ -73,6 +73,22 @@ void mg_meet_marker(char *out, size_t size, const char *host)
 	         (long)getpid(), host != NULL ? host : "?");
 }
 
+/* Whether the holder's description names the marker's host, where it
+ * names one ("host Y" or "host=Y"); pids are only unique per host. */
+static bool same_host(const char *who, const char *host)
+{
+	const char *h = strstr(who, "host ");
+	size_t n;
+
+	if (h == NULL)
+		h = strstr(who, "host=");
+	if (h == NULL || host == NULL)
+		return true;
+	h += 5;
+	n = strcspn(h, " ,;)");
+	return strlen(host) == n && strncmp(h, host, n) == 0;
+}
+
 bool mg_meet_in_progress(char *out, size_t size, struct mg_conn *conn,
                          const char *table, const struct mg_ledger_row *last)
 {
@@ -95,6 +111,8 @@ bool mg_meet_in_progress(char *out, size_t size, struct mg_conn *conn,
 	if (((by = strstr(who, "pid ")) != NULL ||
 	     (by = strstr(who, "pid=")) != NULL) &&
 	    strtol(by + 4, NULL, 10) != pid)
+		return false;
+	if (!same_host(who, last->f[MG_LF_HOST]))
 		return false;
 	snprintf(out, size, "in progress by pid %ld on host %s since %s", pid,
 	         last->f[MG_LF_HOST] ? last->f[MG_LF_HOST] : "?",

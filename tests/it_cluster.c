@@ -500,6 +500,27 @@ static void test_pg_multi_host_url(void **state)
 	assert_not_contains(err, getenv("MG_TEST_PG_PASSWORD"));
 }
 
+/*
+ * PostgreSQL: pg_advisory_unlock's result is checked. A file that drops
+ * every advisory lock of the session leaves the run unguarded: the run
+ * ends saying so, not silently.
+ */
+static void test_pg_lost_session_lock_is_reported(void **state)
+{
+	IT_BEGIN;
+	struct cl_state *cs = *state;
+	static const char *const up[] = { "up", NULL };
+	char *err;
+
+	(void)cs;
+	assert_int_equal(it_pair(e, "0001_unlock",
+	                         "SELECT pg_advisory_unlock_all();\n",
+	                         "SELECT 1;\n"),
+	                 0);
+	assert_int_equal(run_on(cs, 0, up, &err), 0);
+	assert_contains(err, "the run lock was no longer held");
+}
+
 #define CL_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -523,6 +544,7 @@ int main(void)
 		CL_TEST(race_try_once),
 		CL_TEST(race_first_runs),
 		CL_TEST(test_pg_multi_host_url),
+		CL_TEST(test_pg_lost_session_lock_is_reported),
 	};
 	int rc = 0;
 

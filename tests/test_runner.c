@@ -738,7 +738,7 @@ static void test_roundtrip_without_transactions_marks_dirty(void **state)
 /* Issue 12: the run lock's holder as a driver names it. */
 static int holder_pid(char *who, size_t size, long pid)
 {
-	snprintf(who, size, "migrate pid=%ld host=other since=x", pid);
+	snprintf(who, size, "migrate pid=%ld host=box since=x", pid);
 	return 1;
 }
 
@@ -849,6 +849,11 @@ static void test_in_progress_only_while_its_runner_holds(void **state)
 	w->db->drv.lock_holder = holder_other; /* another runner now */
 	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
 	                                 "migrate_ledger", &row));
+	mg_ledger_row_set(&row, MG_LF_HOST, "elsewhere"); /* same pid */
+	w->db->drv.lock_holder = holder_me;
+	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
+	                                 "migrate_ledger", &row));
+	mg_ledger_row_set(&row, MG_LF_HOST, "box");
 	w->db->drv.lock_holder = holder_none; /* nobody: it died */
 	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
 	                                 "migrate_ledger", &row));

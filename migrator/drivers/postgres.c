@@ -1252,10 +1252,11 @@ static long long mono_ms(void)
 static int take_xact_lock(struct pg_conn *c, struct mg_error *err)
 {
 	long long deadline = mono_ms() + (long long)c->xtimeout_s * 1000;
+	struct timespec pause = { 0, 100 * 1000000L };
 	char sql[96];
 
-	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(%" PRId64
-	         ")", c->xkey);
+	snprintf(sql, sizeof(sql),
+	         "SELECT pg_try_advisory_xact_lock(%" PRId64 ")", c->xkey);
 	for (;;) {
 		PGresult *r = PQexec(c->pg, sql);
 		bool got;
@@ -1272,8 +1273,7 @@ static int take_xact_lock(struct pg_conn *c, struct mg_error *err)
 			return 0;
 		if (mono_ms() >= deadline)
 			break;
-		struct timespec ts = { 0, 100 * 1000000L };
-		nanosleep(&ts, NULL);
+		nanosleep(&pause, NULL);
 	}
 	mg_error_set(err, MG_ELOCKED,
 	             "another migrate run holds the lock: not acquired "
@@ -1292,9 +1292,9 @@ static int pooled_txn(struct mg_conn *conn, enum mg_txn op,
 
 	if (op != MG_TXN_BEGIN)
 		return pg_txn(conn, op, err);
-	/* sent now, not deferred: the lock comes first in it. A read-only
-	 * session's SET is LOCAL too, too late for this transaction: say
-	 * so in the BEGIN */
+	/* sent now, not deferred: the lock is held before anything of the
+	 * transaction reads the ledger. A read-only session's SET is LOCAL
+	 * too, too late for this transaction: say so in the BEGIN */
 	mg_buf_addf(&sql, "%s;%s", c->read_only ? "BEGIN READ ONLY" : "BEGIN",
 	            c->local_sql);
 	if ((rc = mg_buf_check(&sql, err)) == 0)
@@ -1313,7 +1313,8 @@ static int pooled_check_script(const char *sql, size_t len, unsigned flags,
 		*line = 0;
 		mg_error_set(err, MG_EINVALID,
 		             "'-- migrate:no-transaction' cannot run through a "
-		             "connection pooler (pgbouncer): there the run lock "
+		             "connection pooler (such as pgbouncer): there the "
+		             "run lock "
 		             "is taken inside each file's transaction, and this "
 		             "file has none");
 		mg_error_hint(err, "run it with a URL that connects to "
