@@ -664,9 +664,13 @@ static int commit(struct my_conn *c, struct mg_error *err)
 	    (c->my->server_status & SERVER_STATUS_IN_TRANS) &&
 	    (rc = my_lease_guard(c->lease, c->my, err)) < 0) {
 		mysql_rollback(c->my);
+		my_lease_txn_end(c->lease);
 		return rc;
 	}
-	if (mysql_commit(c->my) == 0)
+	rc = mysql_commit(c->my);
+	if (c->lease != NULL)
+		my_lease_txn_end(c->lease);
+	if (rc == 0)
 		return 0;
 	if (c->lease != NULL && mysql_errno(c->my) == ER_LOCK_DEADLOCK) {
 		mg_error_set(err, MG_ELOCKED,
@@ -703,18 +707,21 @@ static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
+	const char *sql = op == MG_TXN_BEGIN ? "START TRANSACTION" : "ROLLBACK";
+	int rc;
 
 	if (op == MG_TXN_COMMIT)
 		return commit(c, err);
-	const char *sql = op == MG_TXN_BEGIN    ? "START TRANSACTION"
-	                  : op == MG_TXN_COMMIT ? "COMMIT"
-	                                        : "ROLLBACK";
-
 	if (op == MG_TXN_BEGIN && c->read_only)
 		sql = "START TRANSACTION READ ONLY";
-	if (mysql_query(c->my, sql) != 0)
-		return my_error(err, c->my);
-	return 0;
+	/* Galera: no renewal commits while a transaction of ours is open
+	 * (mysql_lease.h) */
+	if (c->lease != NULL && op == MG_TXN_BEGIN)
+		my_lease_txn_begin(c->lease);
+	rc = mysql_query(c->my, sql) != 0 ? my_error(err, c->my) : 0;
+	if (c->lease != NULL && (op == MG_TXN_ROLLBACK || rc < 0))
+		my_lease_txn_end(c->lease);
+	return rc;
 }
 
 /* What the server said in its last reply: no round trip. */

@@ -21,10 +21,18 @@ struct my_lease {
 	char token[33];     /* ours: 32 hex digits */
 	pthread_t thread;
 	bool running;       /* the renewal thread was started */
+	/* Held by the main session from BEGIN to COMMIT/ROLLBACK and by the
+	 * renewal around its UPDATE: Galera certifies a transaction against
+	 * every write set committed since it began, the node's own included,
+	 * so a renewal committed while a ledger transaction is open would
+	 * make that transaction fail certification (1213) at COMMIT. */
+	pthread_mutex_t gate;
+	bool gate_held; /* by the main session (its thread only) */
 	pthread_mutex_t mu; /* guards what follows */
 	pthread_cond_t cv;
 	bool stop, lost;
-	char why[256]; /* why it was lost */
+	long long last_ok; /* when the counter last moved by our hand */
+	char why[256];     /* why it was lost */
 };
 
 static long long now_ms(void)
@@ -146,7 +154,6 @@ static int take(struct my_lease *l, const char *expect, long long counter,
 static void *renew(void *arg)
 {
 	struct my_lease *l = arg;
-	long long last_ok = now_ms();
 	char sql[1024];
 	struct seen s;
 
@@ -169,9 +176,13 @@ static void *renew(void *arg)
 		if (l->stop)
 			break;
 		pthread_mutex_unlock(&l->mu);
+		pthread_mutex_lock(&l->gate);
 		rc = run(l->my, sql, &n);
+		pthread_mutex_unlock(&l->gate);
 		if (rc == 0 && n == 1) {
-			last_ok = now_ms();
+			pthread_mutex_lock(&l->mu);
+			l->last_ok = now_ms();
+			pthread_mutex_unlock(&l->mu);
 		} else if (rc == 0 || (lost_race(l->my) &&
 		                       read_row(&s, l, NULL) == 0 &&
 		                       strcmp(s.token, l->token) != 0)) {
@@ -184,13 +195,13 @@ static void *renew(void *arg)
 		pthread_mutex_lock(&l->mu);
 		/* not renewed for most of its life: others may take it, so
 		 * stop before they can */
-		if (now_ms() - last_ok >
+		if (now_ms() - l->last_ok >
 		    MY_LEASE_TTL_MS - 2 * MY_LEASE_RENEW_MS) {
 			l->lost = true;
 			snprintf(l->why, sizeof(l->why),
 			         "the lease could not be renewed for %lld ms: "
 			         "%s",
-			         now_ms() - last_ok, mysql_error(l->my));
+			         now_ms() - l->last_ok, mysql_error(l->my));
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -217,6 +228,7 @@ static void quote_table(char *out, size_t size, const char *db)
 static void lease_free(struct my_lease *l)
 {
 	mysql_close(l->my);
+	pthread_mutex_destroy(&l->gate);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -238,6 +250,7 @@ int my_lease_acquire(struct my_lease **out, MYSQL *session, const char *db,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	}
 	l->my = session;
+	pthread_mutex_init(&l->gate, NULL);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	quote_table(l->table, sizeof(l->table), db);
@@ -308,6 +321,7 @@ int my_lease_acquire(struct my_lease **out, MYSQL *session, const char *db,
 		if (!s.free)
 			sleep_ms(200);
 	}
+	l->last_ok = now_ms();
 	if (pthread_create(&l->thread, NULL, renew, l) != 0) {
 		my_lease_release(l);
 		return mg_error_set(err, MG_ERR,
@@ -361,7 +375,27 @@ int my_lease_guard(struct my_lease *l, MYSQL *main, struct mg_error *err)
 		return mg_error_set(err, MG_ELOCKED,
 		                    "another migrate run is active: the run "
 		                    "lock's lease is no longer ours");
+	/* it moved the counter as a renewal does (if it commits) */
+	pthread_mutex_lock(&l->mu);
+	l->last_ok = now_ms();
+	pthread_mutex_unlock(&l->mu);
 	return 0;
+}
+
+void my_lease_txn_begin(struct my_lease *l)
+{
+	if (!l->gate_held) {
+		pthread_mutex_lock(&l->gate);
+		l->gate_held = true;
+	}
+}
+
+void my_lease_txn_end(struct my_lease *l)
+{
+	if (l->gate_held) {
+		l->gate_held = false;
+		pthread_mutex_unlock(&l->gate);
+	}
 }
 
 void my_lease_holder(char *out, size_t size, bool *held, MYSQL *session,
@@ -401,6 +435,7 @@ void my_lease_release(struct my_lease *l)
 
 	if (l == NULL)
 		return;
+	my_lease_txn_end(l); /* the renewal may wait for it */
 	if (l->running) {
 		pthread_mutex_lock(&l->mu);
 		l->stop = true;

@@ -63,6 +63,16 @@ int my_lease_guard(struct my_lease *l, struct st_mysql *main,
                    struct mg_error *err);
 
 /*
+ * Around each transaction of the main session, from before its BEGIN to
+ * after its COMMIT or ROLLBACK: the renewal waits meanwhile, since a
+ * renewal committed while the transaction is open would make it fail
+ * Galera's certification. The transaction's own guard bumps the counter
+ * instead. Both accept being called twice.
+ */
+void my_lease_txn_begin(struct my_lease *l);
+void my_lease_txn_end(struct my_lease *l);
+
+/*
  * Who holds lease `name` in `db`, read on `session`, as "pid X on host Y
  * since T" into out (empty if free or unknown). For status: *held says
  * whether a holder is set and renewed within its ttl by the server's
