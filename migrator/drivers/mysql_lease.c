@@ -75,6 +75,21 @@ static int run(MYSQL *my, const char *sql, unsigned long long *affected)
 	return 0;
 }
 
+/* The first value of a query's first row, as a number. */
+static int count(long long *out, MYSQL *my, const char *sql)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	*out = 0;
+	if (mysql_query(my, sql) != 0 || (res = mysql_store_result(my)) == NULL)
+		return -1;
+	if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+		*out = atoll(row[0]);
+	mysql_free_result(res);
+	return 0;
+}
+
 /* What a waiting runner sees of the row. */
 struct seen {
 	bool free;
@@ -239,7 +254,7 @@ int my_lease_acquire(struct my_lease **out, MYSQL *session, const char *db,
 {
 	unsigned char rnd[16];
 	char sql[900], watched[33] = "";
-	long long counter = -1, since = 0, deadline;
+	long long counter = -1, since = 0, deadline, n = 0;
 	struct my_lease *l;
 	struct seen s = { .free = true };
 	int rc;
@@ -258,9 +273,20 @@ int my_lease_acquire(struct my_lease **out, MYSQL *session, const char *db,
 	                         strnlen(name, (sizeof(l->name) - 1) / 2));
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(l->token, sizeof(l->token), rnd, sizeof(rnd));
-	/* IF NOT EXISTS: racing first runs both get past it (TOI orders
-	 * them). Every read and write waits until this node has applied
-	 * what the cluster committed before it. */
+	/* Every read and write waits until this node has applied what the
+	 * cluster committed before it. The table and the row are made only
+	 * where missing, and with IF NOT EXISTS / IGNORE so that racing first
+	 * runs both get past: a CREATE TABLE runs in TOI, which would abort
+	 * the holder's open transaction on the table (1213 at its COMMIT) if
+	 * every runner sent one. */
+	if (run(session, "SET SESSION wsrep_sync_wait = 7", NULL) < 0 ||
+	    (rc = count(&n, session,
+	                "SELECT COUNT(*) FROM information_schema.TABLES "
+	                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
+	                "'migrate_lease'")) < 0) {
+		rc = lease_error(err, session);
+		goto fail;
+	}
 	snprintf(sql, sizeof(sql),
 	         "CREATE TABLE IF NOT EXISTS %s (name VARCHAR(191) NOT NULL "
 	         "PRIMARY KEY, token CHAR(32) NULL, host VARCHAR(255) NULL, "
@@ -269,8 +295,13 @@ int my_lease_acquire(struct my_lease **out, MYSQL *session, const char *db,
 	         "renewed_at DATETIME(6) NULL) ENGINE=InnoDB DEFAULT "
 	         "CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 	         l->table);
-	if (run(session, "SET SESSION wsrep_sync_wait = 7", NULL) < 0 ||
-	    run(session, sql, NULL) < 0) {
+	if (n == 0 && run(session, sql, NULL) < 0) {
+		rc = lease_error(err, session);
+		goto fail;
+	}
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE name = '%s'",
+	         l->table, l->name);
+	if (count(&n, session, sql) < 0) {
 		rc = lease_error(err, session);
 		goto fail;
 	}
@@ -278,7 +309,7 @@ int my_lease_acquire(struct my_lease **out, MYSQL *session, const char *db,
 	         l->table, l->name);
 	/* a racing runner's insert of the same row wins certification:
 	 * the row is there either way */
-	if (run(session, sql, NULL) < 0 && !lost_race(session)) {
+	if (n == 0 && run(session, sql, NULL) < 0 && !lost_race(session)) {
 		rc = lease_error(err, session);
 		goto fail;
 	}
