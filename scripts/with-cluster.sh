@@ -21,8 +21,9 @@
 #   MG_TEST_PGBOUNCER_PORT
 #   MG_TEST_REQUIRE_CLUSTER=1 (a cluster test that cannot connect fails)
 #
-# It takes about 15 s here (node 1 bootstraps, nodes 2 and 3 join by an
-# rsync state transfer, one at a time as Galera wants).
+# It takes about 17 s on an idle 2-core machine, up to a minute on a busy
+# one (node 1 bootstraps, nodes 2 and 3 join by an rsync state transfer,
+# one at a time as Galera wants).
 set -euo pipefail
 
 PSQL=/usr/lib/postgresql/15/bin/psql
@@ -224,12 +225,11 @@ gcomm=${gcomm%,}
 # form a new cluster, else it joins the others.
 start_node()
 {
-	local n=$1 boot=$2 dir=$root/node$1 port logf t pid
+	local n=$1 boot=$2 dir=$root/node$1 logf t pid
 	local cport=$((base + n * 10)) gport=$((base + n * 10 + 1))
 	local iport=$((base + n * 10 + 2)) sport=$((base + n * 10 + 3))
 	local -a extra=()
 	install -d -o mysql -g mysql -m 0700 "$dir"
-	port=$cport
 	logf=$dir/mariadbd.log
 	if ((boot)); then
 		mariadb-install-db --no-defaults --user=mysql \
