@@ -17,10 +17,11 @@ struct mg_ledger_row;
  */
 
 /*
- * Whether a failed ledger insert (err as the driver filled it) means that
- * another runner wrote the ledger meanwhile: a unique violation on the id
- * (SQLSTATE 23505, MySQL's 23000) or a transaction that lost to another
- * (40001 serialization failure or MySQL/Galera deadlock, 40P01).
+ * Whether a failed ledger write (err as the driver filled it) is of the
+ * kind that another runner causes: a unique violation (SQLSTATE 23505,
+ * MySQL's 23000) or a transaction that lost to another (40001
+ * serialization failure or MySQL/Galera deadlock, 40P01). The runner then
+ * re-reads the ledger: only if it moved on meanwhile did it meet one.
  */
 bool mg_meet_conflict(const struct mg_error *err);
 

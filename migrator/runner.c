@@ -285,6 +285,25 @@ static void scrub_row(struct mg_runner *r, struct mg_ledger_row *row)
 			              strlen(row->f[fields[i]]) + 1);
 }
 
+/*
+ * Issue 12: whether a ledger write that failed (err, after the rollback)
+ * met another runner: a duplicate id, a deadlock or a serialization
+ * failure (mg_meet_conflict), and the ledger moved on meanwhile. The
+ * second test keeps a file's own deferred unique constraint, failing at
+ * the same COMMIT, what it is: the file's failure.
+ */
+static bool met_runner(struct mg_runner *r, const struct mg_error *err)
+{
+	struct mg_error e2 = { 0 };
+	int64_t before;
+
+	if (err == NULL || !mg_meet_conflict(err) || r->ledger == NULL)
+		return false;
+	before = r->ledger->last_id;
+	return mg_ledger_refresh(r->ledger, r->conn, &e2) == 0 &&
+	       r->ledger->last_id > before;
+}
+
 /* Appends a row in a transaction of its own. */
 static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
                         struct mg_error *err)
@@ -297,7 +316,7 @@ static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
 	if ((rc = mg_ledger_append(r->ledger, r->conn, row, r->sign_key,
 	                           MG_Q_COMMIT, err)) < 0) {
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
-		if (rc != MG_ELOCKED && mg_meet_conflict(err))
+		if (rc != MG_ELOCKED && met_runner(r, err))
 			rc = mg_meet_report(err, r->conn, r->table);
 	}
 	return rc;
@@ -389,7 +408,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 		/* another runner wrote the ledger meanwhile: it is
 		 * active, and this run stops, nothing of the file kept
 		 * (issue 12) */
-		if (o->err.code == MG_ELOCKED || mg_meet_conflict(&o->err)) {
+		if (o->err.code == MG_ELOCKED || met_runner(r, &o->err)) {
 			*err = o->err;
 			if (err->code != MG_ELOCKED)
 				mg_meet_report(err, r->conn, r->table);
@@ -407,8 +426,6 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	}
 	if (append_alone(r, &row, &werr) == 0)
 		goto cleanup;
-	if (werr.code != MG_ELOCKED && mg_meet_conflict(&werr))
-		mg_meet_report(&werr, r->conn, r->table);
 	if (werr.code == MG_ELOCKED) { /* met another runner: exit 5 */
 		char before[sizeof(o->err.msg)];
 
@@ -862,8 +879,11 @@ static int mark(struct mg_runner *r, const struct mg_status_entry *e,
 	mg_ledger_row_set(&row, MG_LF_REASON, reason);
 	rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key, flags,
 	                      err);
-	if (rc < 0 && rc != MG_ELOCKED && mg_meet_conflict(err))
-		rc = mg_meet_report(err, r->conn, r->table);
+	if (rc < 0 && rc != MG_ELOCKED && mg_meet_conflict(err)) {
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		if (met_runner(r, err))
+			rc = mg_meet_report(err, r->conn, r->table);
+	}
 	mg_ledger_row_dispose(&row);
 	return rc;
 }

@@ -780,14 +780,32 @@ static void test_ledger_conflict_is_another_runner(void **state)
 
 	two_files(w);
 	w->db->fail_at[FAKE_LEDGER_WRITE] = 1;
+	w->db->fail_by_other = true;
 	strcpy(w->db->fail_sqlstate, "23505");
 	w->db->drv.lock_holder = holder_other;
 	open_world(w);
 	assert_int_equal(up(w), MG_ELOCKED);
 	assert_non_null(strstr(w->err.msg, "another migrate run is active"));
 	assert_non_null(strstr(w->err.detail, "pid=4242"));
-	assert_int_equal(fake_ledger_rows(w->db), 0);
-	assert_null(strstr(w->db->log, "ledger insert 1 up failed"));
+	/* the other runner's row only; none of ours */
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_string_equal(ledger(w, 0, MG_LF_HOST), "other");
+}
+
+/* A duplicate at COMMIT with no row of another runner behind it is the
+ * file's own (a deferred unique constraint): failed, exit 1. */
+static void test_duplicate_of_the_files_own_is_failed(void **state)
+{
+	struct world *w = *state;
+
+	two_files(w);
+	w->db->fail_at[FAKE_LEDGER_WRITE] = 1;
+	strcpy(w->db->fail_sqlstate, "23505");
+	open_world(w);
+	assert_int_equal(up(w), MG_EDRIVER);
+	assert_null(strstr(w->err.msg, "another migrate run"));
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "failed");
 }
 
 /* The same outside a transaction (MySQL): the dirty marker names this
@@ -800,11 +818,12 @@ static void test_ledger_deadlock_outside_a_transaction(void **state)
 	no_txn_ddl(w);
 	two_files(w);
 	w->db->fail_at[FAKE_LEDGER_WRITE] = 2;
+	w->db->fail_by_other = true;
 	strcpy(w->db->fail_sqlstate, "40001");
 	open_world(w);
 	assert_int_equal(up(w), MG_ELOCKED);
 	assert_non_null(strstr(w->err.msg, "another migrate run is active"));
-	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_int_equal(fake_ledger_rows(w->db), 2); /* marker, other's */
 	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "dirty");
 	snprintf(want, sizeof(want), "by pid %ld on host box", (long)getpid());
 	assert_non_null(strstr(ledger(w, 0, MG_LF_ERROR), want));
@@ -895,6 +914,7 @@ int main(void)
 		T(test_roundtrip_names_what_a_down_file_leaves),
 		T(test_roundtrip_without_transactions_marks_dirty),
 		T(test_ledger_conflict_is_another_runner),
+		T(test_duplicate_of_the_files_own_is_failed),
 		T(test_ledger_deadlock_outside_a_transaction),
 		T(test_other_ledger_failure_is_not_a_runner),
 		T(test_in_progress_only_while_its_runner_holds),
