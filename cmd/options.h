@@ -31,6 +31,9 @@ enum {
 	O_FROM = 1u << 14,
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
+	/* issue 10: preview and plans */
+	O_PREVIEW = 1u << 24,
+	O_PLAN = 1u << 25,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */
