@@ -31,6 +31,8 @@ enum {
 	O_FROM = 1u << 14,
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
+	/* backups */
+	O_PRUNE_VERSION = 1u << 17,
 	/* issue 10: preview and plans */
 	O_PREVIEW = 1u << 24,
 	O_PLAN = 1u << 25,

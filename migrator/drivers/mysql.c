@@ -18,6 +18,7 @@
 #include "migrator/driver.h"
 #include "migrator/error.h"
 #include "migrator/drivers/mysql_lease.h"
+#include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
 
@@ -1042,4 +1043,7 @@ const struct mg_driver mg_driver_mysql = {
 	.schema = my_schema,
 	.user = my_user,
 	.secret = my_secret,
+	/* backups */
+	.table_info = mg_my_table_info,
+	.update_from_sql = mg_my_update_join_sql,
 };

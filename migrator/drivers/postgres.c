@@ -15,6 +15,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
 
@@ -1569,4 +1570,8 @@ static const struct mg_driver mg_driver_postgres_pooled = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* backups */
+	.table_info = mg_pg_table_info,
+	.update_from_sql = mg_update_from_sql,
+	.fingerprint2_sql = mg_pg_fingerprint2_sql,
 };
