@@ -1539,6 +1539,10 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* backups */
+	.table_info = mg_pg_table_info,
+	.update_from_sql = mg_update_from_sql,
+	.fingerprint2_sql = mg_pg_fingerprint2_sql,
 };
 
 /* The same driver behind a connection pooler (detect_pooler): no session
