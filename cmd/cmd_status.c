@@ -13,6 +13,7 @@
 #include "migrator/driver.h"
 #include "migrator/json.h"
 #include "migrator/ledger.h"
+#include "migrator/meet.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
 
@@ -79,6 +80,12 @@ int cmd_status(const struct opts *o)
 		const struct mg_status_entry *e = &st.v[i];
 		const char *since =
 		        e->last ? e->last->f[MG_LF_FINISHED_AT] : NULL;
+		/* issue 12: a dirty marker whose runner still holds the
+		 * lock is a run in progress, not a file to repair */
+		char busy[300] = "";
+		bool running = e->state == MG_STATE_DIRTY &&
+		               mg_meet_in_progress(busy, sizeof(busy), conn,
+		                                   o->table, e->last);
 
 		counts[e->state]++;
 		if (!o->json) {
@@ -87,7 +94,8 @@ int cmd_status(const struct opts *o)
 			printf("%-18lld %-*s %s%-8s%s %s\n",
 			       (long long)e->version, (int)width, e->name,
 			       colour_on(stdout, state), state,
-			       colour_off(stdout, state), since ? since : "");
+			       colour_off(stdout, state),
+			       running ? busy : since ? since : "");
 			continue;
 		}
 		mg_json_init(&w, &b);
@@ -97,6 +105,8 @@ int cmd_status(const struct opts *o)
 		mg_json_string(&w, "state", mg_state_name(e->state));
 		mg_json_string(&w, "file", e->m ? e->m->up.path : NULL);
 		mg_json_string(&w, "since", since);
+		if (running)
+			mg_json_string(&w, "in_progress", busy);
 		mg_json_end(&w);
 		print_json_line(&b);
 	}

@@ -22,7 +22,9 @@ struct mg_error;
  * each transaction (SQLite), and the runner re-reads the ledger in each. */
 #define MG_CAP_RUN_LOCK (1u << 1)
 /* The database takes CREATE INDEX IF NOT EXISTS (PostgreSQL, SQLite; not
- * MySQL 8, so not the driver that serves it and MariaDB). */
+ * MySQL 8, so not the driver that serves it and MariaDB). Without it the
+ * ledger's index is declared inside its CREATE TABLE IF NOT EXISTS, so
+ * that racing first runs never fail (issue 12). */
 #define MG_CAP_INDEX_IF_NOT_EXISTS (1u << 2)
 
 enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
@@ -212,6 +214,18 @@ struct mg_driver {
 	 */
 	int (*lock_held)(struct mg_conn *conn, const char *name, int64_t key,
 	                 struct mg_error *err);
+
+	/* Issue 12, cluster locks and poolers: */
+	/*
+	 * Who holds the run lock `name`/`key` now, as "pid X on host Y since
+	 * T" or the database's own words, into `who` (size bytes): 1 held,
+	 * 0 free, <0 cannot tell. For a runner that met another one other
+	 * than at the lock (a ledger id taken meanwhile), and for `status`,
+	 * which says "in progress" instead of "dirty" while the runner that
+	 * left a dirty marker still holds it. NULL: cannot tell.
+	 */
+	int (*lock_holder)(struct mg_conn *conn, const char *name, int64_t key,
+	                   char *who, size_t size);
 
 	/*
 	 * Appends a query that yields one text value: a fingerprint of the

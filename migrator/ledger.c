@@ -330,25 +330,12 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 {
 	const struct mg_driver *drv = conn->drv;
 	struct mg_buf sql = MG_BUF_INIT, idx = MG_BUF_INIT, iname = MG_BUF_INIT;
+	bool inline_idx = !(drv->caps & MG_CAP_INDEX_IF_NOT_EXISTS);
 	const char *base;
 	int rc;
 
 	if (l->exists)
 		return 0;
-	/* Everything is TEXT but the numbers and the two timestamps, so
-	 * that each value reads back byte for byte as it was hashed. */
-	mg_buf_addf(&sql,
-	            "CREATE TABLE IF NOT EXISTS %s (id BIGINT PRIMARY "
-	            "KEY, version BIGINT NOT NULL, name TEXT NOT NULL, "
-	            "direction TEXT NOT NULL, status TEXT NOT NULL, "
-	            "up_checksum TEXT, down_checksum TEXT, "
-	            "started_at %s NOT NULL, finished_at %s NOT NULL, "
-	            "duration_ms BIGINT NOT NULL, db_user TEXT, "
-	            "os_user TEXT, host TEXT, tool_version TEXT NOT "
-	            "NULL, checks TEXT, error TEXT, reason TEXT, "
-	            "prev_hash TEXT NOT NULL, entry_hash TEXT NOT "
-	            "NULL, signature TEXT)%s",
-	            l->table, drv->ts_type, drv->ts_type, drv->table_options);
 	/* the index takes the table's bare name: it lives in its schema */
 	base = strrchr(l->name, '.');
 	base = base ? base + 1 : l->name;
@@ -362,11 +349,35 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 		mg_buf_addf(&iname, "migrate_%.16s", h);
 	}
 	mg_buf_add(&iname, "_version_idx");
-	/* IF NOT EXISTS where the database has it: without a run lock
-	 * another runner may have created the index since we looked */
-	mg_buf_add(&idx, drv->caps & MG_CAP_INDEX_IF_NOT_EXISTS
-	                         ? "CREATE INDEX IF NOT EXISTS "
-	                         : "CREATE INDEX ");
+	/* Everything is TEXT but the numbers and the two timestamps, so
+	 * that each value reads back byte for byte as it was hashed. */
+	mg_buf_addf(&sql,
+	            "CREATE TABLE IF NOT EXISTS %s (id BIGINT PRIMARY "
+	            "KEY, version BIGINT NOT NULL, name TEXT NOT NULL, "
+	            "direction TEXT NOT NULL, status TEXT NOT NULL, "
+	            "up_checksum TEXT, down_checksum TEXT, "
+	            "started_at %s NOT NULL, finished_at %s NOT NULL, "
+	            "duration_ms BIGINT NOT NULL, db_user TEXT, "
+	            "os_user TEXT, host TEXT, tool_version TEXT NOT "
+	            "NULL, checks TEXT, error TEXT, reason TEXT, "
+	            "prev_hash TEXT NOT NULL, entry_hash TEXT NOT "
+	            "NULL, signature TEXT",
+	            l->table, drv->ts_type, drv->ts_type);
+	/*
+	 * Racing first runs must never fail (issue 12: on a Galera cluster,
+	 * or wherever two runners get past the lock): where the database
+	 * has no CREATE INDEX IF NOT EXISTS (MySQL), the index is part of
+	 * the CREATE TABLE IF NOT EXISTS, so that the one statement either
+	 * makes both or finds both.
+	 */
+	if (inline_idx) {
+		mg_buf_add(&sql, ", INDEX ");
+		add_quoted(&sql, mg_buf_cstr(&iname), iname.len,
+		           drv->ident_quote);
+		mg_buf_add(&sql, " (version, id)");
+	}
+	mg_buf_addf(&sql, ")%s", drv->table_options);
+	mg_buf_add(&idx, "CREATE INDEX IF NOT EXISTS ");
 	add_quoted(&idx, mg_buf_cstr(&iname), iname.len, drv->ident_quote);
 	mg_buf_addf(&idx, " ON %s (version, id)", l->table);
 	if ((rc = mg_buf_check(&iname, err)) < 0)
@@ -375,7 +386,8 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 	    (rc = mg_buf_check(&idx, err)) < 0)
 		goto cleanup;
 	if ((rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0 ||
-	    (rc = drv->query(NULL, conn, idx.ptr, NULL, 0, 0, err)) < 0)
+	    (!inline_idx &&
+	     (rc = drv->query(NULL, conn, idx.ptr, NULL, 0, 0, err)) < 0))
 		goto cleanup;
 	l->exists = true;
 cleanup:

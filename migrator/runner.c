@@ -15,6 +15,7 @@
 #include "migrator/error.h"
 #include "migrator/json.h"
 #include "migrator/ledger.h"
+#include "migrator/meet.h"
 #include "migrator/source.h"
 #include "rollback/restore.h"
 #include "rollback/undo.h"
@@ -46,6 +47,12 @@ static void lock_name(char out[128], int64_t *key, const char *schema,
 		snprintf(out, 128, "migrate:%.48s", full);
 	else
 		snprintf(out, 128, "migrate:%016" PRIx64, k);
+}
+
+void mg_runner_lock_name(char out[128], int64_t *key, struct mg_conn *conn,
+                         const char *table)
+{
+	lock_name(out, key, conn->drv->schema(conn), table);
 }
 
 int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
@@ -372,6 +379,25 @@ static void scrub_row(struct mg_runner *r, struct mg_ledger_row *row)
 			              strlen(row->f[fields[i]]) + 1);
 }
 
+/*
+ * Issue 12: whether a ledger write that failed (err, after the rollback)
+ * met another runner: a duplicate id, a deadlock or a serialization
+ * failure (mg_meet_conflict), and the ledger moved on meanwhile. The
+ * second test keeps a file's own deferred unique constraint, failing at
+ * the same COMMIT, what it is: the file's failure.
+ */
+static bool met_runner(struct mg_runner *r, const struct mg_error *err)
+{
+	struct mg_error e2 = { 0 };
+	int64_t before;
+
+	if (err == NULL || !mg_meet_conflict(err) || r->ledger == NULL)
+		return false;
+	before = r->ledger->last_id;
+	return mg_ledger_refresh(r->ledger, r->conn, &e2) == 0 &&
+	       r->ledger->last_id > before;
+}
+
 /* Appends a row in a transaction of its own. */
 static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
                         struct mg_error *err)
@@ -382,8 +408,11 @@ static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
 	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
 		return rc;
 	if ((rc = mg_ledger_append(r->ledger, r->conn, row, r->sign_key,
-	                           MG_Q_COMMIT, err)) < 0)
+	                           MG_Q_COMMIT, err)) < 0) {
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		if (rc != MG_ELOCKED && met_runner(r, err))
+			rc = mg_meet_report(err, r->conn, r->table);
+	}
 	return rc;
 }
 
@@ -394,14 +423,15 @@ static int mark_started(struct mg_runner *r, const struct mg_migration *m,
                         struct mg_error *err)
 {
 	struct mg_ledger_row row;
+	char text[256];
 	int rc;
 
 	row_init(&row, r, m, m->version, m->name, dir, MG_OUTCOME_DIRTY);
 	row_times(&row, started, started, 0);
-	mg_ledger_row_set(&row, MG_LF_ERROR,
-	                  "started outside a transaction; if no later event "
-	                  "follows, the run was interrupted and the file may "
-	                  "be half-applied");
+	/* who, so that `status` can tell a run in progress from one that
+	 * was interrupted (issue 12) */
+	mg_meet_marker(text, sizeof(text), r->host);
+	mg_ledger_row_set(&row, MG_LF_ERROR, text);
 	rc = append_alone(r, &row, err);
 	mg_ledger_row_dispose(&row);
 	return rc;
@@ -502,6 +532,16 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 		/* the commit failed (a deferred constraint): the file
 		 * failed after all */
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		/* another runner wrote the ledger meanwhile: it is
+		 * active, and this run stops, nothing of the file kept
+		 * (issue 12) */
+		if (o->err.code == MG_ELOCKED || met_runner(r, &o->err)) {
+			*err = o->err;
+			if (err->code != MG_ELOCKED)
+				mg_meet_report(err, r->conn, r->table);
+			rc = MG_ELOCKED;
+			goto cleanup;
+		}
 		mg_error_locate(&o->err, path, 0);
 		o->stop = STOP_COMMIT;
 		mg_ledger_row_set(&row, MG_LF_STATUS,
@@ -513,6 +553,19 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	}
 	if (append_alone(r, &row, &werr) == 0)
 		goto cleanup;
+	if (werr.code == MG_ELOCKED) { /* met another runner: exit 5 */
+		char before[sizeof(o->err.msg)];
+
+		snprintf(before, sizeof(before), "%s", o->err.msg);
+		o->unrecorded = o->no_txn;
+		if (o->stop == STOP_NONE)
+			o->stop = STOP_UNRECORDED;
+		o->err = werr;
+		if (before[0])
+			mg_error_detail(&o->err, "%s\n(this run: %s)",
+			                werr.detail, before);
+		goto cleanup;
+	}
 	if (o->stop == STOP_NONE) {
 		mg_error_set(&o->err, werr.code,
 		             "%s ran, but its ledger row could not be "
@@ -1035,6 +1088,11 @@ static int mark(struct mg_runner *r, const struct mg_status_entry *e,
 	mg_ledger_row_set(&row, MG_LF_REASON, reason);
 	rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key, flags,
 	                      err);
+	if (rc < 0 && rc != MG_ELOCKED && mg_meet_conflict(err)) {
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		if (met_runner(r, err))
+			rc = mg_meet_report(err, r->conn, r->table);
+	}
 	mg_ledger_row_dispose(&row);
 	return rc;
 }

@@ -101,6 +101,11 @@ int mg_run_repair(struct mg_runner *r, int64_t version, const char *reason,
 int mg_runner_begin(struct mg_runner *r, struct mg_error *err);
 void mg_runner_end(struct mg_runner *r);
 
+/* The run lock's name and 64-bit key for ledger `table` on conn (issue
+ * 12: `status` and mg_meet_* ask who holds it). */
+void mg_runner_lock_name(char out[128], int64_t *key, struct mg_conn *conn,
+                         const char *table);
+
 /*
  * The steps mg_run_up() is made of, for rollback/roundtrip.c. Plans `up`
  * (call with the lock held, after mg_runner_begin()) and checks every

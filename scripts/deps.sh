@@ -28,9 +28,11 @@ MG_DEPS_BUILD=(build-essential cmake pkg-config libpq-dev libsodium-dev
 # tests/install.sh checks the installed man page with groff and man, and
 # the completions with bash-completion and zsh. tests/it_evidence.c renders
 # `ledger --format html` in headless chromium (issue 10).
+# scripts/with-cluster.sh (issue 12) needs galera-4 and rsync (a 3-node
+# Galera cluster, rsync state transfers) and pgbouncer.
 MG_DEPS_TEST=(libcmocka-dev postgresql-15 postgresql-client-15 mariadb-server
 	mariadb-client sqlite3 python3 groff-base man-db bash-completion zsh
-	chromium)
+	chromium galera-4 rsync pgbouncer)
 
 # scripts/package.sh: dpkg-buildflags, dpkg-shlibdeps and dpkg-deb from
 # dpkg-dev; lintian for tests/package.sh, which checks the .deb.

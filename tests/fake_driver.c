@@ -163,6 +163,19 @@ static int ledger_insert(struct fake_db *db, const char *const *params,
 
 	if (failing(db, FAKE_LEDGER_WRITE)) {
 		logf_(db, "ledger insert (failed)");
+		/* a racing runner's row took the id: committed already */
+		if (db->fail_by_other &&
+		    (rows = realloc(db->rows, (db->nrows + 1) *
+		                                      sizeof(*rows))) != NULL) {
+			db->rows = rows;
+			row = &rows[db->nrows++];
+			memset(row, 0, sizeof(*row));
+			for (f = 0; f < MG_LF_COUNT; f++)
+				if (params[f] != NULL)
+					row->f[f] = strdup(f == MG_LF_HOST
+					                           ? "other"
+					                           : params[f]);
+		}
 		return fail(db, err, "ledger insert");
 	}
 	rows = realloc(db->rows, (db->nrows + 1) * sizeof(*rows));

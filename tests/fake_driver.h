@@ -40,6 +40,9 @@ struct fake_db {
 	size_t nrows;
 	bool in_txn;
 	bool lock_lost; /* lock_held() says MG_ELOCKED */
+	/* a failed ledger insert is another runner's row taking the id:
+	 * that row is in the ledger, committed (issue 12) */
+	bool fail_by_other;
 
 	/* every call, one line each: "begin", "exec 0001_a.up.sql" ... */
 	char log[16384];

@@ -21,6 +21,7 @@
 #include "fake_driver.h"
 #include "migrator/error.h"
 #include "migrator/ledger.h"
+#include "migrator/meet.h"
 #include "migrator/preview.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
@@ -739,6 +740,154 @@ static void test_roundtrip_without_transactions_marks_dirty(void **state)
 	assert_int_equal(up(w), MG_ERR); /* dirty blocks */
 }
 
+/* Issue 12: the run lock's holder as a driver names it. */
+static int holder_pid(char *who, size_t size, long pid)
+{
+	snprintf(who, size, "migrate pid=%ld host=box since=x", pid);
+	return 1;
+}
+
+static int holder_other(struct mg_conn *conn, const char *name, int64_t key,
+                        char *who, size_t size)
+{
+	(void)conn;
+	(void)name;
+	(void)key;
+	return holder_pid(who, size, 4242);
+}
+
+static int holder_me(struct mg_conn *conn, const char *name, int64_t key,
+                     char *who, size_t size)
+{
+	(void)conn;
+	(void)name;
+	(void)key;
+	return holder_pid(who, size, (long)getpid());
+}
+
+static int holder_none(struct mg_conn *conn, const char *name, int64_t key,
+                       char *who, size_t size)
+{
+	(void)conn;
+	(void)name;
+	(void)key;
+	(void)size;
+	who[0] = '\0';
+	return 0;
+}
+
+/* Issue 12: a ledger insert that another runner's row beat (duplicate id)
+ * is "another migrate run is active", exit 5, naming it; the file's
+ * transaction is rolled back and no 'failed' row is written. */
+static void test_ledger_conflict_is_another_runner(void **state)
+{
+	struct world *w = *state;
+
+	two_files(w);
+	w->db->fail_at[FAKE_LEDGER_WRITE] = 1;
+	w->db->fail_by_other = true;
+	strcpy(w->db->fail_sqlstate, "23505");
+	w->db->drv.lock_holder = holder_other;
+	open_world(w);
+	assert_int_equal(up(w), MG_ELOCKED);
+	assert_non_null(strstr(w->err.msg, "another migrate run is active"));
+	assert_non_null(strstr(w->err.detail, "pid=4242"));
+	/* the other runner's row only; none of ours */
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_string_equal(ledger(w, 0, MG_LF_HOST), "other");
+}
+
+/* A duplicate at COMMIT with no row of another runner behind it is the
+ * file's own (a deferred unique constraint): failed, exit 1. */
+static void test_duplicate_of_the_files_own_is_failed(void **state)
+{
+	struct world *w = *state;
+
+	two_files(w);
+	w->db->fail_at[FAKE_LEDGER_WRITE] = 1;
+	strcpy(w->db->fail_sqlstate, "23505");
+	open_world(w);
+	assert_int_equal(up(w), MG_EDRIVER);
+	assert_null(strstr(w->err.msg, "another migrate run"));
+	assert_int_equal(fake_ledger_rows(w->db), 1);
+	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "failed");
+}
+
+/* The same outside a transaction (MySQL): the dirty marker names this
+ * process and stays the version's last word; a deadlock counts too. */
+static void test_ledger_deadlock_outside_a_transaction(void **state)
+{
+	struct world *w = *state;
+	char want[64];
+
+	no_txn_ddl(w);
+	two_files(w);
+	w->db->fail_at[FAKE_LEDGER_WRITE] = 2;
+	w->db->fail_by_other = true;
+	strcpy(w->db->fail_sqlstate, "40001");
+	open_world(w);
+	assert_int_equal(up(w), MG_ELOCKED);
+	assert_non_null(strstr(w->err.msg, "another migrate run is active"));
+	assert_int_equal(fake_ledger_rows(w->db), 2); /* marker, other's */
+	assert_string_equal(ledger(w, 0, MG_LF_STATUS), "dirty");
+	snprintf(want, sizeof(want), "by pid %ld on host box", (long)getpid());
+	assert_non_null(strstr(ledger(w, 0, MG_LF_ERROR), want));
+}
+
+/* Other failures of a ledger insert stay what they were (exit 1). */
+static void test_other_ledger_failure_is_not_a_runner(void **state)
+{
+	struct world *w = *state;
+
+	two_files(w);
+	w->db->fail_at[FAKE_LEDGER_WRITE] = 1;
+	strcpy(w->db->fail_sqlstate, "53100"); /* disk full */
+	open_world(w);
+	assert_int_not_equal(up(w), MG_ELOCKED);
+	assert_null(strstr(w->err.msg, "another migrate run"));
+}
+
+/* `status`: a dirty marker is "in progress" only while its own runner
+ * holds the lock. */
+static void test_in_progress_only_while_its_runner_holds(void **state)
+{
+	struct world *w = *state;
+	struct mg_ledger_row row;
+	char text[256], out[300];
+
+	open_world(w);
+	memset(&row, 0, sizeof(row));
+	mg_meet_marker(text, sizeof(text), "box");
+	mg_ledger_row_set(&row, MG_LF_STATUS, "dirty");
+	mg_ledger_row_set(&row, MG_LF_ERROR, text);
+	mg_ledger_row_set(&row, MG_LF_HOST, "box");
+	mg_ledger_row_set(&row, MG_LF_STARTED_AT, "2026-01-31T12:00:00Z");
+	w->db->drv.lock_holder = holder_me;
+	assert_true(mg_meet_in_progress(out, sizeof(out), w->conn,
+	                                "migrate_ledger", &row));
+	snprintf(text, sizeof(text),
+	         "in progress by pid %ld on host box since "
+	         "2026-01-31T12:00:00Z",
+	         (long)getpid());
+	assert_string_equal(out, text);
+	w->db->drv.lock_holder = holder_other; /* another runner now */
+	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
+	                                 "migrate_ledger", &row));
+	mg_ledger_row_set(&row, MG_LF_HOST, "elsewhere"); /* same pid */
+	w->db->drv.lock_holder = holder_me;
+	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
+	                                 "migrate_ledger", &row));
+	mg_ledger_row_set(&row, MG_LF_HOST, "box");
+	w->db->drv.lock_holder = holder_none; /* nobody: it died */
+	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
+	                                 "migrate_ledger", &row));
+	w->db->drv.lock_holder = holder_me; /* a failed row is no marker */
+	mg_ledger_row_set(&row, MG_LF_ERROR, "boom");
+	assert_false(mg_meet_in_progress(out, sizeof(out), w->conn,
+	                                 "migrate_ledger", &row));
+	mg_ledger_row_dispose(&row);
+}
+
 /* ---- evidence, preview (issue 10) ---- */
 
 struct heard {
@@ -846,6 +995,11 @@ int main(void)
 		T(test_roundtrip_proves_each_down_file),
 		T(test_roundtrip_names_what_a_down_file_leaves),
 		T(test_roundtrip_without_transactions_marks_dirty),
+		T(test_ledger_conflict_is_another_runner),
+		T(test_duplicate_of_the_files_own_is_failed),
+		T(test_ledger_deadlock_outside_a_transaction),
+		T(test_other_ledger_failure_is_not_a_runner),
+		T(test_in_progress_only_while_its_runner_holds),
 	};
 
 	if (sodium_init() < 0)

@@ -17,6 +17,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/mysql_lease.h"
 #include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
@@ -31,6 +32,10 @@ struct my_conn {
 	/* the ledger's append lock held until the transaction ends (jobs,
 	 * issue 11); "" when none */
 	char ledger_lock[64];
+	/* issue 12: a Galera node (wsrep_on), where GET_LOCK() is per node
+	 * and the run lock is a lease instead (mysql_lease.h) */
+	bool wsrep;
+	struct my_lease *lease; /* while locked on Galera */
 };
 
 extern const struct mg_driver mg_driver_mysql;
@@ -335,6 +340,31 @@ static int run_discard(struct my_conn *c, const char *sql, size_t len,
 	return drain(c, c->my, err);
 }
 
+/*
+ * Issue 12: a Galera node, before any GET_LOCK() (which, depending on the
+ * MariaDB release, wsrep refuses with error 1235 or grants on this node
+ * only). There every read of ours waits until the node has applied what
+ * the cluster committed before it (wsrep_sync_wait), so that a runner
+ * never plans from a stale ledger. MySQL has no such variable: no rows.
+ */
+static int detect_wsrep(struct my_conn *c, struct mg_error *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (mysql_query(c->my, "SHOW VARIABLES LIKE 'wsrep_on'") != 0 ||
+	    (res = mysql_store_result(c->my)) == NULL)
+		return my_error(err, c->my);
+	row = mysql_fetch_row(res);
+	c->wsrep = row != NULL && row[1] != NULL &&
+	           strcasecmp(row[1], "ON") == 0;
+	mysql_free_result(res);
+	if (c->wsrep &&
+	    mysql_query(c->my, "SET SESSION wsrep_sync_wait = 1") != 0)
+		return my_error(err, c->my);
+	return 0;
+}
+
 static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
                       struct mg_error *err)
 {
@@ -386,6 +416,8 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		rc = my_error(err, c->my);
 		goto fail;
 	}
+	if ((rc = detect_wsrep(c, err)) < 0)
+		goto fail;
 	/* a read-only command (a dry run) writes nothing whatever its
 	 * checks say; this covers autocommit statements too */
 	if (c->read_only &&
@@ -408,6 +440,7 @@ static void my_close(struct mg_conn *conn)
 
 	if (c == NULL)
 		return;
+	my_lease_release(c->lease);
 	mysql_close(c->lock);
 	mysql_close(c->my);
 	mg_url_dispose(&c->url);
@@ -648,6 +681,42 @@ cleanup:
 
 static void ledger_unlock(struct my_conn *c);
 
+/*
+ * COMMIT, on Galera conditional on still holding the run lock's lease
+ * (issue 12): the transaction bumps the lease row where the token is
+ * ours, so a runner that took the lease over makes it change no row or
+ * fail certification (1213) at COMMIT. Either is "another migrate run is
+ * active" (exit 5), and nothing of the transaction is kept.
+ */
+static int commit(struct my_conn *c, struct mg_error *err)
+{
+	int rc;
+
+	if (c->lease != NULL &&
+	    (c->my->server_status & SERVER_STATUS_IN_TRANS) &&
+	    (rc = my_lease_guard(c->lease, c->my, err)) < 0) {
+		mysql_rollback(c->my);
+		my_lease_txn_end(c->lease);
+		ledger_unlock(c);
+		return rc;
+	}
+	rc = mysql_commit(c->my);
+	if (c->lease != NULL)
+		my_lease_txn_end(c->lease);
+	/* the append lock (jobs) ends with the transaction, whatever came */
+	ledger_unlock(c);
+	if (rc == 0)
+		return 0;
+	if (c->lease != NULL && mysql_errno(c->my) == ER_LOCK_DEADLOCK) {
+		mg_error_set(err, MG_ELOCKED,
+		             "another migrate run is active: this commit lost "
+		             "Galera certification against it");
+		mg_error_detail(err, "%s", mysql_error(c->my));
+		return MG_ELOCKED;
+	}
+	return my_error(err, c->my);
+}
+
 static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
                     const char *const *params, size_t nparams, unsigned flags,
                     struct mg_error *err)
@@ -661,10 +730,8 @@ static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 		rc = exec_prepared(c, sql, params, nparams, err);
 	else
 		rc = exec_text(out, c, sql, err);
-	if (rc == 0 && (flags & MG_Q_COMMIT) && mysql_commit(c->my) != 0)
-		rc = my_error(err, c->my);
 	if (rc == 0 && (flags & MG_Q_COMMIT))
-		ledger_unlock(c);
+		rc = commit(c, err);
 	if (rc < 0 && out != NULL && *out != NULL) {
 		mg_rows_free(*out);
 		*out = NULL;
@@ -728,22 +795,23 @@ static int my_ledger_lock(struct mg_conn *conn, const char *table,
 static int my_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
-	const char *sql = op == MG_TXN_BEGIN    ? "START TRANSACTION"
-	                  : op == MG_TXN_COMMIT ? "COMMIT"
-	                                        : "ROLLBACK";
+	const char *sql = op == MG_TXN_BEGIN ? "START TRANSACTION" : "ROLLBACK";
+	int rc;
 
+	if (op == MG_TXN_COMMIT)
+		return commit(c, err);
 	if (op == MG_TXN_BEGIN && c->read_only)
 		sql = "START TRANSACTION READ ONLY";
-	if (mysql_query(c->my, sql) != 0) {
-		int rc = my_error(err, c->my);
-
-		if (op != MG_TXN_BEGIN)
-			ledger_unlock(c);
-		return rc;
-	}
+	/* Galera: no renewal commits while a transaction of ours is open
+	 * (mysql_lease.h) */
+	if (c->lease != NULL && op == MG_TXN_BEGIN)
+		my_lease_txn_begin(c->lease);
+	rc = mysql_query(c->my, sql) != 0 ? my_error(err, c->my) : 0;
+	if (c->lease != NULL && (op == MG_TXN_ROLLBACK || rc < 0))
+		my_lease_txn_end(c->lease);
 	if (op != MG_TXN_BEGIN)
 		ledger_unlock(c);
-	return 0;
+	return rc;
 }
 
 /* What the server said in its last reply: no round trip. */
@@ -817,6 +885,12 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	 * does to the main session, and dies with the process */
 	if (c->lock == NULL && (rc = open_session(&c->lock, &c->url, err)) < 0)
 		return rc;
+	if (c->wsrep) { /* the lease takes the session over */
+		rc = my_lease_acquire(&c->lease, c->lock, c->url.db, name,
+		                      timeout_s, err);
+		c->lock = NULL;
+		return rc;
+	}
 	mysql_real_escape_string(c->lock, esc, name, strlen(name));
 	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", esc, timeout_s);
 	if (mysql_query(c->lock, sql) != 0 ||
@@ -851,6 +925,8 @@ static int my_lock_held(struct mg_conn *conn, const char *name, int64_t key,
 	bool held = false;
 
 	(void)key;
+	if (c->lease != NULL)
+		return my_lease_held(c->lease, err);
 	if (c->lock != NULL) {
 		mysql_real_escape_string(c->lock, esc, name, strlen(name));
 		snprintf(sql, sizeof(sql),
@@ -873,12 +949,58 @@ static int my_lock_held(struct mg_conn *conn, const char *name, int64_t key,
 	return MG_ELOCKED;
 }
 
+/* Issue 12: who holds the run lock now, for a runner that met another
+ * one and for `status`. Asked on the main session: a lock's state is the
+ * node's (GET_LOCK) or the cluster's (the lease), not a session's. */
+static int my_lock_holder(struct mg_conn *conn, const char *name,
+                          int64_t key, char *who, size_t size)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	char sql[512], esc[300], id[32] = "";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool held = false;
+
+	(void)key;
+	who[0] = '\0';
+	if (c->wsrep) {
+		my_lease_holder(who, size, &held, c->my, c->url.db, name);
+		return held ? 1 : 0;
+	}
+	mysql_real_escape_string(c->my, esc, name, strlen(name));
+	snprintf(sql, sizeof(sql), "SELECT IS_USED_LOCK('%s')", esc);
+	if (mysql_query(c->my, sql) != 0 ||
+	    (res = mysql_store_result(c->my)) == NULL)
+		return -1;
+	if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+		snprintf(id, sizeof(id), "%s", row[0]);
+	mysql_free_result(res);
+	if (id[0] == '\0')
+		return 0;
+	snprintf(who, size, "connection %s", id);
+	/* our label, where performance_schema keeps connect attributes */
+	snprintf(sql, sizeof(sql),
+	         "SELECT ATTR_VALUE FROM "
+	         "performance_schema.session_connect_attrs WHERE "
+	         "ATTR_NAME = 'migrate_label' AND PROCESSLIST_ID = %s",
+	         id);
+	if (mysql_query(c->my, sql) == 0 &&
+	    (res = mysql_store_result(c->my)) != NULL) {
+		if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+			snprintf(who, size, "%s (connection %s)", row[0], id);
+		mysql_free_result(res);
+	}
+	return 1;
+}
+
 static void my_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
 	struct my_conn *c = (struct my_conn *)conn;
 
 	(void)name;
 	(void)key;
+	my_lease_release(c->lease);
+	c->lease = NULL;
 	/* closing the session releases its locks */
 	mysql_close(c->lock);
 	c->lock = NULL;
@@ -987,6 +1109,7 @@ const struct mg_driver mg_driver_mysql = {
 	.lock = my_lock,
 	.lock_held = my_lock_held,
 	.unlock = my_unlock,
+	.lock_holder = my_lock_holder,
 	.fingerprint_sql = my_fingerprint_sql,
 	.schema_sql = my_schema_sql,
 	.schema = my_schema,

@@ -32,11 +32,24 @@ struct pg_conn {
 	size_t nsetup;
 	bool read_only;  /* MG_CONNECT_READ_ONLY: every transaction is */
 	char *reset_sql; /* the same, as one simple query */
+	/* Issue 12: a connection pooler between us and the server (its
+	 * BackendKeyData is not the backend's pid), so each transaction
+	 * may run on another server connection: the run lock is then
+	 * pg_advisory_xact_lock() in each transaction, our settings are
+	 * SET LOCAL there (local_sql), and base.drv is
+	 * mg_driver_postgres_pooled. */
+	bool pooled;
+	char *local_sql;
+	bool xlock;        /* lock() armed the per-transaction lock */
+	int64_t xkey;      /* its key */
+	int xtimeout_s;    /* its wait */
+	bool locked;       /* holds the session lock (not pooled) */
 };
 
 #define BEGIN_SQL "BEGIN;"
 
 extern const struct mg_driver mg_driver_postgres;
+static const struct mg_driver mg_driver_postgres_pooled;
 
 static void trim(char *s)
 {
@@ -208,6 +221,7 @@ static void free_conn(struct pg_conn *c)
 	for (i = 0; i < c->nsetup; i++)
 		free(c->setup[i]);
 	free(c->reset_sql);
+	free(c->local_sql);
 	free(c->schema);
 	free(c);
 }
@@ -242,6 +256,50 @@ static int url_secret(char **out, const char *url, struct mg_error *err)
 		    o->val[0] != '\0' && (*out = strdup(o->val)) == NULL)
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	PQconninfoFree(opts);
+	return rc;
+}
+
+/*
+ * Issue 12: a pooler (pgbouncer, and the like) gives its clients a
+ * BackendKeyData of its own, so libpq's idea of the backend's pid is not
+ * the pid of the backend that answers. Behind one, whatever its pool mode,
+ * a session advisory lock may stay on a server connection that another
+ * client gets next, and session SETs are lost: switch this connection to
+ * the per-transaction lock (mg_driver_postgres_pooled), which holds in
+ * session and transaction pooling alike.
+ */
+static int detect_pooler(struct pg_conn *c, struct mg_error *err)
+{
+	struct mg_buf local = MG_BUF_INIT;
+	PGresult *r = PQexec(c->pg, "SELECT pg_backend_pid()");
+	size_t i;
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = result_error(err, r, c->pg);
+		PQclear(r);
+		return rc;
+	}
+	c->pooled = atol(PQgetvalue(r, 0, 0)) != (long)PQbackendPID(c->pg);
+	PQclear(r);
+	if (!c->pooled)
+		return 0;
+	c->base.drv = &mg_driver_postgres_pooled;
+	/* our settings go with each transaction, as SET LOCAL; nothing is
+	 * RESET after it, which would reach another client's connection */
+	for (i = 0; i < c->nsetup; i++)
+		if (strncmp(c->setup[i], "SET ", 4) == 0)
+			mg_buf_addf(&local, "SET LOCAL %s;", c->setup[i] + 4);
+	for (i = 0; i < c->nsetup; i++)
+		free(c->setup[i]);
+	c->nsetup = 0;
+	free(c->reset_sql);
+	c->reset_sql = NULL;
+	if ((rc = mg_buf_check(&local, err)) == 0 &&
+	    ((c->local_sql = mg_buf_detach(&local)) == NULL ||
+	     (c->reset_sql = strdup("")) == NULL))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	mg_buf_dispose(&local);
 	return rc;
 }
 
@@ -296,7 +354,8 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		goto cleanup;
 	}
 	PQsetNoticeReceiver(c->pg, on_notice, c);
-	if ((rc = setup_session(c, err)) < 0) {
+	if ((rc = setup_session(c, err)) < 0 ||
+	    (rc = detect_pooler(c, err)) < 0) {
 		free_conn(c);
 		goto cleanup;
 	}
@@ -1179,6 +1238,7 @@ static int pg_lock(struct mg_conn *conn, const char *name, int64_t key,
 		             timeout_s);
 		describe_holder(c, key, err);
 	}
+	c->locked = rc == 0;
 	return rc;
 }
 
@@ -1197,15 +1257,178 @@ static int pg_lock_held(struct mg_conn *conn, const char *name, int64_t key,
 	return 0;
 }
 
+/* Issue 12: who holds the run lock now (its session's label, which
+ * names the runner's pid and host), for a runner that met another one
+ * and for `status`. */
+static int pg_lock_holder(struct mg_conn *conn, const char *name,
+                          int64_t key, char *who, size_t size)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	char sql[768];
+	PGresult *r;
+	int rc = -1;
+
+	(void)name;
+	who[0] = '\0';
+	snprintf(sql, sizeof(sql),
+	         "SELECT a.pid, coalesce(a.application_name, '') "
+	         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+	         "WHERE l.locktype = 'advisory' AND l.granted "
+	         "AND l.objsubid = 1 AND l.classid = %" PRIu32 "::oid "
+	         "AND l.objid = %" PRIu32 "::oid AND l.database = "
+	         "(SELECT oid FROM pg_database WHERE datname = "
+	         "current_database())",
+	         (uint32_t)((uint64_t)key >> 32), (uint32_t)key);
+	r = PQexec(c->pg, sql);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		rc = PQntuples(r) > 0;
+		if (rc)
+			snprintf(who, size, "%s (server process %s)",
+			         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	return rc;
+}
+
 static void pg_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
 	char sql[96];
+	PGresult *r;
 
 	(void)name;
+	if (!c->locked)
+		return;
+	c->locked = false;
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%" PRId64 ")",
 	         key);
-	PQclear(PQexec(c->pg, sql));
+	r = PQexec(c->pg, sql);
+	/* false: the lock was not held any more, with only a server
+	 * WARNING for it (issue 12). Something between the server and us
+	 * moved the session, or a file released it (DISCARD ALL,
+	 * pg_advisory_unlock_all()): the run was not guarded to its end,
+	 * and that must be seen. */
+	if (PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    strcmp(PQgetvalue(r, 0, 0), "t") != 0 && c->base.on_notice != NULL)
+		c->base.on_notice(c->base.notice_ctx,
+		                  "WARNING: the run lock was no longer held "
+		                  "when the run ended (pg_advisory_unlock "
+		                  "returned false): a migration released it "
+		                  "(DISCARD ALL, pg_advisory_unlock_all) or a "
+		                  "connection pooler moved the session");
+	PQclear(r);
+}
+
+/*
+ * Issue 12, behind a connection pooler (detect_pooler): the run lock is
+ * pg_advisory_xact_lock() taken first in each transaction, on whatever
+ * server connection the pooler gives that transaction, and released by
+ * its COMMIT or ROLLBACK; the runner then re-reads the ledger in each
+ * file's transaction (no MG_CAP_RUN_LOCK), as on SQLite.
+ */
+static int pooled_lock(struct mg_conn *conn, const char *name, int64_t key,
+                       int timeout_s, struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	(void)name;
+	(void)err;
+	c->xlock = true;
+	c->xkey = key;
+	c->xtimeout_s = timeout_s;
+	return 0;
+}
+
+static void pooled_unlock(struct mg_conn *conn, const char *name, int64_t key)
+{
+	(void)name;
+	(void)key;
+	((struct pg_conn *)conn)->xlock = false;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In the open transaction: the run lock, polled without blocking, so
+ * that no lock_timeout of ours or the user's is touched. */
+static int take_xact_lock(struct pg_conn *c, struct mg_error *err)
+{
+	long long deadline = mono_ms() + (long long)c->xtimeout_s * 1000;
+	struct timespec pause = { 0, 100 * 1000000L };
+	char sql[96];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT pg_try_advisory_xact_lock(%" PRId64 ")", c->xkey);
+	for (;;) {
+		PGresult *r = PQexec(c->pg, sql);
+		bool got;
+		int rc;
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			rc = result_error(err, r, c->pg);
+			PQclear(r);
+			return rc;
+		}
+		got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+		if (got)
+			return 0;
+		if (mono_ms() >= deadline)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	mg_error_set(err, MG_ELOCKED,
+	             "another migrate run holds the lock: not acquired "
+	             "within %d s",
+	             c->xtimeout_s);
+	describe_holder(c, c->xkey, err);
+	return MG_ELOCKED;
+}
+
+static int pooled_txn(struct mg_conn *conn, enum mg_txn op,
+                      struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	struct mg_buf sql = MG_BUF_INIT;
+	int rc;
+
+	if (op != MG_TXN_BEGIN)
+		return pg_txn(conn, op, err);
+	/* sent now, not deferred: the lock is held before anything of the
+	 * transaction reads the ledger. A read-only session's SET is LOCAL
+	 * too, too late for this transaction: say so in the BEGIN */
+	mg_buf_addf(&sql, "%s;%s", c->read_only ? "BEGIN READ ONLY" : "BEGIN",
+	            c->local_sql);
+	if ((rc = mg_buf_check(&sql, err)) == 0)
+		rc = simple(c, sql.ptr, err);
+	mg_buf_dispose(&sql);
+	if (rc == 0 && c->xlock && (rc = take_xact_lock(c, err)) < 0)
+		simple(c, "ROLLBACK", NULL);
+	return rc;
+}
+
+/* Outside a transaction there is no lock to hold behind a pooler. */
+static int pooled_check_script(const char *sql, size_t len, unsigned flags,
+                               unsigned *line, struct mg_error *err)
+{
+	if (flags & MG_SCRIPT_NO_TXN) {
+		*line = 0;
+		mg_error_set(err, MG_EINVALID,
+		             "'-- migrate:no-transaction' cannot run through a "
+		             "connection pooler (such as pgbouncer): there the "
+		             "run lock "
+		             "is taken inside each file's transaction, and this "
+		             "file has none");
+		mg_error_hint(err, "run it with a URL that connects to "
+		                   "PostgreSQL directly, not through the pooler");
+		return MG_EINVALID;
+	}
+	return pg_check_script(sql, len, flags, line, err);
 }
 
 /*
@@ -1348,6 +1571,42 @@ const struct mg_driver mg_driver_postgres = {
 	.lock = pg_lock,
 	.lock_held = pg_lock_held,
 	.unlock = pg_unlock,
+	.lock_holder = pg_lock_holder,
+	.fingerprint_sql = pg_fingerprint_sql,
+	.schema_sql = pg_schema_sql,
+	.schema = pg_schema,
+	.user = pg_user,
+	.secret = pg_secret,
+	/* backups */
+	.table_info = mg_pg_table_info,
+	.update_from_sql = mg_update_from_sql,
+	.fingerprint2_sql = mg_pg_fingerprint2_sql,
+};
+
+/* The same driver behind a connection pooler (detect_pooler): no session
+ * run lock, so no MG_CAP_RUN_LOCK; the per-transaction lock instead. */
+static const struct mg_driver mg_driver_postgres_pooled = {
+	.name = "postgres",
+	.schemes = pg_schemes,
+	.keyword_strings = true,
+	.caps = MG_CAP_TXN_DDL | MG_CAP_INDEX_IF_NOT_EXISTS,
+	.ident_quote = '"',
+	.ts_type = "timestamptz",
+	.ts_param = "CAST(? AS timestamptz)",
+	.ts_text = "to_char(%s AT TIME ZONE 'UTC', "
+	           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+	.table_options = "",
+	.connect = pg_connect,
+	.close = pg_close,
+	.exec_script = pg_exec_script,
+	.check_script = pooled_check_script,
+	.query = pg_query,
+	.txn = pooled_txn,
+	.in_txn = pg_in_txn,
+	.lock = pooled_lock,
+	.lock_held = NULL,
+	.unlock = pooled_unlock,
+	.lock_holder = pg_lock_holder,
 	.fingerprint_sql = pg_fingerprint_sql,
 	.schema_sql = pg_schema_sql,
 	.schema = pg_schema,
