@@ -34,6 +34,10 @@ struct mg_check {
 struct mg_directives {
 	bool no_transaction;
 	bool irreversible;
+	/* production safety: -- migrate:ddl-lock-timeout / statement-timeout
+	 * (milliseconds, MG_BOUND_OFF for "off"; migrator/bounds.h) */
+	bool has_ddl_lock_timeout, has_statement_timeout;
+	int64_t ddl_lock_ms, statement_ms;
 	struct mg_check *checks; /* owned */
 	size_t nchecks;
 };

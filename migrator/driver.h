@@ -212,7 +212,73 @@ struct mg_driver {
 	 * the other sinks.
 	 */
 	const char *(*secret)(struct mg_conn *conn);
+
+	/*
+	 * Production safety (issue 14). Each slot may be NULL where the
+	 * database has no such thing; the core then goes without.
+	 */
+
+	/*
+	 * Bounds every statement that runs next on this session: how long
+	 * it may wait for a lock (lock_ms) and how long it may run
+	 * (stmt_ms), in milliseconds; MG_BOUND_OFF (0): no bound,
+	 * MG_BOUND_UNSET (-1): the server's own setting (migrator/bounds.h).
+	 * flags: MG_BOUNDS_DEFAULT makes them the session's defaults, which
+	 * the driver restores after each file ends (a file's directives
+	 * override them for the file only). lock()'s own wait for the run
+	 * lock is not bounded by them.
+	 */
+	int (*set_bounds)(struct mg_conn *conn, int64_t lock_ms,
+	                  int64_t stmt_ms, unsigned flags,
+	                  struct mg_error *err);
+
+	/*
+	 * Whether the target refuses writes (a PostgreSQL hot standby or
+	 * default_transaction_read_only, MySQL read_only/super_read_only):
+	 * 1 and `why` ("is a hot standby (read-only)"), 0 if it takes
+	 * writes, < 0 with err. A write command asks before it plans.
+	 */
+	int (*read_only)(char *why, size_t size, struct mg_conn *conn,
+	                 struct mg_error *err);
+
+	/*
+	 * How far a standby's data is behind its primary, as text ("3.2 s
+	 * behind the primary (last replayed transaction at ...)"): 1 and
+	 * `out` on a standby, 0 on a primary.
+	 */
+	int (*lag)(char *out, size_t size, struct mg_conn *conn,
+	           struct mg_error *err);
+
+	/* The session's id on the server (backend pid, CONNECTION_ID()),
+	 * for a watcher session to look it up; 0: none (SQLite). */
+	int64_t (*session_id)(struct mg_conn *conn);
+
+	/*
+	 * Run on a watcher session (a connection of its own): the sessions
+	 * that block session `waiter` from a lock, as rows of (id, user,
+	 * application, state, since, start of the last query) text, and
+	 * none when it waits for nothing. Read while it waits: once a lock
+	 * wait times out, nothing blocks it any more.
+	 */
+	int (*blockers)(struct mg_rows **out, struct mg_conn *watch,
+	                int64_t waiter, struct mg_error *err);
+
+	/*
+	 * Cancels the statement that `conn` runs, from another thread than
+	 * the one waiting on it (PostgreSQL's cancel request; MySQL KILL
+	 * QUERY over the watcher session `watch`, which may then be NULL
+	 * for PostgreSQL). The waiting call then fails as the server says.
+	 */
+	int (*cancel)(struct mg_conn *conn, struct mg_conn *watch,
+	              struct mg_error *err);
+
+	/* A cheap round trip on a watcher session: the heartbeat that
+	 * tells a frozen server from a slow statement. */
+	int (*ping)(struct mg_conn *watch, struct mg_error *err);
 };
+
+/* set_bounds() flag: the session's defaults, restored after each file */
+#define MG_BOUNDS_DEFAULT (1u << 0)
 
 /* Hides the connection's password (its secret slot) in text, in place,
  * as whole occurrences (mg_scrub): for what the core stores, such as a

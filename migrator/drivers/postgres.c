@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "migrator/bounds.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -27,13 +28,26 @@ struct pg_conn {
 	 * (search_path, role, timeouts): these go out with the COMMIT or
 	 * ROLLBACK that ends it, and restore our own settings after the
 	 * RESET. */
-	char *setup[5];
+	char *setup[8];
 	size_t nsetup;
 	bool read_only;  /* MG_CONNECT_READ_ONLY: every transaction is */
 	char *reset_sql; /* the same, as one simple query */
+	/* production safety: the lock and statement bounds. The run's
+	 * defaults are setup[bounds_at..] (restored with the rest after
+	 * each file); cur_* is what the session has now. */
+	size_t bounds_at;
+	int64_t def_lock, def_stmt, cur_lock, cur_stmt;
+	PGcancel *cancel; /* for cancel(), from another thread */
 };
 
 #define BEGIN_SQL "BEGIN;"
+
+/* The session's settings are our defaults again (RESET ALL and setup). */
+static void after_reset(struct pg_conn *c)
+{
+	c->cur_lock = c->def_lock;
+	c->cur_stmt = c->def_stmt;
+}
 
 extern const struct mg_driver mg_driver_postgres;
 
@@ -64,6 +78,8 @@ static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 	trim(err->msg);
 	if (state != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	/* 55P03 lock_not_available: lock_timeout expired (or NOWAIT) */
+	err->lock_wait = state != NULL && strcmp(state, "55P03") == 0;
 	/* class 42 is syntax_error_or_access_rule_violation: all of it but
 	 * 42501 insufficient_privilege is the statement's fault */
 	err->bad_sql = state != NULL && strncmp(state, "42", 2) == 0 &&
@@ -203,6 +219,8 @@ static void free_conn(struct pg_conn *c)
 {
 	size_t i;
 
+	if (c->cancel != NULL)
+		PQfreeCancel(c->cancel);
 	PQfinish(c->pg);
 	for (i = 0; i < c->nsetup; i++)
 		free(c->setup[i]);
@@ -249,9 +267,19 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 {
 	/* later keywords override the URL's: we need UTF-8 to map the
 	 * server's character positions to bytes */
-	const char *keys[] = { "dbname", "fallback_application_name",
-		               "client_encoding", "connect_timeout", NULL };
-	const char *vals[] = { url, "migrate", "UTF8", "10", NULL };
+	/* production safety: TCP keepalives find a dead host or a cut
+	 * network within about a minute, and tcp_user_timeout a send that
+	 * is never acknowledged; an idle socket under a long statement is
+	 * not cut (MIGRATING.md, "Running on a busy database") */
+	static const char *const ours[][2] = {
+		{ "connect_timeout", "10" },   { "keepalives", "1" },
+		{ "keepalives_idle", "30" },   { "keepalives_interval", "10" },
+		{ "keepalives_count", "3" },   { "tcp_user_timeout", "60000" },
+	};
+	const char *keys[12] = { "dbname", "fallback_application_name",
+		                 "client_encoding" };
+	const char *vals[12] = { url, "migrate", "UTF8" };
+	size_t k, nk = 3;
 	struct pg_conn *c;
 	char *safe, *secret = NULL;
 	int rc;
@@ -271,9 +299,14 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	}
 	c->base.drv = &mg_driver_postgres;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
-	/* the user's connect_timeout wins: put ours before the URL's */
-	if (strstr(url, "connect_timeout") != NULL)
-		keys[3] = NULL;
+	/* the user's own settings of these win: later keywords would
+	 * override the URL's, so leave ours out */
+	for (k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
+		if (strstr(url, ours[k][0]) != NULL)
+			continue;
+		keys[nk] = ours[k][0];
+		vals[nk++] = ours[k][1];
+	}
 	c->pg = PQconnectdbParams(keys, vals, 1);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		safe = mg_url_redact(url);
@@ -295,7 +328,11 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		goto cleanup;
 	}
 	PQsetNoticeReceiver(c->pg, on_notice, c);
-	if ((rc = setup_session(c, err)) < 0) {
+	c->def_lock = c->def_stmt = c->cur_lock = c->cur_stmt = MG_BOUND_UNSET;
+	if ((c->cancel = PQgetCancel(c->pg)) == NULL ||
+	    (rc = setup_session(c, err)) < 0) {
+		if (c->cancel == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		free_conn(c);
 		goto cleanup;
 	}
@@ -774,8 +811,9 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 	mg_stmts_dispose(&stmts);
 	/* no COMMIT of ours ends this file: reset here (a transaction of
 	 * its own left open is reset by the runner's ROLLBACK) */
-	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
-		simple(c, c->reset_sql, NULL);
+	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+	    simple(c, c->reset_sql, NULL) == 0)
+		after_reset(c);
 	return rc;
 }
 
@@ -891,6 +929,8 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 	/* after a file's COMMIT the session is reset too, so that what
 	 * runs between files (migrate test's schema reads) sees defaults */
 	expect = pre + 1 + (commit ? 1 + (int)c->nsetup : 0);
+	if (commit)
+		after_reset(c);
 	for (i = 0; i < expect; i++) {
 		ExecStatusType st;
 
@@ -948,8 +988,9 @@ static int end_txn(struct pg_conn *c, const char *what, struct mg_error *err)
 	int rc;
 
 	mg_buf_addf(&sql, "%s;%s", what, c->reset_sql);
-	if ((rc = mg_buf_check(&sql, err)) == 0)
-		rc = simple(c, sql.ptr, err);
+	if ((rc = mg_buf_check(&sql, err)) == 0 &&
+	    (rc = simple(c, sql.ptr, err)) == 0)
+		after_reset(c);
 	mg_buf_dispose(&sql);
 	return rc;
 }
@@ -1202,6 +1243,198 @@ static const char *pg_secret(struct mg_conn *conn)
 static const char *const pg_schemes[] = { "postgres://", "postgresql://",
 	                                  NULL };
 
+/* Production safety (issue 14). */
+
+static void bound_sql(struct mg_buf *b, const char *name, int64_t ms)
+{
+	if (ms >= 0)
+		mg_buf_addf(b, "SET %s = %" PRId64 ";", name, ms);
+}
+
+/*
+ * lock_timeout and statement_timeout. The run's defaults join the setup
+ * that every RESET ALL is followed by; a file's own bounds are SET for
+ * the file (one round trip, only when they differ) and undone by the
+ * reset that ends it.
+ */
+static int pg_set_bounds(struct mg_conn *conn, int64_t lock_ms,
+                         int64_t stmt_ms, unsigned flags,
+                         struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	struct mg_buf sql = MG_BUF_INIT;
+	char one[64];
+	size_t i;
+	int rc = 0;
+
+	if (flags & MG_BOUNDS_DEFAULT) {
+		if (c->bounds_at == 0)
+			c->bounds_at = c->nsetup;
+		for (i = c->bounds_at; i < c->nsetup; i++)
+			free(c->setup[i]);
+		c->nsetup = c->bounds_at;
+		if (lock_ms >= 0) {
+			snprintf(one, sizeof(one),
+			         "SET lock_timeout = %" PRId64, lock_ms);
+			if ((rc = add_setup(c, one, err)) < 0)
+				goto cleanup;
+		}
+		if (stmt_ms >= 0) {
+			snprintf(one, sizeof(one),
+			         "SET statement_timeout = %" PRId64, stmt_ms);
+			if ((rc = add_setup(c, one, err)) < 0)
+				goto cleanup;
+		}
+		mg_buf_truncate(&sql, 0);
+		for (i = 0; i < c->nsetup; i++)
+			mg_buf_addf(&sql, "%s;", c->setup[i]);
+		if ((rc = mg_buf_check(&sql, err)) < 0)
+			goto cleanup;
+		free(c->reset_sql);
+		if ((c->reset_sql = mg_buf_detach(&sql)) == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		c->def_lock = lock_ms;
+		c->def_stmt = stmt_ms;
+		c->cur_lock = c->cur_stmt = MG_BOUND_UNSET - 1; /* unknown */
+	}
+	if (lock_ms == c->cur_lock && stmt_ms == c->cur_stmt)
+		goto cleanup;
+	/* UNSET after a bound: the server's own value again */
+	if (lock_ms < 0)
+		mg_buf_add(&sql, "RESET lock_timeout;");
+	if (stmt_ms < 0)
+		mg_buf_add(&sql, "RESET statement_timeout;");
+	bound_sql(&sql, "lock_timeout", lock_ms);
+	bound_sql(&sql, "statement_timeout", stmt_ms);
+	if ((rc = mg_buf_check(&sql, err)) == 0 &&
+	    (rc = simple(c, sql.ptr, err)) == 0) {
+		c->cur_lock = lock_ms;
+		c->cur_stmt = stmt_ms;
+	}
+cleanup:
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
+static int pg_read_only(char *why, size_t size, struct mg_conn *conn,
+                        struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	PGresult *r;
+	int rc = 0;
+
+	/* default_transaction_read_only: what a transaction of ours gets
+	 * (the role's, the database's or the URL's setting) */
+	r = PQexec(c->pg, "SELECT pg_is_in_recovery(), "
+	                  "current_setting('default_transaction_read_only'), "
+	                  "current_setting('transaction_read_only')");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = result_error(err, r, c->pg);
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+		snprintf(why, size, "is a hot standby (read-only)");
+		rc = 1;
+	} else if (strcmp(PQgetvalue(r, 0, 1), "on") == 0 ||
+	           strcmp(PQgetvalue(r, 0, 2), "on") == 0) {
+		snprintf(why, size,
+		         "is read-only (default_transaction_read_only is on "
+		         "for this session)");
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_lag(char *out, size_t size, struct mg_conn *conn,
+                  struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	PGresult *r;
+	int rc = 0;
+
+	/* an idle primary makes the replay time look old although nothing
+	 * is missing: say whether all that arrived was replayed too */
+	r = PQexec(c->pg,
+	           "SELECT pg_is_in_recovery(), "
+	           "coalesce(round(extract(epoch FROM now() - "
+	           "pg_last_xact_replay_timestamp())::numeric, 1)::text, "
+	           "'unknown'), "
+	           "coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME "
+	           "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'none yet'), "
+	           "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM "
+	           "pg_last_wal_replay_lsn()");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = result_error(err, r, c->pg);
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+		snprintf(out, size,
+		         "%s s behind the primary (last replayed transaction "
+		         "committed at %s; %s)",
+		         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+		         strcmp(PQgetvalue(r, 0, 3), "t") == 0
+		                 ? "all WAL received so far is replayed"
+		                 : "received WAL still being replayed");
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int64_t pg_session_id(struct mg_conn *conn)
+{
+	return PQbackendPID(((struct pg_conn *)conn)->pg);
+}
+
+/*
+ * An idle-in-transaction blocker shows its last statement, which is not
+ * necessarily the one that took the lock; its transaction's start is the
+ * "since". The last column says what the waiter waits for.
+ */
+static int pg_blockers(struct mg_rows **out, struct mg_conn *watch,
+                       int64_t waiter, struct mg_error *err)
+{
+	char pid[32];
+	const char *params[] = { pid, pid };
+
+	snprintf(pid, sizeof(pid), "%" PRId64, waiter);
+	return pg_query(
+	        out, watch,
+	        "SELECT a.pid::text, coalesce(a.usename, ''), "
+	        "coalesce(a.application_name, ''), coalesce(a.state, ''), "
+	        "coalesce(to_char(coalesce(a.xact_start, a.query_start, "
+	        "a.backend_start) AT TIME ZONE 'UTC', "
+	        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
+	        "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), "
+	        "60), "
+	        "coalesce((SELECT string_agg(l.mode || ' on ' || "
+	        "coalesce(l.relation::regclass::text, l.locktype), ', ') "
+	        "FROM pg_locks l WHERE l.pid = CAST(? AS int) AND NOT "
+	        "l.granted), '') "
+	        "FROM pg_stat_activity a "
+	        "WHERE a.pid = ANY (pg_blocking_pids(CAST(? AS int))) "
+	        "ORDER BY a.pid",
+	        params, 2, 0, err);
+}
+
+static int pg_cancel(struct mg_conn *conn, struct mg_conn *watch,
+                     struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	char buf[256];
+
+	(void)watch;
+	/* PQcancel() is safe from another thread (and a signal handler) */
+	if (!PQcancel(c->cancel, buf, sizeof(buf)))
+		return mg_error_set(err, MG_EDRIVER,
+		                    "cannot send the cancel request: %s", buf);
+	return 0;
+}
+
+static int pg_ping(struct mg_conn *watch, struct mg_error *err)
+{
+	return simple((struct pg_conn *)watch, "SELECT 1", err);
+}
+
 const struct mg_driver mg_driver_postgres = {
 	.name = "postgres",
 	.schemes = pg_schemes,
@@ -1229,4 +1462,12 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* production safety */
+	.set_bounds = pg_set_bounds,
+	.read_only = pg_read_only,
+	.lag = pg_lag,
+	.session_id = pg_session_id,
+	.blockers = pg_blockers,
+	.cancel = pg_cancel,
+	.ping = pg_ping,
 };
