@@ -2,13 +2,16 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/safety.h"
 #include "checks/check.h"
 #include "checks/directive.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/json.h"
+#include "migrator/monitor.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
 #include "rollback/roundtrip.h"
@@ -127,6 +130,9 @@ static void on_event(void *arg, const struct mg_event *ev)
 	} else {
 		const char *word = mg_outcome_name(ev->status);
 
+		/* over the progress line a terminal shows (cmd/safety.c) */
+		if (!ctx->o->quiet && !ctx->o->json && isatty(STDERR_FILENO))
+			fputs("\r\033[K", stderr);
 		say(ctx->o, "%-4s %s: %s%s%s (%lld ms)\n",
 		    mg_direction_name(ev->direction), ev->file,
 		    colour_on(stderr, word), word, colour_off(stderr, word),
@@ -170,6 +176,7 @@ static int run(const struct opts *o, enum mode mode)
 	struct session s;
 	struct mg_error err = { 0 };
 	struct run_ctx ctx = { o };
+	struct mg_monitor *mon = NULL;
 	int code, rc;
 
 	if (o->nargs > 0)
@@ -189,6 +196,9 @@ static int run(const struct opts *o, enum mode mode)
 		goto cleanup;
 	s.r.on_event = on_event;
 	s.r.ctx = &ctx;
+	/* production safety: progress, blockers, cancel on a signal */
+	if (!o->dry_run)
+		monitor_open(&mon, o, &s);
 	if (mode != MODE_DOWN) {
 		struct mg_up_opts uo = { .to = o->to,
 			                 .allow_out_of_order =
@@ -208,8 +218,13 @@ static int run(const struct opts *o, enum mode mode)
 
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}
+	mg_monitor_stop(mon);
+	mon = NULL;
 	if (rc < 0) {
 		code = report(o, &err);
+		/* stopped by SIGINT/SIGTERM: 130/143, as a shell would */
+		if (signal_exit_code() != 0)
+			code = signal_exit_code();
 		goto cleanup;
 	}
 	if (!o->dry_run)
@@ -228,6 +243,7 @@ static int run(const struct opts *o, enum mode mode)
 	}
 	code = EXIT_OK;
 cleanup:
+	mg_monitor_stop(mon);
 	session_close(&s);
 	return code;
 }

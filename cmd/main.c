@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 	no_core_dumps();
 	o.to = -1;
 	o.lock_timeout = -1; /* unset: the config or the default decides */
+	o.retries = -1;
 	if ((rc = parse_options(&o, argc, argv)) != 0)
 		return rc;
 	url = o.database ? hide_password(&o, argc, argv) : NULL;

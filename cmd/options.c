@@ -78,6 +78,13 @@ static const struct option options[] = {
 	           "ledger table (default migrate_ledger)"),
 	OPT_SECONDS(0, "lock-timeout", lock_timeout, "TIME", 0,
 	            "run lock wait: 30s, 2m; 0 tries once (default 60s)"),
+	/* production safety */
+	OPT_STRING(0, "ddl-lock-timeout", ddl_lock_timeout, "TIME", 0,
+	           "a statement's lock wait: 2s, off (default 5s)"),
+	OPT_STRING(0, "statement-timeout", statement_timeout, "TIME", 0,
+	           "a statement's run time: 10m, off (default none)"),
+	OPT_INT(0, "retries", retries, 0, 10, "a count from 0 to 10", "N", 0,
+	        "retry a file whose lock wait timed out (default 3)"),
 	OPT_STRING(0, "env", env, "NAME", 0,
 	           "use the [env NAME] section of the config file"),
 	OPT_STRING(0, "config", config_file, "FILE",

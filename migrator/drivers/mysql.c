@@ -1036,12 +1036,14 @@ static int my_blockers(struct mg_rows **out, struct mg_conn *watch,
 	char sql[2048];
 
 	snprintf(sql, sizeof(sql),
-	         "SELECT p.ID, p.USER, p.HOST, "
+	         "SELECT p.ID, CONCAT(p.USER, '@', p.HOST), '', "
 	         "CONCAT(p.COMMAND, IF(p.STATE IS NULL OR p.STATE = '', '', "
 	         "CONCAT(' (', p.STATE, ')'))), "
 	         "DATE_FORMAT(t.trx_started, '%%Y-%%m-%%dT%%H:%%i:%%sZ'), "
 	         "LEFT(REPLACE(REPLACE(COALESCE(p.INFO, t.trx_query, ''), "
-	         "'\\n', ' '), '\\t', ' '), 60), COALESCE(w.STATE, '') "
+	         "'\\n', ' '), '\\t', ' '), 60), "
+	         "IF(w.STATE LIKE 'Waiting for table metadata lock%%', "
+	         "'a metadata lock', 'a row lock') "
 	         "FROM information_schema.PROCESSLIST w "
 	         "JOIN information_schema.INNODB_TRX t "
 	         "ON t.trx_mysql_thread_id <> w.ID "

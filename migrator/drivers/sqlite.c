@@ -81,6 +81,9 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 	mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
+	/* busy_timeout ran out: a lock wait that timed out (issue 14) */
+	if (err != NULL)
+		err->lock_wait = sqlite3_errcode(db) == SQLITE_BUSY;
 	/* No SQLSTATE: SQLITE_ERROR covers much, and its message says
 	 * which ("no such column: x", "near \"x\": syntax error"). */
 	if (err != NULL && sqlite3_errcode(db) == SQLITE_ERROR &&
