@@ -380,6 +380,29 @@ static int parse_bound(bool *has, int64_t *ms, struct line *l,
 	return 0;
 }
 
+/* -- migrate:allow-lock <table> (schema-qualified or not) */
+static int parse_allow_lock(struct mg_directives *d, struct line *l,
+                            struct mg_error *err)
+{
+	const char *t;
+	char **v;
+
+	skip_ws(l);
+	t = l->p;
+	while (l->p < l->end && !isspace((unsigned char)*l->p))
+		l->p++;
+	if (l->p == t)
+		return bad(err, l, "migrate:allow-lock takes a table name");
+	if ((v = realloc(d->allow_lock,
+	                 (d->nallow_lock + 1) * sizeof(*v))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	d->allow_lock = v;
+	if ((v[d->nallow_lock] = dup_range(t, l->p)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	d->nallow_lock++;
+	return 0;
+}
+
 static int parse_migrate(struct mg_directives *d, struct line *l,
                          struct mg_error *err)
 {
@@ -396,6 +419,9 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 		                      &d->statement_ms, l, "statement-timeout",
 		                      err)) < 0)
 			return rc;
+	} else if (n == 10 && strncmp(w, "allow-lock", n) == 0) {
+		if ((rc = parse_allow_lock(d, l, err)) < 0)
+			return rc;
 	} else if (n == 14 && strncmp(w, "no-transaction", n) == 0)
 		d->no_transaction = true;
 	else if (n == 12 && strncmp(w, "irreversible", n) == 0)
@@ -410,8 +436,8 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 		return bad(err, l,
 		           "unknown directive: expected "
 		           "migrate:no-transaction, migrate:irreversible, "
-		           "migrate:ddl-lock-timeout or "
-		           "migrate:statement-timeout");
+		           "migrate:ddl-lock-timeout, "
+		           "migrate:statement-timeout or migrate:allow-lock");
 	if (!at_end(l))
 		return bad(err, l, "unexpected text after the directive");
 	return 0;
@@ -486,6 +512,9 @@ void mg_directives_dispose(struct mg_directives *d)
 		free(c->query);
 	}
 	free(d->checks);
+	for (i = 0; i < d->nallow_lock; i++)
+		free(d->allow_lock[i]);
+	free(d->allow_lock);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -38,6 +38,10 @@ struct mg_directives {
 	 * (milliseconds, MG_BOUND_OFF for "off"; migrator/bounds.h) */
 	bool has_ddl_lock_timeout, has_statement_timeout;
 	int64_t ddl_lock_ms, statement_ms;
+	/* -- migrate:allow-lock <table>: blocking locks acknowledged for
+	 * migrate test --locks --strict (as written; owned) */
+	char **allow_lock;
+	size_t nallow_lock;
 	struct mg_check *checks; /* owned */
 	size_t nchecks;
 };

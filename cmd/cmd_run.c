@@ -14,6 +14,7 @@
 #include "migrator/monitor.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
+#include "rollback/locks.h"
 #include "rollback/roundtrip.h"
 
 struct run_ctx {
@@ -171,6 +172,62 @@ static void on_event(void *arg, const struct mg_event *ev)
 
 enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
 
+/* migrate test --locks: one report per statement (or file note) */
+static void on_lock_report(void *arg, const struct mg_lock_report *rep)
+{
+	const struct run_ctx *ctx = arg;
+	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
+	size_t i;
+
+	if (ctx->o->json) {
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "event", "locks");
+		mg_json_string(&w, "file", rep->file);
+		if (rep->note != NULL) {
+			mg_json_string(&w, "note", rep->note);
+		} else {
+			mg_json_int(&w, "line", rep->line);
+			mg_json_string(&w, "statement", rep->stmt);
+			mg_json_array_begin(&w, "locks");
+			for (i = 0; i < rep->nlocks; i++) {
+				const struct mg_lock_entry *l = &rep->locks[i];
+
+				mg_json_object_begin(&w, NULL);
+				mg_json_string(&w, "table", l->table);
+				mg_json_string(&w, "mode", l->mode);
+				mg_json_string(&w, "blocks", l->blocks);
+				mg_json_int(&w, "table_bytes", l->bytes);
+				mg_json_bool(&w, "allowed", l->allowed);
+				mg_json_end(&w);
+			}
+			mg_json_end(&w);
+			if (rep->hint != NULL)
+				mg_json_string(&w, "hint", rep->hint);
+		}
+		mg_json_end(&w);
+		print_json_line(&b);
+		return;
+	}
+	if (rep->note != NULL) {
+		fprintf(stderr, "locks %s: %s\n", rep->file, rep->note);
+		return;
+	}
+	if (rep->nlocks == 0 && rep->hint == NULL)
+		return; /* took no lock on an existing table */
+	fprintf(stderr, "locks %s:%u: %s\n", rep->file, rep->line, rep->stmt);
+	for (i = 0; i < rep->nlocks; i++) {
+		const struct mg_lock_entry *l = &rep->locks[i];
+
+		fprintf(stderr, "  %s (%lld bytes): %s, blocks %s%s\n",
+		        l->table, (long long)l->bytes, l->mode, l->blocks,
+		        l->allowed ? " (allowed)" : "");
+	}
+	if (rep->hint != NULL)
+		fprintf(stderr, "  hint: %s\n", rep->hint);
+}
+
 static int run(const struct opts *o, enum mode mode)
 {
 	struct session s;
@@ -186,6 +243,8 @@ static int run(const struct opts *o, enum mode mode)
 		                   o->command);
 	if (o->show_sql && !o->dry_run)
 		return usage_error(o, "--show-sql goes with --dry-run");
+	if (o->strict && !o->locks)
+		return usage_error(o, "--strict goes with --locks");
 	if (mode == MODE_TEST && o->dry_run)
 		return usage_error(o, "test has no --dry-run: up --dry-run "
 		                      "shows the plan");
@@ -204,9 +263,26 @@ static int run(const struct opts *o, enum mode mode)
 			                 .allow_out_of_order =
 			                         o->allow_out_of_order };
 
-		if (mode == MODE_TEST)
+		size_t violations = 0;
+
+		rc = 0;
+		if (mode == MODE_TEST && o->locks)
+			rc = mg_locks_run(&s.r, &uo, on_lock_report, &ctx,
+			                  &violations, &err);
+		/* --strict stops before the round trip applies anything */
+		if (rc == 0 && o->strict && violations > 0) {
+			rc = mg_error_set(&err, MG_ECHECKSUM,
+			                  "--strict: %zu blocking lock%s on "
+			                  "existing tables not acknowledged",
+			                  violations, violations == 1 ? "" : "s");
+			mg_error_hint(&err, "make the statement take a weaker "
+			                    "lock (see each hint), or acknowledge "
+			                    "the lock with '-- migrate:allow-lock "
+			                    "TABLE' in the file");
+		}
+		if (rc == 0 && mode == MODE_TEST)
 			rc = mg_roundtrip_run(&s.r, &uo, &err);
-		else
+		else if (rc == 0)
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
 		struct mg_down_opts d = {

@@ -31,7 +31,8 @@ static const struct command commands[] = {
 	          O_ALLOW_CHANGED_DOWN | O_REASON,
 	  0, "",
 	  "roll back applied migrations (default: exactly one)" },
-	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER, 0, "",
+	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER | O_LOCKS | O_STRICT,
+	  0, "",
 	  "prove each pending migration: up, checks, down, schema as before, "
 	  "up again" },
 	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY | O_CHECKPOINT, 0, "",

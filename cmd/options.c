@@ -125,6 +125,10 @@ static const struct option options[] = {
 	         "version the pair YYYYMMDDHHMMSS (UTC), not the next number"),
 	OPT_BOOL(0, "exit-code", exit_code, O_EXIT_CODE,
 	         "exit 0 all applied, 6 pending, 1 failed/dirty, 4 drifted"),
+	OPT_BOOL(0, "locks", locks, O_LOCKS,
+	         "first report the locks each statement takes (PostgreSQL)"),
+	OPT_BOOL(0, "strict", strict, O_STRICT,
+	         "with --locks: exit 4 on a blocking lock not allowed"),
 	OPT_STRING(0, "checkpoint", checkpoint, "FILE", O_CHECKPOINT,
 	           "ledger: write its head to FILE; verify: check against it"),
 };

@@ -31,6 +31,9 @@ enum {
 	O_FROM = 1u << 14,
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
+	/* production safety: migrate test --locks [--strict] */
+	O_LOCKS = 1u << 17,
+	O_STRICT = 1u << 18,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

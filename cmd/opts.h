@@ -19,6 +19,8 @@ struct opts {
 	const char *ddl_lock_timeout;
 	const char *statement_timeout;
 	int64_t retries;
+	bool locks;  /* test --locks */
+	bool strict; /* test --locks --strict */
 	bool json;
 	bool quiet;   /* -q: errors, warnings and findings only */
 	bool verbose; /* -v: also each setting and where it came from */

@@ -7,6 +7,7 @@
 
 struct mg_buf;
 struct mg_error;
+struct mg_lock_step;
 
 /*
  * The database drivers, behind one table of function pointers so that the
@@ -275,6 +276,33 @@ struct mg_driver {
 	/* A cheap round trip on a watcher session: the heartbeat that
 	 * tells a frozen server from a slow statement. */
 	int (*ping)(struct mg_conn *watch, struct mg_error *err);
+
+	/*
+	 * migrate test --locks: runs a file's text statement by statement
+	 * inside the open transaction (which the caller rolls back), and
+	 * after each one calls `after` with what it did: its line, the
+	 * relation locks the session then holds on tables that existed
+	 * before the file, and a hint where a safer form exists. On a
+	 * failure err is located at the statement's line (err->line).
+	 * NULL where the database cannot: lock_report_none says why.
+	 */
+	int (*lock_rehearse)(struct mg_conn *conn, const char *sql, size_t len,
+	                     void (*after)(void *ctx,
+	                                   const struct mg_lock_step *step),
+	                     void *ctx, struct mg_error *err);
+	const char *lock_report_none;
+};
+
+/* A statement of a lock rehearsal (lock_rehearse()). */
+struct mg_lock_step {
+	unsigned line;      /* 1-based file line where it starts */
+	const char *stmt;   /* its text, stmt_len bytes */
+	size_t stmt_len;
+	const char *hint;   /* a safer form, or NULL */
+	/* rows of (table, lock mode, what it blocks: "reads and writes",
+	 * "writes" or "DDL", table size in bytes), every lock held so far
+	 * in the transaction on a table that existed before the file */
+	const struct mg_rows *locks;
 };
 
 /* set_bounds() flag: the session's defaults, restored after each file */

@@ -1119,4 +1119,10 @@ const struct mg_driver mg_driver_mysql = {
 	.blockers = my_blockers,
 	.cancel = my_cancel,
 	.ping = my_ping,
+	.lock_report_none =
+	        "MySQL and MariaDB commit DDL implicitly, so its statements "
+	        "cannot be rehearsed in a transaction that is rolled back, "
+	        "and their metadata locks are visible only with "
+	        "performance_schema on: review ALTER TABLE statements by "
+	        "hand (ALGORITHM=INSTANT or INPLACE, LOCK=NONE)",
 };

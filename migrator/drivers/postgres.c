@@ -5,10 +5,12 @@
  * COMMIT in one pipeline, so a migration takes two round trips.
  */
 #include <libpq-fe.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1435,6 +1437,126 @@ static int pg_ping(struct mg_conn *watch, struct mg_error *err)
 	return simple((struct pg_conn *)watch, "SELECT 1", err);
 }
 
+/* migrate test --locks (issue 14). */
+
+/* Whether the words of w occur in stmt (case-insensitive), as words. */
+static bool has_word(const char *stmt, size_t len, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (strncasecmp(stmt + i, w, n) == 0 &&
+		    (i == 0 || !isalnum((unsigned char)stmt[i - 1])) &&
+		    (i + n == len || !isalnum((unsigned char)stmt[i + n])))
+			return true;
+	return false;
+}
+
+/* A safer form of a statement that locks an existing table hard. */
+static const char *lock_hint(const char *stmt, size_t len)
+{
+	size_t p = mg_stmt_skip_comments(stmt, len);
+
+	stmt += p;
+	len -= p;
+	if (has_word(stmt, len, "CREATE") && has_word(stmt, len, "INDEX") &&
+	    !has_word(stmt, len, "CONCURRENTLY"))
+		return "CREATE INDEX CONCURRENTLY (in a file of its own with "
+		       "-- migrate:no-transaction) does not block writes";
+	if (!has_word(stmt, len, "ALTER") || !has_word(stmt, len, "TABLE"))
+		return NULL;
+	if ((has_word(stmt, len, "REFERENCES") ||
+	     has_word(stmt, len, "CHECK")) &&
+	    has_word(stmt, len, "ADD") && !has_word(stmt, len, "VALID"))
+		return "add the constraint NOT VALID (a brief lock, no scan), "
+		       "then VALIDATE CONSTRAINT in a later migration: "
+		       "validating lets reads and writes go on";
+	if (has_word(stmt, len, "SET") && has_word(stmt, len, "NOT") &&
+	    has_word(stmt, len, "NULL"))
+		return "first add CHECK (col IS NOT NULL) NOT VALID and "
+		       "VALIDATE it in a migration of its own: SET NOT NULL "
+		       "then skips its full scan under ACCESS EXCLUSIVE";
+	if (has_word(stmt, len, "TYPE") && has_word(stmt, len, "COLUMN"))
+		return "a type change may rewrite the whole table under ACCESS "
+		       "EXCLUSIVE: add a new column, backfill it in batches, "
+		       "and switch over instead";
+	return NULL;
+}
+
+static int pg_lock_rehearse(struct mg_conn *conn, const char *sql, size_t len,
+                            void (*after)(void *ctx,
+                                          const struct mg_lock_step *step),
+                            void *ctx, struct mg_error *err)
+{
+	struct mg_stmts stmts = { 0 };
+	struct mg_rows *before = NULL, *locks = NULL;
+	struct mg_lock_step step;
+	const char *oids;
+	char *one = NULL;
+	size_t i;
+	int rc;
+
+	/* the tables that exist before the file: locks on those matter */
+	if ((rc = pg_query(&before, conn,
+	                   "SELECT coalesce(array_agg(c.oid)::text, '{}') "
+	                   "FROM pg_class c JOIN pg_namespace n ON n.oid = "
+	                   "c.relnamespace WHERE c.relkind IN ('r', 'p', "
+	                   "'m') AND n.nspname NOT IN ('pg_catalog', "
+	                   "'information_schema') AND n.nspname NOT LIKE "
+	                   "'pg_toast%'",
+	                   NULL, 0, 0, err)) < 0)
+		return rc;
+	oids = mg_rows_get(before, 0, 0);
+	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0)
+		goto cleanup;
+	for (i = 0; i < stmts.n; i++) {
+		const struct mg_stmt *st = &stmts.v[i];
+
+		free(one);
+		if ((one = strndup(sql + st->off, st->len)) == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		memset(&step, 0, sizeof(step));
+		step.line = mg_sql_line_at(
+		        sql, st->off + mg_stmt_skip_comments(one, st->len));
+		if ((rc = pg_query(NULL, conn, one, NULL, 0, 0, err)) < 0) {
+			if (err != NULL)
+				err->line = step.line;
+			goto cleanup;
+		}
+		/* the conflict table of the PostgreSQL manual ("Table-Level
+		 * Locks"), in the words of who waits */
+		mg_rows_free(locks);
+		locks = NULL;
+		if ((rc = pg_query(
+		             &locks, conn,
+		             "SELECT c.oid::regclass::text, l.mode, CASE "
+		             "WHEN l.mode = 'AccessExclusiveLock' THEN "
+		             "'reads and writes' WHEN l.mode IN ('ShareLock', "
+		             "'ShareRowExclusiveLock', 'ExclusiveLock') THEN "
+		             "'writes' ELSE 'DDL' END, "
+		             "pg_total_relation_size(c.oid)::text "
+		             "FROM pg_locks l JOIN pg_class c ON c.oid = "
+		             "l.relation WHERE l.pid = pg_backend_pid() AND "
+		             "l.locktype = 'relation' AND l.granted AND "
+		             "l.relation = ANY (CAST(? AS oid[])) ORDER BY 1, 2",
+		             &oids, 1, 0, err)) < 0)
+			goto cleanup;
+		step.stmt = one;
+		step.stmt_len = st->len;
+		step.hint = locks->nrows > 0 ? lock_hint(one, st->len) : NULL;
+		step.locks = locks;
+		after(ctx, &step);
+	}
+cleanup:
+	free(one);
+	mg_rows_free(locks);
+	mg_rows_free(before);
+	mg_stmts_dispose(&stmts);
+	return rc;
+}
+
 const struct mg_driver mg_driver_postgres = {
 	.name = "postgres",
 	.schemes = pg_schemes,
@@ -1470,4 +1592,5 @@ const struct mg_driver mg_driver_postgres = {
 	.blockers = pg_blockers,
 	.cancel = pg_cancel,
 	.ping = pg_ping,
+	.lock_rehearse = pg_lock_rehearse,
 };

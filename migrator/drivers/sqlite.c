@@ -646,4 +646,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.user = sq_user,
 	/* production safety */
 	.set_bounds = sq_set_bounds,
+	.lock_report_none =
+	        "SQLite locks the whole database for any write: every "
+	        "migration blocks other writers while it runs",
 };
