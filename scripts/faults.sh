@@ -27,4 +27,8 @@ if [[ -z ${MG_BIN:-} ]]; then
 fi
 export MG_BIN
 export MG_TEST_SERVERS_TMPFS=${MG_TEST_SERVERS_TMPFS:-512m}
+# Ports of their own: the campaign's servers are down now and then, and an
+# ordinary test run starting meanwhile would take the port they come back on.
+export MG_TEST_PG_PORT_BASE=${MG_TEST_PG_PORT_BASE:-56432}
+export MG_TEST_MYSQL_PORT_BASE=${MG_TEST_MYSQL_PORT_BASE:-54306}
 exec bash scripts/with-servers.sh python3 tests/faults/campaign.py "$@"

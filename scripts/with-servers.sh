@@ -34,8 +34,10 @@ PG_BIN=/usr/lib/postgresql/15/bin
 MG_PW=mg_test_pw_9f3
 # First ports tried; the next free one is used when one is taken (another
 # run of this script, or anything else), up to PORT_TRIES ports further.
-PG_PORT_BASE=55432
-MY_PORT_BASE=53306
+# The fault campaign (scripts/faults.sh) sets its own bases, away from the
+# ports that ordinary test runs use.
+PG_PORT_BASE=${MG_TEST_PG_PORT_BASE:-55432}
+MY_PORT_BASE=${MG_TEST_MYSQL_PORT_BASE:-53306}
 PORT_TRIES=50
 # Bounds on waiting for a server, in seconds.
 START_TIMEOUT=60
@@ -228,6 +230,23 @@ trap 'exit 143' TERM
 # same moment, and the start loops below retry on a bind failure for that.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# reserve PORT: true once this run holds PORT's lock file, which it keeps
+# until it exits (the servers inherit it too). Listening is not enough to
+# own a port: the fault campaign kills a server and starts it again on the
+# same port, and another run must not take the port in between (seen: "Bind
+# on TCP/IP port ... Address already in use" on the restart).
+PORT_LOCKS=/tmp/mg-ports
+reserve()
+{
+	local fd
+	mkdir -p "$PORT_LOCKS"
+	exec {fd}>>"$PORT_LOCKS/$1" || return 1
+	if ! flock -n "$fd"; then
+		exec {fd}>&-
+		return 1
+	fi
+}
+
 # Under /tmp, not $TMPDIR: the postgres and mysql users must reach it, and
 # Unix socket paths must stay under ~100 bytes.
 root=$(mktemp -d /tmp/mg-servers.XXXXXX)
@@ -282,6 +301,7 @@ start_pg()
 	for ((i = 0; i < PORT_TRIES; i++)); do
 		port=$((PG_PORT_BASE + i))
 		port_busy "$port" && continue
+		reserve "$port" || continue
 		# A log per attempt, so a failure shows only its own lines.
 		logf=$dir/postgres-$port.log
 		if as_pg /dev/null "$PG_BIN/pg_ctl" -D "$dir/data" -l "$logf" \
@@ -334,6 +354,7 @@ start_mysql()
 	for ((i = 0; i < PORT_TRIES; i++)); do
 		port=$((MY_PORT_BASE + i))
 		port_busy "$port" && continue
+		reserve "$port" || continue
 		logf=$dir/mariadbd-$port.log
 		# --user=mysql: mariadbd refuses root unless told, and its
 		# files are mysql's. skip-name-resolve: no DNS lookups on
