@@ -363,7 +363,7 @@ static int parse_bound(bool *has, int64_t *ms, struct line *l,
 		                           ? "migrate:ddl-lock-timeout is set twice"
 		                           : "migrate:statement-timeout is set "
 		                             "twice");
-	if (n == 0 || n >= sizeof(text))
+	if (n >= sizeof(text))
 		n = sizeof(text) - 1;
 	memcpy(text, v, n);
 	text[n] = '\0';
