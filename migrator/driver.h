@@ -41,6 +41,14 @@ enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
  * would create a missing database file).
  */
 #define MG_CONNECT_READ_ONLY (1u << 0)
+/*
+ * connect() flag (production safety): the session is a watcher's, which
+ * runs only short queries of ours (blockers(), ping()): each must be
+ * answered within MG_WATCH_ANSWER_MS, or it fails, so that a frozen
+ * server cannot hang the watcher too.
+ */
+#define MG_CONNECT_WATCH (1u << 1)
+#define MG_WATCH_ANSWER_MS 30000
 /* exec_script() flag: run outside any transaction, one statement at a
  * time (-- migrate:no-transaction, and MySQL always). */
 #define MG_SCRIPT_NO_TXN (1u << 0)
@@ -276,6 +284,14 @@ struct mg_driver {
 	/* A cheap round trip on a watcher session: the heartbeat that
 	 * tells a frozen server from a slow statement. */
 	int (*ping)(struct mg_conn *watch, struct mg_error *err);
+
+	/*
+	 * Cuts the connection under a call that another thread is blocked
+	 * in (shutdown() of its socket), which then fails: the monitor's
+	 * answer to a server that stopped answering. Safe from another
+	 * thread; the connection is only good for close() after.
+	 */
+	void (*abort)(struct mg_conn *conn);
 
 	/*
 	 * migrate test --locks: runs a file's text statement by statement

@@ -26,6 +26,7 @@ struct mg_monitor {
 	struct mg_conn *watch; /* the second session, or NULL */
 	int64_t waiter;        /* conn's session id on the server */
 	struct mg_monitor_opts o;
+	char *url; /* to open the second session again */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;
@@ -109,6 +110,48 @@ static void report(struct mg_monitor *m, const char *phase, int64_t elapsed,
 	mg_buf_dispose(&blocked);
 }
 
+/*
+ * A round trip on the second session, answered within MG_WATCH_ANSWER_MS
+ * (MG_CONNECT_WATCH). A session that fails at once may only have been
+ * ended (a DBA's pg_terminate_backend): open it again, and only if that
+ * fails too, or the server does not answer, is the server gone or
+ * frozen. Then the runner's session is cut, so that its call fails
+ * instead of waiting forever. Called without mu.
+ */
+/* The server did not answer the second session in time: cut the
+ * runner's session, whose call would wait as long. Called without mu. */
+static void gone(struct mg_monitor *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->frozen = true;
+	pthread_mutex_unlock(&m->mu);
+	if (m->conn->drv->abort != NULL)
+		m->conn->drv->abort(m->conn);
+}
+
+static void heartbeat(struct mg_monitor *m)
+{
+	const struct mg_driver *drv = m->conn->drv;
+	struct mg_conn *again = NULL;
+	int64_t t0 = now_ms();
+
+	if (drv->ping(m->watch, NULL) == 0)
+		return;
+	if (now_ms() - t0 < MG_WATCH_ANSWER_MS / 2 &&
+	    drv->connect(&again, m->url,
+	                 MG_CONNECT_READ_ONLY | MG_CONNECT_WATCH, NULL) == 0 &&
+	    drv->ping(again, NULL) == 0) {
+		pthread_mutex_lock(&m->mu);
+		drv->close(m->watch);
+		m->watch = again;
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
+	if (again != NULL)
+		drv->close(again);
+	gone(m);
+}
+
 static void *watcher(void *arg)
 {
 	struct mg_monitor *m = arg;
@@ -147,7 +190,11 @@ static void *watcher(void *arg)
 
 			m->last_sample = t;
 			pthread_mutex_unlock(&m->mu);
-			drv->blockers(&rows, m->watch, m->waiter, NULL);
+			/* unanswered for MG_WATCH_ANSWER_MS: a heartbeat
+			 * that went unanswered too */
+			if (drv->blockers(&rows, m->watch, m->waiter, NULL) < 0 &&
+			    now_ms() - t >= MG_WATCH_ANSWER_MS - 1000)
+				gone(m);
 			pthread_mutex_lock(&m->mu);
 			if (rows != NULL && rows->nrows > 0 && m->watching) {
 				mg_rows_free(m->seen);
@@ -171,11 +218,11 @@ static void *watcher(void *arg)
 			m->last_report = t;
 			report(m, "running", t - m->t0, cur);
 		}
-		if (m->watch != NULL && drv->ping != NULL && !m->watching &&
+		if (m->watch != NULL && drv->ping != NULL && !m->frozen &&
 		    t - m->last_beat >= m->o.heartbeat_ms) {
 			m->last_beat = t;
 			pthread_mutex_unlock(&m->mu);
-			drv->ping(m->watch, NULL);
+			heartbeat(m);
 			pthread_mutex_lock(&m->mu);
 		}
 	}
@@ -199,7 +246,7 @@ int mg_monitor_start(struct mg_monitor **out, struct mg_conn *conn,
 	if (m->o.progress_ms <= 0)
 		m->o.progress_ms = 10000;
 	if (m->o.heartbeat_ms <= 0)
-		m->o.heartbeat_ms = 15000;
+		m->o.heartbeat_ms = 10000;
 	if (m->o.frozen_ms <= 0)
 		m->o.frozen_ms = 60000;
 	m->waiter = drv->session_id != NULL ? drv->session_id(conn) : 0;
@@ -207,9 +254,14 @@ int mg_monitor_start(struct mg_monitor **out, struct mg_conn *conn,
 	pthread_cond_init(&m->cv, NULL);
 	if (url != NULL && m->waiter != 0 &&
 	    (drv->blockers != NULL || drv->cancel != NULL) &&
-	    (rc = drv->connect(&m->watch, url, MG_CONNECT_READ_ONLY, err)) <
-	            0)
+	    ((m->url = strdup(url)) == NULL ||
+	     (rc = drv->connect(&m->watch, url,
+	                        MG_CONNECT_READ_ONLY | MG_CONNECT_WATCH,
+	                        err)) < 0)) {
+		if (m->url == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto fail;
+	}
 	if (pthread_create(&m->thread, NULL, watcher, m) != 0) {
 		rc = mg_error_set(err, MG_ERR, "cannot start a thread: %s",
 		                  strerror(errno));
@@ -238,6 +290,7 @@ void mg_monitor_stop(struct mg_monitor *mon)
 		mon->watch->drv->close(mon->watch);
 	mg_rows_free(mon->seen);
 	mg_rows_free(mon->now);
+	free(mon->url);
 	pthread_cond_destroy(&mon->cv);
 	pthread_mutex_destroy(&mon->mu);
 	free(mon);

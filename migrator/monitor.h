@@ -41,9 +41,10 @@ struct mg_progress {
 
 struct mg_monitor_opts {
 	int64_t progress_ms;  /* "running" reports; 0: 10 s */
-	int64_t heartbeat_ms; /* heartbeat period; 0: 15 s */
-	int64_t frozen_ms;    /* no heartbeat answer for this long: the
-	                         server is frozen; 0: 60 s */
+	int64_t heartbeat_ms; /* heartbeat period; 0: 10 s. A heartbeat
+	                         not answered within MG_WATCH_ANSWER_MS
+	                         (driver.h) means a frozen server */
+	int64_t frozen_ms;    /* unused; 0 */
 	/* set by the caller's signal handler to the signal's number */
 	volatile sig_atomic_t *stop;
 	void (*on_progress)(void *ctx, const struct mg_progress *p);
@@ -90,7 +91,7 @@ void mg_monitor_blockers_json(struct mg_monitor *mon, struct mg_buf *out);
 
 /* The signal that made the monitor cancel a statement; 0: none. */
 int mg_monitor_cancelled(struct mg_monitor *mon);
-/* The heartbeat went unanswered for frozen_ms; 0: not frozen. */
+/* A heartbeat went unanswered (and the runner's session was cut). */
 bool mg_monitor_frozen(struct mg_monitor *mon);
 
 #endif

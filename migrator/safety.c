@@ -61,6 +61,20 @@ void mg_safety_file_end(struct mg_runner *r, struct mg_error *ferr)
 	mg_monitor_idle(r->mon);
 	if (ferr == NULL)
 		return;
+	if (mg_monitor_frozen(r->mon)) {
+		snprintf(msg, sizeof(msg), "%s", ferr->msg);
+		snprintf(ferr->msg, sizeof(ferr->msg),
+		         "the server stopped answering (no heartbeat answer "
+		         "within %d s on migrate's second session): the "
+		         "connection was cut (%.300s)",
+		         MG_WATCH_ANSWER_MS / 1000, msg);
+		mg_error_hint(ferr, "whether the file's work was kept is "
+		                    "unknown until the server answers again: "
+		                    "then 'migrate status' shows it (a "
+		                    "transaction that did not commit is "
+		                    "rolled back)");
+		return;
+	}
 	if ((sig = mg_monitor_cancelled(r->mon)) != 0 ||
 	    (r->stop != NULL && *r->stop != 0)) {
 		if (sig == 0)

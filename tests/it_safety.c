@@ -546,6 +546,63 @@ static void sqlite_commit_wait_is_bounded(void **state)
 	assert_state(e, 2, "applied");
 }
 
+/* ---- a frozen server ---- */
+
+/*
+ * The server stops answering while its kernel still does (both of
+ * migrate's backends stopped with SIGSTOP, as a hung server would be):
+ * the heartbeat on the second session goes unanswered, migrate cuts its
+ * connection and exits 1 saying so, instead of waiting forever. Nothing
+ * else of the server is touched.
+ */
+static void frozen_server_is_given_up_on(void **state)
+{
+	IT_BEGIN;
+	const char *args[] = { "up", NULL };
+	struct mg_rows *rows = NULL;
+	char sql[256], *err;
+	long long t0;
+	size_t i;
+	pid_t pid;
+	int code;
+
+	assert_int_equal(it_pair(e, "0001_long", "SELECT pg_sleep(120);\n",
+	                         "SELECT 1;\n"),
+	                 0);
+	pid = it_mg_bg(e, "frozen", NULL, args);
+	assert_true(pid > 0);
+	snprintf(sql, sizeof(sql),
+	         "SELECT pid FROM pg_stat_activity WHERE application_name "
+	         "LIKE 'migrate pid=%ld %%'",
+	         (long)pid);
+	/* its main session and its second one */
+	for (t0 = it_now_ms(); it_now_ms() - t0 < 15000; it_sleep_ms(100)) {
+		mg_rows_free(rows);
+		rows = it_query(e, sql);
+		if (rows != NULL && rows->nrows >= 2 &&
+		    it_count(e, "SELECT count(*) FROM pg_stat_activity WHERE "
+		                "query LIKE 'SELECT pg_sleep(120)%'") == 1)
+			break;
+	}
+	it_own_rows(st, rows);
+	assert_true(rows != NULL && rows->nrows == 2);
+	for (i = 0; i < rows->nrows; i++)
+		assert_int_equal(kill((pid_t)atol(mg_rows_get(rows, i, 0)),
+		                      SIGSTOP),
+		                 0);
+	t0 = it_now_ms();
+	code = it_wait(pid, 70000);
+	for (i = 0; i < rows->nrows; i++)
+		kill((pid_t)atol(mg_rows_get(rows, i, 0)), SIGCONT);
+	err = it_own(st, it_bg_output(e, "frozen", true));
+	if (code != 1)
+		fail_msg("exit %d, want 1: %s", code, err);
+	/* a heartbeat every 10 s, answered within 30 s */
+	assert_true(it_now_ms() - t0 < 45000);
+	assert_contains(err, "the server stopped answering");
+	assert_contains(err, "migrate status");
+}
+
 /* ---- migrate test --locks ---- */
 
 static const char FK_UP[] =
@@ -686,6 +743,7 @@ int main(void)
 		T(standby_refused_for_writes_readable_for_status),
 		T(progress_while_a_statement_waits),
 		T(lock_report_for_a_foreign_key),
+		T(frozen_server_is_given_up_on),
 	};
 	const struct CMUnitTest mysql_tests[] = {
 		BODIES_SERVERS(T_MYSQL) T(lock_report_says_what_mysql_cannot),

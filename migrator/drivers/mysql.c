@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "migrator/bounds.h"
 #include "migrator/buf.h"
@@ -231,7 +232,7 @@ static void set_tls(MYSQL *my, const struct mg_url *u, enum tls_mode mode)
 }
 
 static int open_session(MYSQL **out, const struct mg_url *u,
-                        struct mg_error *err)
+                        unsigned answer_s, struct mg_error *err)
 {
 	char label[160], me[64] = "?", since[32];
 	time_t now = time(NULL);
@@ -252,6 +253,11 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	/* a watcher's session: a frozen server must not hang it */
+	if (answer_s > 0) {
+		mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &answer_s);
+		mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &answer_s);
+	}
 	/* the label a lock timeout can show, where performance_schema is on */
 	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name",
 	               "migrate");
@@ -354,7 +360,9 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		                  "port/db");
 		goto fail;
 	}
-	if ((rc = open_session(&c->my, &c->url, err)) < 0) {
+	if ((rc = open_session(&c->my, &c->url,
+	                       flags & MG_CONNECT_WATCH ? MG_WATCH_ANSWER_MS / 1000 : 0,
+	                       err)) < 0) {
 		char server[sizeof(err->msg)];
 
 		safe = mg_url_redact(url);
@@ -730,7 +738,7 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	(void)key;
 	/* a session of its own: the lock outlives whatever a migration
 	 * does to the main session, and dies with the process */
-	if (c->lock == NULL && (rc = open_session(&c->lock, &c->url, err)) < 0)
+	if (c->lock == NULL && (rc = open_session(&c->lock, &c->url, 0, err)) < 0)
 		return rc;
 	mysql_real_escape_string(c->lock, esc, name, strlen(name));
 	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", esc, timeout_s);
@@ -1082,6 +1090,15 @@ static int my_ping(struct mg_conn *watch, struct mg_error *err)
 	return exec_text(NULL, (struct my_conn *)watch, "SELECT 1", err);
 }
 
+static void my_abort(struct mg_conn *conn)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	my_socket fd = mysql_get_socket(c->my);
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
 static const char *const my_schemes[] = { "mysql://", "mariadb://", NULL };
 
 const struct mg_driver mg_driver_mysql = {
@@ -1119,6 +1136,7 @@ const struct mg_driver mg_driver_mysql = {
 	.blockers = my_blockers,
 	.cancel = my_cancel,
 	.ping = my_ping,
+	.abort = my_abort,
 	.lock_report_none =
 	        "MySQL and MariaDB commit DDL implicitly, so its statements "
 	        "cannot be rehearsed in a transaction that is rolled back, "

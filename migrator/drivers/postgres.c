@@ -13,6 +13,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "migrator/bounds.h"
 #include "migrator/buf.h"
@@ -40,6 +43,7 @@ struct pg_conn {
 	size_t bounds_at;
 	int64_t def_lock, def_stmt, cur_lock, cur_stmt;
 	PGcancel *cancel; /* for cancel(), from another thread */
+	bool watch;       /* MG_CONNECT_WATCH: answers within a deadline */
 };
 
 #define BEGIN_SQL "BEGIN;"
@@ -301,6 +305,7 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	}
 	c->base.drv = &mg_driver_postgres;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
+	c->watch = flags & MG_CONNECT_WATCH;
 	/* the user's own settings of these win: later keywords would
 	 * override the URL's, so leave ours out */
 	for (k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
@@ -1382,6 +1387,74 @@ static int pg_lag(char *out, size_t size, struct mg_conn *conn,
 	return rc;
 }
 
+/*
+ * One query of a watcher session ($1, $2 parameters), answered within
+ * MG_WATCH_ANSWER_MS or failed: a frozen server must not hang the
+ * watcher, whose heartbeat is what finds it.
+ */
+static int watch_query(struct mg_rows **out, struct pg_conn *c,
+                       const char *sql, const char *const *params, int n,
+                       struct mg_error *err)
+{
+	struct mg_buf q = MG_BUF_INIT;
+	int64_t deadline = 0, now;
+	struct pollfd pfd;
+	struct timespec ts;
+	PGresult *r, *last = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	/* our '?' placeholders as libpq's $1, $2 */
+	if (n > 0)
+		numbered(&q, sql);
+	else
+		mg_buf_add(&q, sql);
+	if ((rc = mg_buf_check(&q, err)) < 0 ||
+	    !PQsendQueryParams(c->pg, q.ptr, n, NULL, params, NULL, NULL, 0)) {
+		mg_buf_dispose(&q);
+		return rc < 0 ? rc : result_error(err, NULL, c->pg);
+	}
+	mg_buf_dispose(&q);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	           MG_WATCH_ANSWER_MS;
+	for (;;) {
+		while (!PQisBusy(c->pg)) {
+			if ((r = PQgetResult(c->pg)) == NULL)
+				goto done;
+			PQclear(last);
+			last = r;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= deadline) {
+			PQclear(last);
+			return mg_error_set(err, MG_ERR,
+			                    "the server did not answer within "
+			                    "%d s",
+			                    MG_WATCH_ANSWER_MS / 1000);
+		}
+		pfd.fd = PQsocket(c->pg);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(c->pg))
+			break;
+	}
+	PQclear(last);
+	return result_error(err, NULL, c->pg);
+done:
+	if (PQresultStatus(last) != PGRES_TUPLES_OK &&
+	    PQresultStatus(last) != PGRES_COMMAND_OK)
+		rc = result_error(err, last, c->pg);
+	else if (out != NULL)
+		rc = take_rows(out, last, err);
+	PQclear(last);
+	return rc;
+}
+
 static int64_t pg_session_id(struct mg_conn *conn)
 {
 	return PQbackendPID(((struct pg_conn *)conn)->pg);
@@ -1399,8 +1472,8 @@ static int pg_blockers(struct mg_rows **out, struct mg_conn *watch,
 	const char *params[] = { pid, pid };
 
 	snprintf(pid, sizeof(pid), "%" PRId64, waiter);
-	return pg_query(
-	        out, watch,
+	return watch_query(
+	        out, (struct pg_conn *)watch,
 	        "SELECT a.pid::text, coalesce(a.usename, ''), "
 	        "coalesce(a.application_name, ''), coalesce(a.state, ''), "
 	        "coalesce(to_char(coalesce(a.xact_start, a.query_start, "
@@ -1415,7 +1488,7 @@ static int pg_blockers(struct mg_rows **out, struct mg_conn *watch,
 	        "FROM pg_stat_activity a "
 	        "WHERE a.pid = ANY (pg_blocking_pids(CAST(? AS int))) "
 	        "ORDER BY a.pid",
-	        params, 2, 0, err);
+	        params, 2, err);
 }
 
 static int pg_cancel(struct mg_conn *conn, struct mg_conn *watch,
@@ -1434,7 +1507,16 @@ static int pg_cancel(struct mg_conn *conn, struct mg_conn *watch,
 
 static int pg_ping(struct mg_conn *watch, struct mg_error *err)
 {
-	return simple((struct pg_conn *)watch, "SELECT 1", err);
+	return watch_query(NULL, (struct pg_conn *)watch, "SELECT 1", NULL, 0,
+	                   err);
+}
+
+static void pg_abort(struct mg_conn *conn)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	if (PQsocket(c->pg) >= 0)
+		shutdown(PQsocket(c->pg), SHUT_RDWR);
 }
 
 /* migrate test --locks (issue 14). */
@@ -1593,4 +1675,5 @@ const struct mg_driver mg_driver_postgres = {
 	.cancel = pg_cancel,
 	.ping = pg_ping,
 	.lock_rehearse = pg_lock_rehearse,
+	.abort = pg_abort,
 };
