@@ -744,7 +744,9 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	r->applied = 0;
 	r->attempt = 1;
 	if (dry_run) {
-		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
+		/* its checks wait for locks no longer than a real run's */
+		if ((rc = mg_safety_begin(r, err)) == 0 &&
+		    (rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
 		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
 			for (i = 0; i < p.n && rc == 0; i++)

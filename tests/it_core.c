@@ -265,22 +265,10 @@ static char **json_lines(struct it_state *st, const char *out, size_t *n,
 {
 	char **lines;
 
-	size_t i, k;
-
 	assert_true(it_json_lines(out, need_event));
 	lines = it_own_lines(st, it_lines(out, n));
 	assert_non_null(lines);
-	/* progress lines (issue 14) come and go with timing: they are
-	 * it_safety.c's to test; the rest keep their order */
-	for (i = k = 0; i < *n; i++) {
-		if (strstr(lines[i], "\"event\":\"progress\"") != NULL) {
-			free(lines[i]);
-			continue;
-		}
-		lines[k++] = lines[i];
-	}
-	lines[k] = NULL;
-	*n = k;
+	it_drop_progress(lines, n); /* issue 14's, timing-dependent */
 	return lines;
 }
 
