@@ -156,8 +156,7 @@ static void on_progress(void *arg, const struct mg_progress *p)
 		if (tty && strchr(text, '\n') == NULL)
 			fprintf(stderr, "\r\033[K%s", text);
 		else
-			fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "",
-			        text);
+			fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", text);
 		fflush(stderr);
 	}
 	mg_buf_dispose(&b);

@@ -13,8 +13,11 @@ int mg_bounds_parse(int64_t *out, const char *text, bool off_ok)
 	static const struct {
 		const char *unit;
 		int64_t ms;
-	} units[] = { { "", 1000 }, { "ms", 1 },        { "s", 1000 },
-		      { "m", 60000 }, { "h", 3600000 } };
+	} units[] = { { "", 1000 },
+		      { "ms", 1 },
+		      { "s", 1000 },
+		      { "m", 60000 },
+		      { "h", 3600000 } };
 	char *end;
 	long long n;
 	size_t i;

@@ -192,7 +192,8 @@ static void *watcher(void *arg)
 			pthread_mutex_unlock(&m->mu);
 			/* unanswered for MG_WATCH_ANSWER_MS: a heartbeat
 			 * that went unanswered too */
-			if (drv->blockers(&rows, m->watch, m->waiter, NULL) < 0 &&
+			if (drv->blockers(&rows, m->watch, m->waiter, NULL) <
+			            0 &&
 			    now_ms() - t >= MG_WATCH_ANSWER_MS - 1000)
 				gone(m);
 			pthread_mutex_lock(&m->mu);
@@ -211,7 +212,8 @@ static void *watcher(void *arg)
 		}
 		if (m->watching && t - m->t_stmt >= m->o.progress_ms &&
 		    t - m->last_report >= m->o.progress_ms) {
-			/* the latest sample: blockers in seen if it found any */
+			/* the latest sample: blockers in seen if it found any
+			 */
 			const struct mg_rows *cur =
 			        m->now == NULL ? m->seen : NULL;
 
@@ -256,8 +258,8 @@ int mg_monitor_start(struct mg_monitor **out, struct mg_conn *conn,
 	    (drv->blockers != NULL || drv->cancel != NULL) &&
 	    ((m->url = strdup(url)) == NULL ||
 	     (rc = drv->connect(&m->watch, url,
-	                        MG_CONNECT_READ_ONLY | MG_CONNECT_WATCH,
-	                        err)) < 0)) {
+	                        MG_CONNECT_READ_ONLY | MG_CONNECT_WATCH, err)) <
+	             0)) {
 		if (m->url == NULL)
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto fail;

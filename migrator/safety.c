@@ -31,8 +31,8 @@ int mg_safety_begin(struct mg_runner *r, struct mg_error *err)
 
 	if (r->bounds == NULL || drv->set_bounds == NULL)
 		return 0;
-	return drv->set_bounds(r->conn, r->bounds->lock_ms,
-	                       r->bounds->stmt_ms, MG_BOUNDS_DEFAULT, err);
+	return drv->set_bounds(r->conn, r->bounds->lock_ms, r->bounds->stmt_ms,
+	                       MG_BOUNDS_DEFAULT, err);
 }
 
 int mg_safety_file(struct mg_runner *r, const struct mg_file *f,
@@ -106,8 +106,8 @@ void mg_safety_evidence(struct mg_runner *r, struct mg_buf *json,
 	struct mg_json w;
 	bool lock_wait = ferr != NULL && ferr->lock_wait;
 
-	if ((r->attempt <= 1 && !lock_wait) ||
-	    json->len < 2 || json->ptr[json->len - 1] != ']')
+	if ((r->attempt <= 1 && !lock_wait) || json->len < 2 ||
+	    json->ptr[json->len - 1] != ']')
 		return;
 	mg_json_init(&w, &item);
 	mg_json_object_begin(&w, NULL);
@@ -182,6 +182,5 @@ int mg_safety_stopped(struct mg_runner *r, const char *path,
 	if (r->stop == NULL || *r->stop == 0)
 		return 0;
 	mg_signal_name(name, sizeof(name), (int)*r->stop);
-	return mg_error_set(err, MG_ERR, "stopped by %s before %s", name,
-	                    path);
+	return mg_error_set(err, MG_ERR, "stopped by %s before %s", name, path);
 }

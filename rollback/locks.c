@@ -59,8 +59,8 @@ static void after(void *arg, const struct mg_lock_step *step)
 		e[i].mode = mg_rows_get(step->locks, i, 1);
 		e[i].blocks = mg_rows_get(step->locks, i, 2);
 		e[i].bytes = bytes != NULL ? strtoll(bytes, NULL, 10) : 0;
-		e[i].blocking = e[i].blocks != NULL &&
-		                strcmp(e[i].blocks, "DDL") != 0;
+		e[i].blocking =
+		        e[i].blocks != NULL && strcmp(e[i].blocks, "DDL") != 0;
 		e[i].allowed = allowed(rh->f, e[i].table);
 		if (e[i].blocking && !e[i].allowed)
 			rh->violations++;
@@ -111,8 +111,7 @@ static void note(struct rehearsal *rh, const char *why)
 }
 
 int mg_locks_run(struct mg_runner *r, const struct mg_up_opts *opts,
-                 void (*on_report)(void *ctx,
-                                   const struct mg_lock_report *rep),
+                 void (*on_report)(void *ctx, const struct mg_lock_report *rep),
                  void *ctx, size_t *violations, struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
@@ -129,9 +128,10 @@ int mg_locks_run(struct mg_runner *r, const struct mg_up_opts *opts,
 	if (drv->lock_rehearse == NULL) {
 		for (i = 0; i < p.n; i++) {
 			rh.f = &p.v[i]->up;
-			note(&rh, drv->lock_report_none
-			                  ? drv->lock_report_none
-			                  : "this database cannot report locks");
+			note(&rh,
+			     drv->lock_report_none
+			             ? drv->lock_report_none
+			             : "this database cannot report locks");
 		}
 		goto cleanup;
 	}

@@ -26,10 +26,10 @@ struct mg_lock_entry {
 
 struct mg_lock_report {
 	const char *file;
-	unsigned line;        /* 0: the whole file (a note) */
-	const char *stmt;     /* the statement, its first line; or NULL */
-	const char *hint;     /* or NULL */
-	const char *note;     /* not rehearsed, and why; or NULL */
+	unsigned line;    /* 0: the whole file (a note) */
+	const char *stmt; /* the statement, its first line; or NULL */
+	const char *hint; /* or NULL */
+	const char *note; /* not rehearsed, and why; or NULL */
 	const struct mg_lock_entry *locks;
 	size_t nlocks;
 };
@@ -41,8 +41,7 @@ struct mg_lock_report {
  * that fails in the rehearsal stops it with its error (located).
  */
 int mg_locks_run(struct mg_runner *r, const struct mg_up_opts *opts,
-                 void (*on_report)(void *ctx,
-                                   const struct mg_lock_report *rep),
+                 void (*on_report)(void *ctx, const struct mg_lock_report *rep),
                  void *ctx, size_t *violations, struct mg_error *err);
 
 #endif

@@ -170,9 +170,8 @@ static void unblock(void **state)
 	struct mg_error err = { 0 };
 
 	assert_non_null(ss->blocker);
-	assert_int_equal(ss->blocker->drv->txn(ss->blocker, MG_TXN_COMMIT,
-	                                       &err),
-	                 0);
+	assert_int_equal(
+	        ss->blocker->drv->txn(ss->blocker, MG_TXN_COMMIT, &err), 0);
 }
 
 static void users_table(void **state)
@@ -251,8 +250,9 @@ static void lock_wait_is_bounded_and_names_the_blocker(void **state)
 static void retries_until_the_blocker_commits(void **state)
 {
 	IT_BEGIN;
-	const char *args[] = { "--ddl-lock-timeout", "1s", "--retries", "3",
-		               "up", NULL };
+	const char *args[] = {
+		"--ddl-lock-timeout", "1s", "--retries", "3", "up", NULL
+	};
 	long long t0;
 	char *err;
 	pid_t pid;
@@ -274,9 +274,9 @@ static void retries_until_the_blocker_commits(void **state)
 		fail_msg("exit %d: %s", code, err);
 	assert_contains(err, "lock wait timed out (attempt 1); retrying");
 	assert_contains(err, "(attempt 2)");
-	assert_true(it_ledger_count(e, "version = 2 AND status = 'failed' "
-	                               "AND checks LIKE '%\"attempt\":1%'") ==
-	            1);
+	assert_true(it_ledger_count(e,
+	                            "version = 2 AND status = 'failed' "
+	                            "AND checks LIKE '%\"attempt\":1%'") == 1);
 	assert_int_equal(it_ledger_count(e, "version = 2 AND status = 'ok' "
 	                                    "AND checks LIKE "
 	                                    "'%\"kind\":\"attempt\"%'"),
@@ -426,8 +426,8 @@ static void standby_stop(struct safety_state *ss)
 
 	if (ss->standby[0] == '\0' || src == NULL)
 		return;
-	snprintf(cmd, sizeof(cmd), "bash %s/scripts/pg-standby.sh stop %s",
-	         src, ss->standby);
+	snprintf(cmd, sizeof(cmd), "bash %s/scripts/pg-standby.sh stop %s", src,
+	         ss->standby);
 	if (system(cmd) != 0)
 		fprintf(stderr, "it_safety: could not stop %s\n", ss->standby);
 	ss->standby[0] = '\0';
@@ -522,8 +522,9 @@ static void standby_refused_for_writes_readable_for_status(void **state)
 static void sqlite_commit_wait_is_bounded(void **state)
 {
 	IT_BEGIN;
-	const char *args[] = { "--ddl-lock-timeout", "500ms", "--retries",
-		               "3", "up", NULL };
+	const char *args[] = {
+		"--ddl-lock-timeout", "500ms", "--retries", "3", "up", NULL
+	};
 	long long t0;
 	char *err;
 	pid_t pid;
@@ -587,9 +588,8 @@ static void frozen_server_is_given_up_on(void **state)
 	it_own_rows(st, rows);
 	assert_true(rows != NULL && rows->nrows == 2);
 	for (i = 0; i < rows->nrows; i++)
-		assert_int_equal(kill((pid_t)atol(mg_rows_get(rows, i, 0)),
-		                      SIGSTOP),
-		                 0);
+		assert_int_equal(
+		        kill((pid_t)atol(mg_rows_get(rows, i, 0)), SIGSTOP), 0);
 	t0 = it_now_ms();
 	code = it_wait(pid, 70000);
 	for (i = 0; i < rows->nrows; i++)
@@ -605,9 +605,8 @@ static void frozen_server_is_given_up_on(void **state)
 
 /* ---- migrate test --locks ---- */
 
-static const char FK_UP[] =
-        "ALTER TABLE orders ADD CONSTRAINT orders_user_fk\n"
-        "  FOREIGN KEY (user_id) REFERENCES users (id);\n";
+static const char FK_UP[] = "ALTER TABLE orders ADD CONSTRAINT orders_user_fk\n"
+                            "  FOREIGN KEY (user_id) REFERENCES users (id);\n";
 
 static void orders_and_fk(void **state, const char *extra)
 {
@@ -711,20 +710,20 @@ static void lock_report_says_what_mysql_cannot(void **state)
 
 /* ---- registration ---- */
 
-#define BODIES_SERVERS(X)                                                     \
-	X(lock_wait_is_bounded_and_names_the_blocker)                         \
-	X(retries_until_the_blocker_commits)                                  \
-	X(statement_timeout_directive_stops_a_statement)                      \
+#define BODIES_SERVERS(X)                                                      \
+	X(lock_wait_is_bounded_and_names_the_blocker)                          \
+	X(retries_until_the_blocker_commits)                                   \
+	X(statement_timeout_directive_stops_a_statement)                       \
 	X(sigterm_cancels_the_statement_on_the_server)
 
-#define EACH_SERVER(body)                                                     \
-	static void test_##body##_postgres(void **state)                      \
-	{                                                                     \
-		body(state);                                                  \
-	}                                                                     \
-	static void test_##body##_mysql(void **state)                         \
-	{                                                                     \
-		body(state);                                                  \
+#define EACH_SERVER(body)                                                      \
+	static void test_##body##_postgres(void **state)                       \
+	{                                                                      \
+		body(state);                                                   \
+	}                                                                      \
+	static void test_##body##_mysql(void **state)                          \
+	{                                                                      \
+		body(state);                                                   \
 	}
 
 BODIES_SERVERS(EACH_SERVER)
@@ -740,7 +739,7 @@ int main(void)
 	};
 	const struct CMUnitTest postgres_tests[] = {
 		BODIES_SERVERS(T_POSTGRES)
-		T(standby_refused_for_writes_readable_for_status),
+		        T(standby_refused_for_writes_readable_for_status),
 		T(progress_while_a_statement_waits),
 		T(lock_report_for_a_foreign_key),
 		T(frozen_server_is_given_up_on),
@@ -752,16 +751,15 @@ int main(void)
 
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
-	failed += cmocka_run_group_tests_name("it_safety_sqlite", sqlite_tests,
-	                                      group_setup_sqlite,
-	                                      group_teardown);
-	failed += cmocka_run_group_tests_name("it_safety_postgres",
-	                                      postgres_tests,
-	                                      group_setup_postgres,
-	                                      group_teardown);
-	failed += cmocka_run_group_tests_name("it_safety_mysql", mysql_tests,
-	                                      group_setup_mysql,
-	                                      group_teardown);
+	failed +=
+	        cmocka_run_group_tests_name("it_safety_sqlite", sqlite_tests,
+	                                    group_setup_sqlite, group_teardown);
+	failed += cmocka_run_group_tests_name(
+	        "it_safety_postgres", postgres_tests, group_setup_postgres,
+	        group_teardown);
+	failed +=
+	        cmocka_run_group_tests_name("it_safety_mysql", mysql_tests,
+	                                    group_setup_mysql, group_teardown);
 	mg_drivers_end();
 	return failed;
 }

@@ -154,8 +154,8 @@ static const struct {
 	{ "-- migrate:ddl-lock-timeout 0\n", 1, "not '0'" },
 	{ "-- migrate:statement-timeout soon\n", 1, "not 'soon'" },
 	{ "-- migrate:statement-timeout 1s 2s\n", 1, "unexpected text" },
-	{ "-- migrate:ddl-lock-timeout 1s\n-- migrate:ddl-lock-timeout 2s\n",
-	  2, "set twice" },
+	{ "-- migrate:ddl-lock-timeout 1s\n-- migrate:ddl-lock-timeout 2s\n", 2,
+	  "set twice" },
 	{ "\n\n-- migrate:allow-lock\n", 3, "takes a table name" },
 };
 
