@@ -346,8 +346,8 @@ static int add_check(struct mg_directives *d, struct line *l, bool pre,
 }
 
 /* -- migrate:ddl-lock-timeout 2s|off, -- migrate:statement-timeout 10m */
-static int parse_bound(bool *has, int64_t *ms, struct line *l,
-                       const char *name, struct mg_error *err)
+static int parse_bound(bool *has, int64_t *ms, struct line *l, const char *name,
+                       struct mg_error *err)
 {
 	char text[32];
 	const char *v;
@@ -359,10 +359,11 @@ static int parse_bound(bool *has, int64_t *ms, struct line *l,
 		l->p++;
 	n = (size_t)(l->p - v);
 	if (*has)
-		return bad(err, l, name[0] == 'd'
-		                           ? "migrate:ddl-lock-timeout is set twice"
-		                           : "migrate:statement-timeout is set "
-		                             "twice");
+		return bad(err, l,
+		           name[0] == 'd'
+		                   ? "migrate:ddl-lock-timeout is set twice"
+		                   : "migrate:statement-timeout is set "
+		                     "twice");
 	if (n >= sizeof(text))
 		n = sizeof(text) - 1;
 	memcpy(text, v, n);
@@ -393,8 +394,8 @@ static int parse_allow_lock(struct mg_directives *d, struct line *l,
 		l->p++;
 	if (l->p == t)
 		return bad(err, l, "migrate:allow-lock takes a table name");
-	if ((v = realloc(d->allow_lock,
-	                 (d->nallow_lock + 1) * sizeof(*v))) == NULL)
+	if ((v = realloc(d->allow_lock, (d->nallow_lock + 1) * sizeof(*v))) ==
+	    NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	d->allow_lock = v;
 	if ((v[d->nallow_lock] = dup_range(t, l->p)) == NULL)

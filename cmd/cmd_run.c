@@ -274,11 +274,13 @@ static int run(const struct opts *o, enum mode mode)
 			rc = mg_error_set(&err, MG_ECHECKSUM,
 			                  "--strict: %zu blocking lock%s on "
 			                  "existing tables not acknowledged",
-			                  violations, violations == 1 ? "" : "s");
-			mg_error_hint(&err, "make the statement take a weaker "
-			                    "lock (see each hint), or acknowledge "
-			                    "the lock with '-- migrate:allow-lock "
-			                    "TABLE' in the file");
+			                  violations,
+			                  violations == 1 ? "" : "s");
+			mg_error_hint(&err,
+			              "make the statement take a weaker "
+			              "lock (see each hint), or acknowledge "
+			              "the lock with '-- migrate:allow-lock "
+			              "TABLE' in the file");
 		}
 		if (rc == 0 && mode == MODE_TEST)
 			rc = mg_roundtrip_run(&s.r, &uo, &err);

@@ -41,7 +41,8 @@ static const struct {
 /* Keys of the contract whose features this build does not have yet: a
  * file that sets them is refused rather than silently half-obeyed. */
 static const char *const later[] = {
-	"targets", "jobs-dir",
+	"targets",
+	"jobs-dir",
 };
 
 /* One scope of the file: its top, or the chosen [env NAME] section. */

@@ -29,8 +29,7 @@ static const struct command commands[] = {
 	{ "down", cmd_down, NEED_DB,
 	  O_STEPS | O_TO | O_ALL | O_DRY_RUN | O_SHOW_SQL |
 	          O_ALLOW_CHANGED_DOWN | O_REASON,
-	  0, "",
-	  "roll back applied migrations (default: exactly one)" },
+	  0, "", "roll back applied migrations (default: exactly one)" },
 	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER | O_LOCKS | O_STRICT,
 	  0, "",
 	  "prove each pending migration: up, checks, down, schema as before, "

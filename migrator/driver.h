@@ -311,10 +311,10 @@ struct mg_driver {
 
 /* A statement of a lock rehearsal (lock_rehearse()). */
 struct mg_lock_step {
-	unsigned line;      /* 1-based file line where it starts */
-	const char *stmt;   /* its text, stmt_len bytes */
+	unsigned line;    /* 1-based file line where it starts */
+	const char *stmt; /* its text, stmt_len bytes */
 	size_t stmt_len;
-	const char *hint;   /* a safer form, or NULL */
+	const char *hint; /* a safer form, or NULL */
 	/* rows of (table, lock mode, what it blocks: "reads and writes",
 	 * "writes" or "DDL", table size in bytes), every lock held so far
 	 * in the transaction on a table that existed before the file */

@@ -51,8 +51,8 @@ struct mg_runner {
 
 	/* production safety (issue 14); all may be left zero */
 	const struct mg_bounds *bounds; /* the run's; NULL: the server's */
-	int retries; /* more attempts of a file that only timed out
-	                waiting for a lock, with nothing committed */
+	int retries;            /* more attempts of a file that only timed out
+	                           waiting for a lock, with nothing committed */
 	struct mg_monitor *mon; /* blockers, progress, cancel; or NULL */
 	/* the caller's signal handler stores the signal here: the run
 	 * stops (the running statement is cancelled by mon) */

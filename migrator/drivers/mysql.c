@@ -231,8 +231,8 @@ static void set_tls(MYSQL *my, const struct mg_url *u, enum tls_mode mode)
 		mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
 }
 
-static int open_session(MYSQL **out, const struct mg_url *u,
-                        unsigned answer_s, struct mg_error *err)
+static int open_session(MYSQL **out, const struct mg_url *u, unsigned answer_s,
+                        struct mg_error *err)
 {
 	char label[160], me[64] = "?", since[32];
 	time_t now = time(NULL);
@@ -360,9 +360,10 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		                  "port/db");
 		goto fail;
 	}
-	if ((rc = open_session(&c->my, &c->url,
-	                       flags & MG_CONNECT_WATCH ? MG_WATCH_ANSWER_MS / 1000 : 0,
-	                       err)) < 0) {
+	if ((rc = open_session(
+	             &c->my, &c->url,
+	             flags & MG_CONNECT_WATCH ? MG_WATCH_ANSWER_MS / 1000 : 0,
+	             err)) < 0) {
 		char server[sizeof(err->msg)];
 
 		safe = mg_url_redact(url);
@@ -738,7 +739,8 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	(void)key;
 	/* a session of its own: the lock outlives whatever a migration
 	 * does to the main session, and dies with the process */
-	if (c->lock == NULL && (rc = open_session(&c->lock, &c->url, 0, err)) < 0)
+	if (c->lock == NULL &&
+	    (rc = open_session(&c->lock, &c->url, 0, err)) < 0)
 		return rc;
 	mysql_real_escape_string(c->lock, esc, name, strlen(name));
 	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", esc, timeout_s);
@@ -899,9 +901,8 @@ static const char *my_secret(struct mg_conn *conn)
  * maximum. max_statement_time (MariaDB) in seconds with decimals. Nothing
  * resets a MySQL session between files, so each file sets its own.
  */
-static int my_set_bounds(struct mg_conn *conn, int64_t lock_ms,
-                         int64_t stmt_ms, unsigned flags,
-                         struct mg_error *err)
+static int my_set_bounds(struct mg_conn *conn, int64_t lock_ms, int64_t stmt_ms,
+                         unsigned flags, struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
 	char sql[256];
@@ -918,9 +919,11 @@ static int my_set_bounds(struct mg_conn *conn, int64_t lock_ms,
 			snprintf(sql, sizeof(sql),
 			         "SET SESSION lock_wait_timeout = %lld, "
 			         "innodb_lock_wait_timeout = %lld",
-			         lock_ms == MG_BOUND_OFF ? MY_LOCK_WAIT_MAX : secs,
-			         lock_ms == MG_BOUND_OFF ? MY_INNODB_LOCK_WAIT_MAX
-			                                 : secs);
+			         lock_ms == MG_BOUND_OFF ? MY_LOCK_WAIT_MAX
+			                                 : secs,
+			         lock_ms == MG_BOUND_OFF
+			                 ? MY_INNODB_LOCK_WAIT_MAX
+			                 : secs);
 		if (mysql_query(c->my, sql) != 0)
 			return my_error(err, c->my);
 		c->cur_lock = lock_ms;
@@ -971,8 +974,8 @@ static int my_read_only(char *why, size_t size, struct mg_conn *conn,
 	char v[2][64] = { "", "" };
 	int rc;
 
-	if ((rc = one_row(c->my, "SELECT @@global.read_only, @@tx_read_only",
-	                  v, 2, err)) < 0)
+	if ((rc = one_row(c->my, "SELECT @@global.read_only, @@tx_read_only", v,
+	                  2, err)) < 0)
 		return rc;
 	if (strcmp(v[0], "1") == 0) {
 		snprintf(why, size,

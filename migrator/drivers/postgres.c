@@ -278,9 +278,9 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	 * is never acknowledged; an idle socket under a long statement is
 	 * not cut (MIGRATING.md, "Running on a busy database") */
 	static const char *const ours[][2] = {
-		{ "connect_timeout", "10" },   { "keepalives", "1" },
-		{ "keepalives_idle", "30" },   { "keepalives_interval", "10" },
-		{ "keepalives_count", "3" },   { "tcp_user_timeout", "60000" },
+		{ "connect_timeout", "10" }, { "keepalives", "1" },
+		{ "keepalives_idle", "30" }, { "keepalives_interval", "10" },
+		{ "keepalives_count", "3" }, { "tcp_user_timeout", "60000" },
 	};
 	const char *keys[12] = { "dbname", "fallback_application_name",
 		                 "client_encoding" };
@@ -1264,9 +1264,8 @@ static void bound_sql(struct mg_buf *b, const char *name, int64_t ms)
  * the file (one round trip, only when they differ) and undone by the
  * reset that ends it.
  */
-static int pg_set_bounds(struct mg_conn *conn, int64_t lock_ms,
-                         int64_t stmt_ms, unsigned flags,
-                         struct mg_error *err)
+static int pg_set_bounds(struct mg_conn *conn, int64_t lock_ms, int64_t stmt_ms,
+                         unsigned flags, struct mg_error *err)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
 	struct mg_buf sql = MG_BUF_INIT;
@@ -1362,15 +1361,16 @@ static int pg_lag(char *out, size_t size, struct mg_conn *conn,
 
 	/* an idle primary makes the replay time look old although nothing
 	 * is missing: say whether all that arrived was replayed too */
-	r = PQexec(c->pg,
-	           "SELECT pg_is_in_recovery(), "
-	           "coalesce(round(extract(epoch FROM now() - "
-	           "pg_last_xact_replay_timestamp())::numeric, 1)::text, "
-	           "'unknown'), "
-	           "coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME "
-	           "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'none yet'), "
-	           "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM "
-	           "pg_last_wal_replay_lsn()");
+	r = PQexec(
+	        c->pg,
+	        "SELECT pg_is_in_recovery(), "
+	        "coalesce(round(extract(epoch FROM now() - "
+	        "pg_last_xact_replay_timestamp())::numeric, 1)::text, "
+	        "'unknown'), "
+	        "coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME "
+	        "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'none yet'), "
+	        "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM "
+	        "pg_last_wal_replay_lsn()");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rc = result_error(err, r, c->pg);
 	} else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
@@ -1392,9 +1392,8 @@ static int pg_lag(char *out, size_t size, struct mg_conn *conn,
  * MG_WATCH_ANSWER_MS or failed: a frozen server must not hang the
  * watcher, whose heartbeat is what finds it.
  */
-static int watch_query(struct mg_rows **out, struct pg_conn *c,
-                       const char *sql, const char *const *params, int n,
-                       struct mg_error *err)
+static int watch_query(struct mg_rows **out, struct pg_conn *c, const char *sql,
+                       const char *const *params, int n, struct mg_error *err)
 {
 	struct mg_buf q = MG_BUF_INIT;
 	int64_t deadline = 0, now;
@@ -1622,7 +1621,8 @@ static int pg_lock_rehearse(struct mg_conn *conn, const char *sql, size_t len,
 		             "FROM pg_locks l JOIN pg_class c ON c.oid = "
 		             "l.relation WHERE l.pid = pg_backend_pid() AND "
 		             "l.locktype = 'relation' AND l.granted AND "
-		             "l.relation = ANY (CAST(? AS oid[])) ORDER BY 1, 2",
+		             "l.relation = ANY (CAST(? AS oid[])) ORDER BY 1, "
+		             "2",
 		             &oids, 1, 0, err)) < 0)
 			goto cleanup;
 		step.stmt = one;

@@ -599,9 +599,8 @@ static const char *sq_user(struct mg_conn *conn)
 
 /* Production safety: SQLite has no server to time a statement, so only
  * the lock wait is bounded (busy_timeout; 0 would mean "do not wait"). */
-static int sq_set_bounds(struct mg_conn *conn, int64_t lock_ms,
-                         int64_t stmt_ms, unsigned flags,
-                         struct mg_error *err)
+static int sq_set_bounds(struct mg_conn *conn, int64_t lock_ms, int64_t stmt_ms,
+                         unsigned flags, struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
 
