@@ -342,7 +342,7 @@ start_mysql()
 {
 	local dir=$root/mysql port i logf='' t
 	local sock=$dir/mysqld.sock
-	install -d -o mysql -g mysql -m 0700 "$dir"
+	install -d -o mysql -g mysql -m 0700 "$dir" "$dir/tmp"
 
 	# --no-defaults everywhere: /etc/mysql/my.cnf is for the system
 	# server (its socket, port and log), and ~/.my.cnf is the user's.
@@ -360,7 +360,11 @@ start_mysql()
 		# files are mysql's. skip-name-resolve: no DNS lookups on
 		# connect; 'mg_test'@'127.0.0.1' matches by address. The
 		# innodb settings trade durability we don't need for speed.
+		# --tmpdir: not the shared /tmp, where another server's files
+		# sit beside its own (seen, after a kill and restart: "Error on
+		# delete of '/tmp/#sql-temptable-...MAI'", seed 20262023).
 		mariadbd --no-defaults --user=mysql --datadir="$dir/data" \
+			--tmpdir="$dir/tmp" \
 			--socket="$sock" --port="$port" \
 			--bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
 			--log-error="$logf" --skip-name-resolve \
@@ -451,8 +455,8 @@ export MG_TEST_TMPFS=$tmpfs
 # Extra arguments go to mariadbd (--innodb-force-recovery=1, say).
 {
 	echo '#!/usr/bin/env bash'
-	printf 'setsid mariadbd --no-defaults --user=mysql --datadir=%q --socket=%q --port=%q --bind-address=127.0.0.1 --pid-file=%q --log-error=%q --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 "$@" </dev/null >>%q 2>&1 &\n' \
-		"$root/mysql/data" "$my_sock" "$my_port" "$root/mysql/mariadbd.pid" \
+	printf 'setsid mariadbd --no-defaults --user=mysql --datadir=%q --tmpdir=%q --socket=%q --port=%q --bind-address=127.0.0.1 --pid-file=%q --log-error=%q --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 "$@" </dev/null >>%q 2>&1 &\n' \
+		"$root/mysql/data" "$root/mysql/tmp" "$my_sock" "$my_port" "$root/mysql/mariadbd.pid" \
 		"$root/mysql/mariadbd-$my_port.log" "$root/mysql/mariadbd.out"
 	printf 'pid=$!\nfor ((i = 0; i < %d; i++)); do\n' $((START_TIMEOUT * 10))
 	printf '\tmariadb-admin --no-defaults --socket=%q -u root --connect-timeout=1 ping >/dev/null 2>&1 && exit 0\n' "$my_sock"

@@ -1032,7 +1032,12 @@ class Case:
 
         # -- converge: repair by hand what is dirty, then rerun
         for v in sorted(dirty):
-            if st[v] == "full":
+            # A file whose check fails by design is undone whatever its
+            # state: its output said the check failed, and an operator
+            # does not complete by hand what a check refused (seed
+            # 20261981: the server killed while migrate rolled it back).
+            fails_check = self.scenario == "up_checks" and v == 3
+            if st[v] == "full" and not fails_check:
                 args = ["repair", str(v), "--applied", "--reason",
                         "completed (fault campaign)"]
             else:
