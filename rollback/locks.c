@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/drivers/split.h"
 #include "migrator/error.h"
@@ -21,7 +22,30 @@ struct rehearsal {
 	unsigned exclusive_line;
 	char exclusive_table[128];
 	char hint[512];
+	/* "table mode" of every lock reported so far: the transaction keeps
+	 * them, and each statement reports only those it took itself */
+	struct mg_buf held;
+	bool failed; /* out of memory on the way */
 };
+
+/* Whether table/mode is new to the rehearsal; remembers it. */
+static bool first_time(struct rehearsal *rh, const char *table,
+                       const char *mode)
+{
+	struct mg_buf key = MG_BUF_INIT;
+	bool seen;
+
+	mg_buf_addf(&key, "\n%s %s\n", table, mode);
+	if (key.failed) {
+		rh->failed = true;
+		return true;
+	}
+	seen = rh->held.len > 0 && strstr(rh->held.ptr, key.ptr) != NULL;
+	if (!seen) /* kept as "\nA m\nB m\n" */
+		mg_buf_add(&rh->held, key.ptr + (rh->held.len > 0 ? 1 : 0));
+	mg_buf_dispose(&key);
+	return !seen;
+}
 
 /* Whether the file acknowledges a lock on `table` ("public.users" also
  * matches "users", and the other way round). */
@@ -47,24 +71,31 @@ static void after(void *arg, const struct mg_lock_step *step)
 	struct mg_lock_report rep = { 0 };
 	struct mg_lock_entry *e = NULL;
 	char stmt[160];
-	size_t i, skip, n = step->locks != NULL ? step->locks->nrows : 0;
+	size_t i, k, skip, n = step->locks != NULL ? step->locks->nrows : 0;
 	const char *nl;
 
 	if (n > 0 && (e = calloc(n, sizeof(*e))) == NULL)
 		n = 0;
-	for (i = 0; i < n; i++) {
+	for (i = k = 0; i < n; i++) {
 		const char *bytes = mg_rows_get(step->locks, i, 3);
+		const char *table = mg_rows_get(step->locks, i, 0);
+		const char *mode = mg_rows_get(step->locks, i, 1);
 
-		e[i].table = mg_rows_get(step->locks, i, 0);
-		e[i].mode = mg_rows_get(step->locks, i, 1);
-		e[i].blocks = mg_rows_get(step->locks, i, 2);
-		e[i].bytes = bytes != NULL ? strtoll(bytes, NULL, 10) : 0;
-		e[i].blocking =
-		        e[i].blocks != NULL && strcmp(e[i].blocks, "DDL") != 0;
-		e[i].allowed = allowed(rh->f, e[i].table);
-		if (e[i].blocking && !e[i].allowed)
+		if (table == NULL || mode == NULL ||
+		    !first_time(rh, table, mode))
+			continue;
+		e[k].table = table;
+		e[k].mode = mode;
+		e[k].blocks = mg_rows_get(step->locks, i, 2);
+		e[k].bytes = bytes != NULL ? strtoll(bytes, NULL, 10) : 0;
+		e[k].blocking =
+		        e[k].blocks != NULL && strcmp(e[k].blocks, "DDL") != 0;
+		e[k].allowed = allowed(rh->f, e[k].table);
+		if (e[k].blocking && !e[k].allowed)
 			rh->violations++;
+		k++;
 	}
+	n = k;
 	/* the statement as one short line */
 	skip = mg_stmt_skip_comments(step->stmt, step->stmt_len);
 	snprintf(stmt, sizeof(stmt), "%.*s",
@@ -156,7 +187,10 @@ int mg_locks_run(struct mg_runner *r, const struct mg_up_opts *opts,
 	}
 	mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	*violations = rh.violations;
+	if (rc == 0 && rh.failed)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 cleanup:
+	mg_buf_dispose(&rh.held);
 	mg_plan_dispose(&p);
 	mg_runner_end(r);
 	return rc;

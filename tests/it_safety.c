@@ -694,6 +694,39 @@ static void lock_report_for_a_foreign_key(void **state)
 	assert_state(e, 3, "applied");
 }
 
+/*
+ * An index built without CONCURRENTLY, and a statement that runs while
+ * an earlier one of its file holds ACCESS EXCLUSIVE: both get a hint; a
+ * table the file creates itself is not reported.
+ */
+static void lock_report_hints(void **state)
+{
+	IT_BEGIN;
+
+	users_table(state);
+	assert_int_equal(it_pair(e, "0002_note",
+	                         "ALTER TABLE users ADD COLUMN note int;\n"
+	                         "UPDATE users SET note = 1;\n"
+	                         "CREATE INDEX users_note ON users (note);\n"
+	                         "CREATE TABLE fresh (id int);\n"
+	                         "CREATE INDEX fresh_id ON fresh (id);\n",
+	                         "DROP TABLE fresh;\n"
+	                         "ALTER TABLE users DROP COLUMN note;\n"),
+	                 0);
+	MG(r, "test", "--locks");
+	assert_exit(r, 0);
+	assert_contains(r->err, "0002_note.up.sql:1: ALTER TABLE users");
+	assert_contains(r->err, "AccessExclusiveLock, blocks reads and writes");
+	assert_contains(r->err, "0002_note.up.sql:2: UPDATE users");
+	assert_contains(r->err, "hint: runs while the lock that blocks reads "
+	                        "and writes of users (line 1) is held");
+	assert_contains(r->err, "hint: CREATE INDEX CONCURRENTLY");
+	assert_not_contains(r->err, "  fresh (");
+	/* each statement shows the locks it took, not those held before */
+	assert_int_equal(count_of(r->err, "AccessExclusiveLock"), 1);
+	assert_state(e, 2, "applied");
+}
+
 /* MySQL cannot rehearse DDL: the report says so, and the test goes on. */
 static void lock_report_says_what_mysql_cannot(void **state)
 {
@@ -742,6 +775,7 @@ int main(void)
 		        T(standby_refused_for_writes_readable_for_status),
 		T(progress_while_a_statement_waits),
 		T(lock_report_for_a_foreign_key),
+		T(lock_report_hints),
 		T(frozen_server_is_given_up_on),
 	};
 	const struct CMUnitTest mysql_tests[] = {
