@@ -104,6 +104,8 @@ static void on_progress(void *arg, const struct mg_progress *p)
 	struct mg_json w;
 	bool tty = isatty(STDERR_FILENO);
 
+	if (o->quiet) /* --quiet silences progress, JSON lines too */
+		return;
 	if (o->json) {
 		mg_json_init(&w, &b);
 		mg_json_object_begin(&w, NULL);
@@ -123,8 +125,6 @@ static void on_progress(void *arg, const struct mg_progress *p)
 		print_json_line(&b);
 		return;
 	}
-	if (o->quiet)
-		return;
 	if (strcmp(p->phase, "start") == 0) {
 		if (p->attempt > 1)
 			mg_buf_addf(&b, "running %s (attempt %d)", p->file,
