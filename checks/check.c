@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "checks/directive.h"
+#include "checks/evidence.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -91,8 +92,17 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 		snprintf(count, sizeof(count), "%zu row%s", r->nrows,
 		         r->nrows == 1 ? "" : "s");
 		*slot = strdup(count);
-		if (r->nrows > 0)
+		if (r->nrows > 0) {
 			res->verdict = MG_VERDICT_FAILED;
+			free(res->rows);
+			res->rows = NULL;
+			if ((rc = mg_evidence_rows_json(
+			             &res->rows, r, MG_EVIDENCE_SAMPLE_ROWS,
+			             MG_EVIDENCE_RECORD_BYTES, err)) < 0) {
+				mg_rows_free(r);
+				return rc;
+			}
+		}
 	} else if (r->nrows != 1 || r->ncols != 1) {
 		snprintf(count, sizeof(count), "%zu rows", r->nrows);
 		*slot = strdup(count);
@@ -115,6 +125,62 @@ static int ask(struct mg_check_result *res, struct mg_conn *conn,
 	mg_rows_free(r);
 	if (*slot == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* A record: query's rows into before (after: false) or after. */
+static int take_record(struct mg_check_result *res, struct mg_conn *conn,
+                       const struct mg_check *c, bool after,
+                       struct mg_error *err)
+{
+	struct mg_rows *r = NULL;
+	char **slot = after ? &res->after : &res->before;
+	int rc;
+
+	if ((rc = conn->drv->query(&r, conn, c->query, NULL, 0, 0, err)) < 0)
+		return rc;
+	free(*slot);
+	*slot = NULL;
+	res->nrows[after] = r->nrows;
+	rc = mg_evidence_rows_json(slot, r, MG_EVIDENCE_RECORD_ROWS,
+	                           MG_EVIDENCE_RECORD_BYTES, err);
+	res->verdict = MG_VERDICT_OK;
+	mg_rows_free(r);
+	return rc;
+}
+
+/*
+ * After the file: a record whose query fails now (the file dropped what
+ * it read) keeps a note and fails nothing. Inside the file's transaction
+ * it runs in a savepoint, which PostgreSQL needs to go on after an
+ * error (SQLite and InnoDB take the same statements).
+ */
+static int record_after(struct mg_check_result *res, struct mg_conn *conn,
+                        const struct mg_check *c, bool in_txn,
+                        struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_error qerr = { 0 };
+	int rc;
+
+	if (in_txn && (rc = drv->query(NULL, conn, "SAVEPOINT mg_record", NULL,
+	                               0, 0, err)) < 0)
+		return rc;
+	rc = take_record(res, conn, c, true, &qerr);
+	if (rc == MG_ENOMEM)
+		return mg_error_set(err, rc, "out of memory");
+	if (rc < 0) {
+		free(res->note);
+		res->note = strdup(qerr.msg);
+		res->verdict = MG_VERDICT_OK;
+		if (in_txn && (rc = drv->query(NULL, conn,
+		                               "ROLLBACK TO SAVEPOINT mg_record",
+		                               NULL, 0, 0, err)) < 0)
+			return rc;
+	}
+	if (in_txn)
+		return drv->query(NULL, conn, "RELEASE SAVEPOINT mg_record", NULL,
+		                  0, 0, err);
 	return 0;
 }
 
@@ -157,7 +223,10 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 		const struct mg_check *c = &dir->checks[i];
 		char server[sizeof(err->msg)] = "";
 
-		if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE) {
+		if (c->kind == MG_CHECK_RECORD) {
+			rc = take_record(&cs.r[i], conn, c, false, err);
+		} else if (c->kind == MG_CHECK_EMPTY ||
+		           c->kind == MG_CHECK_TRUE) {
 			if (!c->pre)
 				continue;
 			rc = ask(&cs.r[i], conn, c, err);
@@ -207,6 +276,12 @@ int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
 
 		if (c->pre)
 			continue;
+		if (c->kind == MG_CHECK_RECORD) {
+			if ((rc = record_after(res, conn, c, cs->in_txn, err)) <
+			    0)
+				return rc;
+			continue;
+		}
 		if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE)
 			rc = ask(res, conn, c, &qerr);
 		else
@@ -270,7 +345,8 @@ int mg_checks_restored(struct mg_checks *cs, struct mg_conn *conn, bool *ok,
 		struct mg_error qerr = { 0 };
 		char *now = NULL;
 
-		if (res->before == NULL || c->pre)
+		if (res->before == NULL || c->pre ||
+		    c->kind == MG_CHECK_RECORD)
 			continue;
 		if ((rc = measure(&now, conn, c, &qerr)) == MG_ENOMEM)
 			break;
@@ -303,6 +379,17 @@ void mg_checks_describe(const struct mg_checks *cs, size_t i,
 
 	mg_buf_addf(out, "%s%s %s: ", mg_check_kind_name(c->kind),
 	            c->pre ? " (pre)" : "", subject);
+	if (c->kind == MG_CHECK_RECORD) {
+		mg_buf_addf(out, "%zu row%s", res->nrows[0],
+		            res->nrows[0] == 1 ? "" : "s");
+		if (res->after != NULL)
+			mg_buf_addf(out, " -> %zu row%s", res->nrows[1],
+			            res->nrows[1] == 1 ? "" : "s");
+		mg_buf_add(out, " recorded");
+		if (res->note != NULL)
+			mg_buf_addf(out, " (after: %s)", res->note);
+		return;
+	}
 	if (c->kind == MG_CHECK_EMPTY || c->kind == MG_CHECK_TRUE)
 		mg_buf_add(out, (c->pre ? res->before : res->after)
 		                        ? (c->pre ? res->before : res->after)
@@ -322,29 +409,47 @@ void mg_checks_describe(const struct mg_checks *cs, size_t i,
 void mg_checks_json(const struct mg_checks *cs, struct mg_buf *out)
 {
 	struct mg_json w;
-	size_t i;
 
 	mg_json_init(&w, out);
 	mg_json_array_begin(&w, NULL);
+	mg_checks_json_items(cs, &w);
+	mg_json_end(&w);
+}
+
+void mg_checks_json_items(const struct mg_checks *cs, struct mg_json *w)
+{
+	size_t i;
+
 	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
 		const struct mg_check *c = &cs->dir->checks[i];
 		const struct mg_check_result *res = &cs->r[i];
 
-		mg_json_object_begin(&w, NULL);
-		mg_json_string(&w, "kind", mg_check_kind_name(c->kind));
-		mg_json_string(&w, "check", c->text);
-		mg_json_int(&w, "line", c->line);
-		mg_json_bool(&w, "pre", c->pre);
-		mg_json_string(&w, "before", res->before);
-		mg_json_string(&w, "after", res->after);
+		mg_json_object_begin(w, NULL);
+		mg_json_string(w, "kind", mg_check_kind_name(c->kind));
+		mg_json_string(w, "check", c->text);
+		mg_json_int(w, "line", c->line);
+		if (c->kind == MG_CHECK_RECORD) {
+			mg_json_string(w, "query", c->query);
+			mg_json_int(w, "rows_before", (int64_t)res->nrows[0]);
+			mg_json_array_or_string(w, "before", res->before);
+			if (res->after != NULL)
+				mg_json_int(w, "rows_after",
+				            (int64_t)res->nrows[1]);
+			mg_json_array_or_string(w, "after", res->after);
+		} else {
+			mg_json_bool(w, "pre", c->pre);
+			mg_json_string(w, "before", res->before);
+			mg_json_string(w, "after", res->after);
+		}
 		if (res->after_undo != NULL)
-			mg_json_string(&w, "after_undo", res->after_undo);
-		mg_json_string(&w, "verdict", verdict_names[res->verdict]);
+			mg_json_string(w, "after_undo", res->after_undo);
+		mg_json_string(w, "verdict", verdict_names[res->verdict]);
 		if (res->note != NULL)
-			mg_json_string(&w, "note", res->note);
-		mg_json_end(&w);
+			mg_json_string(w, "note", res->note);
+		if (res->rows != NULL)
+			mg_json_array_or_string(w, "rows", res->rows);
+		mg_json_end(w);
 	}
-	mg_json_end(&w);
 }
 
 void mg_checks_dispose(struct mg_checks *cs)
@@ -356,6 +461,7 @@ void mg_checks_dispose(struct mg_checks *cs)
 		free(cs->r[i].after);
 		free(cs->r[i].after_undo);
 		free(cs->r[i].note);
+		free(cs->r[i].rows);
 	}
 	free(cs->r);
 	memset(cs, 0, sizeof(*cs));

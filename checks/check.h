@@ -27,13 +27,31 @@ struct mg_check_result {
 	char *after_undo; /* read again after an undo; NULL: none ran */
 	char *note;       /* why a verdict is failed or error */
 	enum mg_verdict verdict;
+	/* Evidence (issue 10). A failing empty check: the first rows it
+	 * found, as a JSON array of arrays of text (MG_EVIDENCE_SAMPLE_ROWS).
+	 * A record: before and after hold such arrays (MG_EVIDENCE_RECORD_*)
+	 * and nrows the number of rows each query returned; a truncated
+	 * array ends with a string saying what was left out. */
+	char *rows;
+	size_t nrows[2];
 };
+
+/* Bounds on what one check keeps (MIGRATING.md, "Evidence"). */
+#define MG_EVIDENCE_SAMPLE_ROWS 10
+#define MG_EVIDENCE_RECORD_ROWS 100
+#define MG_EVIDENCE_COLS 20
+#define MG_EVIDENCE_VALUE_BYTES 200   /* a longer value is cut */
+#define MG_EVIDENCE_RECORD_BYTES 16384 /* a record's values in all */
 
 struct mg_checks {
 	const struct mg_directives *dir; /* lent */
 	struct mg_check_result *r;       /* one per dir->checks[] */
 	size_t failed;                   /* index of the first failure */
 	bool any_failed;
+	/* set by the caller when the file ran inside a transaction: a
+	 * record: query that fails after it then runs in a savepoint, so
+	 * that it cannot abort the transaction (PostgreSQL) */
+	bool in_txn;
 };
 
 /*
@@ -66,8 +84,12 @@ int mg_checks_restored(struct mg_checks *c, struct mg_conn *conn, bool *same,
 void mg_checks_describe(const struct mg_checks *c, size_t i,
                         struct mg_buf *out);
 /* Evidence as a JSON array: kind, check, line, pre, before, after,
- * after_undo (when an undo ran), verdict, note. "[]" for none. */
+ * after_undo (when an undo ran), verdict, note, rows (a failing empty
+ * check's). "[]" for none. */
 void mg_checks_json(const struct mg_checks *c, struct mg_buf *out);
+/* The same items, appended to the array open in w. */
+struct mg_json;
+void mg_checks_json_items(const struct mg_checks *c, struct mg_json *w);
 void mg_checks_dispose(struct mg_checks *c);
 
 #endif

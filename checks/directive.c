@@ -404,6 +404,30 @@ static int parse_allow_lock(struct mg_directives *d, struct line *l,
 	return 0;
 }
 
+/* -- record: <query>: kept before and after the file as evidence; it
+ * reads like a check's query, and never fails the file. */
+static int add_record(struct mg_directives *d, struct line *l,
+                      const char *text, struct mg_error *err)
+{
+	struct mg_check *v, *c;
+
+	v = realloc(d->checks, (d->nchecks + 1) * sizeof(*v));
+	if (v == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	d->checks = v;
+	c = &d->checks[d->nchecks++];
+	memset(c, 0, sizeof(*c));
+	c->kind = MG_CHECK_RECORD;
+	c->line = l->no;
+	l->p += 7;
+	if ((c->text = dup_range(text, l->end)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	skip_ws(l);
+	if (l->p >= l->end)
+		return bad(err, l, "record: needs a query");
+	return parse_query(c, l, err);
+}
+
 static int parse_migrate(struct mg_directives *d, struct line *l,
                          struct mg_error *err)
 {
@@ -464,6 +488,8 @@ static int parse_line(struct mg_directives *d, struct line *l,
 		l->p += 9;
 		return add_check(d, l, true, text, err);
 	}
+	if (rest >= 7 && strncmp(l->p, "record:", 7) == 0)
+		return add_record(d, l, text, err);
 	if (rest >= 6 && strncmp(l->p, "check:", 6) == 0) {
 		l->p += 6;
 		return add_check(d, l, false, text, err);
@@ -531,6 +557,8 @@ const char *mg_check_kind_name(enum mg_check_kind kind)
 		return "empty";
 	case MG_CHECK_TRUE:
 		return "true";
+	case MG_CHECK_RECORD:
+		return "record";
 	}
 	return "?";
 }

@@ -17,6 +17,8 @@ enum mg_check_kind {
 	MG_CHECK_DATA_UNCHANGED, /* data <table> (<col>, ...) unchanged */
 	MG_CHECK_EMPTY,          /* empty <query> */
 	MG_CHECK_TRUE,           /* true <query> */
+	MG_CHECK_RECORD,         /* record: <query>, evidence that never
+	                            fails (issue 10) */
 };
 
 struct mg_check {
@@ -28,7 +30,7 @@ struct mg_check {
 	char **cols;   /* data: column names as written */
 	size_t ncols;
 	int64_t delta; /* rows delta */
-	char *query;   /* empty, true */
+	char *query;   /* empty, true, record */
 };
 
 struct mg_directives {

@@ -56,5 +56,6 @@ int read_hex_file(unsigned char *out, size_t len, const char *path,
                   struct mg_error *err);
 int cmd_test(const struct opts *o);
 int cmd_config(const struct opts *o);
+int cmd_plan(const struct opts *o); /* issue 10 */
 
 #endif

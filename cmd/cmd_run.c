@@ -6,12 +6,16 @@
 
 #include "cmd/cmd.h"
 #include "cmd/safety.h"
+#include "cmd/plan.h"
+#include "checks/evidence.h"
 #include "checks/check.h"
 #include "checks/directive.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
+#include "migrator/drivers/url.h"
 #include "migrator/json.h"
 #include "migrator/monitor.h"
+#include "migrator/preview.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
 #include "rollback/locks.h"
@@ -51,6 +55,31 @@ static void print_checks(FILE *out, const struct mg_event *ev)
 		fprintf(out, "  %s\n", mg_buf_cstr(&b));
 	}
 	mg_buf_dispose(&b);
+}
+
+/* "  line 9: UPDATE, 1 row (0 ms)", one line a statement; the first 10
+ * (all with -v), then how many more. */
+static void print_statements(FILE *out, const struct run_ctx *ctx,
+                             const struct mg_evidence *ev)
+{
+	size_t i, max = ctx->o->verbose ? ev->n : 10;
+
+	for (i = 0; i < ev->n && i < max; i++) {
+		const struct mg_stmt_rec *r = &ev->v[i];
+
+		fprintf(out, "  line %u: %s", r->line,
+		        r->tag[0] ? r->tag : "statement");
+		if (r->rows >= 0)
+			fprintf(out, ", %lld row%s", (long long)r->rows,
+			        r->rows == 1 ? "" : "s");
+		fprintf(out, " (%lld ms)\n", (long long)r->ms);
+	}
+	if (ev->total > i)
+		fprintf(out,
+		        "  ... %zu more statement%s (%zu in all, %lld rows, "
+		        "%lld ms)\n",
+		        ev->total - i, ev->total - i == 1 ? "" : "s", ev->total,
+		        (long long)ev->rows, (long long)ev->ms);
 }
 
 /*
@@ -128,18 +157,26 @@ static void on_event(void *arg, const struct mg_event *ev)
 	}
 	if (ev->dry_run) {
 		print_dry_run(ctx, ev);
+	} else if (ev->not_rehearsed) {
+		say(ctx->o, "not rehearsed %s: -- migrate:no-transaction, it "
+		            "cannot be rolled back\n",
+		    ev->file);
 	} else {
 		const char *word = mg_outcome_name(ev->status);
 
 		/* over the progress line a terminal shows (cmd/safety.c) */
 		if (!ctx->o->quiet && !ctx->o->json && isatty(STDERR_FILENO))
 			fputs("\r\033[K", stderr);
-		say(ctx->o, "%-4s %s: %s%s%s (%lld ms)\n",
+		say(ctx->o, "%s%-4s %s: %s%s%s (%lld ms)\n",
+		    ev->preview ? "rehearsed " : "",
 		    mg_direction_name(ev->direction), ev->file,
 		    colour_on(stderr, word), word, colour_off(stderr, word),
 		    (long long)ev->duration_ms);
-		if (!ctx->o->quiet)
+		if (!ctx->o->quiet) {
 			print_checks(stderr, ev);
+			if (ev->evidence != NULL)
+				print_statements(stderr, ctx, ev->evidence);
+		}
 	}
 	if (!ctx->o->json)
 		return;
@@ -156,6 +193,12 @@ static void on_event(void *arg, const struct mg_event *ev)
 	mg_json_string(&w, "checksum", ev->checksum);
 	if (ev->dry_run)
 		mg_json_bool(&w, "dry_run", true);
+	if (ev->preview)
+		mg_json_bool(&w, "preview", true);
+	if (ev->not_rehearsed)
+		mg_json_string(&w, "not_rehearsed",
+		               "-- migrate:no-transaction: it cannot be rolled "
+		               "back");
 	if (ev->dry_run && ctx->o->show_sql)
 		mg_json_string(&w, "sql",
 		               (ev->direction == MG_DIR_UP ? &ev->m->up
@@ -228,12 +271,93 @@ static void on_lock_report(void *arg, const struct mg_lock_report *rep)
 		fprintf(stderr, "  hint: %s\n", rep->hint);
 }
 
+/* The header's second line: what the run will do, before it does. */
+static void on_plan(void *arg, const struct mg_plan *p)
+{
+	const struct run_ctx *ctx = arg;
+	const struct opts *o = ctx->o;
+	size_t i;
+
+	if (p->n == 0) {
+		say(o, "plan: nothing to %s\n",
+		    strcmp(o->command, "down") == 0 ? "roll back" : "apply");
+		return;
+	}
+	say(o, "plan: %zu file%s to %s:", p->n, p->n == 1 ? "" : "s",
+	    strcmp(o->command, "down") == 0 ? "roll back" : "apply");
+	for (i = 0; i < p->n && i < 8; i++) {
+		const char *path = strcmp(o->command, "down") == 0
+		                           ? p->v[i]->down.path
+		                           : p->v[i]->up.path;
+		const char *base = path ? strrchr(path, '/') : NULL;
+		size_t n;
+
+		base = base ? base + 1 : path ? path : p->v[i]->name;
+		n = strlen(base);
+		/* the pair's name: without .up.sql or .down.sql */
+		if (n > 7 && strcmp(base + n - 7, ".up.sql") == 0)
+			n -= 7;
+		else if (n > 9 && strcmp(base + n - 9, ".down.sql") == 0)
+			n -= 9;
+		say(o, " %.*s", (int)n, base);
+	}
+	say(o, "%s\n", i < p->n ? " ..." : "");
+}
+
+/* The header of a run for people: what it runs on, and how. */
+static void header(const struct opts *o, enum mode mode)
+{
+	char *target;
+
+	if (o->dry_run)
+		return; /* the plan on stdout says it all */
+	target = mg_url_redact(o->database);
+	say(o, "%s on %s (ledger %s)%s%s\n", o->command,
+	    target ? target : "?", o->table, o->plan_file ? ", plan " : "",
+	    o->plan_file ? o->plan_file : "");
+	if (mode == MODE_UP && o->preview)
+		say(o, "preview: each pending file runs with its checks in "
+		       "one transaction that is then rolled back; it takes "
+		       "the same locks as the real run, for as long\n");
+	free(target);
+}
+
+/*
+ * up --plan FILE: a dry run of the same options, held to the plan;
+ * hash gets the plan file's BLAKE2b-256 for the ledger. Returns an exit
+ * code (0: it holds).
+ */
+static int hold_to_plan(char hash[MG_HASH_HEX_LEN], struct session *s,
+                        const struct opts *o, const struct mg_up_opts *uo)
+{
+	struct plan_doc d = { 0 };
+	struct mg_error err = { 0 };
+	int rc;
+
+	d.driver = s->conn->drv->name;
+	d.table = o->table;
+	if ((d.target = mg_url_redact(o->database)) == NULL)
+		rc = mg_error_set(&err, MG_ENOMEM, "out of memory");
+	else {
+		s->r.on_event = plan_collect;
+		s->r.ctx = &d;
+		rc = mg_run_up(&s->r, uo, true, &err);
+	}
+	if (rc == 0 && d.failed)
+		rc = mg_error_set(&err, MG_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = plan_check_file(hash, o->plan_file, &d, &err);
+	plan_doc_dispose(&d);
+	return rc < 0 ? report(o, &err) : 0;
+}
+
 static int run(const struct opts *o, enum mode mode)
 {
 	struct session s;
 	struct mg_error err = { 0 };
 	struct run_ctx ctx = { o };
 	struct mg_monitor *mon = NULL;
+	char plan_hash[MG_HASH_HEX_LEN];
 	int code, rc;
 
 	if (o->nargs > 0)
@@ -245,6 +369,14 @@ static int run(const struct opts *o, enum mode mode)
 		return usage_error(o, "--show-sql goes with --dry-run");
 	if (o->strict && !o->locks)
 		return usage_error(o, "--strict goes with --locks");
+	if (o->preview && o->dry_run)
+		return usage_error(o, "give --dry-run or --preview, not both: "
+		                      "a preview runs the files, a dry run "
+		                      "does not");
+	if (o->plan_file && (o->dry_run || o->preview))
+		return usage_error(o, "--plan runs the approved plan: it takes "
+		                      "no --dry-run or --preview ('migrate "
+		                      "plan' shows one)");
 	if (mode == MODE_TEST && o->dry_run)
 		return usage_error(o, "test has no --dry-run: up --dry-run "
 		                      "shows the plan");
@@ -253,11 +385,10 @@ static int run(const struct opts *o, enum mode mode)
 		return usage_error(o, "give one of --steps N, --to V, --all");
 	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
-	s.r.on_event = on_event;
-	s.r.ctx = &ctx;
 	/* production safety: progress, blockers, cancel on a signal */
 	if (!o->dry_run)
 		monitor_open(&mon, o, &s);
+	header(o, mode);
 	if (mode != MODE_DOWN) {
 		struct mg_up_opts uo = { .to = o->to,
 			                 .allow_out_of_order =
@@ -266,6 +397,15 @@ static int run(const struct opts *o, enum mode mode)
 		size_t violations = 0;
 
 		rc = 0;
+		if (o->plan_file != NULL) {
+			if ((code = hold_to_plan(plan_hash, &s, o, &uo)) != 0)
+				goto cleanup;
+			s.r.plan_hash = plan_hash;
+			s.r.plan_file = o->plan_file;
+		}
+		s.r.on_event = on_event;
+		s.r.on_plan = on_plan;
+		s.r.ctx = &ctx;
 		if (mode == MODE_TEST && o->locks)
 			rc = mg_locks_run(&s.r, &uo, on_lock_report, &ctx,
 			                  &violations, &err);
@@ -284,6 +424,8 @@ static int run(const struct opts *o, enum mode mode)
 		}
 		if (rc == 0 && mode == MODE_TEST)
 			rc = mg_roundtrip_run(&s.r, &uo, &err);
+		else if (rc == 0 && o->preview)
+			rc = mg_run_preview(&s.r, &uo, &err);
 		else if (rc == 0)
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
@@ -294,6 +436,9 @@ static int run(const struct opts *o, enum mode mode)
 			.allow_changed_down = o->allow_changed_down,
 		};
 
+		s.r.on_event = on_event;
+		s.r.on_plan = on_plan;
+		s.r.ctx = &ctx;
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}
 	mg_monitor_stop(mon);
@@ -303,9 +448,17 @@ static int run(const struct opts *o, enum mode mode)
 		/* stopped by SIGINT/SIGTERM: 130/143, as a shell would */
 		if (signal_exit_code() != 0)
 			code = signal_exit_code();
+		if (o->preview && rc != MG_EINVALID)
+			say(o, "the rehearsal was rolled back: nothing "
+			       "changed; a real run would exit %d\n",
+			    code);
 		goto cleanup;
 	}
-	if (!o->dry_run)
+	if (o->preview)
+		say(o, "%zu migration%s rehearsed and rolled back: nothing "
+		       "changed; a real run would exit 0\n",
+		    s.r.applied, s.r.applied == 1 ? "" : "s");
+	else if (!o->dry_run)
 		say(o, "%zu migration%s %s\n", s.r.applied,
 		        s.r.applied == 1 ? "" : "s",
 		        mode == MODE_DOWN ? "rolled back" : "applied");
@@ -314,8 +467,13 @@ static int run(const struct opts *o, enum mode mode)
 		struct mg_json w;
 
 		summary_begin(&w, &b, o, "ok", EXIT_OK);
-		mg_json_int(&w, mode == MODE_DOWN ? "rolled_back" : "applied",
+		mg_json_int(&w,
+		            o->preview           ? "rehearsed"
+		            : mode == MODE_DOWN ? "rolled_back"
+		                                : "applied",
 		            (int64_t)s.r.applied);
+		if (o->preview)
+			mg_json_bool(&w, "preview", true);
 		mg_json_end(&w);
 		print_json_line(&b);
 	}

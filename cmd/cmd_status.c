@@ -7,6 +7,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/safety.h"
+#include "cmd/html.h"
 #include "migrator/buf.h"
 #include "migrator/checkpoint.h"
 #include "migrator/driver.h"
@@ -264,6 +265,30 @@ cleanup:
 	return code;
 }
 
+/* --format html (issue 10): the page on stdout; exit 4 when the
+ * verdicts on it say the ledger was tampered with. */
+static int ledger_html(const struct opts *o, const struct mg_ledger *l)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	struct mg_error err = { 0 };
+	size_t problems;
+
+	if (o->public_key != NULL &&
+	    read_hex_file(pk, sizeof(pk), o->public_key, &err) < 0)
+		return report(o, &err);
+	problems = html_ledger(stdout, l, o->public_key ? pk : NULL, o);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		mg_error_set(&err, MG_ERR, "cannot write the page");
+		return report(o, &err);
+	}
+	if (problems > 0)
+		fprintf(stderr,
+		        "ledger: %zu problem%s in the hash chain or "
+		        "signatures: see the page\n",
+		        problems, problems == 1 ? "" : "s");
+	return problems > 0 ? EXIT_VERIFY : EXIT_OK;
+}
+
 int cmd_ledger(const struct opts *o)
 {
 	const char *format = o->format ? o->format : o->json ? "json" : "table";
@@ -279,11 +304,14 @@ int cmd_ledger(const struct opts *o)
 		                   "with --format %s",
 		                   format);
 	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
-	    strcmp(format, "csv") != 0)
+	    strcmp(format, "csv") != 0 && strcmp(format, "html") != 0)
 		return usage_error(o,
-		                   "--format takes table, json or csv, not "
-		                   "'%s'",
+		                   "--format takes table, json, csv or html, "
+		                   "not '%s'",
 		                   format);
+	if (o->public_key != NULL && strcmp(format, "html") != 0)
+		return usage_error(o, "--public-key goes with --format html "
+		                      "(and verify)");
 	if (o->nargs > 0)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
 	if ((code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
@@ -291,6 +319,10 @@ int cmd_ledger(const struct opts *o)
 	standby_note(o, conn);
 	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0) {
 		code = report(o, &err);
+		goto cleanup;
+	}
+	if (strcmp(format, "html") == 0) {
+		code = ledger_html(o, l);
 		goto cleanup;
 	}
 	if (strcmp(format, "csv") == 0) {

@@ -24,7 +24,9 @@ static const struct command commands[] = {
 	  "show every migration: applied, pending, failed, dirty, drifted, "
 	  "missing" },
 	{ "up", cmd_up, NEED_DB,
-	  O_TO | O_DRY_RUN | O_SHOW_SQL | O_OUT_OF_ORDER | O_REASON, 0, "",
+	  O_TO | O_DRY_RUN | O_SHOW_SQL | O_OUT_OF_ORDER | O_REASON |
+	          O_PREVIEW | O_PLAN,
+	  0, "",
 	  "apply pending migrations in version order" },
 	{ "down", cmd_down, NEED_DB,
 	  O_STEPS | O_TO | O_ALL | O_DRY_RUN | O_SHOW_SQL |
@@ -37,13 +39,17 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify, NEED_DB, O_PUBLIC_KEY | O_CHECKPOINT, 0, "",
 	  "check applied files against the ledger, its hash chain and "
 	  "signatures" },
-	{ "ledger", cmd_ledger, NEED_DB, O_FORMAT | O_CHECKPOINT, 0, "",
+	{ "ledger", cmd_ledger, NEED_DB,
+	  O_FORMAT | O_CHECKPOINT | O_PUBLIC_KEY, 0, "",
 	  "print the whole ledger, oldest first" },
 	{ "baseline", cmd_baseline, NEED_DB, O_REASON | O_FROM | O_TABLE, 0,
 	  "(V --reason TEXT | --from TOOL)",
 	  "record versions up to V as applied without running them" },
 	{ "repair", cmd_repair, NEED_DB, O_REASON | O_APPLIED, O_REASON, "V",
 	  "clear a failed or dirty state after fixing it by hand" },
+	{ "plan", cmd_plan, NEED_DB,
+	  O_PREVIEW | O_OUT | O_FORMAT | O_TO | O_OUT_OF_ORDER, 0, "",
+	  "the plan an approver signs off: files, SQL, live check values" },
 	{ "keygen", cmd_keygen, 0, O_OUT, O_OUT, "",
 	  "create an Ed25519 key pair for signing ledger rows" },
 	{ "config", cmd_config, 0, 0, 0, "",

@@ -109,11 +109,11 @@ static const struct option options[] = {
 	OPT_BOOL(0, "applied", applied, O_APPLIED,
 	         "mark the version applied (default: not applied)"),
 	OPT_STRING(0, "format", format, "FORMAT", O_FORMAT,
-	           "table, json or csv (default table; json with --json)"),
+	           "ledger: table, json, csv, html; plan: md, json"),
 	OPT_STRING(0, "public-key", public_key, "FILE", O_PUBLIC_KEY,
 	           "check each row's signature with this public key"),
 	OPT_STRING(0, "out", out, "FILE", O_OUT,
-	           "secret key file; the public key goes to FILE.pub"),
+	           "keygen: key file (+ FILE.pub); plan: write to FILE"),
 	OPT_BOOL(0, "allow-changed-down", allow_changed_down,
 	         O_ALLOW_CHANGED_DOWN,
 	         "run down files changed since their up ran (recorded)"),
@@ -131,6 +131,11 @@ static const struct option options[] = {
 	         "with --locks: exit 4 on a blocking lock not allowed"),
 	OPT_STRING(0, "checkpoint", checkpoint, "FILE", O_CHECKPOINT,
 	           "ledger: write its head to FILE; verify: check against it"),
+	/* issue 10: preview and plans */
+	OPT_BOOL(0, "preview", preview, O_PREVIEW,
+	         "rehearse in a rolled-back transaction (not MySQL)"),
+	OPT_STRING(0, "plan", plan_file, "FILE", O_PLAN,
+	           "run only if FILE (from 'migrate plan') still holds"),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

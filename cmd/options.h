@@ -34,6 +34,9 @@ enum {
 	/* production safety: migrate test --locks [--strict] */
 	O_LOCKS = 1u << 17,
 	O_STRICT = 1u << 18,
+	/* issue 10: preview and plans */
+	O_PREVIEW = 1u << 24,
+	O_PLAN = 1u << 25,
 };
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */

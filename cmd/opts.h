@@ -32,6 +32,9 @@ struct opts {
 	bool exit_code; /* status --exit-code */
 	bool timestamp; /* new --timestamp */
 	bool show_sql;  /* up/down --dry-run --show-sql */
+	/* issue 10: preview and plans */
+	bool preview;          /* up, plan --preview */
+	const char *plan_file; /* up --plan FILE */
 	int64_t to;    /* -1: unset */
 	int64_t steps; /* 0: unset */
 	const char *reason;

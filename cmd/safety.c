@@ -182,4 +182,7 @@ void monitor_open(struct mg_monitor **out, const struct opts *o,
 	}
 	s->r.mon = *out;
 	s->r.stop = mo.stop;
+	/* progress lines name the statement's line (issue 10's hook) */
+	if (s->r.hooks == NULL)
+		s->r.hooks = mg_monitor_hooks(*out);
 }

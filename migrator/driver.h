@@ -74,6 +74,28 @@ struct mg_script_result {
 	unsigned line;    /* 1-based file line of the failure; 0: unknown */
 };
 
+/* Evidence (issue 10): what one statement of a file did, reported by
+ * exec_script() through mg_script_hooks as each statement completes. */
+struct mg_stmt_stat {
+	unsigned line;   /* 1-based file line where its own text starts */
+	const char *tag; /* command tag ("INSERT", "CREATE TABLE"); lent */
+	int64_t rows;    /* rows affected (or returned); -1: none */
+	int64_t ms;      /* milliseconds it took */
+};
+
+/*
+ * exec_script()'s per-statement callbacks (NULL: none; either pointer may
+ * be NULL). stmt_start() is called before each statement runs (on
+ * PostgreSQL, where a file goes as one query, when the previous
+ * statement's result arrives), stmt_done() after it completed; neither
+ * for a statement that failed, whose line is in mg_script_result.
+ */
+struct mg_script_hooks {
+	void (*stmt_start)(void *ctx, unsigned line);
+	void (*stmt_done)(void *ctx, const struct mg_stmt_stat *st);
+	void *ctx;
+};
+
 struct mg_driver {
 	const char *name; /* "postgres", "mysql", "sqlite" */
 	/* The URL schemes it serves, each with what follows the name
@@ -116,11 +138,12 @@ struct mg_driver {
 	 * Runs a migration file's text (normalised, NUL-terminated, len
 	 * bytes). Inside the open transaction unless MG_SCRIPT_NO_TXN. On
 	 * failure err holds the server's message and SQLSTATE, and res the
-	 * failing line and how many statements completed before it.
+	 * failing line and how many statements completed before it. hooks
+	 * (may be NULL) hear of each statement as it runs.
 	 */
 	int (*exec_script)(struct mg_conn *conn, const char *sql, size_t len,
-	                   unsigned flags, struct mg_script_result *res,
-	                   struct mg_error *err);
+	                   unsigned flags, const struct mg_script_hooks *hooks,
+	                   struct mg_script_result *res, struct mg_error *err);
 
 	/*
 	 * Checks a file before anything runs, without a connection: what

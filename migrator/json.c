@@ -363,3 +363,23 @@ const char *mg_json_object_string(const struct mg_json_value *v,
 	x = json_object_get((const json_t *)v, key);
 	return json_is_string(x) ? json_string_value(x) : NULL;
 }
+
+const struct mg_json_value *mg_json_object_get(const struct mg_json_value *v,
+                                               const char *key)
+{
+	if (!json_is_object((const json_t *)v))
+		return NULL;
+	return (const struct mg_json_value *)json_object_get((const json_t *)v,
+	                                                     key);
+}
+
+bool mg_json_object_int(const struct mg_json_value *v, const char *key,
+                        int64_t *out)
+{
+	const json_t *x = (const json_t *)mg_json_object_get(v, key);
+
+	if (!json_is_integer(x))
+		return false;
+	*out = (int64_t)json_integer_value(x);
+	return true;
+}

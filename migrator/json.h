@@ -107,5 +107,12 @@ const struct mg_json_value *mg_json_array_get(const struct mg_json_value *v,
  * or the member is missing or not a string. */
 const char *mg_json_object_string(const struct mg_json_value *v,
                                   const char *key);
+/* Lends member `key` of object v (any type); NULL when v is not an
+ * object or has no such member. */
+const struct mg_json_value *mg_json_object_get(const struct mg_json_value *v,
+                                               const char *key);
+/* The integer member `key` of v into *out; false when there is none. */
+bool mg_json_object_int(const struct mg_json_value *v, const char *key,
+                        int64_t *out);
 
 #endif

@@ -26,6 +26,7 @@ struct mg_monitor {
 	struct mg_conn *watch; /* the second session, or NULL */
 	int64_t waiter;        /* conn's session id on the server */
 	struct mg_monitor_opts o;
+	struct mg_script_hooks hooks; /* stmt_start: mg_monitor_at() */
 	char *url; /* to open the second session again */
 	pthread_t thread;
 	bool started;
@@ -326,6 +327,20 @@ void mg_monitor_at(struct mg_monitor *mon, const char *path, unsigned line)
 	mon->line = line;
 	mon->t_stmt = mon->last_report = now_ms();
 	pthread_mutex_unlock(&mon->mu);
+}
+
+static void at_line(void *ctx, unsigned line)
+{
+	mg_monitor_at(ctx, NULL, line);
+}
+
+const struct mg_script_hooks *mg_monitor_hooks(struct mg_monitor *mon)
+{
+	if (mon == NULL)
+		return NULL;
+	mon->hooks.stmt_start = at_line;
+	mon->hooks.ctx = mon;
+	return &mon->hooks;
 }
 
 void mg_monitor_idle(struct mg_monitor *mon)

@@ -8,6 +8,7 @@
 
 struct mg_buf;
 struct mg_conn;
+struct mg_script_hooks;
 struct mg_error;
 
 /*
@@ -70,6 +71,10 @@ void mg_monitor_file(struct mg_monitor *mon, const char *path, int attempt);
 /* The statement at `line` of `path` starts: the evidence hook's call
  * (issue 10's stmt_start) once both are on main. */
 void mg_monitor_at(struct mg_monitor *mon, const char *path, unsigned line);
+/* Hooks for the runner (struct mg_runner's hooks) whose stmt_start
+ * calls mg_monitor_at(): progress lines then name the statement's line.
+ * Lent; valid until mg_monitor_stop(). */
+const struct mg_script_hooks *mg_monitor_hooks(struct mg_monitor *mon);
 /* The file ended: watching stops. */
 void mg_monitor_idle(struct mg_monitor *mon);
 /* A "retry" report: the attempt failed on a lock wait, and the next one

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "checks/check.h"
+#include "checks/evidence.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/safety.h"
 #include "migrator/source.h"
@@ -130,6 +132,7 @@ struct outcome {
 	bool unrecorded; /* no_txn: the outcome's row could not be written,
 	                    so the dirty marker stays the version's last word */
 	struct mg_script_result res;
+	struct mg_evidence ev; /* each statement (issue 10) */
 	struct mg_checks cs;
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
@@ -197,7 +200,9 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
 	int rc;
 
+	mg_evidence_init(&o->ev, r->hooks);
 	rc = mg_checks_before(&o->cs, r->conn, &f->dir, &o->err);
+	o->cs.in_txn = !o->no_txn;
 	if (rc == MG_ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -207,8 +212,8 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 		o->stop = STOP_PRE_FAILED;
 		check_error(&o->err, &o->cs, f->path);
 	} else if (drv->exec_script(r->conn, f->text, f->len,
-	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0, &o->res,
-	                            &o->err) < 0) {
+	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0,
+	                            &o->ev.hooks, &o->res, &o->err) < 0) {
 		o->stop = STOP_SQL;
 		mg_error_locate(&o->err, f->path, o->res.line);
 	} else if (mg_checks_after(&o->cs, r->conn, &o->err) < 0) {
@@ -336,6 +341,27 @@ static void error_text(struct mg_ledger_row *row, const struct outcome *o)
 	mg_buf_dispose(&b);
 }
 
+/* The row's evidence (issue 10): the checks' items, then each
+ * statement's, then the approved plan that let it run. */
+static void evidence_json(struct mg_buf *out, const struct mg_runner *r,
+                          const struct outcome *o)
+{
+	struct mg_json w;
+
+	mg_json_init(&w, out);
+	mg_json_array_begin(&w, NULL);
+	mg_checks_json_items(&o->cs, &w);
+	mg_evidence_json(&o->ev, &w);
+	if (r->plan_hash != NULL) {
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "kind", "plan");
+		mg_json_string(&w, "hash", r->plan_hash);
+		mg_json_string(&w, "file", r->plan_file);
+		mg_json_end(&w);
+	}
+	mg_json_end(&w);
+}
+
 /*
  * Writes the outcome's row. An ok row commits with the file (unless
  * MG_APPLY_NO_COMMIT: then the caller ends the transaction); a failure,
@@ -357,7 +383,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	row_times(&row, o->started, o->finished, o->t1 - o->t0);
 	mg_ledger_row_set(&row, MG_LF_REASON,
 	                  reason != NULL && *reason ? reason : NULL);
-	mg_checks_json(&o->cs, &json);
+	evidence_json(&json, r, o);
 	mg_safety_evidence(r, &json, o->stop != STOP_NONE ? &o->err : NULL);
 	if (json.failed)
 		row.failed = true;
@@ -412,14 +438,16 @@ cleanup:
 }
 
 static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
-                         enum mg_direction dir, const struct outcome *o)
+                         enum mg_direction dir, const struct outcome *o,
+                         bool preview)
 {
 	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_event ev = { 0 };
 
-	mg_checks_json(&o->cs, &json);
+	evidence_json(&json, r, o);
 	mg_safety_evidence(r, &json, o->stop != STOP_NONE ? &o->err : NULL);
+	ev.evidence = &o->ev;
 	ev.m = m;
 	ev.direction = dir;
 	ev.status = decide(o);
@@ -432,6 +460,7 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	ev.done = o->res.done;
 	ev.total = o->res.total;
 	ev.no_transaction = o->no_txn;
+	ev.preview = preview;
 	mg_runner_emit(r, &ev);
 	mg_buf_dispose(&json);
 }
@@ -481,13 +510,35 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		goto cleanup;
 	mg_safety_outcome(r, o.stop != STOP_NONE ? &o.err : NULL,
 	                  decide(&o) == MG_OUTCOME_FAILED);
-	emit_outcome(r, m, dir, &o);
+	emit_outcome(r, m, dir, &o, false);
 	if ((rc = outcome_code(&o)) < 0) {
 		*err = o.err;
 		err->code = rc;
 		goto cleanup;
 	}
 	r->applied++;
+cleanup:
+	mg_checks_dispose(&o.cs);
+	return rc;
+}
+
+int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
+                       struct mg_error *err)
+{
+	struct outcome o = { 0 };
+	int rc;
+
+	mg_ledger_now(o.started, &o.t0);
+	if ((rc = run_file(r, m, MG_DIR_UP, &o)) < 0) {
+		*err = o.err;
+		goto cleanup;
+	}
+	mg_ledger_now(o.finished, &o.t1);
+	emit_outcome(r, m, MG_DIR_UP, &o, true);
+	if ((rc = outcome_code(&o)) < 0) {
+		*err = o.err;
+		err->code = rc;
+	}
 cleanup:
 	mg_checks_dispose(&o.cs);
 	return rc;
@@ -722,6 +773,16 @@ static int reload(struct mg_runner *r, struct mg_error *err)
 	return mg_ledger_refresh(r->ledger, r->conn, err);
 }
 
+/* The caller's on_plan hears of the run's first plan (a header for
+ * people, issue 10); a plan made again after another runner's rows is
+ * not news. */
+static void tell_plan(struct mg_runner *r, const struct mg_plan *p, bool *told)
+{
+	if (!*told && r->on_plan != NULL)
+		r->on_plan(r->ctx, p);
+	*told = true;
+}
+
 /*
  * With a run lock the ledger cannot change under us: plan once. Without
  * one (SQLite) each file's transaction is the lock, so read the ledger's
@@ -739,6 +800,7 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	size_t i = 0;
 	int64_t seen;
 	const char *path;
+	bool told = false;
 	int rc;
 
 	r->applied = 0;
@@ -760,6 +822,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 		return rc;
 	if (!replan && (rc = plan(&p, r, s, err)) < 0)
 		goto cleanup;
+	if (!replan)
+		tell_plan(r, &p, &told);
 	for (;;) {
 		bool in_txn = false;
 
@@ -778,7 +842,8 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 			    (p.v == NULL || r->ledger->last_id != seen)) {
 				mg_plan_dispose(&p);
 				i = 0;
-				rc = plan(&p, r, s, err);
+				if ((rc = plan(&p, r, s, err)) == 0)
+					tell_plan(r, &p, &told);
 			}
 			if (rc < 0) {
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);

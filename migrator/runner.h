@@ -16,6 +16,7 @@ struct mg_checks;
 struct mg_monitor;
 struct mg_conn;
 struct mg_error;
+struct mg_evidence;
 struct mg_ledger;
 struct mg_migration;
 struct mg_source;
@@ -35,6 +36,10 @@ struct mg_event {
 	size_t done, total;             /* statements, when run one by one */
 	bool no_transaction;
 	bool dry_run;
+	/* issue 10: each statement of the file, or NULL (a dry run) */
+	const struct mg_evidence *evidence;
+	bool preview; /* rehearsed in a transaction that was rolled back */
+	bool not_rehearsed; /* preview: a no-transaction file, not run */
 };
 
 struct mg_runner {
@@ -48,6 +53,15 @@ struct mg_runner {
 	const char *reason; /* up, down: --reason, kept in their rows */
 	void (*on_event)(void *ctx, const struct mg_event *ev);
 	void *ctx;
+	/* evidence (issue 10): hooks that hear of each statement too (the
+	 * progress lines), may be NULL; with up --plan, the plan's hash and
+	 * file, recorded in each row as an evidence item of kind "plan" */
+	const struct mg_script_hooks *hooks;
+	const char *plan_hash;
+	const char *plan_file;
+	/* may be NULL: hears of the plan before the first file runs (up,
+	 * down and a preview, not a dry run), with ctx */
+	void (*on_plan)(void *ctx, const struct mg_plan *p);
 
 	/* production safety (issue 14); all may be left zero */
 	const struct mg_bounds *bounds; /* the run's; NULL: the server's */
@@ -114,6 +128,12 @@ int mg_runner_plan_up(struct mg_plan *out, struct mg_runner *r,
 int mg_runner_apply(struct mg_runner *r, const struct mg_migration *m,
                     enum mg_direction dir, unsigned flags,
                     struct mg_error *err);
+/* up --preview (issue 10): runs m's up file with its checks inside the
+ * transaction the caller opened and will roll back, writes no ledger
+ * row, and emits its event with `preview` set. Returns the code a real
+ * run's apply would (MG_ECHECK, MG_EDRIVER, ...). */
+int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
+                       struct mg_error *err);
 /* Commits or rolls back the open transaction (MG_TXN_COMMIT or
  * MG_TXN_ROLLBACK), keeping the ledger's tail in step with it. */
 int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,

@@ -32,7 +32,7 @@ bool mg_undo_run(struct mg_conn *conn, const struct mg_file *opposite,
 		return false;
 	}
 	if (conn->drv->exec_script(conn, opposite->text, opposite->len,
-	                           MG_SCRIPT_NO_TXN, &res, &uerr) < 0) {
+	                           MG_SCRIPT_NO_TXN, NULL, &res, &uerr) < 0) {
 		mg_error_detail(why, "undoing with %s failed at line %u: %s",
 		                opposite->path, res.line, uerr.msg);
 		return false;

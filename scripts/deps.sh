@@ -26,9 +26,11 @@ MG_DEPS_BUILD=(build-essential cmake pkg-config libpq-dev libsodium-dev
 # inspect test databases by hand; python3, whose json module is the outside
 # reader tests/it_json.c feeds every --json line to.
 # tests/install.sh checks the installed man page with groff and man, and
-# the completions with bash-completion and zsh.
+# the completions with bash-completion and zsh. tests/it_evidence.c renders
+# `ledger --format html` in headless chromium (issue 10).
 MG_DEPS_TEST=(libcmocka-dev postgresql-15 postgresql-client-15 mariadb-server
-	mariadb-client sqlite3 python3 groff-base man-db bash-completion zsh)
+	mariadb-client sqlite3 python3 groff-base man-db bash-completion zsh
+	chromium)
 
 # scripts/package.sh: dpkg-buildflags, dpkg-shlibdeps and dpkg-deb from
 # dpkg-dev; lintian for tests/package.sh, which checks the .deb.

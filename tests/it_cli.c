@@ -131,7 +131,8 @@ static void test_help_lists_own_options(void **state)
 	assert_int_equal(mg(e, "help up"), 0);
 	assert_contains(e->out, "usage: migrate up [--to V] [--dry-run] "
 	                        "[--show-sql] [--allow-out-of-order]\n"
-	                        "                  [--reason TEXT]\n");
+	                        "                  [--reason TEXT] [--preview] "
+	                        "[--plan FILE]\n");
 	assert_contains(e->out, "\n      --to V ");
 	assert_contains(e->out, "\n      --dry-run ");
 	assert_contains(e->out, "\n      --allow-out-of-order ");

@@ -405,6 +405,7 @@ static void progress_while_a_statement_waits(void **state)
 		running++;
 		assert_contains(lines[i], "\"event\":\"progress\"");
 		assert_contains(lines[i], "0002_note.up.sql");
+		assert_contains(lines[i], "\"line\":1,");
 		assert_contains(lines[i], "\"elapsed_ms\":");
 		assert_contains(lines[i], pid);
 		assert_contains(lines[i], "\"waits_for\":\"AccessExclusiveLock "

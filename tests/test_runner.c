@@ -21,6 +21,7 @@
 #include "fake_driver.h"
 #include "migrator/error.h"
 #include "migrator/ledger.h"
+#include "migrator/preview.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
 #include "rollback/roundtrip.h"
@@ -734,12 +735,89 @@ static void test_roundtrip_without_transactions_marks_dirty(void **state)
 	assert_int_equal(up(w), MG_ERR); /* dirty blocks */
 }
 
+/* ---- evidence, preview (issue 10) ---- */
+
+struct heard {
+	unsigned starts, dones;
+};
+
+static void heard_start(void *ctx, unsigned line)
+{
+	(void)line;
+	((struct heard *)ctx)->starts++;
+}
+
+static void heard_done(void *ctx, const struct mg_stmt_stat *st)
+{
+	(void)st;
+	((struct heard *)ctx)->dones++;
+}
+
+static void test_statements_reach_the_row_and_the_hooks(void **state)
+{
+	struct world *w = *state;
+	struct heard h = { 0 };
+	struct mg_script_hooks hooks = { heard_start, heard_done, &h };
+
+	two_files(w);
+	open_world(w);
+	w->r.hooks = &hooks;
+	w->r.plan_hash = "feedc0de";
+	w->r.plan_file = "plan.md";
+	assert_int_equal(up(w), 0);
+	/* the progress hooks hear of every statement too */
+	assert_int_equal(h.starts, 2);
+	assert_int_equal(h.dones, 2);
+	assert_non_null(strstr(ledger(w, 0, MG_LF_CHECKS),
+	                       "{\"kind\":\"statement\",\"line\":1,"
+	                       "\"tag\":\"FAKE\",\"rows\":null,\"ms\":"));
+	assert_non_null(strstr(ledger(w, 1, MG_LF_CHECKS),
+	                       "{\"kind\":\"plan\",\"hash\":\"feedc0de\","
+	                       "\"file\":\"plan.md\"}"));
+}
+
+static void test_preview_rolls_back_and_writes_no_row(void **state)
+{
+	struct world *w = *state;
+	struct mg_up_opts o = { .to = -1 };
+
+	two_files(w);
+	open_world(w);
+	assert_int_equal(mg_run_preview(&w->r, &o, &w->err), 0);
+	assert_int_equal(w->r.applied, 2);
+	assert_int_equal(fake_ledger_rows(w->db), 0);
+	/* both files in one transaction, rolled back, never committed */
+	assert_non_null(strstr(w->db->log,
+	                       "begin\nexec CREATE TABLE a (x int);\n"
+	                       "exec CREATE TABLE b (x int);\nrollback\n"));
+	/* (only the ledger table's creation was committed, before) */
+	assert_null(strstr(strstr(w->db->log, "exec CREATE TABLE a"),
+	                   "commit"));
+	assert_int_equal(w->nev, 2);
+}
+
+static void test_preview_refused_where_ddl_commits(void **state)
+{
+	struct world *w = *state;
+	struct mg_up_opts o = { .to = -1 };
+
+	two_files(w);
+	no_txn_ddl(w);
+	open_world(w);
+	assert_int_equal(mg_run_preview(&w->r, &o, &w->err), MG_EINVALID);
+	assert_null(strstr(w->db->log, "exec"));
+	assert_int_equal(fake_ledger_rows(w->db), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_up_applies_each_file_with_its_row),
+		T(test_statements_reach_the_row_and_the_hooks),
+		T(test_preview_rolls_back_and_writes_no_row),
+		T(test_preview_refused_where_ddl_commits),
 		T(test_sql_error_in_a_transaction_is_failed),
 		T(test_sql_error_after_commits_is_dirty),
 		T(test_sql_error_before_any_commit_is_failed),

@@ -320,11 +320,14 @@ static int drain(struct my_conn *c, MYSQL *my, struct mg_error *err)
 	return 0;
 }
 
-/* Runs one statement and discards whatever it returns. */
+/* Runs one statement and discards whatever it returns. *rows (may be
+ * NULL): what mysql_affected_rows() said of it (rows returned by a
+ * SELECT), read before SHOW WARNINGS replaces it; -1: none. */
 static int run_discard(struct my_conn *c, const char *sql, size_t len,
-                       struct mg_error *err)
+                       int64_t *rows, struct mg_error *err)
 {
 	MYSQL_RES *res;
+	my_ulonglong n;
 
 	if (mysql_real_query(c->my, sql, len) != 0)
 		return my_error(err, c->my);
@@ -332,6 +335,9 @@ static int run_discard(struct my_conn *c, const char *sql, size_t len,
 		mysql_free_result(res);
 	else if (mysql_field_count(c->my) != 0)
 		return my_error(err, c->my);
+	n = mysql_affected_rows(c->my);
+	if (rows != NULL)
+		*rows = n == (my_ulonglong)-1 ? -1 : (int64_t)n;
 	return drain(c, c->my, err);
 }
 
@@ -471,8 +477,8 @@ static unsigned server_line(const char *msg)
 }
 
 static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
-                          unsigned flags, struct mg_script_result *res,
-                          struct mg_error *err)
+                          unsigned flags, const struct mg_script_hooks *hooks,
+                          struct mg_script_result *res, struct mg_error *err)
 {
 	struct my_conn *c = (struct my_conn *)conn;
 	struct mg_stmts stmts = { 0 };
@@ -489,8 +495,14 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	res->total = stmts.n;
 	for (i = 0; i < stmts.n; i++) {
 		const struct mg_stmt *s = &stmts.v[i];
+		struct mg_stmt_stat st = { .line = mg_stmt_own_line(sql, s) };
+		int64_t t0 = mg_stmt_clock_us();
+		char tag[64];
 
-		if ((rc = run_discard(c, sql + s->off, s->len, err)) < 0) {
+		if (hooks != NULL && hooks->stmt_start != NULL)
+			hooks->stmt_start(hooks->ctx, st.line);
+		if ((rc = run_discard(c, sql + s->off, s->len, &st.rows,
+		                      err)) < 0) {
 			unsigned rel = server_line(mysql_error(c->my));
 			/* "at line N" counts from the text sent, comments
 			 * before the statement included; without it, name
@@ -512,6 +524,11 @@ static int my_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 			res->line = rel > 0 ? s->line + rel - 1 : first;
 			break;
 		}
+		st.ms = (mg_stmt_clock_us() - t0) / 1000;
+		mg_stmt_tag(tag, sizeof(tag), sql + s->off, s->len);
+		st.tag = tag;
+		if (hooks != NULL && hooks->stmt_done != NULL)
+			hooks->stmt_done(hooks->ctx, &st);
 		res->done++;
 		/* DDL commits; DML inside the file's own BEGIN does not */
 		if (!(c->my->server_status & SERVER_STATUS_IN_TRANS))

@@ -594,8 +594,71 @@ static int copy_refused(struct pg_conn *c, ExecStatusType st,
  * first error ends the query. *nres counts the file's statements that
  * completed; *line is the failure's line within sql (0: unknown).
  */
+/*
+ * Evidence (issue 10) of a file sent as one query: the server sends one
+ * result per statement, in order, so a walk over the same text names the
+ * line of each; a statement's time runs from the previous result's
+ * arrival (or the send) to its own.
+ */
+struct track {
+	const struct mg_script_hooks *hooks; /* NULL: no evidence wanted */
+	struct walk wk;
+	unsigned line0; /* the file line where the text sent starts */
+	unsigned line;  /* the running statement's; 0: unknown */
+	int64_t t;
+};
+
+/* The next statement starts: its line, and the hooks hear of it. */
+static void track_next(struct track *k, const char *sql)
+{
+	struct mg_stmt st;
+
+	k->line = 0;
+	if (walk_next(&k->wk, &st, NULL) > 0)
+		k->line = k->line0 - 1 + mg_stmt_own_line(sql, &st);
+	k->t = mg_stmt_clock_us();
+	if (k->line > 0 && k->hooks->stmt_start != NULL)
+		k->hooks->stmt_start(k->hooks->ctx, k->line);
+}
+
+/* "INSERT 0 3" -> "INSERT": the tag without its counts. */
+static void tag_of(char *out, size_t size, const char *status)
+{
+	size_t n = strlen(status);
+
+	while (n > 0) {
+		size_t e = n;
+
+		while (n > 0 && status[n - 1] >= '0' && status[n - 1] <= '9')
+			n--;
+		if (n == e || (n > 0 && status[n - 1] != ' ')) {
+			n = e;
+			break;
+		}
+		while (n > 0 && status[n - 1] == ' ')
+			n--;
+	}
+	snprintf(out, size, "%.*s", (int)n, status);
+}
+
+static void track_stat(struct track *k, PGresult *r)
+{
+	const char *rows = PQcmdTuples(r);
+	struct mg_stmt_stat st = { 0 };
+	char tag[64];
+
+	tag_of(tag, sizeof(tag), PQcmdStatus(r));
+	st.line = k->line;
+	st.tag = tag;
+	st.rows = rows != NULL && rows[0] ? atoll(rows) : -1;
+	st.ms = (mg_stmt_clock_us() - k->t) / 1000;
+	if (k->hooks->stmt_done != NULL)
+		k->hooks->stmt_done(k->hooks->ctx, &st);
+}
+
 static int exec_query(struct pg_conn *c, const char *sql, size_t len,
-                      size_t *nres, unsigned *line, struct mg_error *err)
+                      struct track *k, size_t *nres, unsigned *line,
+                      struct mg_error *err)
 {
 	struct mg_buf q = MG_BUF_INIT;
 	long prefix = 0;
@@ -604,6 +667,10 @@ static int exec_query(struct pg_conn *c, const char *sql, size_t len,
 	int rc = 0;
 
 	*nres = 0;
+	if (k->hooks != NULL) {
+		walk_init(&k->wk, sql, len);
+		track_next(k, sql);
+	}
 	if (c->begin_pending) {
 		mg_buf_add(&q, BEGIN_SQL);
 		prefix = (long)strlen(BEGIN_SQL);
@@ -634,6 +701,10 @@ static int exec_query(struct pg_conn *c, const char *sql, size_t len,
 			*line = error_line(r, sql, len, prefix,
 			                   n - pre_results);
 		} else if (rc == 0) {
+			if (k->hooks != NULL && n >= pre_results) {
+				track_stat(k, r);
+				track_next(k, sql);
+			}
 			n++;
 		}
 		PQclear(r);
@@ -641,6 +712,8 @@ static int exec_query(struct pg_conn *c, const char *sql, size_t len,
 	if (n > pre_results)
 		*nres = n - pre_results;
 cleanup:
+	if (k->hooks != NULL)
+		walk_dispose(&k->wk);
 	mg_buf_dispose(&q);
 	return rc;
 }
@@ -710,21 +783,25 @@ static int chunk_ends(size_t **out, size_t *n, const char *sql, size_t len,
 
 /* The whole file in one simple-protocol query (a big one in a few). */
 static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
+                      const struct mg_script_hooks *hooks,
                       struct mg_script_result *res, struct mg_error *err)
 {
+	struct track k = { .hooks = hooks, .line0 = 1 };
+	struct mg_line_cursor lines = { sql, 0, 1 };
 	bool in_txn = c->begin_pending ||
 	              PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
-	size_t *ends = NULL, nends = 0, k, from = 0, nres, done = 0;
+	size_t *ends = NULL, nends = 0, i, from = 0, nres, done = 0;
 	unsigned line = 0;
 	int rc;
 
 	if ((rc = chunk_ends(&ends, &nends, sql, len, err)) < 0)
 		return rc;
 	if (nends == 0)
-		rc = exec_query(c, sql, len, &done, &res->line, err);
-	for (k = 0; k < nends && rc == 0; from = ends[k++]) {
-		rc = exec_query(c, sql + from, ends[k] - from, &nres, &line,
-		                err);
+		rc = exec_query(c, sql, len, &k, &done, &res->line, err);
+	for (i = 0; i < nends && rc == 0; from = ends[i++]) {
+		k.line0 = mg_line_cursor_at(&lines, from);
+		rc = exec_query(c, sql + from, ends[i] - from, &k, &nres,
+		                &line, err);
 		done += nres;
 		if (rc < 0 && line > 0)
 			res->line = mg_sql_line_at(sql, from) + line - 1;
@@ -752,8 +829,10 @@ static int exec_whole(struct pg_conn *c, const char *sql, size_t len,
  * runs on its own (CREATE INDEX CONCURRENTLY refuses a multi-statement
  * query, which is an implicit transaction). */
 static int exec_each(struct pg_conn *c, const char *sql, size_t len,
+                     const struct mg_script_hooks *hooks,
                      struct mg_script_result *res, struct mg_error *err)
 {
+	struct track k = { .hooks = hooks };
 	struct mg_stmts stmts = { 0 };
 	const char *why;
 	size_t i;
@@ -775,6 +854,10 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 			break;
 		}
+		k.line = mg_stmt_own_line(sql, s);
+		k.t = mg_stmt_clock_us();
+		if (hooks != NULL && hooks->stmt_start != NULL)
+			hooks->stmt_start(hooks->ctx, k.line);
 		r = PQexec(c->pg, one);
 		if (PQresultStatus(r) == PGRES_COPY_IN ||
 		    PQresultStatus(r) == PGRES_COPY_OUT ||
@@ -806,6 +889,8 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 				        sql, s->off + char_to_byte(one, s->len,
 				                                   atol(pos)));
 		}
+		if (rc == 0 && hooks != NULL)
+			track_stat(&k, r);
 		PQclear(r);
 		free(one);
 		if (rc < 0)
@@ -825,15 +910,15 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 }
 
 static int pg_exec_script(struct mg_conn *conn, const char *sql, size_t len,
-                          unsigned flags, struct mg_script_result *res,
-                          struct mg_error *err)
+                          unsigned flags, const struct mg_script_hooks *hooks,
+                          struct mg_script_result *res, struct mg_error *err)
 {
 	struct pg_conn *c = (struct pg_conn *)conn;
 
 	memset(res, 0, sizeof(*res));
 	if (flags & MG_SCRIPT_NO_TXN)
-		return exec_each(c, sql, len, res, err);
-	return exec_whole(c, sql, len, res, err);
+		return exec_each(c, sql, len, hooks, res, err);
+	return exec_whole(c, sql, len, hooks, res, err);
 }
 
 /* Our statements use '?'; libpq wants $1, $2... ('?' in literals kept) */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "migrator/error.h"
 
@@ -954,4 +955,76 @@ const char *mg_stmt_txn_problem(const char *sql, size_t len, bool pg)
 size_t mg_stmt_skip_comments(const char *sql, size_t len)
 {
 	return skip_noise(sql, len, 0);
+}
+
+/* Words after CREATE that say how, not what: the tag skips them. */
+static bool create_modifier(const char *w, size_t n)
+{
+	static const char *const mods[] = { "or",     "replace",   "unique",
+		                            "temp",   "temporary", "global",
+		                            "local",  "unlogged",  "definer",
+		                            "algorithm", "sql", "security" };
+	size_t i;
+
+	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)
+		if (word_is(w, n, mods[i]))
+			return true;
+	return false;
+}
+
+void mg_stmt_tag(char *out, size_t size, const char *sql, size_t len)
+{
+	size_t p = 0, n, w, o = 0, i, words = 0;
+
+	assert(size > 0);
+	while (words < 2 && (n = next_word(sql, len, &p)) > 0) {
+		w = p - n;
+		/* CREATE [OR REPLACE] [UNIQUE] INDEX: "CREATE INDEX" */
+		if (words == 1 && create_modifier(sql + w, n))
+			continue;
+		if (o > 0 && o + 1 < size)
+			out[o++] = ' ';
+		for (i = 0; i < n && o + 1 < size; i++) {
+			unsigned char c = (unsigned char)sql[w + i];
+
+			out[o++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+		}
+		words++;
+		/* only DDL says what it made in its second word */
+		if (words == 1 && !word_is(sql + w, n, "create") &&
+		    !word_is(sql + w, n, "alter") && !word_is(sql + w, n, "drop"))
+			break;
+	}
+	out[o] = '\0';
+}
+
+unsigned mg_stmt_own_line(const char *sql, const struct mg_stmt *s)
+{
+	size_t own = mg_stmt_skip_comments(sql + s->off, s->len);
+
+	return s->line - 1 + mg_sql_line_at(sql + s->off, own);
+}
+
+int64_t mg_stmt_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+unsigned mg_line_cursor_at(struct mg_line_cursor *c, size_t off)
+{
+	const char *p, *end, *nl;
+
+	if (off < c->off) { /* not expected: count afresh */
+		c->off = 0;
+		c->line = 1;
+	}
+	for (p = c->sql + c->off, end = c->sql + off;
+	     p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	     p = nl + 1)
+		c->line++;
+	c->off = off;
+	return c->line;
 }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mg_error;
 
@@ -66,5 +67,27 @@ unsigned mg_sql_line_at(const char *sql, size_t off);
 /* The offset of the first byte in sql[0, len) that is neither blank nor
  * in a comment: where a statement's own text starts, for error lines. */
 size_t mg_stmt_skip_comments(const char *sql, size_t len);
+
+/*
+ * Evidence (issue 10), for drivers whose server sends no command tag: the
+ * statement's first word in upper case, and for CREATE, ALTER and DROP
+ * the kind of object too ("CREATE TABLE", "INSERT"); "" for none. Always
+ * NUL-terminated within size.
+ */
+void mg_stmt_tag(char *out, size_t size, const char *sql, size_t len);
+/* The file line where statement s of sql starts its own text, past the
+ * comments before it. */
+unsigned mg_stmt_own_line(const char *sql, const struct mg_stmt *s);
+/* The line of byte offsets that only grow, each found by counting from
+ * the last (mg_sql_line_at() counts from the start: quadratic over a
+ * big file's statements). Start it as { sql, 0, 1 }. */
+struct mg_line_cursor {
+	const char *sql;
+	size_t off;
+	unsigned line;
+};
+unsigned mg_line_cursor_at(struct mg_line_cursor *c, size_t off);
+/* A monotonic clock in microseconds, for a statement's duration. */
+int64_t mg_stmt_clock_us(void);
 
 #endif

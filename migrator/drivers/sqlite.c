@@ -240,12 +240,13 @@ static void sq_close(struct mg_conn *conn)
 }
 
 static int run_statements(struct sq_conn *c, const char *sql, size_t len,
+                          const struct mg_script_hooks *hooks,
                           struct mg_script_result *res, struct mg_error *err);
 
 /* SQLite splits the text itself: prepare() hands back where it stopped. */
 static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
-                          unsigned flags, struct mg_script_result *res,
-                          struct mg_error *err)
+                          unsigned flags, const struct mg_script_hooks *hooks,
+                          struct mg_script_result *res, struct mg_error *err)
 {
 	struct sq_conn *c = (struct sq_conn *)conn;
 	bool in_txn = !sqlite3_get_autocommit(c->db);
@@ -256,7 +257,7 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	if ((flags & MG_SCRIPT_NO_TXN) && !sqlite3_get_autocommit(c->db) &&
 	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_error(err, c->db, "COMMIT");
-	rc = run_statements(c, sql, len, res, err);
+	rc = run_statements(c, sql, len, hooks, res, err);
 	if (flags & MG_SCRIPT_NO_TXN) {
 		relock(c);
 	} else if (rc == 0 && in_txn && sqlite3_get_autocommit(c->db)) {
@@ -270,16 +271,45 @@ static int sq_exec_script(struct mg_conn *conn, const char *sql, size_t len,
 	return rc;
 }
 
+/* Evidence of one statement that completed (issue 10): the rows it
+ * changed, or a read's rows. sqlite3_changes() keeps the last write's
+ * count through DDL, so it counts only when the total moved (which it
+ * does for WITH ... INSERT too); a write that matched nothing is 0. */
+static void report_stmt(struct sq_conn *c, sqlite3_stmt *st, const char *text,
+                        size_t len, unsigned line, int64_t t0, int64_t nrows,
+                        int64_t total0, const struct mg_script_hooks *hooks)
+{
+	struct mg_stmt_stat s = { .line = line, .rows = -1 };
+	char tag[64];
+
+	mg_stmt_tag(tag, sizeof(tag), text, len);
+	s.tag = tag;
+	if (sqlite3_total_changes64(c->db) != total0)
+		s.rows = sqlite3_changes64(c->db);
+	else if (sqlite3_column_count(st) > 0)
+		s.rows = nrows;
+	else if (strcmp(tag, "INSERT") == 0 || strcmp(tag, "UPDATE") == 0 ||
+	         strcmp(tag, "DELETE") == 0 || strcmp(tag, "REPLACE") == 0)
+		s.rows = 0;
+	s.ms = (mg_stmt_clock_us() - t0) / 1000;
+	if (hooks->stmt_done != NULL)
+		hooks->stmt_done(hooks->ctx, &s);
+}
+
 static int run_statements(struct sq_conn *c, const char *sql, size_t len,
+                          const struct mg_script_hooks *hooks,
                           struct mg_script_result *res, struct mg_error *err)
 {
 	const char *p = sql, *end = sql + len, *tail;
 	sqlite3_stmt *st = NULL;
 	bool nul_ended = sql[len] == '\0';
+	struct mg_line_cursor lines = { sql, 0, 1 };
 	int rc;
 
 	while (p < end) {
 		size_t start;
+		int64_t t0, nrows, total0;
+		unsigned line;
 		int off;
 
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
@@ -297,12 +327,27 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 			p = tail;
 			continue;
 		}
+		line = rc != SQLITE_OK
+		               ? 0
+		               : mg_line_cursor_at(
+		                         &lines,
+		                         start + mg_stmt_skip_comments(
+		                                         p, (size_t)(tail - p)));
+		t0 = mg_stmt_clock_us();
+		total0 = sqlite3_total_changes64(c->db);
+		nrows = 0;
+		if (rc == SQLITE_OK && hooks != NULL &&
+		    hooks->stmt_start != NULL)
+			hooks->stmt_start(hooks->ctx, line);
 		if (rc == SQLITE_OK) {
 			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-				;
+				nrows++;
 			if (rc == SQLITE_DONE)
 				rc = SQLITE_OK;
 		}
+		if (rc == SQLITE_OK && hooks != NULL)
+			report_stmt(c, st, p, (size_t)(tail - p), line, t0,
+			            nrows, total0, hooks);
 		if (rc != SQLITE_OK) {
 			off = sqlite3_error_offset(c->db);
 			res->line = mg_sql_line_at(sql,

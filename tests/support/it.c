@@ -381,7 +381,7 @@ static int conn_sql(struct mg_conn *conn, const char *sql)
 
 	/* no transaction is open: PostgreSQL gets one simple query, which
 	 * CREATE DATABASE accepts when it is the only statement */
-	if (conn->drv->exec_script(conn, sql, strlen(sql), 0, &res,
+	if (conn->drv->exec_script(conn, sql, strlen(sql), 0, NULL, &res,
 				   &err) < 0) {
 		fprintf(stderr, "it: %s: %s\n", sql, err.msg);
 		return -1;
