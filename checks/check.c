@@ -195,6 +195,54 @@ static bool file_is_wrong(int rc, const struct mg_error *err)
 	return rc == MG_ENOTFOUND || err->bad_sql;
 }
 
+/* backups: a delta's expected change; -(<query>) counts now, before the
+ * file runs, and -backup waits for mg_checks_set_backup_rows(). */
+static int expected_delta(struct mg_check_result *res, struct mg_conn *conn,
+                          const struct mg_check *c, struct mg_error *err)
+{
+	char *v = NULL, *end;
+	int rc;
+
+	if (c->delta_from == MG_DELTA_NUMBER) {
+		res->delta = c->delta;
+		res->delta_known = true;
+		return 0;
+	}
+	if (c->delta_from == MG_DELTA_BACKUP)
+		return 0;
+	/* the query gives the number itself: -(SELECT count(*) FROM ...) */
+	if ((rc = one_value(&v, conn, c->query, err)) == 0) {
+		long long n = strtoll(v ? v : "", &end, 10);
+
+		if (v == NULL || end == v || *end != '\0')
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "the delta's query must return one "
+			                  "integer, not %s",
+			                  v ? v : "NULL");
+		res->delta = c->delta * n;
+		res->delta_known = rc == 0;
+	}
+	free(v);
+	return rc;
+}
+
+void mg_checks_set_backup_rows(struct mg_checks *cs, const char *table,
+                               int64_t rows)
+{
+	size_t i;
+
+	for (i = 0; cs->dir != NULL && i < cs->dir->nchecks; i++) {
+		const struct mg_check *c = &cs->dir->checks[i];
+
+		if (c->kind == MG_CHECK_ROWS_DELTA &&
+		    c->delta_from == MG_DELTA_BACKUP &&
+		    strcasecmp(c->table, table) == 0) {
+			cs->r[i].delta = c->delta * rows;
+			cs->r[i].delta_known = true;
+		}
+	}
+}
+
 static void fail(struct mg_checks *cs, size_t i, enum mg_verdict v)
 {
 	cs->r[i].verdict = v;
@@ -234,6 +282,8 @@ int mg_checks_before(struct mg_checks *out, struct mg_conn *conn,
 				fail(&cs, i, cs.r[i].verdict);
 		} else {
 			rc = measure(&cs.r[i].before, conn, c, err);
+			if (rc == 0 && c->kind == MG_CHECK_ROWS_DELTA)
+				rc = expected_delta(&cs.r[i], conn, c, err);
 		}
 		/* a table or column that does not exist, a syntax error:
 		 * the file is wrong, exit 2. A lost connection stays a
@@ -317,9 +367,13 @@ int mg_checks_after(struct mg_checks *cs, struct mg_conn *conn,
 			before = strtoll(res->before ? res->before : "", &end,
 			                 10);
 			after = strtoll(res->after ? res->after : "", &end, 10);
-			res->verdict = after == before + c->delta
+			res->verdict = res->delta_known &&
+			                               after == before + res->delta
 			                       ? MG_VERDICT_OK
 			                       : MG_VERDICT_FAILED;
+			if (!res->delta_known && res->note == NULL)
+				res->note = strdup("the backup it counts on "
+				                   "was not taken");
 			break;
 		default:
 			break; /* ask() gave the verdict */
@@ -397,8 +451,8 @@ void mg_checks_describe(const struct mg_checks *cs, size_t i,
 	else
 		mg_buf_addf(out, "%s -> %s", res->before ? res->before : "-",
 		            res->after ? res->after : "-");
-	if (c->kind == MG_CHECK_ROWS_DELTA)
-		mg_buf_addf(out, " (expected %+" PRId64 ")", c->delta);
+	if (c->kind == MG_CHECK_ROWS_DELTA && res->delta_known)
+		mg_buf_addf(out, " (expected %+" PRId64 ")", res->delta);
 	mg_buf_addf(out, " %s", verdict_names[res->verdict]);
 	if (res->after_undo != NULL)
 		mg_buf_addf(out, " (after the undo: %s)", res->after_undo);
@@ -448,8 +502,12 @@ void mg_checks_json_items(const struct mg_checks *cs, struct mg_json *w)
 			mg_json_string(w, "note", res->note);
 		if (res->rows != NULL)
 			mg_json_array_or_string(w, "rows", res->rows);
+		if (c->kind == MG_CHECK_ROWS_DELTA && res->delta_known)
+			mg_json_int(w, "expected_delta", res->delta);
 		mg_json_end(w);
 	}
+	if (cs->more_json != NULL) /* backups */
+		cs->more_json(cs->more_ctx, w);
 }
 
 void mg_checks_dispose(struct mg_checks *cs)

@@ -3,11 +3,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mg_buf;
 struct mg_conn;
 struct mg_directives;
 struct mg_error;
+struct mg_json;
 
 /*
  * Running a file's checks (SPEC.md, "Directives"): "before" values and
@@ -27,6 +29,10 @@ struct mg_check_result {
 	char *after_undo; /* read again after an undo; NULL: none ran */
 	char *note;       /* why a verdict is failed or error */
 	enum mg_verdict verdict;
+	/* backups: a rows delta's expected change, known once its query
+	 * ran or its backup was taken */
+	int64_t delta;
+	bool delta_known;
 	/* Evidence (issue 10). A failing empty check: the first rows it
 	 * found, as a JSON array of arrays of text (MG_EVIDENCE_SAMPLE_ROWS).
 	 * A record: before and after hold such arrays (MG_EVIDENCE_RECORD_*)
@@ -48,11 +54,20 @@ struct mg_checks {
 	struct mg_check_result *r;       /* one per dir->checks[] */
 	size_t failed;                   /* index of the first failure */
 	bool any_failed;
+	/* backups: more evidence items (backup, restore) that
+	 * mg_checks_json() appends after the checks' own; NULL: none */
+	void (*more_json)(const void *ctx, struct mg_json *w);
+	const void *more_ctx;
 	/* set by the caller when the file ran inside a transaction: a
 	 * record: query that fails after it then runs in a savepoint, so
 	 * that it cannot abort the transaction (PostgreSQL) */
 	bool in_txn;
 };
+
+/* backups: sets the expected delta of each `rows <table> delta ±backup`
+ * check to ± rows (the table as the directives wrote it). */
+void mg_checks_set_backup_rows(struct mg_checks *c, const char *table,
+                               int64_t rows);
 
 /*
  * Before the file runs: the count or fingerprint of every rows and data

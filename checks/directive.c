@@ -151,6 +151,40 @@ static int parse_cols(struct mg_check *c, struct line *l, struct mg_error *err)
 	}
 }
 
+static int read_only_query(struct line *l, const char *p, const char *e,
+                           struct mg_error *err);
+
+/* backups: -(<query>) / +(<query>): the query runs before the file and its
+ * count, with the sign, is the delta. The query ends at the line's last
+ * ')'. */
+static int parse_delta_query(struct mg_check *c, struct line *l,
+                             struct mg_error *err)
+{
+	const char *s = l->p + 1, *e = l->end;
+	int rc;
+
+	while (e > s && e[-1] != ')')
+		e--;
+	if (e <= s)
+		return bad(err, l, "expected ')' after the delta's query");
+	l->p = e;
+	if (!at_end(l))
+		return bad(err, l, "unexpected text after the delta's query");
+	e--; /* the ')' */
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if (e == s)
+		return bad(err, l, "the delta's query is empty");
+	if ((rc = read_only_query(l, s, e, err)) < 0)
+		return rc;
+	if ((c->query = dup_range(s, e)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	c->delta_from = MG_DELTA_QUERY;
+	return 0;
+}
+
 static int parse_delta(struct mg_check *c, struct line *l, struct mg_error *err)
 {
 	const char *s;
@@ -163,12 +197,25 @@ static int parse_delta(struct mg_check *c, struct line *l, struct mg_error *err)
 		return bad(err, l,
 		           "delta needs a signed count such as +1 "
 		           "or -3");
+	/* backups: -backup, -(<query>) and their + forms */
+	if (l->end - s >= 7 && strncmp(s + 1, "backup", 6) == 0 &&
+	    (l->end - s == 7 || !isalnum((unsigned char)s[7]))) {
+		c->delta = *s == '-' ? -1 : 1;
+		c->delta_from = MG_DELTA_BACKUP;
+		l->p = s + 7;
+		return 0;
+	}
+	if (s + 1 < l->end && s[1] == '(') {
+		c->delta = *s == '-' ? -1 : 1;
+		l->p = s + 1;
+		return parse_delta_query(c, l, err);
+	}
 	errno = 0;
 	v = strtoll(s, &e, 10);
 	if (e == s + 1 || errno != 0 || e > l->end)
 		return bad(err, l,
 		           "delta needs a signed count such as +1 "
-		           "or -3");
+		           "or -3, -backup or -(<query>)");
 	c->delta = v;
 	l->p = e;
 	return 0;
@@ -468,6 +515,145 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 	return 0;
 }
 
+/* backups: the predicate of `where`, the rest of the line; one
+ * expression, so no ';' outside quotes. */
+static int parse_where(struct mg_backup_spec *b, struct line *l,
+                       struct mg_error *err)
+{
+	const char *s, *e = l->end, *q;
+
+	skip_ws(l);
+	s = l->p;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if (e == s)
+		return bad(err, l, "'where' needs a predicate");
+	for (q = s; q < e;) {
+		const char *past = skip_quoted(q, e);
+
+		if (past != NULL) {
+			q = past;
+			continue;
+		}
+		if (*q == ';')
+			return bad(err, l,
+			           "a backup's predicate must be one "
+			           "expression: remove the ';'");
+		q++;
+	}
+	if ((b->where = dup_range(s, e)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	l->p = l->end;
+	return 0;
+}
+
+static bool same_table(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+/* `backup: <table> [keep <N>d] [where <predicate>]` and `restore:
+ * <table>`. */
+static int parse_backup(struct mg_directives *d, struct line *l, bool restore,
+                        struct mg_error *err)
+{
+	struct mg_backup_spec **v = restore ? &d->restores : &d->backups;
+	size_t *n = restore ? &d->nrestores : &d->nbackups;
+	struct mg_backup_spec *b, *grown;
+	size_t i;
+	int rc;
+
+	grown = realloc(*v, (*n + 1) * sizeof(**v));
+	if (grown == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	*v = grown;
+	b = &grown[(*n)++];
+	memset(b, 0, sizeof(*b));
+	b->line = l->no;
+	b->keep_days = -1;
+	if ((rc = ident(&b->table, l, true, err)) < 0)
+		return rc;
+	for (i = 0; i + 1 < *n; i++)
+		if (same_table(grown[i].table, b->table))
+			return bad(err, l,
+			           restore ? "a second restore: of the same "
+			                     "table in one file"
+			                   : "a second backup: of the same "
+			                     "table in one file");
+	if (restore) {
+		if (!at_end(l))
+			return bad(err, l,
+			           "unexpected text after the table: "
+			           "restore: takes only a table");
+		return 0;
+	}
+	while (!at_end(l)) {
+		const char *w;
+		size_t wn;
+
+		if (word_is(l, "keep")) {
+			char *e;
+			long days;
+
+			if (b->keep_days >= 0)
+				return bad(err, l, "'keep' given twice");
+			skip_ws(l);
+			errno = 0;
+			days = strtol(l->p, &e, 10);
+			if (!isdigit((unsigned char)*l->p) || e >= l->end ||
+			    *e != 'd' || errno != 0 || days < 0 ||
+			    days > 36500 ||
+			    (e + 1 < l->end && !isspace((unsigned char)e[1])))
+				return bad(err, l,
+				           "'keep' needs a number of days such "
+				           "as 30d");
+			b->keep_days = (int)days;
+			l->p = e + 1;
+		} else if (word_is(l, "where")) {
+			return parse_where(b, l, err);
+		} else {
+			wn = word(l, &w);
+			(void)wn;
+			return bad(err, l,
+			           "unknown word in backup: expected 'keep "
+			           "<N>d' or 'where <predicate>'");
+		}
+	}
+	return 0;
+}
+
+/* backups: a -backup delta needs a backup: (or restore:) of its table in
+ * the same file. */
+static int check_backup_deltas(const struct mg_directives *d,
+                               struct mg_error *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->nchecks; i++) {
+		const struct mg_check *c = &d->checks[i];
+		bool found = false;
+
+		if (c->kind != MG_CHECK_ROWS_DELTA ||
+		    c->delta_from != MG_DELTA_BACKUP)
+			continue;
+		for (j = 0; j < d->nbackups && !found; j++)
+			found = same_table(d->backups[j].table, c->table);
+		for (j = 0; j < d->nrestores && !found; j++)
+			found = same_table(d->restores[j].table, c->table);
+		if (!found) {
+			mg_error_set(err, MG_EINVALID,
+			             "'rows %s delta %cbackup' needs a "
+			             "backup: (or restore:) of %s in this file",
+			             c->table, c->delta < 0 ? '-' : '+',
+			             c->table);
+			if (err != NULL)
+				err->line = c->line;
+			return MG_EINVALID;
+		}
+	}
+	return 0;
+}
+
 /* Handles one line that starts with "--"; not every such line is ours. */
 static int parse_line(struct mg_directives *d, struct line *l,
                       struct mg_error *err)
@@ -494,6 +680,15 @@ static int parse_line(struct mg_directives *d, struct line *l,
 		l->p += 6;
 		return add_check(d, l, false, text, err);
 	}
+	/* backups */
+	if (rest >= 7 && strncmp(l->p, "backup:", 7) == 0) {
+		l->p += 7;
+		return parse_backup(d, l, false, err);
+	}
+	if (rest >= 8 && strncmp(l->p, "restore:", 8) == 0) {
+		l->p += 8;
+		return parse_backup(d, l, true, err);
+	}
 	return 0;
 }
 
@@ -517,6 +712,8 @@ int mg_directives_parse(struct mg_directives *out, const char *text, size_t len,
 			goto cleanup;
 		p = nl ? nl + 1 : end;
 	}
+	if ((rc = check_backup_deltas(&d, err)) < 0)
+		goto cleanup;
 	*out = d;
 	memset(&d, 0, sizeof(d));
 cleanup:
@@ -542,6 +739,14 @@ void mg_directives_dispose(struct mg_directives *d)
 	for (i = 0; i < d->nallow_lock; i++)
 		free(d->allow_lock[i]);
 	free(d->allow_lock);
+	for (i = 0; i < d->nbackups; i++) {
+		free(d->backups[i].table);
+		free(d->backups[i].where);
+	}
+	free(d->backups);
+	for (i = 0; i < d->nrestores; i++)
+		free(d->restores[i].table);
+	free(d->restores);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -29,8 +29,24 @@ struct mg_check {
 	char *table;   /* rows, data: as written, may be schema-qualified */
 	char **cols;   /* data: column names as written */
 	size_t ncols;
-	int64_t delta; /* rows delta */
-	char *query;   /* empty, true, record */
+	int64_t delta; /* rows delta: the number, or the sign (+1/-1) of
+	                  a query's or a backup's count */
+	char *query;   /* empty, true, record; rows delta -(<query>) */
+	/* backups: where a rows delta's number comes from */
+	enum mg_delta_from {
+		MG_DELTA_NUMBER, /* delta <+N|-N> */
+		MG_DELTA_QUERY,  /* -(<query>): its count before the file */
+		MG_DELTA_BACKUP, /* -backup: the rows the backup: saved */
+	} delta_from;
+};
+
+/* backups: `-- backup: <table> [keep <N>d] [where <predicate>]` (up
+ * files) and `-- restore: <table>` (down files). */
+struct mg_backup_spec {
+	unsigned line;
+	char *table; /* as written, may be schema-qualified or quoted */
+	int keep_days; /* -1: kept until pruned by version */
+	char *where;   /* NULL: every row */
 };
 
 struct mg_directives {
@@ -46,6 +62,11 @@ struct mg_directives {
 	size_t nallow_lock;
 	struct mg_check *checks; /* owned */
 	size_t nchecks;
+	/* backups */
+	struct mg_backup_spec *backups; /* backup: lines, owned */
+	size_t nbackups;
+	struct mg_backup_spec *restores; /* restore: lines (table, line) */
+	size_t nrestores;
 };
 
 /*

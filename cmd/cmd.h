@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cmd/opts.h"
 #include "cmd/report.h"
@@ -56,6 +57,13 @@ int read_hex_file(unsigned char *out, size_t len, const char *path,
                   struct mg_error *err);
 int cmd_test(const struct opts *o);
 int cmd_config(const struct opts *o);
+/* backups (cmd/cmd_backup.c) */
+int cmd_restore(const struct opts *o);
+int cmd_backups(const struct opts *o);
+int cmd_prune(const struct opts *o);
+/* "  backup staff: 2 rows saved in ..." for each backup or restore item
+ * of an event's evidence (a JSON array; NULL: none). */
+void print_backup_evidence(FILE *out, const char *checks_json);
 int cmd_plan(const struct opts *o); /* issue 10 */
 
 #endif

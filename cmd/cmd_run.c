@@ -55,6 +55,7 @@ static void print_checks(FILE *out, const struct mg_event *ev)
 		fprintf(out, "  %s\n", mg_buf_cstr(&b));
 	}
 	mg_buf_dispose(&b);
+	print_backup_evidence(out, ev->checks_json); /* backups */
 }
 
 /* "  line 9: UPDATE, 1 row (0 ms)", one line a statement; the first 10

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/backup_catalog.h"
 #include "cmd/cmd.h"
 #include "cmd/safety.h"
 #include "cmd/html.h"
@@ -27,6 +28,23 @@ static int status_exit_code(const size_t counts[])
 	if (counts[MG_STATE_PENDING])
 		return EXIT_PENDING;
 	return EXIT_OK;
+}
+
+/* backups: "backups: 2 kept, 1 expired (migrate prune drops them)" */
+static void say_backups(const struct opts *o, struct mg_conn *conn,
+                        const struct mg_ledger *l)
+{
+	struct mg_catalog cat = { 0 };
+	struct mg_error err = { 0 };
+
+	if (conn->drv->table_info == NULL || l == NULL || !l->exists ||
+	    mg_catalog_load(&cat, conn, o->table, &err) < 0)
+		return;
+	if (cat.n > 0)
+		say(o, "backups: %zu kept, %zu expired%s\n", cat.kept,
+		    cat.expired,
+		    cat.expired > 0 ? " ('migrate prune' drops them)" : "");
+	mg_catalog_dispose(&cat);
 }
 
 int cmd_status(const struct opts *o)
@@ -90,6 +108,7 @@ int cmd_status(const struct opts *o)
 	        counts[MG_STATE_APPLIED], counts[MG_STATE_PENDING],
 	        counts[MG_STATE_FAILED], counts[MG_STATE_DIRTY],
 	        counts[MG_STATE_DRIFTED], counts[MG_STATE_MISSING]);
+	say_backups(o, conn, l); /* backups */
 	code = o->exit_code ? status_exit_code(counts) : EXIT_OK;
 cleanup:
 	mg_buf_dispose(&b);

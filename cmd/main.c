@@ -50,6 +50,15 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan, NEED_DB,
 	  O_PREVIEW | O_OUT | O_FORMAT | O_TO | O_OUT_OF_ORDER, 0, "",
 	  "the plan an approver signs off: files, SQL, live check values" },
+	/* backups */
+	{ "restore", cmd_restore, NEED_DB,
+	  O_TABLE | O_DRY_RUN | O_REASON, 0, "V",
+	  "put back the rows version V's backups saved, and prove it" },
+	{ "backups", cmd_backups, NEED_DB, 0, 0, "",
+	  "list every backup: table, rows, fingerprint, expiry, state" },
+	{ "prune", cmd_prune, NEED_DB, O_DRY_RUN | O_PRUNE_VERSION | O_REASON,
+	  0, "",
+	  "drop expired backups (or version V's), a ledger event each" },
 	{ "keygen", cmd_keygen, 0, O_OUT, O_OUT, "",
 	  "create an Ed25519 key pair for signing ledger rows" },
 	{ "config", cmd_config, 0, 0, 0, "",
@@ -140,6 +149,7 @@ int main(int argc, char **argv)
 
 	no_core_dumps();
 	o.to = -1;
+	o.prune_version = -1;
 	o.lock_timeout = -1; /* unset: the config or the default decides */
 	o.retries = -1;
 	if ((rc = parse_options(&o, argc, argv)) != 0)

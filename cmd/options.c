@@ -33,6 +33,9 @@ struct option {
 	const char *arg;  /* the value's placeholder in the help: "URL" */
 	unsigned bit;     /* O_*; 0: a global option */
 	const char *help; /* one line */
+	/* the only command it is for, where a global option has the same
+	 * name (prune --version V, global --version); NULL: any */
+	const char *only;
 };
 
 /* The field's offset; comparing pointers of two types does not compile
@@ -42,26 +45,27 @@ struct option {
 	 0 * sizeof(&((struct opts *)0)->field == (type *)0))
 #define OPT_BOOL(s, l, field, bit, help)                                       \
 	{                                                                      \
-		l, s, K_BOOL, DEST(bool, field), 0, 0, NULL, NULL, bit, help   \
+		l, s, K_BOOL, DEST(bool, field), 0, 0, NULL, NULL, bit, help,  \
+		        NULL                                                   \
 	}
 #define OPT_STRING(s, l, field, arg, bit, help)                                \
 	{                                                                      \
 		l, s, K_STRING, DEST(const char *, field), 0, 0, NULL, arg,    \
-		        bit, help                                              \
+		        bit, help, NULL                                        \
 	}
 #define OPT_INT(s, l, field, min, max, what, arg, bit, help)                   \
 	{                                                                      \
 		l, s, K_INT, DEST(int64_t, field), min, max, what, arg, bit,   \
-		        help                                                   \
+		        help, NULL                                             \
 	}
 #define OPT_SECONDS(s, l, field, arg, bit, help)                               \
 	{                                                                      \
 		l, s, K_SECONDS, DEST(int64_t, field), 0, 0, NULL, arg, bit,   \
-		        help                                                   \
+		        help, NULL                                             \
 	}
 #define OPT_FLAG(s, l, kind, help)                                             \
 	{                                                                      \
-		l, s, kind, 0, 0, 0, NULL, NULL, 0, help                       \
+		l, s, kind, 0, 0, 0, NULL, NULL, 0, help, NULL                 \
 	}
 
 static const struct option options[] = {
@@ -136,19 +140,34 @@ static const struct option options[] = {
 	         "rehearse in a rolled-back transaction (not MySQL)"),
 	OPT_STRING(0, "plan", plan_file, "FILE", O_PLAN,
 	           "run only if FILE (from 'migrate plan') still holds"),
+	/* backups */
+	{ "version", 0, K_INT, DEST(int64_t, prune_version), 0, INT64_MAX,
+	  "a version number", "V", O_PRUNE_VERSION,
+	  "prune: that version's backups, expired or not", "prune" },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const struct option *find_long(const char *name, size_t len)
+/* `command` (NULL: not seen yet) picks a command's own option over a
+ * global one of the same name. */
+static const struct option *find_long(const char *name, size_t len,
+                                      const char *command)
 {
+	const struct option *found = NULL;
 	size_t k;
 
-	for (k = 0; k < NOPTIONS; k++)
-		if (strlen(options[k].lng) == len &&
-		    strncmp(options[k].lng, name, len) == 0)
-			return &options[k];
-	return NULL;
+	for (k = 0; k < NOPTIONS; k++) {
+		const struct option *opt = &options[k];
+
+		if (strlen(opt->lng) != len || strncmp(opt->lng, name, len))
+			continue;
+		if (opt->only == NULL && found == NULL)
+			found = opt;
+		else if (opt->only != NULL && command != NULL &&
+		         strcmp(opt->only, command) == 0)
+			found = opt;
+	}
+	return found;
 }
 
 static const struct option *find_short(char c)
@@ -268,8 +287,9 @@ int parse_options(struct opts *o, int argc, char **argv)
 		}
 		if (a[1] == '-') { /* --name, --name=value */
 			eq = strchr(a + 2, '=');
-			opt = find_long(a + 2, eq ? (size_t)(eq - a - 2)
-			                          : strlen(a + 2));
+			opt = find_long(a + 2,
+			                eq ? (size_t)(eq - a - 2) : strlen(a + 2),
+			                o->command);
 			val = eq ? eq + 1 : NULL;
 		} else { /* -x, -xVALUE */
 			opt = find_short(a[1]);

@@ -32,8 +32,10 @@ enum {
 	O_TABLE = 1u << 15,
 	O_SHOW_SQL = 1u << 16,
 	/* production safety: migrate test --locks [--strict] */
-	O_LOCKS = 1u << 17,
-	O_STRICT = 1u << 18,
+	O_LOCKS = 1u << 20,
+	O_STRICT = 1u << 21,
+	/* backups */
+	O_PRUNE_VERSION = 1u << 17,
 	/* issue 10: preview and plans */
 	O_PREVIEW = 1u << 24,
 	O_PLAN = 1u << 25,

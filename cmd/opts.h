@@ -44,7 +44,8 @@ struct opts {
 	const char *checkpoint; /* ledger: write it; verify: check it */
 	const char *env;         /* --env NAME: a [env NAME] section */
 	const char *from;        /* baseline --from TOOL */
-	const char *from_table;  /* baseline --table NAME */
+	const char *from_table;  /* baseline --table NAME; restore --table T */
+	int64_t prune_version;   /* backups: prune --version V; -1: unset */
 	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
 	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
 	const struct config *config; /* where each setting came from */

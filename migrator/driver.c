@@ -158,3 +158,31 @@ void mg_conn_scrub(struct mg_conn *conn, char *text, size_t size)
 	if (conn != NULL && conn->drv->secret != NULL && text != NULL)
 		mg_scrub(text, size, conn->drv->secret(conn));
 }
+
+/* backups */
+void mg_table_info_dispose(struct mg_table_info *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++)
+		free(t->cols[i]);
+	for (i = 0; i < t->nkey; i++)
+		free(t->key[i]);
+	free(t->cols);
+	free(t->key);
+	memset(t, 0, sizeof(*t));
+}
+
+int mg_table_info_add(char ***v, size_t *n, const char *name,
+                      struct mg_error *err)
+{
+	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (grown == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	*v = grown;
+	if ((grown[*n] = strdup(name)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	(*n)++;
+	return 0;
+}

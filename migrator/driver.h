@@ -60,6 +60,24 @@ struct mg_conn {
 	void *notice_ctx;
 };
 
+/* backups: a table's columns and the key that restore matches rows by;
+ * names as the database spells them (unquoted), in table / key order. */
+struct mg_table_info {
+	char **cols;
+	size_t ncols;
+	char **key; /* the primary key, else a unique key over non-null
+	               columns; nkey 0: the table has neither */
+	size_t nkey;
+	/* every column's type suits fingerprint2_sql (set by drivers that
+	 * have it) */
+	bool fast_fp;
+};
+
+void mg_table_info_dispose(struct mg_table_info *t);
+/* Appends a copy of name to v (cols or key); MG_ENOMEM. */
+int mg_table_info_add(char ***v, size_t *n, const char *name,
+                      struct mg_error *err);
+
 /* A query's result, every value as text; NULL for SQL NULL. */
 struct mg_rows {
 	size_t nrows, ncols;
@@ -330,6 +348,34 @@ struct mg_driver {
 	                                   const struct mg_lock_step *step),
 	                     void *ctx, struct mg_error *err);
 	const char *lock_report_none;
+
+	/*
+	 * backups (MIGRATING.md, "Backups")
+	 *
+	 * table_info: the columns of `table` (as a directive wrote it:
+	 * maybe schema-qualified, quoted, any case) and its key. MG_ENOTFOUND
+	 * when there is no such table, without disturbing the open
+	 * transaction (PostgreSQL: no failed statement in it).
+	 */
+	int (*table_info)(struct mg_table_info *out, struct mg_conn *conn,
+	                  const char *table, struct mg_error *err);
+	/*
+	 * Appends an UPDATE that sets, on each row of `target` whose key
+	 * columns equal a row of `source`'s, the `set` columns to that
+	 * row's values. Every name comes quoted for this database.
+	 */
+	void (*update_from_sql)(struct mg_buf *out, const char *target,
+	                        const char *source, const char *const *set,
+	                        size_t nset, const char *const *key,
+	                        size_t nkey);
+	/*
+	 * The backups' faster fingerprint, format "fp2": the promises of
+	 * fingerprint_sql, but each value hashed by its type instead of
+	 * formatted as text. Used for tables whose table_info set fast_fp.
+	 * NULL: backups use fingerprint_sql (format "fp1").
+	 */
+	void (*fingerprint2_sql)(struct mg_buf *out, const char *table,
+	                         const char *const *cols, size_t ncols);
 };
 
 /* A statement of a lock rehearsal (lock_rehearse()). */

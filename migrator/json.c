@@ -383,3 +383,16 @@ bool mg_json_object_int(const struct mg_json_value *v, const char *key,
 	*out = (int64_t)json_integer_value(x);
 	return true;
 }
+
+/* backups */
+const char *mg_json_string_value(const struct mg_json_value *v)
+{
+	return json_is_string((const json_t *)v)
+	               ? json_string_value((const json_t *)v)
+	               : NULL;
+}
+
+bool mg_json_is_true(const struct mg_json_value *v)
+{
+	return v != NULL && json_is_true((const json_t *)v);
+}

@@ -114,5 +114,9 @@ const struct mg_json_value *mg_json_object_get(const struct mg_json_value *v,
 /* The integer member `key` of v into *out; false when there is none. */
 bool mg_json_object_int(const struct mg_json_value *v, const char *key,
                         int64_t *out);
+/* backups: whether v is JSON true. */
+bool mg_json_is_true(const struct mg_json_value *v);
+/* backups: lends the text of a string value, or NULL. */
+const char *mg_json_string_value(const struct mg_json_value *v);
 
 #endif

@@ -50,6 +50,8 @@ const char *mg_direction_name(enum mg_direction d)
 		[MG_DIR_BASELINE] = "baseline",
 		[MG_DIR_REPAIR] = "repair",
 		[MG_DIR_ROUNDTRIP] = "roundtrip",
+		[MG_DIR_RESTORE] = "restore",
+		[MG_DIR_PRUNE] = "prune",
 	};
 
 	return names[d];
@@ -213,13 +215,17 @@ int mg_ledger_load(struct mg_ledger **out, struct mg_conn *conn,
 	add_columns(&sql, drv);
 	mg_buf_addf(&sql, " FROM %s", t);
 	/* a version's latest event says failed/dirty, its latest 'ok' one
-	 * whether it is applied; the row with the highest id is among them */
+	 * whether it is applied, counting only the directions that change
+	 * a version's state (restore and prune events do not); the row with
+	 * the highest id is read too: refresh goes on from it */
 	if (!full)
 		mg_buf_addf(&sql,
-		            " WHERE id IN (SELECT max(id) FROM %s GROUP "
-		            "BY version) OR id IN (SELECT max(id) FROM "
-		            "%s WHERE status = 'ok' GROUP BY version)",
-		            t, t);
+		            " WHERE id IN (SELECT max(id) FROM %s WHERE %s "
+		            "GROUP BY version) OR id IN (SELECT max(id) FROM "
+		            "%s WHERE status = 'ok' AND %s GROUP BY version) "
+		            "OR id = (SELECT max(id) FROM %s)",
+		            t, MG_LEDGER_STATE_DIRECTIONS, t,
+		            MG_LEDGER_STATE_DIRECTIONS, t);
 	mg_buf_add(&sql, " ORDER BY id");
 	if ((rc = mg_buf_check(&tq, err)) < 0 ||
 	    (rc = mg_buf_check(&sql, err)) < 0)
@@ -615,4 +621,17 @@ size_t mg_ledger_verify(
 		prev = eh ? eh : "";
 	}
 	return v.n;
+}
+
+bool mg_ledger_row_changes_state(const struct mg_ledger_row *row)
+{
+	static const char *const dirs[] = { "up", "down", "baseline",
+		                            "repair" };
+	const char *d = row->f[MG_LF_DIRECTION];
+	size_t i;
+
+	for (i = 0; d != NULL && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (strcmp(d, dirs[i]) == 0)
+			return true;
+	return false;
 }

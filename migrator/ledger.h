@@ -19,7 +19,7 @@ enum mg_lf {
 	MG_LF_ID,
 	MG_LF_VERSION,
 	MG_LF_NAME,
-	MG_LF_DIRECTION, /* up, down, baseline, repair */
+	MG_LF_DIRECTION, /* up, down, baseline, repair, restore, prune */
 	MG_LF_STATUS,    /* ok, failed, dirty, rolled_back */
 	MG_LF_UP_CHECKSUM,
 	MG_LF_DOWN_CHECKSUM,
@@ -61,7 +61,15 @@ enum mg_direction {
 	MG_DIR_BASELINE,
 	MG_DIR_REPAIR,
 	MG_DIR_ROUNDTRIP,
+	/* backups: events that never change a version's state */
+	MG_DIR_RESTORE,
+	MG_DIR_PRUNE,
 };
+
+/* SQL: the directions whose events make a version's state (SPEC.md,
+ * "Ledger"); restore and prune events never change it. */
+#define MG_LEDGER_STATE_DIRECTIONS                                            \
+	"direction IN ('up', 'down', 'baseline', 'repair')"
 
 /* The names the ledger and the JSON events use; lend static strings. */
 const char *mg_outcome_name(enum mg_outcome o);
@@ -74,6 +82,9 @@ struct mg_ledger_row {
 	int64_t id, version;  /* parsed from f[] */
 	bool failed;          /* a set ran out of memory */
 };
+
+/* Whether a row's direction is one of MG_LEDGER_STATE_DIRECTIONS. */
+bool mg_ledger_row_changes_state(const struct mg_ledger_row *row);
 
 struct mg_ledger {
 	char *name;                 /* as the user gave it */

@@ -93,7 +93,11 @@ int mg_status_build(struct mg_status *out, const struct mg_source *src,
 	}
 	for (i = 0; ledger != NULL && i < ledger->n; i++) {
 		const struct mg_ledger_row *row = &ledger->rows[i];
-		struct mg_status_entry *e = find(&st, src->n, row->version);
+		struct mg_status_entry *e;
+
+		if (!mg_ledger_row_changes_state(row))
+			continue; /* restore, prune */
+		e = find(&st, src->n, row->version);
 
 		if (e == NULL) { /* in the ledger only: files deleted */
 			e = &st.v[st.n++];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/backup.h"
 #include "checks/check.h"
 #include "checks/evidence.h"
 #include "migrator/buf.h"
@@ -16,6 +17,7 @@
 #include "migrator/ledger.h"
 #include "migrator/safety.h"
 #include "migrator/source.h"
+#include "rollback/restore.h"
 #include "rollback/undo.h"
 
 /* The runner's lock name, and the 64-bit key derived from it: the ledger
@@ -134,6 +136,8 @@ struct outcome {
 	struct mg_script_result res;
 	struct mg_evidence ev; /* each statement (issue 10) */
 	struct mg_checks cs;
+	struct mg_backups bk;   /* backups: an up file's backup: lines */
+	struct mg_restores rs;  /* backups: a down file's restore: lines */
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
 	int64_t t0, t1;
@@ -190,6 +194,72 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 }
 
 /*
+ * backups: before an up file's SQL, its backup: lines (the copies, inside
+ * the file's transaction where it has one); before a down file's, the
+ * refusal of a restore: that cannot work. Their evidence joins the
+ * checks'. Fills o->stop and o->err on failure.
+ */
+static int backups_before(struct mg_runner *r, const struct mg_migration *m,
+                          enum mg_direction dir, struct outcome *o)
+{
+	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
+		                     m->version, o->started, !o->no_txn };
+	size_t i;
+	int rc;
+
+	if (f->dir.nbackups == 0 && f->dir.nrestores == 0)
+		return 0;
+	if (dir == MG_DIR_UP) {
+		rc = mg_backups_take(&o->bk, r->conn, &ctx, &f->dir, false,
+		                     &o->err);
+		o->cs.more_json = mg_backups_json;
+		o->cs.more_ctx = &o->bk;
+		for (i = 0; rc == 0 && i < o->bk.n; i++)
+			mg_checks_set_backup_rows(&o->cs, o->bk.v[i].table,
+			                          o->bk.v[i].rows);
+	} else {
+		rc = mg_restores_prepare(&o->rs, r->conn, r->table, m->version,
+		                         &f->dir, &o->err);
+		o->cs.more_json = mg_restores_json;
+		o->cs.more_ctx = &o->rs;
+	}
+	if (rc < 0) {
+		o->stop = rc == MG_EINVALID ? STOP_CHECK_INVALID : STOP_SQL;
+		mg_error_locate(&o->err, f->path, o->err.line);
+	}
+	return rc;
+}
+
+/* backups: after a down file's SQL, its restore: lines, proven; a proof
+ * that fails is a failed check (rolled back, or dirty). */
+static int restores_after(struct mg_runner *r, enum mg_direction dir,
+                          struct outcome *o)
+{
+	const char *path = NULL;
+	size_t i;
+	int rc;
+
+	if (dir != MG_DIR_DOWN || o->rs.n == 0)
+		return 0;
+	if ((rc = mg_restores_run(&o->rs, r->conn, &o->err)) == 0) {
+		for (i = 0; i < o->rs.n; i++)
+			mg_checks_set_backup_rows(&o->cs, o->rs.v[i].table,
+			                          o->rs.v[i].rows);
+		return 0;
+	}
+	for (i = 0; i < r->src->n && path == NULL; i++)
+		if (r->src->v[i].version == o->rs.v[0].version)
+			path = r->src->v[i].down.path;
+	o->stop = rc == MG_ECHECK ? STOP_POST_FAILED : STOP_SQL;
+	mg_error_locate(&o->err, path, o->err.line);
+	if (rc == MG_ECHECK && !o->no_txn)
+		mg_error_detail(&o->err, "the transaction was rolled back: "
+		                         "nothing changed");
+	return rc;
+}
+
+/*
  * Runs the file between its checks; fills o->stop and o->err. Returns
  * MG_ENOMEM only: every other failure is an outcome to record.
  */
@@ -211,11 +281,17 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 	} else if (o->cs.any_failed) {
 		o->stop = STOP_PRE_FAILED;
 		check_error(&o->err, &o->cs, f->path);
+	} else if ((rc = backups_before(r, m, dir, o)) < 0) {
+		if (rc == MG_ENOMEM)
+			return rc;
 	} else if (drv->exec_script(r->conn, f->text, f->len,
 	                            o->no_txn ? MG_SCRIPT_NO_TXN : 0,
 	                            &o->ev.hooks, &o->res, &o->err) < 0) {
 		o->stop = STOP_SQL;
 		mg_error_locate(&o->err, f->path, o->res.line);
+	} else if ((rc = restores_after(r, dir, o)) < 0) {
+		if (rc == MG_ENOMEM)
+			return rc;
 	} else if (mg_checks_after(&o->cs, r->conn, &o->err) < 0) {
 		o->stop = STOP_AFTER_ERROR;
 	} else if (o->cs.any_failed) {
@@ -519,6 +595,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 	r->applied++;
 cleanup:
 	mg_checks_dispose(&o.cs);
+	mg_backups_dispose(&o.bk);
+	mg_restores_dispose(&o.rs);
 	return rc;
 }
 
@@ -541,6 +619,8 @@ int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
 	}
 cleanup:
 	mg_checks_dispose(&o.cs);
+	mg_backups_dispose(&o.bk);
+	mg_restores_dispose(&o.rs);
 	return rc;
 }
 
@@ -558,6 +638,7 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 {
 	const struct mg_file *file = up ? &m->up : &m->down;
 	struct mg_checks cs = { 0 };
+	struct mg_backups bk = { 0 };
 	struct mg_buf json = MG_BUF_INIT;
 	struct mg_error cerr = { 0 };
 	struct mg_event ev = { 0 };
@@ -572,12 +653,31 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 		ev.err = &cerr;
 	else
 		ev.checks = &cs;
+	/* backups: how many rows each backup: would save */
+	if (up && ev.err == NULL && file->dir.nbackups > 0) {
+		char now[32];
+		struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
+			                     m->version, now, !ev.no_transaction };
+
+		mg_ledger_now(now, NULL);
+		size_t i;
+
+		if (mg_backups_take(&bk, conn, &ctx, &file->dir, true, &cerr) <
+		    0)
+			ev.err = &cerr;
+		for (i = 0; ev.err == NULL && i < bk.n; i++)
+			mg_checks_set_backup_rows(&cs, bk.v[i].table,
+			                          bk.v[i].rows);
+		cs.more_json = mg_backups_json;
+		cs.more_ctx = &bk;
+	}
 	mg_checks_json(&cs, &json);
 	ev.checks_json = mg_buf_cstr(&json);
 	ev.no_transaction = outside_txn(r, file);
 	ev.dry_run = true;
 	mg_runner_emit(r, &ev);
 	mg_checks_dispose(&cs);
+	mg_backups_dispose(&bk);
 	mg_buf_dispose(&json);
 }
 
@@ -695,6 +795,12 @@ static int plan(struct mg_plan *out, struct mg_runner *r, struct run_spec *s,
 		    (rc = check_file(r, &m->down, err)) < 0)
 			break;
 	}
+	/* backups: what cannot work is refused before any file runs (in
+	 * migrate test, a restore: needs the backup its own up takes) */
+	if (rc == 0)
+		rc = mg_backup_precheck(r->conn, r->table, out,
+		                        s->up || s->both, !s->up && !s->both,
+		                        err);
 	if (rc < 0)
 		mg_plan_dispose(out);
 	return rc;
@@ -932,6 +1038,47 @@ int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
 	mg_ledger_row_set(&row, MG_LF_ERROR, error);
 	scrub_row(r, &row);
 	rc = append_alone(r, &row, err);
+	mg_ledger_row_dispose(&row);
+	return rc;
+}
+
+int mg_runner_append_event(struct mg_runner *r, int64_t version,
+                           const char *name, enum mg_direction dir,
+                           enum mg_outcome status, const char *checks_json,
+                           const char *error, bool alone,
+                           struct mg_error *err)
+{
+	const struct mg_migration *m = NULL;
+	struct mg_ledger_row row;
+	char now[32];
+	size_t i;
+	int rc;
+
+	for (i = 0; r->src != NULL && i < r->src->n; i++)
+		if (r->src->v[i].version == version)
+			m = &r->src->v[i];
+	mg_ledger_now(now, NULL);
+	row_init(&row, r, m, version, name ? name : m ? m->name : "", dir,
+	         status);
+	row_times(&row, now, now, 0);
+	mg_ledger_row_set(&row, MG_LF_CHECKS, checks_json ? checks_json : "[]");
+	mg_ledger_row_set(&row, MG_LF_ERROR, error);
+	mg_ledger_row_set(&row, MG_LF_REASON,
+	                  r->reason != NULL && *r->reason ? r->reason : NULL);
+	scrub_row(r, &row);
+	if ((rc = mg_ledger_row_check(&row, err)) < 0)
+		goto cleanup;
+	if (alone && (rc = r->conn->drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		goto cleanup;
+	/* without a run lock (SQLite) the transaction is the lock: read
+	 * the tail inside it */
+	if ((rc = reload(r, err)) < 0 ||
+	    (rc = mg_ledger_append(r->ledger, r->conn, &row, r->sign_key,
+	                           MG_Q_COMMIT, err)) < 0)
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+cleanup:
+	if (rc < 0 && !alone)
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	mg_ledger_row_dispose(&row);
 	return rc;
 }

@@ -144,6 +144,18 @@ int mg_runner_txn_end(struct mg_runner *r, enum mg_txn op,
 int mg_runner_record(struct mg_runner *r, const struct mg_migration *m,
                      enum mg_direction dir, enum mg_outcome status,
                      const char *error, struct mg_error *err);
+/*
+ * backups: appends a row that no file run produced (restore, prune) about
+ * `version`, with its evidence (`checks_json`, a JSON array), r->reason
+ * and `error` (may be NULL). `alone`: in a transaction of its own; else
+ * in the open one, which it commits (or rolls back on failure).
+ */
+int mg_runner_append_event(struct mg_runner *r, int64_t version,
+                           const char *name, enum mg_direction dir,
+                           enum mg_outcome status, const char *checks_json,
+                           const char *error, bool alone,
+                           struct mg_error *err);
+
 /* Hands ev to the caller's callback, if any. */
 void mg_runner_emit(struct mg_runner *r, const struct mg_event *ev);
 

@@ -265,6 +265,13 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 		               "%s: migrate:irreversible belongs in the up "
 		               "file",
 		               path);
+	/* backups: taken before an up file, put back after a down file */
+	if (!is_up && slot->dir.nbackups > 0)
+		return problem(pr, "%s:%u: backup: belongs in the up file",
+		               path, slot->dir.backups[0].line);
+	if (is_up && slot->dir.nrestores > 0)
+		return problem(pr, "%s:%u: restore: belongs in the down file",
+		               path, slot->dir.restores[0].line);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "rollback/schema.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,14 +14,59 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void hash(struct mg_schema *s)
+{
+	crypto_generichash_state h;
+	unsigned char bin[32];
+	size_t i;
+
+	crypto_generichash_init(&h, NULL, 0, sizeof(bin));
+	for (i = 0; i < s->n; i++)
+		crypto_generichash_update(&h, (const unsigned char *)s->items[i],
+		                          strlen(s->items[i]) + 1);
+	crypto_generichash_final(&h, bin, sizeof(bin));
+	sodium_bin2hex(s->hash, sizeof(s->hash), bin, sizeof(bin));
+}
+
+/* Whether an item ("kind name: definition") is about a table named
+ * prefix...: its name, or a part of it after a '.', starts so. */
+static bool about(const char *item, const char *prefix)
+{
+	const char *name = strchr(item, ' '), *end, *p;
+	size_t n = strlen(prefix);
+
+	if (name == NULL)
+		return false;
+	name++;
+	if ((end = strstr(name, ": ")) == NULL)
+		end = name + strlen(name);
+	for (p = name; p < end; p++)
+		if ((p == name || p[-1] == '.') && (size_t)(end - p) >= n &&
+		    strncmp(p, prefix, n) == 0)
+			return true;
+	return false;
+}
+
+void mg_schema_forget(struct mg_schema *s, const char *prefix)
+{
+	size_t i, keep = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (about(s->items[i], prefix))
+			free(s->items[i]);
+		else
+			s->items[keep++] = s->items[i];
+	}
+	s->n = keep;
+	hash(s);
+}
+
 int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
                    struct mg_error *err)
 {
 	struct mg_buf sql = MG_BUF_INIT, line = MG_BUF_INIT;
 	struct mg_schema s = { 0 };
 	struct mg_rows *r = NULL;
-	crypto_generichash_state h;
-	unsigned char bin[32];
 	size_t i;
 	int rc;
 
@@ -47,12 +93,7 @@ int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
 	}
 	if (s.n > 0)
 		qsort(s.items, s.n, sizeof(*s.items), cmp_str);
-	crypto_generichash_init(&h, NULL, 0, sizeof(bin));
-	for (i = 0; i < s.n; i++)
-		crypto_generichash_update(&h, (const unsigned char *)s.items[i],
-		                          strlen(s.items[i]) + 1);
-	crypto_generichash_final(&h, bin, sizeof(bin));
-	sodium_bin2hex(s.hash, sizeof(s.hash), bin, sizeof(bin));
+	hash(&s);
 	*out = s;
 	memset(&s, 0, sizeof(s));
 cleanup:

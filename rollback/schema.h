@@ -27,5 +27,9 @@ int mg_schema_read(struct mg_schema *out, struct mg_conn *conn,
 void mg_schema_diff(struct mg_buf *out, const struct mg_schema *before,
                     const struct mg_schema *after);
 void mg_schema_dispose(struct mg_schema *s);
+/* backups: drops the items about tables whose name starts with `prefix`
+ * (the backup tables migrate manages: "<ledger>_bk_"), in any schema, and
+ * hashes the rest again. */
+void mg_schema_forget(struct mg_schema *s, const char *prefix);
 
 #endif

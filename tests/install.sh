@@ -128,9 +128,9 @@ printf 'dir = m\n[env staging]\nx = 1\n  [env  prod ] # live\n[other]\n' \
 printf '[env other-conf]\n' >tree/other.conf
 expect "migrate u" up
 expect "migrate d" down
-expect "migrate help re" repair
+expect "migrate help rep" repair
 expect "migrate -d x.db --json ve" verify
-expect "migrate --dir tree/mig ba" baseline
+expect "migrate --dir tree/mig bas" baseline
 expect "migrate up --a" --allow-out-of-order
 expect "migrate down --a" --all --allow-changed-down
 expect "migrate --lock-timeout 5 down --ste" --steps
@@ -167,7 +167,7 @@ done
 zpty -d z
 EOF
 screen=$(timeout 60 zsh -f ztab.zsh "$(dirname "$zshc")" \
-	"migrate up --al" "migrate -d x --json ba" "migrate help re" \
+	"migrate up --al" "migrate -d x --json bas" "migrate help rep" \
 	"migrate --lock-timeout 3 down --ste" "migrate --dir tree/m" \
 	"migrate keygen --out tree/k" "migrate up --env st" \
 	"migrate --config tree/other.conf up --env o" \

@@ -19,6 +19,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
 
@@ -1163,4 +1164,7 @@ const struct mg_driver mg_driver_mysql = {
 	        "and their metadata locks are visible only with "
 	        "performance_schema on: review ALTER TABLE statements by "
 	        "hand (ALGORITHM=INSTANT or INPLACE, LOCK=NONE)",
+	/* backups */
+	.table_info = mg_my_table_info,
+	.update_from_sql = mg_my_update_join_sql,
 };

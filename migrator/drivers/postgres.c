@@ -21,6 +21,7 @@
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
 
@@ -1761,4 +1762,8 @@ const struct mg_driver mg_driver_postgres = {
 	.ping = pg_ping,
 	.lock_rehearse = pg_lock_rehearse,
 	.abort = pg_abort,
+	/* backups */
+	.table_info = mg_pg_table_info,
+	.update_from_sql = mg_update_from_sql,
+	.fingerprint2_sql = mg_pg_fingerprint2_sql,
 };

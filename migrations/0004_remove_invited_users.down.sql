@@ -1,0 +1,2 @@
+-- restore: users
+-- check: rows users delta +backup

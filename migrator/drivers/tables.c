@@ -1,0 +1,352 @@
+#include "migrator/drivers/tables.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrator/buf.h"
+#include "migrator/driver.h"
+#include "migrator/error.h"
+
+/* One part of a written name: quoted ("", ``) or bare; *p moves past it. */
+static int ident_part(char **out, const char **p, struct mg_error *err)
+{
+	struct mg_buf b = MG_BUF_INIT;
+	const char *s = *p;
+
+	if (*s == '"' || *s == '`') {
+		char q = *s++;
+
+		for (;;) {
+			if (*s == '\0') {
+				mg_buf_dispose(&b);
+				return mg_error_set(err, MG_EINVALID,
+				                    "unterminated quoted name");
+			}
+			if (*s == q && s[1] == q) {
+				mg_buf_addc(&b, q);
+				s += 2;
+			} else if (*s == q) {
+				s++;
+				break;
+			} else {
+				mg_buf_addc(&b, *s++);
+			}
+		}
+	} else {
+		while (*s != '\0' && *s != '.')
+			mg_buf_addc(&b, *s++);
+	}
+	*p = s;
+	if (mg_buf_check(&b, err) < 0)
+		return MG_ENOMEM;
+	*out = mg_buf_detach(&b);
+	if (*out == NULL && (*out = strdup("")) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+int mg_ident_split(char **schema, char **name, const char *written,
+                   struct mg_error *err)
+{
+	const char *p = written;
+	char *first = NULL;
+	int rc;
+
+	*schema = *name = NULL;
+	if ((rc = ident_part(&first, &p, err)) < 0)
+		return rc;
+	if (*p != '.') {
+		*name = first;
+		return 0;
+	}
+	p++;
+	if ((rc = ident_part(name, &p, err)) < 0) {
+		free(first);
+		return rc;
+	}
+	*schema = first;
+	return 0;
+}
+
+/*
+ * Picks the key from rows of (index, column, nullable "1"/"0", primary
+ * "1"/"0") ordered by index and position: the primary key, else the
+ * unique index with the fewest columns, all of them NOT NULL.
+ */
+static int pick_key(struct mg_table_info *t, const struct mg_rows *r,
+                    struct mg_error *err)
+{
+	size_t i, best = SIZE_MAX, best_n = 0;
+	bool best_primary = false;
+	int rc;
+
+	for (i = 0; i < r->nrows;) {
+		const char *idx = mg_rows_get(r, i, 0);
+		size_t j = i, n = 0;
+		bool ok = true, primary = false;
+
+		while (j < r->nrows && strcmp(mg_rows_get(r, j, 0), idx) == 0) {
+			const char *nullable = mg_rows_get(r, j, 2);
+			const char *prim = mg_rows_get(r, j, 3);
+
+			if (nullable != NULL && strcmp(nullable, "1") == 0)
+				ok = false;
+			if (prim != NULL && strcmp(prim, "1") == 0)
+				primary = true;
+			n++;
+			j++;
+		}
+		if (ok && (best == SIZE_MAX || (primary && !best_primary) ||
+		           (primary == best_primary && n < best_n))) {
+			best = i;
+			best_n = n;
+			best_primary = primary;
+		}
+		i = j;
+	}
+	for (i = 0; best != SIZE_MAX && i < best_n; i++)
+		if ((rc = mg_table_info_add(&t->key, &t->nkey,
+		                            mg_rows_get(r, best + i, 1), err)) < 0)
+			return rc;
+	return 0;
+}
+
+static int add_cols(struct mg_table_info *t, const struct mg_rows *r,
+                    struct mg_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->nrows; i++)
+		if ((rc = mg_table_info_add(&t->cols, &t->ncols,
+		                            mg_rows_get(r, i, 0), err)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Runs the columns query, then the key query, with the same params. */
+static int info(struct mg_table_info *out, struct mg_conn *conn,
+                const char *table, const char *cols_sql, const char *key_sql,
+                const char *fast_sql, const char *const *params,
+                size_t nparams, struct mg_error *err)
+{
+	struct mg_table_info t = { 0 };
+	struct mg_rows *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = conn->drv->query(&r, conn, cols_sql, params, nparams, 0,
+	                           err)) < 0)
+		goto cleanup;
+	if (r->nrows == 0) {
+		rc = mg_error_set(err, MG_ENOTFOUND, "no table %s", table);
+		goto cleanup;
+	}
+	if ((rc = add_cols(&t, r, err)) < 0)
+		goto cleanup;
+	mg_rows_free(r);
+	r = NULL;
+	if ((rc = conn->drv->query(&r, conn, key_sql, params, nparams, 0,
+	                           err)) < 0 ||
+	    (rc = pick_key(&t, r, err)) < 0)
+		goto cleanup;
+	if (fast_sql != NULL) {
+		mg_rows_free(r);
+		r = NULL;
+		if ((rc = conn->drv->query(&r, conn, fast_sql, params, nparams,
+		                           0, err)) < 0)
+			goto cleanup;
+		t.fast_fp = r->nrows == 1 && mg_rows_get(r, 0, 0) != NULL &&
+		            strcmp(mg_rows_get(r, 0, 0), "t") == 0;
+	}
+	*out = t;
+	memset(&t, 0, sizeof(t));
+cleanup:
+	mg_rows_free(r);
+	mg_table_info_dispose(&t);
+	return rc;
+}
+
+int mg_pg_table_info(struct mg_table_info *out, struct mg_conn *conn,
+                     const char *table, struct mg_error *err)
+{
+	const char *params[] = { table };
+
+	/* to_regclass() resolves the name as SQL would (search_path,
+	 * quotes, case) and gives NULL, not an error, when there is none */
+	return info(out, conn, table,
+	            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = "
+	            "to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped "
+	            "ORDER BY a.attnum",
+	            "SELECT c.relname, a.attname, "
+	            "CASE WHEN a.attnotnull THEN '0' ELSE '1' END, "
+	            "CASE WHEN i.indisprimary THEN '1' ELSE '0' END "
+	            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+	            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH "
+	            "ORDINALITY AS u(n, o) JOIN pg_attribute a ON a.attrelid = "
+	            "i.indrelid AND a.attnum = u.n WHERE i.indrelid = "
+	            "to_regclass(?) AND i.indisunique AND i.indpred IS NULL "
+	            "AND i.indexprs IS NULL AND u.o <= i.indnkeyatts "
+	            "ORDER BY c.relname, u.o",
+	            /* fp2: the base types whose extended hash functions
+	             * hash_record_extended() finds (no json, no domains) */
+	            "SELECT bool_and(t.typtype = 'b' AND t.typname IN ('int2', "
+	            "'int4', 'int8', 'text', 'varchar', 'bpchar', 'bool', "
+	            "'date', 'timestamp', 'timestamptz', 'uuid', 'numeric', "
+	            "'bytea', 'time', 'interval', 'float4', 'float8', 'jsonb', "
+	            "'name', 'oid', 'char')) FROM pg_attribute a JOIN pg_type t "
+	            "ON t.oid = a.atttypid WHERE a.attrelid = to_regclass(?) "
+	            "AND a.attnum > 0 AND NOT a.attisdropped",
+	            params, 1, err);
+}
+
+/* 'text' for MySQL, whose query() returns rows only for statements
+ * without parameters; a backslash is refused rather than escaped, since
+ * NO_BACKSLASH_ESCAPES changes what it means. */
+static int my_literal(struct mg_buf *b, const char *v, struct mg_error *err)
+{
+	if (v == NULL) {
+		mg_buf_add(b, "DATABASE()");
+		return 0;
+	}
+	if (strchr(v, '\\') != NULL)
+		return mg_error_set(err, MG_EINVALID,
+		                    "a table name with a backslash: %s", v);
+	mg_buf_addc(b, '\'');
+	for (; *v; v++) {
+		if (*v == '\'')
+			mg_buf_addc(b, '\'');
+		mg_buf_addc(b, *v);
+	}
+	mg_buf_addc(b, '\'');
+	return 0;
+}
+
+int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
+                     const char *table, struct mg_error *err)
+{
+	struct mg_buf where = MG_BUF_INIT, cols = MG_BUF_INIT, key = MG_BUF_INIT;
+	char *schema = NULL, *name = NULL;
+	int rc;
+
+	if ((rc = mg_ident_split(&schema, &name, table, err)) < 0)
+		return rc;
+	mg_buf_add(&where, "TABLE_SCHEMA = ");
+	if ((rc = my_literal(&where, schema, err)) < 0)
+		goto cleanup;
+	mg_buf_add(&where, " AND TABLE_NAME = ");
+	if ((rc = my_literal(&where, name, err)) < 0)
+		goto cleanup;
+	mg_buf_addf(&cols,
+	            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+	            "%s ORDER BY ORDINAL_POSITION",
+	            mg_buf_cstr(&where));
+	mg_buf_addf(&key,
+	            "SELECT INDEX_NAME, COLUMN_NAME, IF(NULLABLE = 'YES', '1', "
+	            "'0'), IF(INDEX_NAME = 'PRIMARY', '1', '0') FROM "
+	            "information_schema.STATISTICS WHERE %s AND NON_UNIQUE = 0 "
+	            "AND SUB_PART IS NULL AND COLUMN_NAME IS NOT NULL "
+	            "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+	            mg_buf_cstr(&where));
+	if ((rc = mg_buf_check(&cols, err)) < 0 ||
+	    (rc = mg_buf_check(&key, err)) < 0)
+		goto cleanup;
+	rc = info(out, conn, table, cols.ptr, key.ptr, NULL, NULL, 0, err);
+cleanup:
+	mg_buf_dispose(&where);
+	mg_buf_dispose(&cols);
+	mg_buf_dispose(&key);
+	free(schema);
+	free(name);
+	return rc;
+}
+
+int mg_sq_table_info(struct mg_table_info *out, struct mg_conn *conn,
+                     const char *table, struct mg_error *err)
+{
+	char *schema = NULL, *name = NULL;
+	const char *params[2];
+	int rc;
+
+	if ((rc = mg_ident_split(&schema, &name, table, err)) < 0)
+		return rc;
+	params[0] = name;
+	params[1] = schema ? schema : "main";
+	/* the primary key first, as pseudo-index ' pk' (no index name
+	 * starts with a space), then the unique indexes */
+	rc = info(out, conn, table,
+	          "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid",
+	          "SELECT ' pk', t.name, '0', '1', t.pk FROM "
+	          "pragma_table_info(?1, ?2) t WHERE t.pk > 0 UNION ALL "
+	          "SELECT l.name, t.name, CASE WHEN t.\"notnull\" THEN '0' "
+	          "ELSE '1' END, '0', x.seqno + 1 FROM pragma_index_list(?1, "
+	          "?2) l JOIN pragma_index_info(l.name, ?2) x JOIN "
+	          "pragma_table_info(?1, ?2) t ON t.name = x.name WHERE "
+	          "l.\"unique\" AND NOT l.partial AND l.origin <> 'pk' "
+	          "ORDER BY 1, 5",
+	          NULL, params, 2, err);
+	out->fast_fp = true; /* mg_fingerprint2 takes every value */
+	free(schema);
+	free(name);
+	return rc;
+}
+
+static void set_list(struct mg_buf *out, const char *prefix,
+                     const char *const *set, size_t nset)
+{
+	size_t i;
+
+	for (i = 0; i < nset; i++)
+		mg_buf_addf(out, "%s%s%s = mg_s.%s", i ? ", " : "", prefix,
+		            set[i], set[i]);
+}
+
+static void key_match(struct mg_buf *out, const char *const *key,
+                      size_t nkey)
+{
+	size_t i;
+
+	for (i = 0; i < nkey; i++)
+		mg_buf_addf(out, "%smg_t.%s = mg_s.%s", i ? " AND " : "",
+		            key[i], key[i]);
+}
+
+void mg_update_from_sql(struct mg_buf *out, const char *target,
+                        const char *source, const char *const *set,
+                        size_t nset, const char *const *key, size_t nkey)
+{
+	mg_buf_addf(out, "UPDATE %s AS mg_t SET ", target);
+	set_list(out, "", set, nset);
+	mg_buf_addf(out, " FROM %s AS mg_s WHERE ", source);
+	key_match(out, key, nkey);
+}
+
+void mg_my_update_join_sql(struct mg_buf *out, const char *target,
+                           const char *source, const char *const *set,
+                           size_t nset, const char *const *key, size_t nkey)
+{
+	mg_buf_addf(out, "UPDATE %s AS mg_t JOIN %s AS mg_s ON ", target,
+	            source);
+	key_match(out, key, nkey);
+	mg_buf_add(out, " SET ");
+	set_list(out, "mg_t.", set, nset);
+}
+
+void mg_pg_fingerprint2_sql(struct mg_buf *out, const char *table,
+                            const char *const *cols, size_t ncols)
+{
+	size_t i, k;
+
+	/* hash_record_extended() hashes each column with its type's own
+	 * hash (int4 and int8 agree on the same values, text and varchar
+	 * too) and skips formatting rows as text: about half the cost */
+	mg_buf_add(out, "SELECT count(*)");
+	for (k = 0; k < 2; k++) {
+		mg_buf_add(out, " || ':' || coalesce(sum(hash_record_extended("
+		                "ROW(");
+		for (i = 0; i < ncols; i++)
+			mg_buf_addf(out, "%s%s", i ? ", " : "", cols[i]);
+		mg_buf_addf(out, "), %zu)), 0)", k);
+	}
+	mg_buf_addf(out, " FROM %s", table);
+}

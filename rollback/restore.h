@@ -1,0 +1,116 @@
+#ifndef MG_RESTORE_H
+#define MG_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mg_catalog_entry;
+struct mg_conn;
+struct mg_directives;
+struct mg_error;
+struct mg_json;
+struct mg_runner;
+
+/*
+ * Restore (SPEC.md, "Backups"): put back the rows a backup saved, matched
+ * by its key (insert those whose key is gone, set the saved values back
+ * on those whose key exists), then prove it: the fingerprint, over the
+ * backup's columns, of the rows with the saved keys must equal the
+ * backup's.
+ */
+struct mg_restore {
+	unsigned line; /* of the -- restore: line; 0 for the command */
+	int64_t version;
+	char *table;        /* as the backup's directive wrote it */
+	char *backup_table; /* unquoted */
+	char *backup_sql;
+	char **cols; /* the backup's columns and key */
+	size_t ncols;
+	char **key;
+	size_t nkey;
+	int64_t rows;          /* the backup's */
+	int64_t inserted, updated; /* what restore did (or would do) */
+	char *fingerprint;       /* the backup's */
+	const char *fp_format;   /* its format (static) */
+	char *fingerprint_after; /* of the restored rows; NULL before */
+	bool ok;                 /* the two are equal */
+	bool dry_run;
+};
+
+struct mg_restores {
+	struct mg_restore *v;
+	size_t n;
+};
+
+/*
+ * -- restore: lines of a down file, before anything runs: finds the
+ * backup of each table among version's (catalogue), and refuses
+ * (MG_EINVALID, err->line the directive's) one that was never taken,
+ * was pruned, whose table or backup table is gone, or whose saved
+ * columns no longer exist.
+ */
+int mg_restores_prepare(struct mg_restores *out, struct mg_conn *conn,
+                        const char *ledger, int64_t version,
+                        const struct mg_directives *dir,
+                        struct mg_error *err);
+/* After the down file's SQL: restores and proves each. MG_ECHECK when a
+ * proof fails (err says which), the SQL's errors else. */
+int mg_restores_run(struct mg_restores *rs, struct mg_conn *conn,
+                    struct mg_error *err);
+/* Evidence items (kind "restore"); ctx: const struct mg_restores *. */
+void mg_restores_json(const void *ctx, struct mg_json *w);
+void mg_restores_dispose(struct mg_restores *rs);
+
+/* What a restore or prune command did, one callback per backup. */
+struct mg_backup_report {
+	const struct mg_restore *restore; /* restore: its result */
+	const struct mg_catalog_entry *entry; /* prune: what was dropped */
+	const char *evidence_json;             /* the event's checks */
+	const char *status;                    /* ok, dirty, rolled_back,
+	                                          planned */
+};
+
+/*
+ * `migrate restore V [--table T] [--dry-run]`: each of version V's
+ * backups (or T's) restored and proven, with a `restore` ledger event;
+ * where DDL rolls back all in one transaction, rolled back when a proof
+ * fails (MG_ECHECK), else the event says dirty (MG_ERR). Refuses with
+ * MG_EINVALID a version without backups, pruned ones, missing columns.
+ */
+int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
+                   bool dry_run,
+                   void (*on_report)(void *ctx,
+                                     const struct mg_backup_report *rep),
+                   void *ctx, struct mg_error *err);
+
+/*
+ * `migrate prune [--dry-run] [--version V]`: drops the expired backups
+ * and the orphans (with version >= 0: V's backups, whatever their
+ * expiry), each with a `prune` ledger event holding the fingerprint of
+ * what was dropped. *pruned counts them.
+ */
+int mg_run_prune(struct mg_runner *r, int64_t version, bool dry_run,
+                 void (*on_report)(void *ctx,
+                                   const struct mg_backup_report *rep),
+                 void *ctx, size_t *pruned, struct mg_error *err);
+
+struct mg_plan;
+
+/*
+ * Before any file of a plan runs: with `ups`, each backup: of a table
+ * that exists and that no earlier file of the plan mentions must have a
+ * key; with `downs`, each restore: must find its version's backup, not
+ * pruned. MG_EINVALID located at the file and line; 0 when all can work
+ * (or can only be judged when the file's turn comes).
+ */
+int mg_backup_precheck(struct mg_conn *conn, const char *ledger,
+                       const struct mg_plan *p, bool ups, bool downs,
+                       struct mg_error *err);
+
+/* backups: the fingerprint of all of `table` (as written), over every
+ * column; MG_ENOTFOUND when there is no such table. *out: caller frees. */
+int mg_table_fingerprint(char **out, struct mg_conn *conn, const char *table,
+                         struct mg_error *err);
+
+#endif

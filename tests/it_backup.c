@@ -1,0 +1,899 @@
+/*
+ * Integration tests of backups (SPEC.md, "Backups"; issue 15): the
+ * `-- backup:` and `-- restore:` directives, the `rows <table> delta
+ * -backup` check, `migrate restore`, `migrate backups`, `migrate prune`,
+ * retention, `status`, `--dry-run` and `migrate test`. The built binary
+ * (MG_BIN) runs against SQLite (never skipped), PostgreSQL
+ * (MG_TEST_PG_DSN) and MariaDB (MG_TEST_MYSQL_DSN), one body per
+ * behaviour registered once per backend, as in it_core.c, asserting on
+ * exit codes, the ledger's rows and evidence, and the tables themselves.
+ *
+ * The example is the cleanup the issue starts from: delete the staff
+ * leads, with a backup, a delta check and a restore.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "migrator/driver.h"
+#include "support/it.h"
+
+enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
+
+struct bk_state {
+	struct it_state it; /* first: IT_BEGIN reads *state as it */
+	enum backend bk;
+};
+
+static enum backend backend(const struct it_state *st)
+{
+	return ((const struct bk_state *)st)->bk;
+}
+
+/* SQL written with "quoted" names, as MySQL wants them: `quoted`. The
+ * test's state owns the copy. */
+static char *q(struct it_state *st, const char *sql)
+{
+	char *s = it_own(st, strdup(sql)), *p;
+
+	assert_non_null(s);
+	for (p = s; backend(st) == BK_MYSQL && *p; p++)
+		if (*p == '"')
+			*p = '`';
+	return s;
+}
+
+/* Writes a pair with q() applied to both files. */
+static void pair(struct it_state *st, const char *base, const char *up,
+		 const char *down)
+{
+	assert_int_equal(it_pair(&st->e, base, q(st, up),
+				 down ? q(st, down) : NULL),
+			 0);
+}
+
+/* A query's rows as "a|b|c\n" lines (NULL as "-"); owned by the state. */
+static char *rows_text(struct it_state *st, const char *sql)
+{
+	struct mg_rows *r = it_own_rows(st, it_query(&st->e, q(st, sql)));
+	size_t i, j, n = 1;
+	char *out, *p;
+
+	assert_non_null(r);
+	for (i = 0; i < r->nrows * r->ncols; i++)
+		n += (r->cells[i] ? strlen(r->cells[i]) : 1) + 1;
+	out = it_own(st, calloc(1, n));
+	assert_non_null(out);
+	for (i = 0, p = out; i < r->nrows; i++)
+		for (j = 0; j < r->ncols; j++) {
+			const char *v = mg_rows_get(r, i, j);
+
+			p += sprintf(p, "%s%c", v ? v : "-",
+				     j + 1 == r->ncols ? '\n' : '|');
+		}
+	return out;
+}
+
+/* ---- groups ---- */
+
+static int group_setup_for(void **state, enum backend bk, const char *env)
+{
+	struct bk_state *cs = calloc(1, sizeof(*cs));
+
+	if ((*state = cs) == NULL)
+		return -1;
+	cs->bk = bk;
+	if (bk == BK_SQLITE)
+		return 0;
+	cs->it.dsn = getenv(env);
+	if (!it_pg_reachable(cs->it.dsn))
+		cs->it.no_server = true;
+	if (cs->it.no_server)
+		fprintf(stderr, "it_backup: no server at %s\n", env);
+	return cs->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
+}
+
+static int group_setup_sqlite(void **state)
+{
+	return group_setup_for(state, BK_SQLITE, NULL);
+}
+
+static int group_setup_postgres(void **state)
+{
+	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
+}
+
+static int group_setup_mysql(void **state)
+{
+	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
+}
+
+static int group_teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct bk_state *cs = *state;
+
+	if (cs->it.no_server)
+		return 0;
+	switch (cs->bk) {
+	case BK_SQLITE:
+		return it_env_setup_sqlite(&cs->it.e);
+	case BK_POSTGRES:
+		return it_env_setup_pg(&cs->it.e, cs->it.dsn);
+	case BK_MYSQL:
+		return it_env_setup_mysql(&cs->it.e, cs->it.dsn);
+	}
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	struct bk_state *cs = *state;
+
+	it_state_reset(&cs->it);
+	it_env_teardown(&cs->it.e);
+	return 0;
+}
+
+/* ---- the example ---- */
+
+/* A table with a composite key of an int and a text, a quoted name with
+ * a capital and a space, and a NULL among the values that a lead keeps. */
+static const char STAFF_UP[] =
+	"CREATE TABLE \"Staff Leads\" (org int NOT NULL, code varchar(20) "
+	"NOT NULL, email varchar(40), role varchar(10), PRIMARY KEY (org, "
+	"code));\n"
+	"INSERT INTO \"Staff Leads\" VALUES (1, 'a', 'a@x', 'lead'), "
+	"(1, 'b', NULL, 'lead'), (2, 'a', 'c@x', 'dev'), (2, 'b', 'd@x', "
+	"'dev');\n";
+static const char STAFF_DOWN[] = "DROP TABLE \"Staff Leads\";\n";
+static const char STAFF_ROWS[] =
+	"SELECT org, code, email, role FROM \"Staff Leads\" ORDER BY org, "
+	"code";
+static const char STAFF_ALL[] = "1|a|a@x|lead\n1|b|-|lead\n"
+				"2|a|c@x|dev\n2|b|d@x|dev\n";
+static const char BK_STAFF[] = "migrate_ledger_bk_v2_staff_leads";
+
+static const char CLEANUP_UP[] =
+	"-- backup: \"Staff Leads\" keep 30d where role = 'lead'\n"
+	"-- check: rows \"Staff Leads\" delta -backup\n"
+	"-- check: rows \"Staff Leads\" delta -(SELECT count(*) FROM "
+	"\"Staff Leads\" WHERE role = 'lead')\n"
+	"DELETE FROM \"Staff Leads\" WHERE role = 'lead';\n";
+static const char CLEANUP_DOWN[] = "-- restore: \"Staff Leads\"\n"
+				   "-- check: rows \"Staff Leads\" delta "
+				   "+backup\n";
+
+static void staff(struct it_state *st)
+{
+	pair(st, "0001_staff", STAFF_UP, STAFF_DOWN);
+}
+
+/* The checks column of the latest ledger row matching `where`. */
+static char *evidence(struct it_state *st, const char *where)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT checks FROM migrate_ledger WHERE %s ORDER BY id DESC",
+		 where);
+	return it_own(st, it_value(&st->e, sql));
+}
+
+/* ---- the behaviours ---- */
+
+/* backup + delta -backup + -- restore:, the whole cleanup and its undo */
+static void cleanup_backup_and_restore(void **state)
+{
+	IT_BEGIN;
+	char *ev, *line;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+	/* the backup: a table of its own with exactly the leads */
+	assert_table(e, BK_STAFF);
+	assert_string_equal(rows_text(st, "SELECT org, code, email, role "
+					  "FROM migrate_ledger_bk_v2_staff_"
+					  "leads ORDER BY org, code"),
+			    "1|a|a@x|lead\n1|b|-|lead\n");
+	ev = evidence(st, "version = 2 AND direction = 'up' AND status = "
+			  "'ok'");
+	assert_contains(ev, "\"kind\":\"backup\"");
+	assert_contains(ev, "\"backup_table\":\"migrate_ledger_bk_v2_staff_"
+			    "leads\"");
+	assert_contains(ev, "\"rows\":2");
+	assert_contains(ev, "\"where\":\"role = 'lead'\"");
+	assert_contains(ev, "\"keep_days\":30");
+	assert_contains(ev, "\"key\":[\"org\",\"code\"]");
+	/* the typed fingerprint where the driver has one (fp2), the
+	 * checks' text one elsewhere (fp1) */
+	assert_contains(ev, backend(st) == BK_MYSQL
+				    ? "\"fingerprint_format\":\"fp1\""
+				    : "\"fingerprint_format\":\"fp2\"");
+	/* -backup and -(query) both expected the two leads */
+	assert_int_equal(count_of(ev, "\"expected_delta\":-2"), 2);
+	assert_contains(r->err, "backup ");
+	/* the listing */
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, false));
+	line = it_own(st, it_line_with(r->out, BK_STAFF));
+	assert_non_null(line);
+	assert_contains(line, "\"version\":2");
+	assert_contains(line, "\"rows\":2,");
+	assert_contains(line, "\"state\":\"kept\"");
+	assert_contains(line, "\"expires_at\":\"20");
+	MG(r, "status");
+	assert_exit(r, 0);
+	assert_contains(r->err, "backups: 1 kept, 0 expired");
+
+	/* the undo: the rows come back, proven */
+	MG(r, "--json", "down");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"kind\":\"restore\"");
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	ev = evidence(st, "version = 2 AND direction = 'down'");
+	assert_contains(ev, "\"kind\":\"restore\"");
+	assert_contains(ev, "\"inserted\":2");
+	assert_contains(ev, "\"verdict\":\"ok\"");
+	assert_contains(ev, "\"expected_delta\":2");
+	assert_state(e, 2, "pending");
+	/* the backup stays, for the record, until pruned */
+	assert_table(e, BK_STAFF);
+}
+
+/* migrate restore V: after later migrations, for rows that were updated
+ * (not deleted); the version's state does not change */
+static void restore_command_after_later_migrations(void **state)
+{
+	IT_BEGIN;
+	char *ev;
+
+	staff(st);
+	pair(st, "0002_blank",
+	     "-- backup: \"Staff Leads\" where role = 'lead'\n"
+	     "UPDATE \"Staff Leads\" SET email = 'gone', role = 'ex' WHERE "
+	     "role = 'lead';\n",
+	     "SELECT 1;\n");
+	pair(st, "0003_note",
+	     "ALTER TABLE \"Staff Leads\" ADD COLUMN note varchar(10);\n",
+	     "ALTER TABLE \"Staff Leads\" DROP COLUMN note;\n");
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_int_equal(it_count(e, q(st, "SELECT count(*) FROM \"Staff "
+					   "Leads\" WHERE email = 'gone'")),
+			 2);
+	MG(r, "restore", "2", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->err, "0 to insert");
+	assert_contains(r->err, "2 to set back");
+	assert_int_equal(it_ledger_count(e, "direction = 'restore'"), 0);
+
+	MG(r, "restore", "2", "--reason", "the leads were needed");
+	assert_exit(r, 0);
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	assert_int_equal(it_count(e, q(st, "SELECT count(*) FROM \"Staff "
+					   "Leads\" WHERE note IS NULL")),
+			 4);
+	assert_int_equal(it_ledger_count(e, "direction = 'restore' AND "
+					    "status = 'ok' AND version = 2 "
+					    "AND reason = 'the leads were "
+					    "needed'"),
+			 1);
+	ev = evidence(st, "direction = 'restore'");
+	assert_contains(ev, "\"updated\":2");
+	assert_contains(ev, "\"inserted\":0");
+	assert_contains(ev, "\"fingerprint_after\"");
+	assert_contains(ev, "\"verdict\":\"ok\"");
+	/* restore events never change a version's state */
+	assert_state(e, 2, "applied");
+	assert_state(e, 3, "applied");
+	MG(r, "verify");
+	assert_exit(r, 0);
+	MG(r, "backups");
+	assert_exit(r, 0);
+	assert_contains(r->out, "restored");
+	/* a restore of the same rows again changes nothing and proves */
+	MG(r, "restore", "2", "--table", q(st, "\"Staff Leads\""));
+	assert_exit(r, 0);
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+}
+
+/* a column the backup saved is gone: exit 2 naming it, nothing changed */
+static void restore_refuses_missing_columns(void **state)
+{
+	IT_BEGIN;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	pair(st, "0003_drop_email",
+	     "ALTER TABLE \"Staff Leads\" DROP COLUMN email;\n",
+	     "ALTER TABLE \"Staff Leads\" ADD COLUMN email varchar(40);\n");
+	MG(r, "up");
+	assert_exit(r, 0);
+	MG(r, "restore", "2");
+	assert_exit(r, 2);
+	assert_contains(r->err, "no longer exist: email");
+	assert_int_equal(it_count(e, q(st, "SELECT count(*) FROM \"Staff "
+					   "Leads\"")),
+			 2);
+	assert_int_equal(it_ledger_count(e, "direction = 'restore'"), 0);
+	/* and nothing about version 9 */
+	MG(r, "restore", "9");
+	assert_exit(r, 2);
+	assert_contains(r->err, "version 9 has no backups");
+}
+
+/* A restore whose proof fails (a trigger changes the rows it puts back):
+ * rolled back, exit 3, where DDL rolls back; on MySQL a dirty restore
+ * event, exit 1. Either way the version's state stays. */
+static void restore_that_does_not_prove_is_not_kept(void **state)
+{
+	IT_BEGIN;
+	char *ev;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	MG(r, "up");
+	assert_exit(r, 0);
+	switch (backend(st)) {
+	case BK_POSTGRES:
+		assert_int_equal(it_sql(e, "CREATE FUNCTION shout() RETURNS "
+					   "trigger AS $$ BEGIN NEW.email := "
+					   "upper(NEW.email); RETURN NEW; END "
+					   "$$ LANGUAGE plpgsql;\n"
+					   "CREATE TRIGGER shout BEFORE INSERT "
+					   "ON \"Staff Leads\" FOR EACH ROW "
+					   "EXECUTE FUNCTION shout();\n"),
+				 0);
+		break;
+	case BK_MYSQL:
+		assert_int_equal(it_sql(e, "CREATE TRIGGER shout BEFORE INSERT "
+					   "ON `Staff Leads` FOR EACH ROW SET "
+					   "NEW.email = UPPER(NEW.email)"),
+				 0);
+		break;
+	case BK_SQLITE:
+		assert_int_equal(it_sql(e, "CREATE TRIGGER shout AFTER INSERT "
+					   "ON \"Staff Leads\" BEGIN UPDATE "
+					   "\"Staff Leads\" SET email = "
+					   "upper(email) WHERE org = NEW.org "
+					   "AND code = NEW.code; END"),
+				 0);
+		break;
+	}
+	MG(r, "restore", "2");
+	ev = evidence(st, "direction = 'restore'");
+	assert_contains(ev, "\"verdict\":\"failed\"");
+	assert_contains(ev, "\"fingerprint_after\":\"");
+	assert_state(e, 2, "applied");
+	if (backend(st) == BK_MYSQL) {
+		assert_exit(r, 1);
+		assert_contains(r->err, "not proven");
+		assert_int_equal(it_ledger_count(e, "direction = 'restore' AND "
+						    "status = 'dirty'"),
+				 1);
+		/* what it did stays, for the operator to look at */
+		assert_int_equal(it_count(e, "SELECT count(*) FROM `Staff "
+					     "Leads` WHERE email = 'A@X'"),
+				 1);
+		return;
+	}
+	assert_exit(r, 3);
+	assert_contains(r->err, "not proven");
+	assert_contains(r->err, "rolled back");
+	assert_int_equal(it_ledger_count(e, "direction = 'restore' AND status "
+					    "= 'rolled_back'"),
+			 1);
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+	/* the -- restore: of the down file fails the same way */
+	MG(r, "down");
+	assert_exit(r, 3);
+	assert_state(e, 2, "applied");
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+}
+
+/* no primary key, no unique key over NOT NULL columns: exit 2 before
+ * anything of the file runs, naming the table and the line */
+static void table_without_key_is_refused(void **state)
+{
+	IT_BEGIN;
+
+	pair(st, "0001_nokey",
+	     "CREATE TABLE nokey (x int, y varchar(10) UNIQUE);\n"
+	     "INSERT INTO nokey VALUES (1, 'a'), (2, 'b');\n",
+	     "DROP TABLE nokey;\n");
+	pair(st, "0002_purge",
+	     "-- backup: nokey\n"
+	     "DELETE FROM nokey;\n",
+	     "-- restore: nokey\n");
+	MG(r, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0002_purge.up.sql:1:");
+	assert_contains(r->err, "nokey has no primary key");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM nokey"), 2);
+	assert_no_table(e, "migrate_ledger_bk_v2_nokey");
+	assert_state(e, 1, "applied");
+	assert_state(e, 2, "failed");
+
+	/* the table exists before the run: refused before any file of the
+	 * plan runs, the earlier 0002 included */
+	assert_int_equal(it_remove(e, "0002_purge.up.sql"), 0);
+	assert_int_equal(it_remove(e, "0002_purge.down.sql"), 0);
+	pair(st, "0002_other", "CREATE TABLE other (x int);\n",
+	     "DROP TABLE other;\n");
+	pair(st, "0003_purge", "-- backup: nokey where x = 1\n"
+			       "DELETE FROM nokey WHERE x = 1;\n",
+	     "-- restore: nokey\n");
+	MG(r, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0003_purge.up.sql:1:");
+	assert_no_table(e, "other");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM nokey"), 2);
+}
+
+/* malformed directives, a bad predicate, a table backed up twice: exit
+ * 2 with file:line, nothing applied */
+static void bad_backup_input(void **state)
+{
+	IT_BEGIN;
+	static const struct {
+		const char *up, *want;
+	} cases[] = {
+		{ "SELECT 1;\n-- backup: \"Staff Leads\" keep\n",
+		  "0002_bad.up.sql:2: 'keep' needs a number of days" },
+		{ "-- backup: \"Staff Leads\" keep 3w\n",
+		  "0002_bad.up.sql:1: 'keep' needs a number of days" },
+		{ "-- backup: \"Staff Leads\" where\n",
+		  "0002_bad.up.sql:1: 'where' needs a predicate" },
+		{ "-- backup: \"Staff Leads\" forever\n",
+		  "0002_bad.up.sql:1: unknown word in backup:" },
+		{ "-- backup: \"Staff Leads\"\n-- backup: \"Staff Leads\"\n",
+		  "0002_bad.up.sql:2: a second backup: of the same table" },
+		{ "-- check: rows \"Staff Leads\" delta -backup\nSELECT 1;\n",
+		  "0002_bad.up.sql:1: 'rows" },
+		{ "-- restore: \"Staff Leads\"\nSELECT 1;\n",
+		  "0002_bad.up.sql:1: restore: belongs in the down file" },
+	};
+	size_t i;
+
+	staff(st);
+	MG(r, "up");
+	assert_exit(r, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pair(st, "0002_bad", cases[i].up, "SELECT 1;\n");
+		MG(r, "up");
+		assert_exit(r, 2);
+		assert_contains(r->err, cases[i].want);
+	}
+	/* a predicate that is not valid SQL: exit 2, nothing runs */
+	pair(st, "0002_bad",
+	     "-- backup: \"Staff Leads\" where nosuch_column = 1\n"
+	     "DELETE FROM \"Staff Leads\";\n",
+	     "SELECT 1;\n");
+	MG(r, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0002_bad.up.sql:1:");
+	assert_contains(r->err, "nosuch_column");
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	assert_no_table(e, "migrate_ledger_bk_v2_staff_leads");
+	assert_int_equal(it_ledger_count(e, "version = 2 AND status = 'ok'"),
+			 0);
+	/* a down file's restore: of a backup that was never taken */
+	pair(st, "0002_bad", "SELECT 1;\n", "-- restore: \"Staff Leads\"\n");
+	MG(r, "up");
+	assert_exit(r, 0);
+	MG(r, "down");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0002_bad.down.sql:1:");
+	assert_contains(r->err, "has no backup of it");
+	assert_state(e, 2, "applied");
+}
+
+/* The file deletes more than it saved: the delta check fails. Where DDL
+ * rolls back, nothing stays (no backup either); on MySQL the backup was
+ * committed first, the version is dirty, and restore repairs the data. */
+static void delta_backup_catches_a_wider_delete(void **state)
+{
+	IT_BEGIN;
+
+	staff(st);
+	pair(st, "0002_cleanup",
+	     "-- backup: \"Staff Leads\" where role = 'lead'\n"
+	     "-- check: rows \"Staff Leads\" delta -backup\n"
+	     "DELETE FROM \"Staff Leads\" WHERE org = 1 OR code = 'b';\n",
+	     CLEANUP_DOWN);
+	MG(r, "up");
+	if (backend(st) != BK_MYSQL) {
+		assert_exit(r, 3);
+		assert_contains(r->err, "expected -2");
+		assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+		assert_no_table(e, BK_STAFF);
+		MG(r, "backups", "--json");
+		assert_exit(r, 0);
+		assert_string_equal(r->out, "");
+		return;
+	}
+	assert_exit(r, 1);
+	assert_state(e, 2, "dirty");
+	assert_table(e, BK_STAFF);
+	MG(r, "backups", "--json");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"rows\":2,");
+	/* the deleted dev row is not in the backup: restore brings back
+	 * the two leads, and says so */
+	MG(r, "restore", "2");
+	assert_exit(r, 0);
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "1|a|a@x|lead\n1|b|-|lead\n2|a|c@x|dev\n");
+	assert_state(e, 2, "dirty");
+}
+
+/* Deleting rows that other tables reference: ON DELETE CASCADE and SET
+ * NULL, each caught by a check and put back by a restore: in order. */
+static void cleanup_with_foreign_keys(void **state)
+{
+	IT_BEGIN;
+
+	pair(st, "0001_leads",
+	     "CREATE TABLE leads (id int PRIMARY KEY, stale int NOT NULL);\n"
+	     "CREATE TABLE notes (id int PRIMARY KEY, lead_id int NOT NULL "
+	     "REFERENCES leads (id) ON DELETE CASCADE, body varchar(20));\n"
+	     "CREATE TABLE deals (id int PRIMARY KEY, lead_id int "
+	     "REFERENCES leads (id) ON DELETE SET NULL, meta json);\n"
+	     "INSERT INTO leads VALUES (1, 1), (2, 0), (3, 1);\n"
+	     "INSERT INTO notes VALUES (10, 1, 'x'), (11, 1, 'y'), "
+	     "(12, 2, 'z'), (13, 3, 'w');\n"
+	     "INSERT INTO deals (id, lead_id) VALUES (20, 1), (21, 2), (22, 3);\n",
+	     "DROP TABLE deals;\nDROP TABLE notes;\nDROP TABLE leads;\n");
+	pair(st, "0002_purge",
+	     "-- backup: leads keep 30d where stale = 1\n"
+	     "-- backup: notes keep 30d where lead_id IN (SELECT id FROM "
+	     "leads WHERE stale = 1)\n"
+	     "-- backup: deals keep 30d where lead_id IN (SELECT id FROM "
+	     "leads WHERE stale = 1)\n"
+	     "-- check: rows leads delta -backup\n"
+	     "-- check: rows notes delta -backup\n"
+	     "-- check: rows deals unchanged\n"
+	     "-- check: true SELECT count(*) = 3 FROM deals WHERE lead_id IS "
+	     "NULL OR lead_id = 2\n"
+	     "DELETE FROM leads WHERE stale = 1;\n",
+	     "-- restore: leads\n"
+	     "-- restore: notes\n"
+	     "-- restore: deals\n"
+	     "-- check: rows leads delta +backup\n"
+	     "-- check: rows notes delta +backup\n"
+	     "-- check: empty SELECT * FROM deals WHERE lead_id IS NULL\n");
+	MG(r, "up");
+	assert_exit(r, 0);
+	/* a json column: PostgreSQL's typed fingerprint has no hash for
+	 * it, so that backup keeps the text one (fp1), and restores */
+	assert_int_equal(count_of(evidence(st, "version = 2 AND direction = "
+					       "'up'"),
+				  "\"fingerprint_format\":\"fp1\""),
+			 backend(st) == BK_POSTGRES ? 1 : 3);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM notes"), 1);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM deals WHERE "
+				     "lead_id IS NULL"),
+			 2);
+	MG(r, "down");
+	assert_exit(r, 0);
+	assert_string_equal(rows_text(st, "SELECT id, lead_id, body FROM "
+					  "notes ORDER BY id"),
+			    "10|1|x\n11|1|y\n12|2|z\n13|3|w\n");
+	assert_string_equal(rows_text(st, "SELECT id, lead_id FROM deals "
+					  "ORDER BY id"),
+			    "20|1\n21|2\n22|3\n");
+	assert_int_equal(it_ledger_count(e, "version = 2 AND direction = "
+					    "'down' AND status = 'ok'"),
+			 1);
+}
+
+/* keep 0d expires at once; prune drops it with a prune event; a pruned
+ * backup cannot be restored, and a down file that needs it is refused */
+static void retention_prune_and_status(void **state)
+{
+	IT_BEGIN;
+	char *ev;
+
+	staff(st);
+	pair(st, "0002_cleanup",
+	     "-- backup: \"Staff Leads\" keep 0d where role = 'lead'\n"
+	     "DELETE FROM \"Staff Leads\" WHERE role = 'lead';\n",
+	     CLEANUP_DOWN);
+	pair(st, "0003_forever",
+	     "-- backup: \"Staff Leads\" where role = 'dev'\n"
+	     "SELECT 1;\n",
+	     "SELECT 1;\n");
+	MG(r, "up");
+	assert_exit(r, 0);
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"state\":\"expired\"");
+	assert_contains(r->out, "\"expires_at\":null");
+	MG(r, "status");
+	assert_exit(r, 0);
+	assert_contains(r->err, "backups: 2 kept, 1 expired");
+	/* an expiry never blocks up or down */
+	MG(r, "up");
+	assert_exit(r, 0);
+
+	MG(r, "prune", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->err, "would drop migrate_ledger_bk_v2_staff_leads");
+	assert_not_contains(r->err, "bk_v3");
+	assert_table(e, BK_STAFF);
+	assert_int_equal(it_ledger_count(e, "direction = 'prune'"), 0);
+
+	MG(r, "prune", "--reason", "30 days passed");
+	assert_exit(r, 0);
+	assert_no_table(e, BK_STAFF);
+	assert_table(e, "migrate_ledger_bk_v3_staff_leads");
+	assert_int_equal(it_ledger_count(e, "direction = 'prune' AND status "
+					    "= 'ok' AND version = 2 AND "
+					    "reason = '30 days passed'"),
+			 1);
+	ev = evidence(st, "direction = 'prune'");
+	assert_contains(ev, "\"rows\":2");
+	assert_contains(ev, "\"fingerprint\":\"");
+	assert_state(e, 2, "applied");
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"state\":\"pruned\"");
+
+	MG(r, "restore", "2");
+	assert_exit(r, 2);
+	assert_contains(r->err, "pruned");
+	/* down 3 fine, then down 2 needs the pruned backup: refused */
+	MG(r, "down");
+	assert_exit(r, 0);
+	MG(r, "down");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0002_cleanup.down.sql:1:");
+	assert_contains(r->err, "pruned");
+	assert_state(e, 2, "applied");
+	/* V's backups go with --version, kept or not */
+	MG(r, "prune", "--version", "3");
+	assert_exit(r, 0);
+	assert_no_table(e, "migrate_ledger_bk_v3_staff_leads");
+	MG(r, "verify");
+	assert_exit(r, 0);
+}
+
+/* an existing backup table is never overwritten; a table nobody
+ * recorded is an orphan, which prune drops */
+static void existing_backup_table_is_not_overwritten(void **state)
+{
+	IT_BEGIN;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	MG(r, "up", "--to", "1");
+	assert_exit(r, 0);
+	assert_int_equal(it_sql(e, "CREATE TABLE migrate_ledger_bk_v2_staff_"
+				   "leads (x int)"),
+			 0);
+	assert_int_equal(it_sql(e, "INSERT INTO migrate_ledger_bk_v2_staff_"
+				   "leads VALUES (42)"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 1);
+	assert_contains(r->err, "exists already");
+	assert_contains(r->err, "prune");
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	assert_int_equal(it_count(e, "SELECT x FROM migrate_ledger_bk_v2_"
+				     "staff_leads"),
+			 42);
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"state\":\"orphan\"");
+	MG(r, "prune");
+	assert_exit(r, 0);
+	assert_no_table(e, BK_STAFF);
+	assert_state(e, 2, "failed");
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_table(e, BK_STAFF);
+}
+
+/* --dry-run says how many rows each backup would save; changes nothing */
+static void dry_run_counts_backup_rows(void **state)
+{
+	IT_BEGIN;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	MG(r, "up", "--to", "1");
+	assert_exit(r, 0);
+	MG(r, "up", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->out,
+			q(st, "backup \"Staff Leads\": would save 2 rows"));
+	assert_contains(r->out, "(expected -2)");
+	assert_no_table(e, BK_STAFF);
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	MG(r, "--json", "up", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"dry_run\":true");
+	assert_contains(r->out, "\"rows\":2");
+}
+
+/* migrate test: backup tables are managed, and the data round trip of a
+ * restored table is proven */
+static void migrate_test_proves_the_data_round_trip(void **state)
+{
+	IT_BEGIN;
+
+	staff(st);
+	pair(st, "0002_cleanup", CLEANUP_UP, CLEANUP_DOWN);
+	MG(r, "test");
+	assert_exit(r, 0);
+	assert_contains(r->err, "down restores the schema");
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+	assert_state(e, 2, "applied");
+	if (backend(st) == BK_MYSQL)
+		return;
+	/* a down file that does not bring back all the up changed: the
+	 * proof fails and is rolled back */
+	pair(st, "0003_more",
+	     "-- backup: \"Staff Leads\" where org = 2 AND code = 'a'\n"
+	     "DELETE FROM \"Staff Leads\" WHERE org = 2 AND code = 'a';\n"
+	     "UPDATE \"Staff Leads\" SET email = 'changed' WHERE code = "
+	     "'b';\n",
+	     "-- restore: \"Staff Leads\"\n");
+	MG(r, "test");
+	assert_exit(r, 4);
+	assert_contains(r->err, "does not bring back the data");
+	assert_state(e, 3, "pending");
+	assert_string_equal(rows_text(st, STAFF_ROWS),
+			    "2|a|c@x|dev\n2|b|d@x|dev\n");
+}
+
+/* A runner killed while it copies: a complete backup recorded in the
+ * ledger, or none; on MySQL a leftover table is an orphan that prune
+ * drops. */
+static void killed_runner_mid_backup(void **state)
+{
+	IT_BEGIN;
+	const char *slow = backend(st) == BK_POSTGRES
+				   ? "(SELECT count(*) FROM pg_sleep(1.5)) = 1"
+				   : "SLEEP(1.5) = 0";
+	char up[512];
+	const char *const args[] = { "up", NULL };
+	pid_t pid;
+
+	staff(st);
+	MG(r, "up");
+	assert_exit(r, 0);
+	snprintf(up, sizeof(up),
+		 "-- backup: \"Staff Leads\" where role = 'lead' AND %s\n"
+		 "DELETE FROM \"Staff Leads\" WHERE role = 'lead';\n",
+		 slow);
+	pair(st, "0002_cleanup", up, CLEANUP_DOWN);
+	pid = it_mg_bg(e, "killed", NULL, args);
+	assert_true(pid > 0);
+	it_sleep_ms(700);
+	kill(pid, SIGKILL);
+	assert_int_equal(it_wait(pid, 10000), 128 + SIGKILL);
+	it_sleep_ms(2500); /* the server finishes or drops the copy */
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	assert_int_equal(it_ledger_count(e, "version = 2 AND checks LIKE "
+					    "'%backup_table%'"),
+			 0);
+	if (backend(st) == BK_POSTGRES) {
+		assert_no_table(e, BK_STAFF);
+		MG(r, "up");
+		assert_exit(r, 0);
+		assert_table(e, BK_STAFF);
+		return;
+	}
+	/* MySQL: the copy may have committed before the kill */
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	if (it_table_exists(e, BK_STAFF))
+		assert_contains(r->out, "\"state\":\"orphan\"");
+	MG(r, "prune");
+	assert_exit(r, 0);
+	assert_no_table(e, BK_STAFF);
+	MG(r, "repair", "2", "--reason", "killed while backing up");
+	assert_exit(r, 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_table(e, BK_STAFF);
+}
+
+/* ---- registration ---- */
+
+#define BODIES(X)                                                             \
+	X(cleanup_backup_and_restore)                                         \
+	X(restore_command_after_later_migrations)                             \
+	X(restore_refuses_missing_columns)                                    \
+	X(restore_that_does_not_prove_is_not_kept)                            \
+	X(table_without_key_is_refused)                                       \
+	X(bad_backup_input)                                                   \
+	X(delta_backup_catches_a_wider_delete)                                \
+	X(retention_prune_and_status)                                         \
+	X(existing_backup_table_is_not_overwritten)                           \
+	X(dry_run_counts_backup_rows)                                         \
+	X(migrate_test_proves_the_data_round_trip)
+
+/* SQLite does not enforce foreign keys unless a connection asks for
+ * it, and has no sleep to kill a runner in. */
+#define SERVER_BODIES(X)                                                      \
+	X(cleanup_with_foreign_keys)                                          \
+	X(killed_runner_mid_backup)
+
+#define EACH(body)                                                            \
+	static void test_##body##_sqlite(void **state)                        \
+	{                                                                     \
+		body(state);                                                  \
+	}                                                                     \
+	EACH_SERVER(body)
+
+#define EACH_SERVER(body)                                                     \
+	static void test_##body##_postgres(void **state)                      \
+	{                                                                     \
+		body(state);                                                  \
+	}                                                                     \
+	static void test_##body##_mysql(void **state)                         \
+	{                                                                     \
+		body(state);                                                  \
+	}
+
+BODIES(EACH)
+SERVER_BODIES(EACH_SERVER)
+
+#define T(body, bk)                                                           \
+	cmocka_unit_test_setup_teardown(test_##body##_##bk, setup, teardown),
+#define T_SQLITE(body) T(body, sqlite)
+#define T_POSTGRES(body) T(body, postgres)
+#define T_MYSQL(body) T(body, mysql)
+
+int main(void)
+{
+	const struct CMUnitTest sqlite_tests[] = { BODIES(T_SQLITE) };
+	const struct CMUnitTest postgres_tests[] = {
+		BODIES(T_POSTGRES) SERVER_BODIES(T_POSTGRES)
+	};
+	const struct CMUnitTest mysql_tests[] = {
+		BODIES(T_MYSQL) SERVER_BODIES(T_MYSQL)
+	};
+	int failed = 0;
+
+	if (sodium_init() < 0 || mg_drivers_init() < 0)
+		return 1;
+	failed += cmocka_run_group_tests_name("it_backup_sqlite", sqlite_tests,
+					      group_setup_sqlite,
+					      group_teardown);
+	failed += cmocka_run_group_tests_name("it_backup_postgres",
+					      postgres_tests,
+					      group_setup_postgres,
+					      group_teardown);
+	failed += cmocka_run_group_tests_name("it_backup_mysql", mysql_tests,
+					      group_setup_mysql,
+					      group_teardown);
+	mg_drivers_end();
+	return failed;
+}
