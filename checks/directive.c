@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "migrator/bounds.h"
 #include "migrator/error.h"
 
 /* A cursor over one directive line, for the error messages' sake. */
@@ -391,6 +392,65 @@ static int add_check(struct mg_directives *d, struct line *l, bool pre,
 	return 0;
 }
 
+/* -- migrate:ddl-lock-timeout 2s|off, -- migrate:statement-timeout 10m */
+static int parse_bound(bool *has, int64_t *ms, struct line *l, const char *name,
+                       struct mg_error *err)
+{
+	char text[32];
+	const char *v;
+	size_t n;
+
+	skip_ws(l);
+	v = l->p;
+	while (l->p < l->end && !isspace((unsigned char)*l->p))
+		l->p++;
+	n = (size_t)(l->p - v);
+	if (*has)
+		return bad(err, l,
+		           name[0] == 'd'
+		                   ? "migrate:ddl-lock-timeout is set twice"
+		                   : "migrate:statement-timeout is set "
+		                     "twice");
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	if (v == l->p || mg_bounds_parse(ms, text, true) < 0) {
+		mg_error_set(err, MG_EINVALID,
+		             "migrate:%s takes a duration such as 2s, 500ms or "
+		             "10m, or off, not '%s'",
+		             name, text);
+		if (err != NULL)
+			err->line = l->no;
+		return MG_EINVALID;
+	}
+	*has = true;
+	return 0;
+}
+
+/* -- migrate:allow-lock <table> (schema-qualified or not) */
+static int parse_allow_lock(struct mg_directives *d, struct line *l,
+                            struct mg_error *err)
+{
+	const char *t;
+	char **v;
+
+	skip_ws(l);
+	t = l->p;
+	while (l->p < l->end && !isspace((unsigned char)*l->p))
+		l->p++;
+	if (l->p == t)
+		return bad(err, l, "migrate:allow-lock takes a table name");
+	if ((v = realloc(d->allow_lock, (d->nallow_lock + 1) * sizeof(*v))) ==
+	    NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	d->allow_lock = v;
+	if ((v[d->nallow_lock] = dup_range(t, l->p)) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	d->nallow_lock++;
+	return 0;
+}
+
 /* -- record: <query>: kept before and after the file as evidence; it
  * reads like a check's query, and never fails the file. */
 static int add_record(struct mg_directives *d, struct line *l,
@@ -420,8 +480,21 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 {
 	const char *w;
 	size_t n = word(l, &w);
+	int rc;
 
-	if (n == 14 && strncmp(w, "no-transaction", n) == 0)
+	if (n == 16 && strncmp(w, "ddl-lock-timeout", n) == 0) {
+		if ((rc = parse_bound(&d->has_ddl_lock_timeout, &d->ddl_lock_ms,
+		                      l, "ddl-lock-timeout", err)) < 0)
+			return rc;
+	} else if (n == 17 && strncmp(w, "statement-timeout", n) == 0) {
+		if ((rc = parse_bound(&d->has_statement_timeout,
+		                      &d->statement_ms, l, "statement-timeout",
+		                      err)) < 0)
+			return rc;
+	} else if (n == 10 && strncmp(w, "allow-lock", n) == 0) {
+		if ((rc = parse_allow_lock(d, l, err)) < 0)
+			return rc;
+	} else if (n == 14 && strncmp(w, "no-transaction", n) == 0)
 		d->no_transaction = true;
 	else if (n == 12 && strncmp(w, "irreversible", n) == 0)
 		d->irreversible = true;
@@ -434,8 +507,9 @@ static int parse_migrate(struct mg_directives *d, struct line *l,
 	else
 		return bad(err, l,
 		           "unknown directive: expected "
-		           "migrate:no-transaction or "
-		           "migrate:irreversible");
+		           "migrate:no-transaction, migrate:irreversible, "
+		           "migrate:ddl-lock-timeout, "
+		           "migrate:statement-timeout or migrate:allow-lock");
 	if (!at_end(l))
 		return bad(err, l, "unexpected text after the directive");
 	return 0;
@@ -662,6 +736,9 @@ void mg_directives_dispose(struct mg_directives *d)
 		free(c->query);
 	}
 	free(d->checks);
+	for (i = 0; i < d->nallow_lock; i++)
+		free(d->allow_lock[i]);
+	free(d->allow_lock);
 	for (i = 0; i < d->nbackups; i++) {
 		free(d->backups[i].table);
 		free(d->backups[i].where);

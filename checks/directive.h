@@ -52,6 +52,14 @@ struct mg_backup_spec {
 struct mg_directives {
 	bool no_transaction;
 	bool irreversible;
+	/* production safety: -- migrate:ddl-lock-timeout / statement-timeout
+	 * (milliseconds, MG_BOUND_OFF for "off"; migrator/bounds.h) */
+	bool has_ddl_lock_timeout, has_statement_timeout;
+	int64_t ddl_lock_ms, statement_ms;
+	/* -- migrate:allow-lock <table>: blocking locks acknowledged for
+	 * migrate test --locks --strict (as written; owned) */
+	char **allow_lock;
+	size_t nallow_lock;
 	struct mg_check *checks; /* owned */
 	size_t nchecks;
 	/* backups */

@@ -8,6 +8,7 @@
 
 #include "cmd/opts.h"
 #include "cmd/report.h"
+#include "migrator/bounds.h"
 #include "migrator/error.h"
 #include "migrator/runner.h"
 
@@ -25,6 +26,7 @@ struct session {
 	struct mg_source *src;
 	struct mg_conn *conn;
 	struct mg_runner r; /* ready to run, on_event unset */
+	struct mg_bounds bounds; /* production safety: r.bounds */
 	unsigned char key[64];
 	const struct opts *o; /* for session_close(): a fleet's hook */
 };

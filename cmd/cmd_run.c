@@ -2,8 +2,10 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/safety.h"
 #include "cmd/plan.h"
 #include "checks/evidence.h"
 #include "checks/check.h"
@@ -12,9 +14,11 @@
 #include "migrator/driver.h"
 #include "migrator/drivers/url.h"
 #include "migrator/json.h"
+#include "migrator/monitor.h"
 #include "migrator/preview.h"
 #include "migrator/runner.h"
 #include "migrator/source.h"
+#include "rollback/locks.h"
 #include "rollback/roundtrip.h"
 
 struct run_ctx {
@@ -161,6 +165,9 @@ static void on_event(void *arg, const struct mg_event *ev)
 	} else {
 		const char *word = mg_outcome_name(ev->status);
 
+		/* over the progress line a terminal shows (cmd/safety.c) */
+		if (!ctx->o->quiet && !ctx->o->json && isatty(STDERR_FILENO))
+			fputs("\r\033[K", stderr);
 		say(ctx->o, "%s%-4s %s: %s%s%s (%lld ms)\n",
 		    ev->preview ? "rehearsed " : "",
 		    mg_direction_name(ev->direction), ev->file,
@@ -208,6 +215,62 @@ static void on_event(void *arg, const struct mg_event *ev)
 }
 
 enum mode { MODE_UP, MODE_DOWN, MODE_TEST };
+
+/* migrate test --locks: one report per statement (or file note) */
+static void on_lock_report(void *arg, const struct mg_lock_report *rep)
+{
+	const struct run_ctx *ctx = arg;
+	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
+	size_t i;
+
+	if (ctx->o->json) {
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "event", "locks");
+		mg_json_string(&w, "file", rep->file);
+		if (rep->note != NULL) {
+			mg_json_string(&w, "note", rep->note);
+		} else {
+			mg_json_int(&w, "line", rep->line);
+			mg_json_string(&w, "statement", rep->stmt);
+			mg_json_array_begin(&w, "locks");
+			for (i = 0; i < rep->nlocks; i++) {
+				const struct mg_lock_entry *l = &rep->locks[i];
+
+				mg_json_object_begin(&w, NULL);
+				mg_json_string(&w, "table", l->table);
+				mg_json_string(&w, "mode", l->mode);
+				mg_json_string(&w, "blocks", l->blocks);
+				mg_json_int(&w, "table_bytes", l->bytes);
+				mg_json_bool(&w, "allowed", l->allowed);
+				mg_json_end(&w);
+			}
+			mg_json_end(&w);
+			if (rep->hint != NULL)
+				mg_json_string(&w, "hint", rep->hint);
+		}
+		mg_json_end(&w);
+		print_json_line(&b);
+		return;
+	}
+	if (rep->note != NULL) {
+		fprintf(stderr, "locks %s: %s\n", rep->file, rep->note);
+		return;
+	}
+	if (rep->nlocks == 0 && rep->hint == NULL)
+		return; /* took no lock on an existing table */
+	fprintf(stderr, "locks %s:%u: %s\n", rep->file, rep->line, rep->stmt);
+	for (i = 0; i < rep->nlocks; i++) {
+		const struct mg_lock_entry *l = &rep->locks[i];
+
+		fprintf(stderr, "  %s (%lld bytes): %s, blocks %s%s\n",
+		        l->table, (long long)l->bytes, l->mode, l->blocks,
+		        l->allowed ? " (allowed)" : "");
+	}
+	if (rep->hint != NULL)
+		fprintf(stderr, "  hint: %s\n", rep->hint);
+}
 
 /* The header's second line: what the run will do, before it does. */
 static void on_plan(void *arg, const struct mg_plan *p)
@@ -294,6 +357,7 @@ static int run(const struct opts *o, enum mode mode)
 	struct session s;
 	struct mg_error err = { 0 };
 	struct run_ctx ctx = { o };
+	struct mg_monitor *mon = NULL;
 	char plan_hash[MG_HASH_HEX_LEN];
 	int code, rc;
 
@@ -304,6 +368,8 @@ static int run(const struct opts *o, enum mode mode)
 		                   o->command);
 	if (o->show_sql && !o->dry_run)
 		return usage_error(o, "--show-sql goes with --dry-run");
+	if (o->strict && !o->locks)
+		return usage_error(o, "--strict goes with --locks");
 	if (o->preview && o->dry_run)
 		return usage_error(o, "give --dry-run or --preview, not both: "
 		                      "a preview runs the files, a dry run "
@@ -320,12 +386,18 @@ static int run(const struct opts *o, enum mode mode)
 		return usage_error(o, "give one of --steps N, --to V, --all");
 	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
+	/* production safety: progress, blockers, cancel on a signal */
+	if (!o->dry_run)
+		monitor_open(&mon, o, &s);
 	header(o, mode);
 	if (mode != MODE_DOWN) {
 		struct mg_up_opts uo = { .to = o->to,
 			                 .allow_out_of_order =
 			                         o->allow_out_of_order };
 
+		size_t violations = 0;
+
+		rc = 0;
 		if (o->plan_file != NULL) {
 			if ((code = hold_to_plan(plan_hash, &s, o, &uo)) != 0)
 				goto cleanup;
@@ -335,11 +407,27 @@ static int run(const struct opts *o, enum mode mode)
 		s.r.on_event = on_event;
 		s.r.on_plan = on_plan;
 		s.r.ctx = &ctx;
-		if (mode == MODE_TEST)
+		if (mode == MODE_TEST && o->locks)
+			rc = mg_locks_run(&s.r, &uo, on_lock_report, &ctx,
+			                  &violations, &err);
+		/* --strict stops before the round trip applies anything */
+		if (rc == 0 && o->strict && violations > 0) {
+			rc = mg_error_set(&err, MG_ECHECKSUM,
+			                  "--strict: %zu blocking lock%s on "
+			                  "existing tables not acknowledged",
+			                  violations,
+			                  violations == 1 ? "" : "s");
+			mg_error_hint(&err,
+			              "make the statement take a weaker "
+			              "lock (see each hint), or acknowledge "
+			              "the lock with '-- migrate:allow-lock "
+			              "TABLE' in the file");
+		}
+		if (rc == 0 && mode == MODE_TEST)
 			rc = mg_roundtrip_run(&s.r, &uo, &err);
-		else if (o->preview)
+		else if (rc == 0 && o->preview)
 			rc = mg_run_preview(&s.r, &uo, &err);
-		else
+		else if (rc == 0)
 			rc = mg_run_up(&s.r, &uo, o->dry_run, &err);
 	} else {
 		struct mg_down_opts d = {
@@ -354,8 +442,13 @@ static int run(const struct opts *o, enum mode mode)
 		s.r.ctx = &ctx;
 		rc = mg_run_down(&s.r, &d, o->dry_run, &err);
 	}
+	mg_monitor_stop(mon);
+	mon = NULL;
 	if (rc < 0) {
 		code = report(o, &err);
+		/* stopped by SIGINT/SIGTERM: 130/143, as a shell would */
+		if (signal_exit_code() != 0)
+			code = signal_exit_code();
 		if (o->preview && rc != MG_EINVALID)
 			say(o, "the rehearsal was rolled back: nothing "
 			       "changed; a real run would exit %d\n",
@@ -387,6 +480,7 @@ static int run(const struct opts *o, enum mode mode)
 	}
 	code = EXIT_OK;
 cleanup:
+	mg_monitor_stop(mon);
 	session_close(&s);
 	return code;
 }

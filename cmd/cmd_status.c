@@ -7,6 +7,7 @@
 
 #include "checks/backup_catalog.h"
 #include "cmd/cmd.h"
+#include "cmd/safety.h"
 #include "cmd/html.h"
 #include "migrator/buf.h"
 #include "migrator/checkpoint.h"
@@ -64,6 +65,7 @@ int cmd_status(const struct opts *o)
 	if ((code = open_source(&src, o)) != 0 ||
 	    (code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
+	standby_note(o, conn);
 	/* no lock: a read-only look may run beside a migration */
 	if (mg_ledger_load(&l, conn, o->table, false, &err) < 0 ||
 	    mg_status_build(&st, src, l, &err) < 0) {
@@ -343,6 +345,7 @@ int cmd_ledger(const struct opts *o)
 		return usage_error(o, "unexpected argument '%s'", o->args[0]);
 	if ((code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
+	standby_note(o, conn);
 	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0) {
 		code = report(o, &err);
 		goto cleanup;

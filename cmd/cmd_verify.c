@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/safety.h"
 #include "migrator/buf.h"
 #include "migrator/checkpoint.h"
 #include "migrator/driver.h"
@@ -139,6 +140,7 @@ int cmd_verify(const struct opts *o)
 	if ((code = open_source(&src, o)) != 0 ||
 	    (code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
+	standby_note(o, conn);
 	if (mg_ledger_load(&l, conn, o->table, true, &err) < 0 ||
 	    mg_status_build(&st, src, l, &err) < 0) {
 		code = report(o, &err);

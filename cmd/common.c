@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/safety.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/json.h"
@@ -176,6 +177,18 @@ int session_open(struct session *s, const struct opts *o)
 	s->r.sign_key = have_key ? s->key : NULL;
 	s->r.lock_timeout_s = (int)o->lock_timeout;
 	s->r.reason = o->reason;
+	/* production safety: config_load checked the values */
+	s->bounds.lock_ms = MG_DDL_LOCK_TIMEOUT_DEFAULT_MS;
+	s->bounds.stmt_ms = MG_BOUND_UNSET;
+	if (o->ddl_lock_timeout != NULL)
+		mg_bounds_parse(&s->bounds.lock_ms, o->ddl_lock_timeout, true);
+	if (o->statement_timeout != NULL)
+		mg_bounds_parse(&s->bounds.stmt_ms, o->statement_timeout, true);
+	s->r.bounds = &s->bounds;
+	s->r.retries = o->retries >= 0 ? (int)o->retries : 3;
+	/* a write command refuses a standby before it plans anything */
+	if (!o->dry_run && (code = refuse_read_only(o, s->conn)) != 0)
+		return code;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "migrator/bounds.h"
 #include "migrator/buf.h"
 #include "migrator/drivers/url.h"
 #include "migrator/json.h"
@@ -35,12 +36,10 @@ static const struct {
 	[SET_TARGETS] = { "targets", NULL, NULL },
 	/* jobs (issue 11); unset: jobs/ in the migrations directory */
 	[SET_JOBS_DIR] = { "jobs-dir", NULL, NULL },
-};
-
-/* Keys of the contract whose features this build does not have yet: a
- * file that sets them is refused rather than silently half-obeyed. */
-static const char *const later[] = {
-	"ddl-lock-timeout", "statement-timeout", "retries",
+	/* production safety */
+	[SET_DDL_LOCK_TIMEOUT] = { "ddl-lock-timeout", NULL, "5s" },
+	[SET_STATEMENT_TIMEOUT] = { "statement-timeout", NULL, NULL },
+	[SET_RETRIES] = { "retries", NULL, "3" },
 };
 
 /* One scope of the file: its top, or the chosen [env NAME] section. */
@@ -96,7 +95,6 @@ static int on_entry(void *user, const char *section, const char *name,
 {
 	struct reader *rd = user;
 	struct scope *sc = &rd->top;
-	size_t i;
 	int s;
 
 	if (section[0] != '\0') {
@@ -116,16 +114,11 @@ static int on_entry(void *user, const char *section, const char *name,
 		if (strcmp(name, settings[s].key) == 0)
 			break;
 	if (s == SET_COUNT) {
-		for (i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-			if (strcmp(name, later[i]) == 0)
-				return problem(rd,
-				               "'%s' is not supported by this "
-				               "build yet",
-				               name);
 		return problem(rd,
 		               "unknown key '%s': keys are database, dir, "
 		               "ledger-table, lock-timeout, signing-key, "
-		               "new-timestamp, targets, jobs-dir",
+		               "new-timestamp, targets, jobs-dir, ddl-lock-timeout, "
+		               "statement-timeout, retries",
 		               name);
 	}
 	if (sc == NULL)
@@ -227,6 +220,15 @@ static const char *flag_value(const struct opts *o, enum setting s,
 		return o->targets;
 	case SET_JOBS_DIR:
 		return o->jobs_dir;
+	case SET_DDL_LOCK_TIMEOUT:
+		return o->ddl_lock_timeout;
+	case SET_STATEMENT_TIMEOUT:
+		return o->statement_timeout;
+	case SET_RETRIES:
+		if (o->retries < 0)
+			return NULL;
+		snprintf(num, 32, "%" PRId64, o->retries);
+		return num;
 	case SET_SIGNING_KEY:
 	case SET_COUNT:
 		break;
@@ -261,8 +263,41 @@ static void apply(struct opts *o, enum setting s, const char *v)
 	case SET_JOBS_DIR:
 		o->jobs_dir = v;
 		break;
+	case SET_DDL_LOCK_TIMEOUT:
+		o->ddl_lock_timeout = v;
+		break;
+	case SET_STATEMENT_TIMEOUT:
+		o->statement_timeout = v;
+		break;
+	case SET_RETRIES:
+		o->retries = strtoll(v, NULL, 10);
+		break;
 	case SET_COUNT:
 		break;
+	}
+}
+
+/* Production safety's settings: NULL when v is a right value for s,
+ * else what it takes. */
+static const char *bad_value(enum setting s, const char *v)
+{
+	int64_t ms;
+	char *end;
+	long long n;
+
+	switch (s) {
+	case SET_DDL_LOCK_TIMEOUT:
+	case SET_STATEMENT_TIMEOUT:
+		if (mg_bounds_parse(&ms, v, true) == 0)
+			return NULL;
+		return "a duration such as 2s, 500ms or 10m, or off";
+	case SET_RETRIES:
+		n = strtoll(v, &end, 10);
+		if (*v >= '0' && *v <= '9' && *end == '\0' && n <= 10)
+			return NULL;
+		return "a count from 0 to 10";
+	default:
+		return NULL;
 	}
 }
 
@@ -294,6 +329,14 @@ static int from_file(struct config *cfg, struct opts *o, enum setting s,
 		return fail(o, cfg->path, sc->line[s],
 		            "lock-timeout takes a duration such as 30s, 500ms "
 		            "or 2m");
+	}
+	if (bad_value(s, v.ptr) != NULL) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s", bad_value(s, v.ptr));
+		mg_buf_dispose(&v);
+		return fail(o, cfg->path, sc->line[s], "%s takes %s",
+		            settings[s].key, what);
 	}
 	if (s == SET_DATABASE && strstr(sc->raw[s], "${") == NULL &&
 	    (shown = mg_url_redact(sc->raw[s])) != NULL) {
@@ -387,6 +430,14 @@ int config_load(struct config *cfg, struct opts *o)
 		int rc;
 
 		if (flag_value(o, s, num) != NULL) {
+			const char *fv = flag_value(o, s, num);
+
+			if (bad_value(s, fv) != NULL) {
+				code = usage_error(o, "--%s takes %s, not '%s'",
+				                   settings[s].key,
+				                   bad_value(s, fv), fv);
+				break;
+			}
 			snprintf(cfg->origin[s], sizeof(cfg->origin[s]),
 			         "flag");
 		} else if (s == SET_TARGETS &&
@@ -477,6 +528,17 @@ static void show(const struct opts *o, FILE *f)
 		case SET_JOBS_DIR:
 			v = o->jobs_dir;
 			break;
+		case SET_DDL_LOCK_TIMEOUT:
+			v = o->ddl_lock_timeout;
+			break;
+		case SET_STATEMENT_TIMEOUT:
+			v = o->statement_timeout ? o->statement_timeout
+			                         : "none";
+			break;
+		case SET_RETRIES:
+			snprintf(num, sizeof(num), "%" PRId64, o->retries);
+			v = num;
+			break;
 		}
 		/* never the password: the URL as mg_url_redact shows it */
 		if (s == SET_DATABASE && v != NULL)
@@ -494,7 +556,7 @@ static void show(const struct opts *o, FILE *f)
 			mg_json_end(&w);
 			print_json_line(&b);
 		} else {
-			printf("%-13s %-40s %s\n", settings[s].key,
+			printf("%-17s %-40s %s\n", settings[s].key,
 			       v ? v : "(unset)", cfg->origin[s]);
 		}
 		free(shown);

@@ -21,6 +21,10 @@ enum setting {
 	SET_NEW_TIMESTAMP,
 	SET_TARGETS, /* fleets (issue 12): --targets FILE */
 	SET_JOBS_DIR, /* issue 11 */
+	/* production safety */
+	SET_DDL_LOCK_TIMEOUT,
+	SET_STATEMENT_TIMEOUT,
+	SET_RETRIES,
 	SET_COUNT
 };
 

@@ -34,7 +34,9 @@ static const struct command commands[] = {
 	          O_ALLOW_CHANGED_DOWN | O_REASON | O_TARGETS,
 	  0, "",
 	  "roll back applied migrations (default: exactly one)" },
-	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER | O_TARGETS, 0, "",
+	{ "test", cmd_test, NEED_DB, O_TO | O_OUT_OF_ORDER | O_TARGETS |
+	          O_LOCKS | O_STRICT,
+	  0, "",
 	  "prove each pending migration: up, checks, down, schema as before, "
 	  "up again" },
 	{ "verify", cmd_verify, NEED_DB,
@@ -156,6 +158,7 @@ int main(int argc, char **argv)
 	o.to = -1;
 	o.prune_version = -1;
 	o.lock_timeout = -1; /* unset: the config or the default decides */
+	o.retries = -1;
 	if ((rc = parse_options(&o, argc, argv)) != 0)
 		return rc;
 	url = o.database ? hide_password(&o, argc, argv) : NULL;

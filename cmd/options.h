@@ -34,6 +34,9 @@ enum {
 	/* jobs (issue 11) */
 	O_DUE = 1u << 18,
 	O_JOBS_DIR = 1u << 19,
+	/* production safety: migrate test --locks [--strict] */
+	O_LOCKS = 1u << 20,
+	O_STRICT = 1u << 21,
 	/* backups */
 	O_PRUNE_VERSION = 1u << 17,
 	/* issue 10: preview and plans */

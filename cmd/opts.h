@@ -16,6 +16,13 @@ struct opts {
 	const char *dir;      /* -m, MIGRATE_DIR, default ./migrations */
 	const char *table;    /* --ledger-table */
 	int64_t lock_timeout; /* seconds */
+	/* production safety: --ddl-lock-timeout, --statement-timeout as
+	 * given (checked by config_load), --retries (-1: unset) */
+	const char *ddl_lock_timeout;
+	const char *statement_timeout;
+	int64_t retries;
+	bool locks;  /* test --locks */
+	bool strict; /* test --locks --strict */
 	bool json;
 	bool quiet;   /* -q: errors, warnings and findings only */
 	bool verbose; /* -v: also each setting and where it came from */

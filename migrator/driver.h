@@ -7,6 +7,7 @@
 
 struct mg_buf;
 struct mg_error;
+struct mg_lock_step;
 
 /*
  * The database drivers, behind one table of function pointers so that the
@@ -42,6 +43,14 @@ enum mg_txn { MG_TXN_BEGIN, MG_TXN_COMMIT, MG_TXN_ROLLBACK };
  * would create a missing database file).
  */
 #define MG_CONNECT_READ_ONLY (1u << 0)
+/*
+ * connect() flag (production safety): the session is a watcher's, which
+ * runs only short queries of ours (blockers(), ping()): each must be
+ * answered within MG_WATCH_ANSWER_MS, or it fails, so that a frozen
+ * server cannot hang the watcher too.
+ */
+#define MG_CONNECT_WATCH (1u << 1)
+#define MG_WATCH_ANSWER_MS 30000
 /* exec_script() flag: run outside any transaction, one statement at a
  * time (-- migrate:no-transaction, and MySQL always). */
 #define MG_SCRIPT_NO_TXN (1u << 0)
@@ -301,6 +310,92 @@ struct mg_driver {
 	void (*job_unlock)(struct mg_conn *conn, const char *name,
 	                   int64_t key);
 	/*
+	 * Production safety (issue 14). Each slot may be NULL where the
+	 * database has no such thing; the core then goes without.
+	 */
+
+	/*
+	 * Bounds every statement that runs next on this session: how long
+	 * it may wait for a lock (lock_ms) and how long it may run
+	 * (stmt_ms), in milliseconds; MG_BOUND_OFF (0): no bound,
+	 * MG_BOUND_UNSET (-1): the server's own setting (migrator/bounds.h).
+	 * flags: MG_BOUNDS_DEFAULT makes them the session's defaults, which
+	 * the driver restores after each file ends (a file's directives
+	 * override them for the file only). lock()'s own wait for the run
+	 * lock is not bounded by them.
+	 */
+	int (*set_bounds)(struct mg_conn *conn, int64_t lock_ms,
+	                  int64_t stmt_ms, unsigned flags,
+	                  struct mg_error *err);
+
+	/*
+	 * Whether the target refuses writes (a PostgreSQL hot standby or
+	 * default_transaction_read_only, MySQL read_only/super_read_only):
+	 * 1 and `why` ("is a hot standby (read-only)"), 0 if it takes
+	 * writes, < 0 with err. A write command asks before it plans.
+	 */
+	int (*read_only)(char *why, size_t size, struct mg_conn *conn,
+	                 struct mg_error *err);
+
+	/*
+	 * How far a standby's data is behind its primary, as text ("3.2 s
+	 * behind the primary (last replayed transaction at ...)"): 1 and
+	 * `out` on a standby, 0 on a primary.
+	 */
+	int (*lag)(char *out, size_t size, struct mg_conn *conn,
+	           struct mg_error *err);
+
+	/* The session's id on the server (backend pid, CONNECTION_ID()),
+	 * for a watcher session to look it up; 0: none (SQLite). */
+	int64_t (*session_id)(struct mg_conn *conn);
+
+	/*
+	 * Run on a watcher session (a connection of its own): the sessions
+	 * that block session `waiter` from a lock, as rows of (id, user,
+	 * application, state, since, start of the last query) text, and
+	 * none when it waits for nothing. Read while it waits: once a lock
+	 * wait times out, nothing blocks it any more.
+	 */
+	int (*blockers)(struct mg_rows **out, struct mg_conn *watch,
+	                int64_t waiter, struct mg_error *err);
+
+	/*
+	 * Cancels the statement that `conn` runs, from another thread than
+	 * the one waiting on it (PostgreSQL's cancel request; MySQL KILL
+	 * QUERY over the watcher session `watch`, which may then be NULL
+	 * for PostgreSQL). The waiting call then fails as the server says.
+	 */
+	int (*cancel)(struct mg_conn *conn, struct mg_conn *watch,
+	              struct mg_error *err);
+
+	/* A cheap round trip on a watcher session: the heartbeat that
+	 * tells a frozen server from a slow statement. */
+	int (*ping)(struct mg_conn *watch, struct mg_error *err);
+
+	/*
+	 * Cuts the connection under a call that another thread is blocked
+	 * in (shutdown() of its socket), which then fails: the monitor's
+	 * answer to a server that stopped answering. Safe from another
+	 * thread; the connection is only good for close() after.
+	 */
+	void (*abort)(struct mg_conn *conn);
+
+	/*
+	 * migrate test --locks: runs a file's text statement by statement
+	 * inside the open transaction (which the caller rolls back), and
+	 * after each one calls `after` with what it did: its line, the
+	 * relation locks the session then holds on tables that existed
+	 * before the file, and a hint where a safer form exists. On a
+	 * failure err is located at the statement's line (err->line).
+	 * NULL where the database cannot: lock_report_none says why.
+	 */
+	int (*lock_rehearse)(struct mg_conn *conn, const char *sql, size_t len,
+	                     void (*after)(void *ctx,
+	                                   const struct mg_lock_step *step),
+	                     void *ctx, struct mg_error *err);
+	const char *lock_report_none;
+
+	/*
 	 * backups (MIGRATING.md, "Backups")
 	 *
 	 * table_info: the columns of `table` (as a directive wrote it:
@@ -328,6 +423,21 @@ struct mg_driver {
 	void (*fingerprint2_sql)(struct mg_buf *out, const char *table,
 	                         const char *const *cols, size_t ncols);
 };
+
+/* A statement of a lock rehearsal (lock_rehearse()). */
+struct mg_lock_step {
+	unsigned line;    /* 1-based file line where it starts */
+	const char *stmt; /* its text, stmt_len bytes */
+	size_t stmt_len;
+	const char *hint; /* a safer form, or NULL */
+	/* rows of (table, lock mode, what it blocks: "reads and writes",
+	 * "writes" or "DDL", table size in bytes), every lock held so far
+	 * in the transaction on a table that existed before the file */
+	const struct mg_rows *locks;
+};
+
+/* set_bounds() flag: the session's defaults, restored after each file */
+#define MG_BOUNDS_DEFAULT (1u << 0)
 
 /* Hides the connection's password (its secret slot) in text, in place,
  * as whole occurrences (mg_scrub): for what the core stores, such as a

@@ -43,6 +43,9 @@ struct mg_error {
 	 * right statement can meet. Lets the core blame a file without
 	 * knowing which database said no. mg_error_set() clears it. */
 	bool bad_sql;
+	/* Set by a driver when a statement gave up waiting for a lock (its
+	 * lock wait timeout expired): production safety's retries. */
+	bool lock_wait;
 };
 
 /*

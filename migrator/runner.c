@@ -16,6 +16,7 @@
 #include "migrator/json.h"
 #include "migrator/ledger.h"
 #include "migrator/meet.h"
+#include "migrator/safety.h"
 #include "migrator/source.h"
 #include "rollback/restore.h"
 #include "rollback/undo.h"
@@ -65,8 +66,9 @@ int mg_runner_begin(struct mg_runner *r, struct mg_error *err)
 	lock_name(name, &key, drv->schema(r->conn), r->table);
 	if ((rc = drv->lock(r->conn, name, key, r->lock_timeout_s, err)) < 0)
 		return rc;
-	if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false, err)) <
-	    0)
+	if ((rc = mg_safety_begin(r, err)) < 0 ||
+	    (rc = mg_ledger_load(&r->ledger, r->conn, r->table, false, err)) <
+	            0)
 		goto fail;
 	/* created in a transaction: on SQLite that is the lock */
 	if (!r->ledger->exists &&
@@ -513,6 +515,7 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	mg_ledger_row_set(&row, MG_LF_REASON,
 	                  reason != NULL && *reason ? reason : NULL);
 	evidence_json(&json, r, o);
+	mg_safety_evidence(r, &json, o->stop != STOP_NONE ? &o->err : NULL);
 	if (json.failed)
 		row.failed = true;
 	else
@@ -597,6 +600,7 @@ static void emit_outcome(struct mg_runner *r, const struct mg_migration *m,
 	struct mg_event ev = { 0 };
 
 	evidence_json(&json, r, o);
+	mg_safety_evidence(r, &json, o->stop != STOP_NONE ? &o->err : NULL);
 	ev.evidence = &o->ev;
 	ev.m = m;
 	ev.direction = dir;
@@ -642,7 +646,14 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		return rc;
 	if (o.no_txn && (rc = mark_started(r, m, dir, o.started, err)) < 0)
 		return rc;
-	if ((rc = run_file(r, m, dir, &o)) < 0) {
+	if ((rc = mg_safety_file(r, dir == MG_DIR_UP ? &m->up : &m->down,
+	                         err)) < 0) {
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		return rc;
+	}
+	rc = run_file(r, m, dir, &o);
+	mg_safety_file_end(r, rc == 0 && o.stop != STOP_NONE ? &o.err : NULL);
+	if (rc < 0) {
 		*err = o.err;
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 		goto cleanup;
@@ -654,6 +665,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 	if ((rc = record(r, m, dir, &o, flags, reason, err)) < 0)
 		goto cleanup;
+	mg_safety_outcome(r, o.stop != STOP_NONE ? &o.err : NULL,
+	                  decide(&o) == MG_OUTCOME_FAILED);
 	emit_outcome(r, m, dir, &o, false);
 	if ((rc = outcome_code(&o)) < 0) {
 		*err = o.err;
@@ -981,12 +994,16 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 	struct mg_buf reason = MG_BUF_INIT;
 	size_t i = 0;
 	int64_t seen;
+	const char *path;
 	bool told = false;
 	int rc;
 
 	r->applied = 0;
+	r->attempt = 1;
 	if (dry_run) {
-		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
+		/* its checks wait for locks no longer than a real run's */
+		if ((rc = mg_safety_begin(r, err)) == 0 &&
+		    (rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
 		                         err)) == 0 &&
 		    (rc = plan(&p, r, s, err)) == 0)
 			for (i = 0; i < p.n && rc == 0; i++)
@@ -1035,15 +1052,21 @@ static int run(struct mg_runner *r, struct run_spec *s, bool dry_run,
 				mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
 			break;
 		}
-		if ((rc = still_locked(r, s->up ? p.v[i]->up.path
-		                                : p.v[i]->down.path,
-		                       err)) < 0 ||
+		r->retryable = false;
+		path = s->up ? p.v[i]->up.path : p.v[i]->down.path;
+		if ((rc = mg_safety_stopped(r, path, err)) < 0 ||
+		    (rc = still_locked(r, path, err)) < 0 ||
 		    (rc = row_reason(&reason, r, s, p.v[i], err)) < 0 ||
 		    (rc = apply(r, p.v[i], s->up ? MG_DIR_UP : MG_DIR_DOWN,
 		                in_txn ? MG_APPLY_IN_TXN : 0,
-		                mg_buf_cstr(&reason), err)) < 0)
+		                mg_buf_cstr(&reason), err)) < 0) {
+			/* a lock wait that timed out: the same file again */
+			if (mg_safety_retry(r, path, err))
+				continue;
 			goto cleanup;
+		}
 		i++;
+		r->attempt = 1;
 		if (!s->up)
 			s->down_opts.steps--;
 	}

@@ -1,6 +1,7 @@
 #ifndef MG_RUNNER_H
 #define MG_RUNNER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +11,9 @@
 #include "migrator/plan.h"
 #include "rollback/rollback.h"
 
+struct mg_bounds;
 struct mg_checks;
+struct mg_monitor;
 struct mg_conn;
 struct mg_error;
 struct mg_file;
@@ -67,6 +70,16 @@ struct mg_runner {
 
 	/* jobs (issue 11): the batch the next job row records, from 1 */
 	size_t job_batch;
+	/* production safety (issue 14); all may be left zero */
+	const struct mg_bounds *bounds; /* the run's; NULL: the server's */
+	int retries;            /* more attempts of a file that only timed out
+	                           waiting for a lock, with nothing committed */
+	struct mg_monitor *mon; /* blockers, progress, cancel; or NULL */
+	/* the caller's signal handler stores the signal here: the run
+	 * stops (the running statement is cancelled by mon) */
+	volatile sig_atomic_t *stop;
+	int attempt;    /* filled by the run: the current file's, from 1 */
+	bool retryable; /* filled by the run: the last file may be retried */
 
 	/* filled by the run */
 	struct mg_ledger *ledger;

@@ -169,6 +169,12 @@ cleanup()
 			wait "$my_pid" 2>/dev/null
 		fi
 	fi
+	# standbys that tests made with scripts/pg-standby.sh (issue 14)
+	for pid in "$root"/pg-standby.*/data/postmaster.pid; do
+		[[ -f $pid ]] || continue
+		as_pg /dev/null "$PG_BIN/pg_ctl" -D "${pid%/postmaster.pid}" \
+			-m immediate -w -t "$STOP_TIMEOUT" stop
+	done
 	if [[ -n $root && -f $root/pg/data/postmaster.pid ]]; then
 		# It fails also when the server is already gone (a Ctrl-C
 		# reaches the postmaster too), so only a live pid is killed.
@@ -280,6 +286,7 @@ start_pg()
 	# postgres superuser on our private socket, to create the role.
 	cat >"$dir/data/pg_hba.conf" <<-EOF
 		local all postgres trust
+		local replication postgres trust
 		host all all 127.0.0.1/32 scram-sha-256
 	EOF
 	cat >>"$dir/data/postgresql.conf" <<-EOF
@@ -430,6 +437,8 @@ export MG_TEST_PG_DATA=$root/pg/data
 export MG_TEST_PG_CTL=$PG_BIN/pg_ctl
 export MG_TEST_PG_SOCKET_DIR=$root/pg/run
 export MG_TEST_PG_START=$root/pg/start.sh
+# scripts/pg-standby.sh makes a hot standby under here when a test asks
+export MG_TEST_PG_STANDBY_ROOT=$root
 export MG_TEST_MYSQL_PID=$my_pid
 # Killed by the campaign, it would get bash's "Killed" job notice on our
 # stderr; cleanup still finds it by its pid.

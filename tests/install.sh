@@ -133,7 +133,7 @@ expect "migrate -d x.db --json ve" verify
 expect "migrate --dir tree/mig bas" baseline
 expect "migrate up --a" --allow-out-of-order
 expect "migrate down --a" --all --allow-changed-down
-expect "migrate --lock-timeout 5 down --st" --steps
+expect "migrate --lock-timeout 5 down --ste" --steps
 expect "migrate --dir tr" tree
 expect "migrate --dir tree/" tree/mig
 expect "migrate keygen --out tree/" tree/key tree/mig tree/other.conf
@@ -168,7 +168,7 @@ zpty -d z
 EOF
 screen=$(timeout 60 zsh -f ztab.zsh "$(dirname "$zshc")" \
 	"migrate up --al" "migrate -d x --json bas" "migrate help rep" \
-	"migrate --lock-timeout 3 down --st" "migrate --dir tree/m" \
+	"migrate --lock-timeout 3 down --ste" "migrate --dir tree/m" \
 	"migrate keygen --out tree/k" "migrate up --env st" \
 	"migrate --config tree/other.conf up --env o" \
 	"migrate down --" 2>&1 | tr -d '\r') ||

@@ -13,7 +13,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
+#include "migrator/bounds.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -27,6 +29,9 @@ struct my_conn {
 	MYSQL *my;
 	MYSQL *lock;    /* the GET_LOCK session, while locked */
 	bool read_only; /* MG_CONNECT_READ_ONLY */
+	/* production safety: the bounds the session has; MG_BOUND_UNSET - 1
+	 * when they were never set */
+	int64_t cur_lock, cur_stmt;
 	struct mg_url url;
 	char user[300];
 	/* the ledger's append lock held until the transaction ends (jobs,
@@ -95,6 +100,10 @@ static int my_error(struct mg_error *err, MYSQL *my)
 		code = MG_ENOTFOUND;
 	mg_error_set(err, code, "%s", mysql_error(my));
 	classify(err, no, mysql_sqlstate(my));
+	/* lock_wait_timeout (metadata locks) and innodb_lock_wait_timeout
+	 * (rows) both end in 1205 */
+	if (err != NULL)
+		err->lock_wait = no == ER_LOCK_WAIT_TIMEOUT;
 	/* a statement, or a file read from /proc/self/environ, may hold the
 	 * password, and the server quotes it back (issue 8) */
 	if (err != NULL)
@@ -231,7 +240,7 @@ static void set_tls(MYSQL *my, const struct mg_url *u, enum tls_mode mode)
 		mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
 }
 
-static int open_session(MYSQL **out, const struct mg_url *u,
+static int open_session(MYSQL **out, const struct mg_url *u, unsigned answer_s,
                         struct mg_error *err)
 {
 	char label[160], me[64] = "?", since[32];
@@ -253,6 +262,11 @@ static int open_session(MYSQL **out, const struct mg_url *u,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	/* a watcher's session: a frozen server must not hang it */
+	if (answer_s > 0) {
+		mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &answer_s);
+		mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &answer_s);
+	}
 	/* the label a lock timeout can show, where performance_schema is on */
 	mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name",
 	               "migrate");
@@ -379,6 +393,7 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	c->base.drv = &mg_driver_mysql;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
+	c->cur_lock = c->cur_stmt = MG_BOUND_UNSET - 1;
 	if ((rc = mg_url_parse(&c->url, url, err)) < 0 ||
 	    (rc = check_params(&c->url, err)) < 0)
 		goto fail;
@@ -389,7 +404,10 @@ static int my_connect(struct mg_conn **out, const char *url, unsigned flags,
 		                  "port/db");
 		goto fail;
 	}
-	if ((rc = open_session(&c->my, &c->url, err)) < 0) {
+	if ((rc = open_session(
+	             &c->my, &c->url,
+	             flags & MG_CONNECT_WATCH ? MG_WATCH_ANSWER_MS / 1000 : 0,
+	             err)) < 0) {
 		char server[sizeof(err->msg)];
 
 		safe = mg_url_redact(url);
@@ -883,7 +901,8 @@ static int my_lock(struct mg_conn *conn, const char *name, int64_t key,
 	(void)key;
 	/* a session of its own: the lock outlives whatever a migration
 	 * does to the main session, and dies with the process */
-	if (c->lock == NULL && (rc = open_session(&c->lock, &c->url, err)) < 0)
+	if (c->lock == NULL &&
+	    (rc = open_session(&c->lock, &c->url, 0, err)) < 0)
 		return rc;
 	if (c->wsrep) { /* the lease takes the session over */
 		rc = my_lease_acquire(&c->lease, c->lock, c->url.db, name,
@@ -1085,6 +1104,220 @@ static const char *my_secret(struct mg_conn *conn)
 	return pw != NULL && pw[0] != '\0' ? pw : NULL;
 }
 
+/* Production safety (issue 14). */
+
+/* The largest values the server takes: "wait forever" in its terms. */
+#define MY_LOCK_WAIT_MAX 31536000LL          /* lock_wait_timeout */
+#define MY_INNODB_LOCK_WAIT_MAX 1073741824LL /* innodb_lock_wait_timeout */
+
+/*
+ * lock_wait_timeout (metadata locks: ALTER behind an open transaction;
+ * its default is a year) and innodb_lock_wait_timeout (row locks), whole
+ * seconds where 0 means "do not wait": round up, and `off` is their
+ * maximum. max_statement_time (MariaDB) in seconds with decimals. Nothing
+ * resets a MySQL session between files, so each file sets its own.
+ */
+static int my_set_bounds(struct mg_conn *conn, int64_t lock_ms, int64_t stmt_ms,
+                         unsigned flags, struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	char sql[256];
+	long long secs;
+
+	(void)flags;
+	if (lock_ms != c->cur_lock) {
+		secs = (lock_ms + 999) / 1000;
+		if (lock_ms < 0)
+			snprintf(sql, sizeof(sql),
+			         "SET SESSION lock_wait_timeout = DEFAULT, "
+			         "innodb_lock_wait_timeout = DEFAULT");
+		else
+			snprintf(sql, sizeof(sql),
+			         "SET SESSION lock_wait_timeout = %lld, "
+			         "innodb_lock_wait_timeout = %lld",
+			         lock_ms == MG_BOUND_OFF ? MY_LOCK_WAIT_MAX
+			                                 : secs,
+			         lock_ms == MG_BOUND_OFF
+			                 ? MY_INNODB_LOCK_WAIT_MAX
+			                 : secs);
+		if (mysql_query(c->my, sql) != 0)
+			return my_error(err, c->my);
+		c->cur_lock = lock_ms;
+	}
+	if (stmt_ms != c->cur_stmt) {
+		if (stmt_ms < 0)
+			snprintf(sql, sizeof(sql),
+			         "SET SESSION max_statement_time = DEFAULT");
+		else
+			snprintf(sql, sizeof(sql),
+			         "SET SESSION max_statement_time = %lld.%03lld",
+			         (long long)(stmt_ms / 1000),
+			         (long long)(stmt_ms % 1000));
+		/* the first call may leave it alone: not every server has it */
+		if ((stmt_ms >= 0 || c->cur_stmt >= 0) &&
+		    mysql_query(c->my, sql) != 0)
+			return my_error(err, c->my);
+		c->cur_stmt = stmt_ms;
+	}
+	return 0;
+}
+
+/* One row of text from a query on `my`; 0 and row values in vals (up to
+ * n, copied into buf), 1 when there is no row. */
+static int one_row(MYSQL *my, const char *sql, char vals[][64], unsigned n,
+                   struct mg_error *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned i;
+	int rc = 1;
+
+	if (mysql_query(my, sql) != 0 || (res = mysql_store_result(my)) == NULL)
+		return my_error(err, my);
+	if ((row = mysql_fetch_row(res)) != NULL) {
+		for (i = 0; i < n && i < mysql_num_fields(res); i++)
+			snprintf(vals[i], 64, "%s", row[i] ? row[i] : "");
+		rc = 0;
+	}
+	mysql_free_result(res);
+	return rc;
+}
+
+static int my_read_only(char *why, size_t size, struct mg_conn *conn,
+                        struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	char v[2][64] = { "", "" };
+	int rc;
+
+	if ((rc = one_row(c->my, "SELECT @@global.read_only, @@tx_read_only", v,
+	                  2, err)) < 0)
+		return rc;
+	if (strcmp(v[0], "1") == 0) {
+		snprintf(why, size,
+		         "is read-only (@@read_only is ON: a replica?)");
+		return 1;
+	}
+	if (strcmp(v[1], "1") == 0) {
+		snprintf(why, size,
+		         "is read-only (tx_read_only is ON for this session)");
+		return 1;
+	}
+	/* MySQL only; MariaDB has no super_read_only */
+	if (one_row(c->my, "SELECT @@global.super_read_only", v, 1, NULL) ==
+	            0 &&
+	    strcmp(v[0], "1") == 0) {
+		snprintf(why, size, "is read-only (@@super_read_only is ON)");
+		return 1;
+	}
+	return 0;
+}
+
+/* SHOW SLAVE STATUS's Seconds_Behind_Master, where the account may read
+ * it; a server that replicates from nothing is no replica. */
+static int my_lag(char *out, size_t size, struct mg_conn *conn,
+                  struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	MYSQL_RES *res;
+	MYSQL_FIELD *f;
+	MYSQL_ROW row;
+	unsigned i, n;
+	int rc = 0;
+
+	(void)err;
+	if (mysql_query(c->my, "SHOW SLAVE STATUS") != 0 ||
+	    (res = mysql_store_result(c->my)) == NULL)
+		return 0; /* no privilege: cannot tell, not an error */
+	n = mysql_num_fields(res);
+	f = mysql_fetch_fields(res);
+	if ((row = mysql_fetch_row(res)) != NULL)
+		for (i = 0; i < n; i++)
+			if (strcmp(f[i].name, "Seconds_Behind_Master") == 0) {
+				snprintf(out, size,
+				         "%s s behind its primary "
+				         "(Seconds_Behind_Master)",
+				         row[i] ? row[i] : "unknown");
+				rc = 1;
+			}
+	mysql_free_result(res);
+	return rc;
+}
+
+static int64_t my_session_id(struct mg_conn *conn)
+{
+	return (int64_t)mysql_thread_id(((struct my_conn *)conn)->my);
+}
+
+/*
+ * Who keeps session `waiter` waiting. Row locks: INNODB_LOCK_WAITS names
+ * the blocking transaction. Metadata locks (an ALTER behind an open
+ * transaction): METADATA_LOCK_INFO is a plugin not loaded by default and
+ * performance_schema is off by default, so what can be named is every
+ * other session with an open InnoDB transaction (one of them holds it).
+ */
+static int my_blockers(struct mg_rows **out, struct mg_conn *watch,
+                       int64_t waiter, struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)watch;
+	char sql[2048];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT p.ID, CONCAT(p.USER, '@', p.HOST), '', "
+	         "CONCAT(p.COMMAND, IF(p.STATE IS NULL OR p.STATE = '', '', "
+	         "CONCAT(' (', p.STATE, ')'))), "
+	         "DATE_FORMAT(t.trx_started, '%%Y-%%m-%%dT%%H:%%i:%%sZ'), "
+	         "LEFT(REPLACE(REPLACE(COALESCE(p.INFO, t.trx_query, ''), "
+	         "'\\n', ' '), '\\t', ' '), 60), "
+	         "IF(w.STATE LIKE 'Waiting for table metadata lock%%', "
+	         "'a metadata lock', 'a row lock') "
+	         "FROM information_schema.PROCESSLIST w "
+	         "JOIN information_schema.INNODB_TRX t "
+	         "ON t.trx_mysql_thread_id <> w.ID "
+	         "JOIN information_schema.PROCESSLIST p "
+	         "ON p.ID = t.trx_mysql_thread_id "
+	         "WHERE w.ID = %lld AND p.ID <> CONNECTION_ID() AND "
+	         "(w.STATE LIKE 'Waiting for table metadata lock%%' OR "
+	         "t.trx_id IN (SELECT lw.blocking_trx_id FROM "
+	         "information_schema.INNODB_LOCK_WAITS lw JOIN "
+	         "information_schema.INNODB_TRX wt ON wt.trx_id = "
+	         "lw.requesting_trx_id WHERE wt.trx_mysql_thread_id = w.ID)) "
+	         "ORDER BY p.ID",
+	         (long long)waiter);
+	return exec_text(out, c, sql, err);
+}
+
+static int my_cancel(struct mg_conn *conn, struct mg_conn *watch,
+                     struct mg_error *err)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	char sql[64];
+
+	/* the runner's session is busy waiting for its statement: only
+	 * another session can stop the statement on the server */
+	if (watch == NULL)
+		return mg_error_set(err, MG_ERR,
+		                    "no second session to cancel with");
+	snprintf(sql, sizeof(sql), "KILL QUERY %lu", mysql_thread_id(c->my));
+	if (mysql_query(((struct my_conn *)watch)->my, sql) != 0)
+		return my_error(err, ((struct my_conn *)watch)->my);
+	return 0;
+}
+
+static int my_ping(struct mg_conn *watch, struct mg_error *err)
+{
+	return exec_text(NULL, (struct my_conn *)watch, "SELECT 1", err);
+}
+
+static void my_abort(struct mg_conn *conn)
+{
+	struct my_conn *c = (struct my_conn *)conn;
+	my_socket fd = mysql_get_socket(c->my);
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
 static const char *const my_schemes[] = { "mysql://", "mariadb://", NULL };
 
 const struct mg_driver mg_driver_mysql = {
@@ -1117,6 +1350,21 @@ const struct mg_driver mg_driver_mysql = {
 	.secret = my_secret,
 	/* jobs (issue 11) */
 	.ledger_lock = my_ledger_lock,
+	/* production safety */
+	.set_bounds = my_set_bounds,
+	.read_only = my_read_only,
+	.lag = my_lag,
+	.session_id = my_session_id,
+	.blockers = my_blockers,
+	.cancel = my_cancel,
+	.ping = my_ping,
+	.abort = my_abort,
+	.lock_report_none =
+	        "MySQL and MariaDB commit DDL implicitly, so its statements "
+	        "cannot be rehearsed in a transaction that is rolled back, "
+	        "and their metadata locks are visible only with "
+	        "performance_schema on: review ALTER TABLE statements by "
+	        "hand (ALGORITHM=INSTANT or INPLACE, LOCK=NONE)",
 	/* backups */
 	.table_info = mg_my_table_info,
 	.update_from_sql = mg_my_update_join_sql,

@@ -5,13 +5,19 @@
  * COMMIT in one pipeline, so a migration takes two round trips.
  */
 #include <libpq-fe.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include "migrator/bounds.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -28,7 +34,7 @@ struct pg_conn {
 	 * (search_path, role, timeouts): these go out with the COMMIT or
 	 * ROLLBACK that ends it, and restore our own settings after the
 	 * RESET. */
-	char *setup[5];
+	char *setup[8];
 	size_t nsetup;
 	bool read_only;  /* MG_CONNECT_READ_ONLY: every transaction is */
 	char *reset_sql; /* the same, as one simple query */
@@ -44,9 +50,23 @@ struct pg_conn {
 	int64_t xkey;      /* its key */
 	int xtimeout_s;    /* its wait */
 	bool locked;       /* holds the session lock (not pooled) */
+	/* production safety: the lock and statement bounds. The run's
+	 * defaults are setup[bounds_at..] (restored with the rest after
+	 * each file); cur_* is what the session has now. */
+	size_t bounds_at;
+	int64_t def_lock, def_stmt, cur_lock, cur_stmt;
+	PGcancel *cancel; /* for cancel(), from another thread */
+	bool watch;       /* MG_CONNECT_WATCH: answers within a deadline */
 };
 
 #define BEGIN_SQL "BEGIN;"
+
+/* The session's settings are our defaults again (RESET ALL and setup). */
+static void after_reset(struct pg_conn *c)
+{
+	c->cur_lock = c->def_lock;
+	c->cur_stmt = c->def_stmt;
+}
 
 extern const struct mg_driver mg_driver_postgres;
 static const struct mg_driver mg_driver_postgres_pooled;
@@ -78,6 +98,8 @@ static int result_error(struct mg_error *err, const PGresult *res, PGconn *pg)
 	trim(err->msg);
 	if (state != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	/* 55P03 lock_not_available: lock_timeout expired (or NOWAIT) */
+	err->lock_wait = state != NULL && strcmp(state, "55P03") == 0;
 	/* class 42 is syntax_error_or_access_rule_violation: all of it but
 	 * 42501 insufficient_privilege is the statement's fault */
 	err->bad_sql = state != NULL && strncmp(state, "42", 2) == 0 &&
@@ -217,6 +239,8 @@ static void free_conn(struct pg_conn *c)
 {
 	size_t i;
 
+	if (c->cancel != NULL)
+		PQfreeCancel(c->cancel);
 	PQfinish(c->pg);
 	for (i = 0; i < c->nsetup; i++)
 		free(c->setup[i]);
@@ -308,9 +332,19 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 {
 	/* later keywords override the URL's: we need UTF-8 to map the
 	 * server's character positions to bytes */
-	const char *keys[] = { "dbname", "fallback_application_name",
-		               "client_encoding", "connect_timeout", NULL };
-	const char *vals[] = { url, "migrate", "UTF8", "10", NULL };
+	/* production safety: TCP keepalives find a dead host or a cut
+	 * network within about a minute, and tcp_user_timeout a send that
+	 * is never acknowledged; an idle socket under a long statement is
+	 * not cut (MIGRATING.md, "Running on a busy database") */
+	static const char *const ours[][2] = {
+		{ "connect_timeout", "10" }, { "keepalives", "1" },
+		{ "keepalives_idle", "30" }, { "keepalives_interval", "10" },
+		{ "keepalives_count", "3" }, { "tcp_user_timeout", "60000" },
+	};
+	const char *keys[12] = { "dbname", "fallback_application_name",
+		                 "client_encoding" };
+	const char *vals[12] = { url, "migrate", "UTF8" };
+	size_t k, nk = 3;
 	struct pg_conn *c;
 	char *safe, *secret = NULL;
 	int rc;
@@ -330,9 +364,15 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 	}
 	c->base.drv = &mg_driver_postgres;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
-	/* the user's connect_timeout wins: put ours before the URL's */
-	if (strstr(url, "connect_timeout") != NULL)
-		keys[3] = NULL;
+	c->watch = flags & MG_CONNECT_WATCH;
+	/* the user's own settings of these win: later keywords would
+	 * override the URL's, so leave ours out */
+	for (k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
+		if (strstr(url, ours[k][0]) != NULL)
+			continue;
+		keys[nk] = ours[k][0];
+		vals[nk++] = ours[k][1];
+	}
 	c->pg = PQconnectdbParams(keys, vals, 1);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		safe = mg_url_redact(url);
@@ -354,8 +394,12 @@ static int pg_connect(struct mg_conn **out, const char *url, unsigned flags,
 		goto cleanup;
 	}
 	PQsetNoticeReceiver(c->pg, on_notice, c);
-	if ((rc = setup_session(c, err)) < 0 ||
+	c->def_lock = c->def_stmt = c->cur_lock = c->cur_stmt = MG_BOUND_UNSET;
+	if ((c->cancel = PQgetCancel(c->pg)) == NULL ||
+	    (rc = setup_session(c, err)) < 0 ||
 	    (rc = detect_pooler(c, err)) < 0) {
+		if (c->cancel == NULL)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		free_conn(c);
 		goto cleanup;
 	}
@@ -940,8 +984,9 @@ static int exec_each(struct pg_conn *c, const char *sql, size_t len,
 	mg_stmts_dispose(&stmts);
 	/* no COMMIT of ours ends this file: reset here (a transaction of
 	 * its own left open is reset by the runner's ROLLBACK) */
-	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
-		simple(c, c->reset_sql, NULL);
+	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+	    simple(c, c->reset_sql, NULL) == 0)
+		after_reset(c);
 	return rc;
 }
 
@@ -1057,6 +1102,8 @@ static int pg_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 	/* after a file's COMMIT the session is reset too, so that what
 	 * runs between files (migrate test's schema reads) sees defaults */
 	expect = pre + 1 + (commit ? 1 + (int)c->nsetup : 0);
+	if (commit)
+		after_reset(c);
 	for (i = 0; i < expect; i++) {
 		ExecStatusType st;
 
@@ -1114,8 +1161,9 @@ static int end_txn(struct pg_conn *c, const char *what, struct mg_error *err)
 	int rc;
 
 	mg_buf_addf(&sql, "%s;%s", what, c->reset_sql);
-	if ((rc = mg_buf_check(&sql, err)) == 0)
-		rc = simple(c, sql.ptr, err);
+	if ((rc = mg_buf_check(&sql, err)) == 0 &&
+	    (rc = simple(c, sql.ptr, err)) == 0)
+		after_reset(c);
 	mg_buf_dispose(&sql);
 	return rc;
 }
@@ -1549,6 +1597,395 @@ static int pg_ledger_lock(struct mg_conn *conn, const char *table,
 static const char *const pg_schemes[] = { "postgres://", "postgresql://",
 	                                  NULL };
 
+/* Production safety (issue 14). */
+
+static void bound_sql(struct mg_buf *b, const char *name, int64_t ms)
+{
+	if (ms >= 0)
+		mg_buf_addf(b, "SET %s = %" PRId64 ";", name, ms);
+}
+
+/*
+ * lock_timeout and statement_timeout. The run's defaults join the setup
+ * that every RESET ALL is followed by; a file's own bounds are SET for
+ * the file (one round trip, only when they differ) and undone by the
+ * reset that ends it.
+ */
+static int pg_set_bounds(struct mg_conn *conn, int64_t lock_ms, int64_t stmt_ms,
+                         unsigned flags, struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	struct mg_buf sql = MG_BUF_INIT;
+	char one[64];
+	size_t i;
+	int rc = 0;
+
+	if (flags & MG_BOUNDS_DEFAULT) {
+		if (c->bounds_at == 0)
+			c->bounds_at = c->nsetup;
+		for (i = c->bounds_at; i < c->nsetup; i++)
+			free(c->setup[i]);
+		c->nsetup = c->bounds_at;
+		if (lock_ms >= 0) {
+			snprintf(one, sizeof(one),
+			         "SET lock_timeout = %" PRId64, lock_ms);
+			if ((rc = add_setup(c, one, err)) < 0)
+				goto cleanup;
+		}
+		if (stmt_ms >= 0) {
+			snprintf(one, sizeof(one),
+			         "SET statement_timeout = %" PRId64, stmt_ms);
+			if ((rc = add_setup(c, one, err)) < 0)
+				goto cleanup;
+		}
+		mg_buf_truncate(&sql, 0);
+		for (i = 0; i < c->nsetup; i++)
+			mg_buf_addf(&sql, "%s;", c->setup[i]);
+		if ((rc = mg_buf_check(&sql, err)) < 0)
+			goto cleanup;
+		free(c->reset_sql);
+		if ((c->reset_sql = mg_buf_detach(&sql)) == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		c->def_lock = lock_ms;
+		c->def_stmt = stmt_ms;
+		c->cur_lock = c->cur_stmt = MG_BOUND_UNSET - 1; /* unknown */
+	}
+	if (lock_ms == c->cur_lock && stmt_ms == c->cur_stmt)
+		goto cleanup;
+	/* UNSET after a bound: the server's own value again */
+	if (lock_ms < 0)
+		mg_buf_add(&sql, "RESET lock_timeout;");
+	if (stmt_ms < 0)
+		mg_buf_add(&sql, "RESET statement_timeout;");
+	bound_sql(&sql, "lock_timeout", lock_ms);
+	bound_sql(&sql, "statement_timeout", stmt_ms);
+	if ((rc = mg_buf_check(&sql, err)) == 0 &&
+	    (rc = simple(c, sql.ptr, err)) == 0) {
+		c->cur_lock = lock_ms;
+		c->cur_stmt = stmt_ms;
+	}
+cleanup:
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
+static int pg_read_only(char *why, size_t size, struct mg_conn *conn,
+                        struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	PGresult *r;
+	int rc = 0;
+
+	/* default_transaction_read_only: what a transaction of ours gets
+	 * (the role's, the database's or the URL's setting) */
+	r = PQexec(c->pg, "SELECT pg_is_in_recovery(), "
+	                  "current_setting('default_transaction_read_only'), "
+	                  "current_setting('transaction_read_only')");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = result_error(err, r, c->pg);
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+		snprintf(why, size, "is a hot standby (read-only)");
+		rc = 1;
+	} else if (strcmp(PQgetvalue(r, 0, 1), "on") == 0 ||
+	           strcmp(PQgetvalue(r, 0, 2), "on") == 0) {
+		snprintf(why, size,
+		         "is read-only (default_transaction_read_only is on "
+		         "for this session)");
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_lag(char *out, size_t size, struct mg_conn *conn,
+                  struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	PGresult *r;
+	int rc = 0;
+
+	/* an idle primary makes the replay time look old although nothing
+	 * is missing: say whether all that arrived was replayed too */
+	r = PQexec(
+	        c->pg,
+	        "SELECT pg_is_in_recovery(), "
+	        "coalesce(round(extract(epoch FROM now() - "
+	        "pg_last_xact_replay_timestamp())::numeric, 1)::text, "
+	        "'unknown'), "
+	        "coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME "
+	        "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'none yet'), "
+	        "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM "
+	        "pg_last_wal_replay_lsn()");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = result_error(err, r, c->pg);
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+		snprintf(out, size,
+		         "%s s behind the primary (last replayed transaction "
+		         "committed at %s; %s)",
+		         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+		         strcmp(PQgetvalue(r, 0, 3), "t") == 0
+		                 ? "all WAL received so far is replayed"
+		                 : "received WAL still being replayed");
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * One query of a watcher session ($1, $2 parameters), answered within
+ * MG_WATCH_ANSWER_MS or failed: a frozen server must not hang the
+ * watcher, whose heartbeat is what finds it.
+ */
+static int watch_query(struct mg_rows **out, struct pg_conn *c, const char *sql,
+                       const char *const *params, int n, struct mg_error *err)
+{
+	struct mg_buf q = MG_BUF_INIT;
+	int64_t deadline = 0, now;
+	struct pollfd pfd;
+	struct timespec ts;
+	PGresult *r, *last = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	/* our '?' placeholders as libpq's $1, $2 */
+	if (n > 0)
+		numbered(&q, sql);
+	else
+		mg_buf_add(&q, sql);
+	if ((rc = mg_buf_check(&q, err)) < 0 ||
+	    !PQsendQueryParams(c->pg, q.ptr, n, NULL, params, NULL, NULL, 0)) {
+		mg_buf_dispose(&q);
+		return rc < 0 ? rc : result_error(err, NULL, c->pg);
+	}
+	mg_buf_dispose(&q);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	           MG_WATCH_ANSWER_MS;
+	for (;;) {
+		while (!PQisBusy(c->pg)) {
+			if ((r = PQgetResult(c->pg)) == NULL)
+				goto done;
+			PQclear(last);
+			last = r;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= deadline) {
+			PQclear(last);
+			return mg_error_set(err, MG_ERR,
+			                    "the server did not answer within "
+			                    "%d s",
+			                    MG_WATCH_ANSWER_MS / 1000);
+		}
+		pfd.fd = PQsocket(c->pg);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(c->pg))
+			break;
+	}
+	PQclear(last);
+	return result_error(err, NULL, c->pg);
+done:
+	if (PQresultStatus(last) != PGRES_TUPLES_OK &&
+	    PQresultStatus(last) != PGRES_COMMAND_OK)
+		rc = result_error(err, last, c->pg);
+	else if (out != NULL)
+		rc = take_rows(out, last, err);
+	PQclear(last);
+	return rc;
+}
+
+static int64_t pg_session_id(struct mg_conn *conn)
+{
+	return PQbackendPID(((struct pg_conn *)conn)->pg);
+}
+
+/*
+ * An idle-in-transaction blocker shows its last statement, which is not
+ * necessarily the one that took the lock; its transaction's start is the
+ * "since". The last column says what the waiter waits for.
+ */
+static int pg_blockers(struct mg_rows **out, struct mg_conn *watch,
+                       int64_t waiter, struct mg_error *err)
+{
+	char pid[32];
+	const char *params[] = { pid, pid };
+
+	snprintf(pid, sizeof(pid), "%" PRId64, waiter);
+	return watch_query(
+	        out, (struct pg_conn *)watch,
+	        "SELECT a.pid::text, coalesce(a.usename, ''), "
+	        "coalesce(a.application_name, ''), coalesce(a.state, ''), "
+	        "coalesce(to_char(coalesce(a.xact_start, a.query_start, "
+	        "a.backend_start) AT TIME ZONE 'UTC', "
+	        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
+	        "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), "
+	        "60), "
+	        "coalesce((SELECT string_agg(l.mode || ' on ' || "
+	        "coalesce(l.relation::regclass::text, l.locktype), ', ') "
+	        "FROM pg_locks l WHERE l.pid = CAST(? AS int) AND NOT "
+	        "l.granted), '') "
+	        "FROM pg_stat_activity a "
+	        "WHERE a.pid = ANY (pg_blocking_pids(CAST(? AS int))) "
+	        "ORDER BY a.pid",
+	        params, 2, err);
+}
+
+static int pg_cancel(struct mg_conn *conn, struct mg_conn *watch,
+                     struct mg_error *err)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+	char buf[256];
+
+	(void)watch;
+	/* PQcancel() is safe from another thread (and a signal handler) */
+	if (!PQcancel(c->cancel, buf, sizeof(buf)))
+		return mg_error_set(err, MG_EDRIVER,
+		                    "cannot send the cancel request: %s", buf);
+	return 0;
+}
+
+static int pg_ping(struct mg_conn *watch, struct mg_error *err)
+{
+	return watch_query(NULL, (struct pg_conn *)watch, "SELECT 1", NULL, 0,
+	                   err);
+}
+
+static void pg_abort(struct mg_conn *conn)
+{
+	struct pg_conn *c = (struct pg_conn *)conn;
+
+	if (PQsocket(c->pg) >= 0)
+		shutdown(PQsocket(c->pg), SHUT_RDWR);
+}
+
+/* migrate test --locks (issue 14). */
+
+/* Whether the words of w occur in stmt (case-insensitive), as words. */
+static bool has_word(const char *stmt, size_t len, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (strncasecmp(stmt + i, w, n) == 0 &&
+		    (i == 0 || !isalnum((unsigned char)stmt[i - 1])) &&
+		    (i + n == len || !isalnum((unsigned char)stmt[i + n])))
+			return true;
+	return false;
+}
+
+/* A safer form of a statement that locks an existing table hard. */
+static const char *lock_hint(const char *stmt, size_t len)
+{
+	size_t p = mg_stmt_skip_comments(stmt, len);
+
+	stmt += p;
+	len -= p;
+	if (has_word(stmt, len, "CREATE") && has_word(stmt, len, "INDEX") &&
+	    !has_word(stmt, len, "CONCURRENTLY"))
+		return "CREATE INDEX CONCURRENTLY (in a file of its own with "
+		       "-- migrate:no-transaction) does not block writes";
+	if (!has_word(stmt, len, "ALTER") || !has_word(stmt, len, "TABLE"))
+		return NULL;
+	if ((has_word(stmt, len, "REFERENCES") ||
+	     has_word(stmt, len, "CHECK")) &&
+	    has_word(stmt, len, "ADD") && !has_word(stmt, len, "VALID"))
+		return "add the constraint NOT VALID (a brief lock, no scan), "
+		       "then VALIDATE CONSTRAINT in a later migration: "
+		       "validating lets reads and writes go on";
+	if (has_word(stmt, len, "SET") && has_word(stmt, len, "NOT") &&
+	    has_word(stmt, len, "NULL"))
+		return "first add CHECK (col IS NOT NULL) NOT VALID and "
+		       "VALIDATE it in a migration of its own: SET NOT NULL "
+		       "then skips its full scan under ACCESS EXCLUSIVE";
+	if (has_word(stmt, len, "TYPE") && has_word(stmt, len, "COLUMN"))
+		return "a type change may rewrite the whole table under ACCESS "
+		       "EXCLUSIVE: add a new column, backfill it in batches, "
+		       "and switch over instead";
+	return NULL;
+}
+
+static int pg_lock_rehearse(struct mg_conn *conn, const char *sql, size_t len,
+                            void (*after)(void *ctx,
+                                          const struct mg_lock_step *step),
+                            void *ctx, struct mg_error *err)
+{
+	struct mg_stmts stmts = { 0 };
+	struct mg_rows *before = NULL, *locks = NULL;
+	struct mg_lock_step step;
+	const char *oids;
+	char *one = NULL;
+	size_t i;
+	int rc;
+
+	/* the tables that exist before the file: locks on those matter */
+	if ((rc = pg_query(&before, conn,
+	                   "SELECT coalesce(array_agg(c.oid)::text, '{}') "
+	                   "FROM pg_class c JOIN pg_namespace n ON n.oid = "
+	                   "c.relnamespace WHERE c.relkind IN ('r', 'p', "
+	                   "'m') AND n.nspname NOT IN ('pg_catalog', "
+	                   "'information_schema') AND n.nspname NOT LIKE "
+	                   "'pg_toast%'",
+	                   NULL, 0, 0, err)) < 0)
+		return rc;
+	oids = mg_rows_get(before, 0, 0);
+	if ((rc = mg_split(&stmts, sql, len, MG_SPLIT_POSTGRES, err)) < 0)
+		goto cleanup;
+	for (i = 0; i < stmts.n; i++) {
+		const struct mg_stmt *st = &stmts.v[i];
+
+		free(one);
+		if ((one = strndup(sql + st->off, st->len)) == NULL) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		memset(&step, 0, sizeof(step));
+		step.line = mg_sql_line_at(
+		        sql, st->off + mg_stmt_skip_comments(one, st->len));
+		if ((rc = pg_query(NULL, conn, one, NULL, 0, 0, err)) < 0) {
+			if (err != NULL)
+				err->line = step.line;
+			goto cleanup;
+		}
+		/* the conflict table of the PostgreSQL manual ("Table-Level
+		 * Locks"), in the words of who waits */
+		mg_rows_free(locks);
+		locks = NULL;
+		if ((rc = pg_query(
+		             &locks, conn,
+		             "SELECT c.oid::regclass::text, l.mode, CASE "
+		             "WHEN l.mode = 'AccessExclusiveLock' THEN "
+		             "'reads and writes' WHEN l.mode IN ('ShareLock', "
+		             "'ShareRowExclusiveLock', 'ExclusiveLock') THEN "
+		             "'writes' ELSE 'DDL' END, "
+		             "pg_total_relation_size(c.oid)::text "
+		             "FROM pg_locks l JOIN pg_class c ON c.oid = "
+		             "l.relation WHERE l.pid = pg_backend_pid() AND "
+		             "l.locktype = 'relation' AND l.granted AND "
+		             "l.relation = ANY (CAST(? AS oid[])) ORDER BY 1, "
+		             "2",
+		             &oids, 1, 0, err)) < 0)
+			goto cleanup;
+		step.stmt = one;
+		step.stmt_len = st->len;
+		step.hint = locks->nrows > 0 ? lock_hint(one, st->len) : NULL;
+		step.locks = locks;
+		after(ctx, &step);
+	}
+cleanup:
+	free(one);
+	mg_rows_free(locks);
+	mg_rows_free(before);
+	mg_stmts_dispose(&stmts);
+	return rc;
+}
+
 const struct mg_driver mg_driver_postgres = {
 	.name = "postgres",
 	.schemes = pg_schemes,
@@ -1577,6 +2014,16 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* production safety */
+	.set_bounds = pg_set_bounds,
+	.read_only = pg_read_only,
+	.lag = pg_lag,
+	.session_id = pg_session_id,
+	.blockers = pg_blockers,
+	.cancel = pg_cancel,
+	.ping = pg_ping,
+	.lock_rehearse = pg_lock_rehearse,
+	.abort = pg_abort,
 	/* backups */
 	.table_info = mg_pg_table_info,
 	.update_from_sql = mg_update_from_sql,

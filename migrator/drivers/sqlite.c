@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "migrator/bounds.h"
 #include "migrator/buf.h"
 
 #include "migrator/driver.h"
@@ -37,7 +39,25 @@ struct sq_conn {
 	int lock_fd;    /* the run's lock file, locked; -1: none */
 	int job_fd;     /* a job's lock file, locked; -1: none (issue 11) */
 	bool read_only; /* opened SQLITE_OPEN_READONLY */
+	/* production safety: busy_timeout is one setting per connection,
+	 * shared by the run lock's BEGIN IMMEDIATE (lock_ms, --lock-timeout)
+	 * and every other statement (ddl_ms, --ddl-lock-timeout): switched
+	 * around each BEGIN IMMEDIATE. -1: not set (DEFAULT_BUSY_MS). */
+	int lock_ms, ddl_ms;
 };
+
+/* BEGIN IMMEDIATE with the run lock's wait, then the statements' own. */
+static int begin_immediate(struct sq_conn *c)
+{
+	int rc;
+
+	if (c->lock_ms >= 0)
+		sqlite3_busy_timeout(c->db, c->lock_ms);
+	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (c->ddl_ms >= 0)
+		sqlite3_busy_timeout(c->db, c->ddl_ms);
+	return rc;
+}
 
 /* Takes the write lock again after a transaction ended, while the run
  * holds it. Best effort: if another runner got in, the next BEGIN waits
@@ -45,7 +65,7 @@ struct sq_conn {
 static void relock(struct sq_conn *c)
 {
 	if (c->locked && sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		begin_immediate(c);
 }
 
 extern const struct mg_driver mg_driver_sqlite;
@@ -63,6 +83,9 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 	mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
+	/* busy_timeout ran out: a lock wait that timed out (issue 14) */
+	if (err != NULL)
+		err->lock_wait = sqlite3_errcode(db) == SQLITE_BUSY;
 	/* No SQLSTATE: SQLITE_ERROR covers much, and its message says
 	 * which ("no such column: x", "near \"x\": syntax error"). */
 	if (err != NULL && sqlite3_errcode(db) == SQLITE_ERROR &&
@@ -267,6 +290,7 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 	c->base.drv = &mg_driver_sqlite;
 	c->lock_fd = -1;
 	c->job_fd = -1;
+	c->lock_ms = c->ddl_ms = -1;
 	c->read_only = flags & MG_CONNECT_READ_ONLY;
 	/* read-only by the open flags, not PRAGMA query_only, which any
 	 * query could switch off again */
@@ -605,7 +629,10 @@ static int sq_txn(struct mg_conn *conn, enum mg_txn op, struct mg_error *err)
 		}
 		sql = "ROLLBACK";
 	}
-	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	if (op == MG_TXN_BEGIN && !c->read_only)
+		rc = begin_immediate(c);
+	else
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	if (op != MG_TXN_BEGIN)
 		relock(c);
 	/* BEGIN IMMEDIATE is where the runner's lock is taken */
@@ -702,7 +729,7 @@ static int sq_lock(struct mg_conn *conn, const char *name, int64_t key,
 	(void)key;
 	if ((rc = lock_file(c, timeout_s, err)) < 0)
 		return rc;
-	sqlite3_busy_timeout(c->db, timeout_s > 0 ? timeout_s * 1000 : 0);
+	c->lock_ms = timeout_s > 0 ? timeout_s * 1000 : 0;
 	if ((rc = sq_txn(conn, MG_TXN_BEGIN, err)) == 0) {
 		c->locked = true;
 	} else if (c->lock_fd >= 0) {
@@ -774,6 +801,27 @@ static const char *sq_user(struct mg_conn *conn)
 	return NULL;
 }
 
+/* Production safety: SQLite has no server to time a statement, so only
+ * the lock wait is bounded (busy_timeout; 0 would mean "do not wait"). */
+static int sq_set_bounds(struct mg_conn *conn, int64_t lock_ms, int64_t stmt_ms,
+                         unsigned flags, struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+
+	(void)stmt_ms;
+	(void)flags;
+	(void)err;
+	if (lock_ms < 0)
+		c->ddl_ms = DEFAULT_BUSY_MS;
+	else if (lock_ms == MG_BOUND_OFF || lock_ms > INT_MAX)
+		c->ddl_ms = INT_MAX;
+	else
+		c->ddl_ms = (int)lock_ms;
+	/* inside the run lock's transaction already: from now on */
+	sqlite3_busy_timeout(c->db, c->ddl_ms);
+	return 0;
+}
+
 /* sqlite:PATH, and sqlite://PATH as other tools write it */
 static const char *const sq_schemes[] = { "sqlite:", "sqlite3:", NULL };
 
@@ -802,6 +850,11 @@ const struct mg_driver mg_driver_sqlite = {
 	.schema_sql = sq_schema_sql,
 	.schema = sq_schema,
 	.user = sq_user,
+	/* production safety */
+	.set_bounds = sq_set_bounds,
+	.lock_report_none =
+	        "SQLite locks the whole database for any write: every "
+	        "migration blocks other writers while it runs",
 	/* backups */
 	.table_info = mg_sq_table_info,
 	.update_from_sql = mg_update_from_sql,

@@ -1210,6 +1210,22 @@ char **it_lines(const char *text, size_t *n)
 	return v;
 }
 
+void it_drop_progress(char **lines, size_t *n)
+{
+	size_t i, k;
+
+	for (i = k = 0; lines != NULL && i < *n; i++) {
+		if (strstr(lines[i], "\"event\":\"progress\"") != NULL) {
+			free(lines[i]);
+			continue;
+		}
+		lines[k++] = lines[i];
+	}
+	if (lines != NULL)
+		lines[k] = NULL;
+	*n = k;
+}
+
 void it_lines_free(char **lines)
 {
 	size_t i;

@@ -178,6 +178,10 @@ bool it_json_lines(const char *text, bool need_event);
  * free with it_lines_free(). NULL on out-of-memory. */
 char **it_lines(const char *text, size_t *n);
 void it_lines_free(char **lines);
+/* Drops the {"event":"progress",...} lines (issue 14) from lines[0..*n),
+ * in place, keeping the order of the rest: their number depends on
+ * timing, and it_safety.c tests them. */
+void it_drop_progress(char **lines, size_t *n);
 /* The line of `text` that contains `needle`, copied (caller frees), or
  * NULL. */
 char *it_line_with(const char *text, const char *needle);
