@@ -2014,6 +2014,8 @@ const struct mg_driver mg_driver_postgres = {
 	.schema = pg_schema,
 	.user = pg_user,
 	.secret = pg_secret,
+	/* jobs (issue 11) */
+	.ledger_lock = pg_ledger_lock,
 	/* production safety */
 	.set_bounds = pg_set_bounds,
 	.read_only = pg_read_only,
@@ -2061,6 +2063,12 @@ static const struct mg_driver mg_driver_postgres_pooled = {
 	.secret = pg_secret,
 	/* jobs (issue 11) */
 	.ledger_lock = pg_ledger_lock,
+	/* production safety: only what holds behind a pooler. Not the
+	 * bounds, whose session SETs would reach another client's server
+	 * connection, nor what names a backend by the pid we were given
+	 * (the pooler's, not the server's): the blockers, the cancel. */
+	.read_only = pg_read_only,
+	.lag = pg_lag,
 	/* backups */
 	.table_info = mg_pg_table_info,
 	.update_from_sql = mg_update_from_sql,
