@@ -356,7 +356,6 @@ static void test_config_errors_name_file_and_line(void **state)
 		{ "dir = m\nbogus = 1\n", "c.conf:2: unknown key 'bogus'" },
 		{ "\n\n[other]\n", "c.conf:3: unknown section" },
 		{ "lock-timeout = soon\n", "c.conf:1: lock-timeout takes" },
-		{ "targets = t.txt\n", "c.conf:1: 'targets' is not supported" },
 		{ "retries = many\n", "c.conf:1: retries takes a count" },
 		{ "ddl-lock-timeout = 0\n",
 		  "c.conf:1: ddl-lock-timeout takes a duration" },
