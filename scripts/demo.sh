@@ -27,7 +27,7 @@ set -x # show each command, as a person would type it
 ./build/migrate -d sqlite:demo.db -m migrations up
 ./build/migrate -d sqlite:demo.db ledger
 ./build/migrate -d sqlite:demo.db -m migrations status
-# 0004 deleted the invited users after backing them up: the backup, then
+# 0005 deleted the invited users after backing them up: the backup, then
 # the down file that restores them (and proves it), then up again
 ./build/migrate -d sqlite:demo.db backups
 ./build/migrate -d sqlite:demo.db -m migrations down
