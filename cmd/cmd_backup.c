@@ -262,11 +262,11 @@ void print_backup_evidence(FILE *out, const char *checks_json)
 		mg_json_object_int(it, "rows", &rows);
 		if (kind != NULL && strcmp(kind, "backup") == 0 &&
 		    mg_json_is_true(mg_json_object_get(it, "dry_run")))
-			fprintf(out, "  backup %s: would save %lld rows\n",
-			        table, (long long)rows);
+			fprintf(out, "  backup %s: would save %lld row%s\n",
+			        table, (long long)rows, rows == 1 ? "" : "s");
 		else if (kind != NULL && strcmp(kind, "backup") == 0)
-			fprintf(out, "  backup %s: %lld rows in %s%s, %s%s\n",
-			        table, (long long)rows, bt,
+			fprintf(out, "  backup %s: %lld row%s in %s%s, %s%s\n",
+			        table, (long long)rows, rows == 1 ? "" : "s", bt,
 			        mg_json_is_true(mg_json_object_get(it,
 			                                           "reused"))
 			                ? " (reused)"

@@ -58,6 +58,42 @@ static char *check_line(const struct mg_event *ev, size_t i, bool *failed)
 	return s;
 }
 
+/* The dry run's backup items (checks/backup.c): table and rows. */
+static void add_backups(struct plan_doc *d, struct plan_file *p,
+                        const struct mg_event *ev)
+{
+	struct mg_json_value *v = NULL;
+	size_t i, n;
+
+	if (ev->checks_json == NULL ||
+	    strstr(ev->checks_json, "\"backup\"") == NULL)
+		return;
+	if (mg_json_parse(&v, ev->checks_json, NULL) < 0) {
+		d->failed = true;
+		return;
+	}
+	n = mg_json_array_size(v);
+	if ((p->backups = calloc(n, sizeof(*p->backups))) == NULL) {
+		d->failed |= n > 0;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		const struct mg_json_value *it = mg_json_array_get(v, i);
+		const char *kind = mg_json_object_string(it, "kind");
+		struct plan_backup *b = &p->backups[p->nbackups];
+
+		if (kind == NULL || strcmp(kind, "backup") != 0)
+			continue;
+		b->table = dup_or_null(mg_json_object_string(it, "table"),
+		                       &d->failed);
+		if (!mg_json_object_int(it, "rows", &b->rows))
+			b->rows = -1;
+		p->nbackups++;
+	}
+cleanup:
+	mg_json_value_free(v);
+}
+
 static void add_dry_run(struct plan_doc *d, const struct mg_event *ev)
 {
 	const struct mg_file *f = &ev->m->up;
@@ -79,6 +115,7 @@ static void add_dry_run(struct plan_doc *d, const struct mg_event *ev)
 	p->no_txn = ev->no_transaction;
 	if (ev->err != NULL)
 		p->not_evaluated = dup_or_null(ev->err->msg, &d->failed);
+	add_backups(d, p, ev);
 	if (f->dir.nchecks == 0 ||
 	    (p->checks = calloc(f->dir.nchecks, sizeof(*p->checks))) == NULL) {
 		d->failed |= f->dir.nchecks > 0;
@@ -161,6 +198,9 @@ void plan_doc_dispose(struct plan_doc *d)
 			free(p->checks[j].line_text);
 		}
 		free(p->checks);
+		for (j = 0; j < p->nbackups; j++)
+			free(p->backups[j].table);
+		free(p->backups);
 		free(p->not_evaluated);
 		for (j = 0; j < p->nrehearsal_checks; j++)
 			free(p->rehearsal_checks[j]);
@@ -229,6 +269,15 @@ static void render_json(struct mg_buf *out, const struct plan_doc *d,
 			mg_json_string(&w, "check", p->checks[j].text);
 			mg_json_int(&w, "line", p->checks[j].line);
 			mg_json_string(&w, "before", p->checks[j].before);
+			mg_json_end(&w);
+		}
+		mg_json_end(&w);
+		mg_json_array_begin(&w, "backups");
+		for (j = 0; j < p->nbackups; j++) {
+			mg_json_object_begin(&w, NULL);
+			mg_json_string(&w, "table", p->backups[j].table);
+			if (p->backups[j].rows >= 0)
+				mg_json_int(&w, "rows", p->backups[j].rows);
 			mg_json_end(&w);
 		}
 		mg_json_end(&w);
@@ -373,6 +422,16 @@ void plan_render_md(struct mg_buf *out, const struct plan_doc *d,
 				mg_buf_add(out, " (read after the file runs)");
 			}
 			mg_buf_add(out, "\n");
+		}
+		for (j = 0; j < p->nbackups; j++) {
+			mg_buf_add(out, "- Backup of ");
+			md_code(out, p->backups[j].table);
+			if (p->backups[j].rows >= 0)
+				mg_buf_addf(out, ": would save %lld row%s now\n",
+				            (long long)p->backups[j].rows,
+				            p->backups[j].rows == 1 ? "" : "s");
+			else
+				mg_buf_add(out, "\n");
 		}
 		f = fence_len(p->sql);
 		mg_buf_addf(out, "\n%.*ssql\n%s%s%.*s\n", f, "``````````",

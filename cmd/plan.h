@@ -35,6 +35,12 @@ struct plan_file {
 	struct plan_check *checks;
 	size_t nchecks;
 	char *not_evaluated; /* dry run: why the checks have no values yet */
+	/* each `backup:` of the file, and the rows it would save now */
+	struct plan_backup {
+		char *table;
+		int64_t rows;
+	} *backups;
+	size_t nbackups;
 	/* --preview */
 	bool rehearsed, not_rehearsed;
 	const char *status; /* the outcome's name */

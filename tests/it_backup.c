@@ -737,6 +737,15 @@ static void dry_run_counts_backup_rows(void **state)
 	assert_exit(r, 0);
 	assert_contains(r->out, "\"dry_run\":true");
 	assert_contains(r->out, "\"rows\":2");
+	/* and so does the plan an approver signs off (issue 10) */
+	MG(r, "plan");
+	assert_exit(r, 0);
+	assert_contains(r->out, "would save 2 rows now");
+	MG(r, "plan", "--format", "json");
+	assert_exit(r, 0);
+	assert_contains(r->out, "\"backups\":[{\"table\":");
+	assert_contains(r->out, "\"rows\":2}]");
+	assert_no_table(e, BK_STAFF);
 }
 
 /* migrate test: backup tables are managed, and the data round trip of a
