@@ -173,6 +173,8 @@ static void print_man(FILE *f, const struct command *commands)
 	      "\\fB\\-\\-lock\\-timeout\\fR, or another runner is active\n"
 	      ".TP\n6\nonly from \\fBstatus \\-\\-exit\\-code\\fR: "
 	      "migrations are pending, and nothing worse\n"
+	      ".TP\n130, 143\nstopped by SIGINT or SIGTERM: the running "
+	      "statement was cancelled on the server\n"
 	      ".SH FILES\n"
 	      ".TP\n"
 	      ".I migrate.conf\n"

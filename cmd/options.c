@@ -379,7 +379,8 @@ void print_usage(FILE *f, const struct command *commands)
 	fprintf(f, "\nexit codes: 0 ok, 1 runtime failure, 2 usage or invalid "
 	           "files, 3 check failed\n(rolled back), 4 verification "
 	           "failed, 5 lock not acquired or lost, 6 pending\n(status "
-	           "--exit-code only). See MIGRATING.md.\n");
+	           "--exit-code only), 130/143 stopped by SIGINT/SIGTERM. See "
+	           "MIGRATING.md.\n");
 }
 
 void print_command_usage(FILE *f, const struct command *c)
