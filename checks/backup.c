@@ -15,25 +15,27 @@
 #include "migrator/error.h"
 #include "migrator/json.h"
 
-void mg_backup_name(char out[64], const char *ledger, const char *owner,
-                    int64_t number, const char *table)
+/* The table's last part, without its schema (quotes stay: spell()
+ * drops them). */
+static const char *last_part(const char *table)
 {
-	const char *dot = strrchr(ledger, '.');
-	char full[1024], *p;
-	unsigned char h[4];
-	size_t n;
+	const char *p, *dot = NULL;
 
-	if (dot != NULL)
-		ledger = dot + 1;
-	/* the table's last part, without its schema and quotes */
-	dot = NULL;
-	for (p = (char *)table; *p; p++)
+	for (p = table; *p; p++)
 		if (*p == '.')
 			dot = p;
-	if (dot != NULL)
-		table = dot + 1;
-	snprintf(full, sizeof(full), "%s_bk_%s%" PRId64 "_%s", ledger, owner,
-	         number, table);
+	return dot != NULL ? dot + 1 : table;
+}
+
+/* full, spelled as a backup table's name: lower case, '_' for what is
+ * not a letter or digit, quotes dropped, at most 63 characters (the
+ * first 54, '_' and 8 hex digits of a hash of the whole). */
+static void spell(char out[64], char *full)
+{
+	unsigned char h[4];
+	char *p;
+	size_t n;
+
 	for (p = full; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -55,6 +57,32 @@ void mg_backup_name(char out[64], const char *ledger, const char *owner,
 	                   0);
 	snprintf(out, 64, "%.54s_%02x%02x%02x%02x", full, h[0], h[1], h[2],
 	         h[3]);
+}
+
+void mg_backup_name(char out[64], const char *ledger, const char *owner,
+                    int64_t number, const char *table)
+{
+	const char *dot = strrchr(ledger, '.');
+	char full[1024];
+
+	if (dot != NULL)
+		ledger = dot + 1;
+	snprintf(full, sizeof(full), "%s_bk_%s%" PRId64 "_%s", ledger, owner,
+	         number, last_part(table));
+	spell(out, full);
+}
+
+void mg_backup_job_name(char out[64], const char *ledger, const char *job,
+                        int64_t event, const char *table)
+{
+	const char *dot = strrchr(ledger, '.');
+	char full[1024];
+
+	if (dot != NULL)
+		ledger = dot + 1;
+	snprintf(full, sizeof(full), "%s_bk_j%" PRId64 "_%s_%s", ledger, event,
+	         job, last_part(table));
+	spell(out, full);
 }
 
 void mg_backup_prefix(char *out, size_t size, const char *ledger)
@@ -441,7 +469,12 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	bk->key = ti.key;
 	bk->nkey = ti.nkey;
 	memset(&ti, 0, sizeof(ti));
-	mg_backup_name(name, ctx->ledger, ctx->owner, ctx->number, bk->table);
+	if (ctx->job != NULL)
+		mg_backup_job_name(name, ctx->ledger, ctx->job, ctx->number,
+		                   bk->table);
+	else
+		mg_backup_name(name, ctx->ledger, ctx->owner, ctx->number,
+		               bk->table);
 	schema = mg_backup_schema(schema_buf, sizeof(schema_buf), conn,
 	                          ctx->ledger);
 	if ((bk->backup_table = strdup(name)) == NULL ||
@@ -519,6 +552,7 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
 		bk->line = s->line;
 		bk->keep_days = s->keep_days;
 		bk->in_txn = ctx->in_txn;
+		bk->event = ctx->job != NULL ? ctx->number : 0;
 		if ((bk->table = strdup(s->table)) == NULL ||
 		    (s->where != NULL &&
 		     (bk->where = strdup(s->where)) == NULL))
@@ -572,6 +606,9 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 		mg_json_string(w, "expires_at",
 		               bk->expires_at[0] ? bk->expires_at : NULL);
 		mg_json_bool(w, "in_txn", bk->in_txn);
+		/* a job's (issue 11): the event its name carries */
+		if (bk->event > 0 && !b->dry_run)
+			mg_json_int(w, "event", bk->event);
 		if (bk->reused)
 			mg_json_bool(w, "reused", true);
 		if (b->dry_run)

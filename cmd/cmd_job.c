@@ -259,6 +259,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 		        ev->no_transaction ? ", outside a transaction" : "",
 		        every, batch);
 		print_checks(out, ev);
+		print_backup_evidence(out, ev->checks_json); /* backups */
 		if (ev->err != NULL) {
 			char text[sizeof(ev->err->msg)];
 
@@ -275,8 +276,10 @@ static void on_event(void *arg, const struct mg_event *ev)
 		    ev->m->name, ev->batch, colour_on(stderr, word), word,
 		    colour_off(stderr, word), ev->rows,
 		    ev->rows == 1 ? "" : "s", (long long)ev->duration_ms);
-		if (!o->quiet)
+		if (!o->quiet) {
 			print_checks(stderr, ev);
+			print_backup_evidence(stderr, ev->checks_json);
+		}
 	}
 	if (!o->json)
 		return;

@@ -56,13 +56,16 @@ static const struct command commands[] = {
 	  "the plan an approver signs off: files, SQL, live check values" },
 	/* backups */
 	{ "restore", cmd_restore, NEED_DB,
-	  O_TABLE | O_DRY_RUN | O_REASON, 0, "V",
-	  "put back the rows version V's backups saved, and prove it" },
+	  O_TABLE | O_DRY_RUN | O_REASON | O_JOB_BACKUP, 0,
+	  "(V | --job NAME [--event ID])",
+	  "put back the rows version V's (or a job's) backups saved, and "
+	  "prove it" },
 	{ "backups", cmd_backups, NEED_DB, 0, 0, "",
 	  "list every backup: table, rows, fingerprint, expiry, state" },
-	{ "prune", cmd_prune, NEED_DB, O_DRY_RUN | O_PRUNE_VERSION | O_REASON,
-	  0, "",
-	  "drop expired backups (or version V's), a ledger event each" },
+	{ "prune", cmd_prune, NEED_DB,
+	  O_DRY_RUN | O_PRUNE_VERSION | O_REASON | O_JOB_BACKUP, 0, "",
+	  "drop expired backups (or version V's, or a job's), a ledger event "
+	  "each" },
 	{ "keygen", cmd_keygen, 0, O_OUT, O_OUT, "",
 	  "create an Ed25519 key pair for signing ledger rows" },
 	{ "config", cmd_config, 0, 0, 0, "",

@@ -149,6 +149,11 @@ static const struct option options[] = {
 	{ "version", 0, K_INT, DEST(int64_t, prune_version), 0, INT64_MAX,
 	  "a version number", "V", O_PRUNE_VERSION,
 	  "prune: that version's backups, expired or not", "prune" },
+	/* a job's backups (issue 11) */
+	OPT_STRING(0, "job", backup_job, "NAME", O_JOB_BACKUP,
+	           "restore, prune: that job's backups (prune: all of them)"),
+	OPT_INT(0, "event", backup_event, 1, INT64_MAX, "an event id", "ID",
+	        O_JOB_BACKUP, "restore --job: that run's (default: the latest)"),
 	/* fleets (issue 12): cmd/fleet.c runs the command once per target */
 	OPT_STRING(0, "targets", targets, "FILE", O_TARGETS,
 	           "run on each database of FILE (a URL a line), not -d"),

@@ -39,6 +39,9 @@ enum {
 	O_STRICT = 1u << 21,
 	/* backups */
 	O_PRUNE_VERSION = 1u << 17,
+	/* a job's backups (issue 11): restore and prune --job NAME,
+	 * restore --event ID */
+	O_JOB_BACKUP = 1u << 26,
 	/* issue 10: preview and plans */
 	O_PREVIEW = 1u << 24,
 	O_PLAN = 1u << 25,

@@ -129,16 +129,15 @@ static int add_job(struct mg_job *j, struct mg_problems *pr, const char *path,
 	}
 	if (rc < 0)
 		return mg_error_set(err, rc, "%s", derr.msg);
-	/* backups in jobs are named from the job and the event id (SPEC.md,
-	 * "Jobs"), which the backups code does not do yet: refused, never
-	 * silently skipped */
-	if (f->dir.nbackups > 0 || f->dir.nrestores > 0) {
+	/* a job has no down file: its backups are restored with `migrate
+	 * restore --job` */
+	if (f->dir.nrestores > 0) {
 		rc = problem(pr,
-		             "%s:%u: %s: is not supported in a job yet",
-		             path,
-		             f->dir.nbackups > 0 ? f->dir.backups[0].line
-		                                 : f->dir.restores[0].line,
-		             f->dir.nbackups > 0 ? "backup" : "restore");
+		             "%s:%u: restore: is for down files: a job's "
+		             "backups are restored with 'migrate restore --job "
+		             "%.*s'",
+		             path, f->dir.restores[0].line, (int)name_len,
+		             file);
 		return rc < 0 ? rc : 1;
 	}
 	if (f->dir.irreversible) {
@@ -577,8 +576,16 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 	r->applied = 0;
 	if ((rc = mg_runner_check_file(r, &j->m.up, err)) < 0)
 		return rc;
-	if (flags & MG_JOB_DRY_RUN)
-		return mg_runner_dry_run(r, &j->m, MG_DIR_JOB, err);
+	if (flags & MG_JOB_DRY_RUN) {
+		/* read only: what the backups would be named and save */
+		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
+		                         err)) < 0)
+			return rc;
+		rc = mg_runner_dry_run(r, &j->m, MG_DIR_JOB, err);
+		mg_ledger_free(r->ledger);
+		r->ledger = NULL;
+		return rc;
+	}
 	lock_name(name, &key, drv->schema(r->conn), r->table, j->m.name);
 	rc = drv->job_lock != NULL
 	             ? drv->job_lock(r->conn, name, key, r->lock_timeout_s, err)

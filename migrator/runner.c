@@ -162,6 +162,7 @@ struct outcome {
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
 	int64_t t0, t1;
+	int64_t marker_id; /* no_txn: the id of its 'dirty' marker event */
 };
 
 static enum mg_outcome decide(const struct outcome *o)
@@ -215,6 +216,30 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 }
 
 /*
+ * jobs (issue 11): a job's backups are named from the job and the id of
+ * the batch's ledger event (MIGRATING.md, "Jobs"). In a transaction, the
+ * batch's one event: its id is taken now, under the ledger's append lock
+ * (mg_ledger_reserve), which the transaction holds until that event
+ * commits with it. Outside one (MySQL, no-transaction files), the
+ * batch's first event: its 'dirty' marker, written before the copy; the
+ * event with its outcome follows it and records the backup.
+ */
+static int job_backup_ctx(struct mg_runner *r, const struct mg_migration *m,
+                          struct outcome *o, struct mg_backup_ctx *ctx)
+{
+	int64_t id = o->marker_id;
+	int rc;
+
+	if (!o->no_txn &&
+	    (rc = mg_ledger_reserve(r->ledger, r->conn, &id, &o->err)) < 0)
+		return rc;
+	ctx->owner = "j";
+	ctx->job = m->name;
+	ctx->number = id;
+	return 0;
+}
+
+/*
  * backups: before an up file's SQL, its backup: lines (the copies, inside
  * the file's transaction where it has one); before a down file's, the
  * refusal of a restore: that cannot work. Their evidence joins the
@@ -223,15 +248,21 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 static int backups_before(struct mg_runner *r, const struct mg_migration *m,
                           enum mg_direction dir, struct outcome *o)
 {
-	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	const struct mg_file *f = file_of(m, dir);
 	struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
-		                     m->version, o->started, !o->no_txn };
+		                     m->version, o->started, !o->no_txn,
+		                     NULL };
 	size_t i;
 	int rc;
 
 	if (f->dir.nbackups == 0 && f->dir.nrestores == 0)
 		return 0;
-	if (dir == MG_DIR_UP) {
+	if (dir == MG_DIR_JOB && (rc = job_backup_ctx(r, m, o, &ctx)) < 0) {
+		o->stop = STOP_SQL;
+		mg_error_locate(&o->err, f->path, f->dir.backups[0].line);
+		return rc;
+	}
+	if (dir == MG_DIR_UP || dir == MG_DIR_JOB) {
 		rc = mg_backups_take(&o->bk, r->conn, &ctx, &f->dir, false,
 		                     &o->err);
 		o->cs.more_json = mg_backups_json;
@@ -646,6 +677,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		return rc;
 	if (o.no_txn && (rc = mark_started(r, m, dir, o.started, err)) < 0)
 		return rc;
+	if (o.no_txn)
+		o.marker_id = r->ledger->last_id;
 	if ((rc = mg_safety_file(r, dir == MG_DIR_UP ? &m->up : &m->down,
 	                         err)) < 0) {
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
@@ -736,13 +769,22 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 	else
 		ev.checks = &cs;
 	/* backups: how many rows each backup: would save */
-	if (dir == MG_DIR_UP && ev.err == NULL && file->dir.nbackups > 0) {
+	if ((dir == MG_DIR_UP || dir == MG_DIR_JOB) && ev.err == NULL &&
+	    file->dir.nbackups > 0) {
 		char now[32];
 		struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
-			                     m->version, now, !ev.no_transaction };
+			                     m->version, now, !ev.no_transaction,
+			                     NULL };
 
 		mg_ledger_now(now, NULL);
 		size_t i;
+
+		/* a job's: named as its next event would be, for the count */
+		if (dir == MG_DIR_JOB) {
+			ctx.owner = "j";
+			ctx.job = m->name;
+			ctx.number = r->ledger->last_id + 1;
+		}
 
 		if (mg_backups_take(&bk, conn, &ctx, &file->dir, true, &cerr) <
 		    0)
