@@ -749,6 +749,252 @@ static void version_zero_migration_ignores_job_events(void **state)
 	assert_exit(r, 0);
 }
 
+/* ---- a job's backups (SPEC.md, "Jobs" and "Backups") ---- */
+
+#define USERS_TABLE                                                           \
+	"CREATE TABLE users (id int PRIMARY KEY, name varchar(20), "          \
+	"deleted_at int);\n"                                                  \
+	"INSERT INTO users VALUES (1, 'a', 5), (2, 'b', NULL), (3, 'c', 7), " \
+	"(4, 'd', NULL);\n"
+
+/* The purge job of migrations/jobs/, kept `keep` days. */
+static void purge_job(const struct it_env *e, const char *keep)
+{
+	char backup[120];
+
+	snprintf(backup, sizeof(backup),
+		 "-- backup: users keep %s where deleted_at IS NOT NULL\n",
+		 keep);
+	job_file(e, "purge", "-- job:every 1d\n", backup,
+		 "-- check: rows users delta -backup\n",
+		 "DELETE FROM users WHERE deleted_at IS NOT NULL;\n", NULL);
+}
+
+/* The backup table and event of the newest purge backup whose table is
+ * not `other`, from `migrate backups --json`. */
+static long long purge_backup(struct it_state *st, char *name, size_t size,
+			      const char *other)
+{
+	struct it_env *e = &st->e;
+	struct it_run *r = &st->r;
+	const char *at = NULL, *p;
+	long long event = -1;
+
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, true));
+	for (p = r->out; (p = strstr(p, "\"job\":\"purge\"")) != NULL; p++) {
+		const char *bt = strstr(p, "\"backup_table\":\"");
+
+		assert_non_null(bt);
+		bt += strlen("\"backup_table\":\"");
+		if (other == NULL || strncmp(bt, other, strlen(other)) != 0 ||
+		    bt[strlen(other)] != '"')
+			at = p;
+	}
+	assert_non_null(at);
+	assert_true(sscanf(at, "\"job\":\"purge\",\"event\":%lld", &event) ==
+		    1);
+	p = strstr(at, "\"backup_table\":\"") + strlen("\"backup_table\":\"");
+	snprintf(name, size, "%.*s", (int)(strchr(p, '"') - p), p);
+	return event;
+}
+
+/*
+ * The purge of migrations/jobs/ with its backup and delta check, run on
+ * two "days": each run keeps its own backup, named from its event (the
+ * ledger links them); `backups` lists both; `prune` retires the first
+ * (kept 0 days, so expired at once) and not the second; `restore --job`
+ * brings the second's rows back with proof; the pruned one is refused.
+ */
+static void purge_with_backup_run_prune_restore(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	char bk1[64], bk2[64], where[300], spelled[64];
+	long long e1, e2;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+
+	/* day 1: kept 0 days */
+	purge_job(e, "0d");
+	MG(r, "job", "run", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, "rows users: 4 -> 2 (expected -2) ok");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	e1 = purge_backup(st, bk1, sizeof(bk1), NULL);
+	snprintf(spelled, sizeof(spelled), "migrate_ledger_bk_j%lld_purge_users",
+		 e1);
+	assert_string_equal(bk1, spelled);
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk1);
+	assert_int_equal(it_count(e, where), 2);
+	/* the event its name carries is the batch's own: in a transaction
+	 * the one event, with the backup in its evidence; outside one
+	 * (MySQL) its 'dirty' marker, then the outcome that records it */
+	snprintf(where, sizeof(where),
+		 "id = %lld AND direction = 'job' AND name = 'purge' AND "
+		 "status = '%s'",
+		 e1, d->rows_per_batch == 1 ? "ok" : "dirty");
+	assert_int_equal(it_ledger_count(e, where), 1);
+	snprintf(where, sizeof(where),
+		 "id >= %lld AND direction = 'job' AND status = 'ok' AND "
+		 "checks LIKE '%%\"backup_table\":\"%s\"%%'",
+		 e1, bk1);
+	assert_int_equal(it_ledger_count(e, where), 1);
+
+	/* day 2: another user soft-deleted; kept 30 days */
+	assert_int_equal(
+		it_sql(e, "UPDATE users SET deleted_at = 9 WHERE id = 4"), 0);
+	purge_job(e, "30d");
+	MG(r, "job", "run", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, "rows users: 2 -> 1 (expected -1) ok");
+	e2 = purge_backup(st, bk2, sizeof(bk2), bk1);
+	assert_true(e2 > e1);
+	assert_string_not_equal(bk1, bk2);
+	snprintf(spelled, sizeof(spelled), "migrate_ledger_bk_j%lld_purge_users",
+		 e2);
+	assert_string_equal(bk2, spelled);
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk2);
+	assert_int_equal(it_count(e, where), 1);
+
+	/* both listed, one expired */
+	MG(r, "backups");
+	assert_exit(r, 0);
+	assert_contains(r->out, bk1);
+	assert_contains(r->out, bk2);
+	assert_contains(r->err, "2 backups kept, 1 expired");
+
+	/* prune retires the expired one only */
+	MG(r, "prune");
+	assert_exit(r, 0);
+	assert_contains(r->err, bk1);
+	assert_contains(r->err, "1 backup dropped");
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk1);
+	assert_int_equal(it_count(e, where), -1);
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk2);
+	assert_int_equal(it_count(e, where), 1);
+	snprintf(where, sizeof(where),
+		 "direction = 'prune' AND status = 'ok' AND name = 'purge' "
+		 "AND checks LIKE '%%%s%%'",
+		 bk1);
+	assert_int_equal(it_ledger_count(e, where), 1);
+
+	/* restore: the latest by default, proven */
+	MG(r, "restore", "--job", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, bk2);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users WHERE id = 4 "
+				     "AND deleted_at = 9"),
+			 1);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	snprintf(where, sizeof(where),
+		 "direction = 'restore' AND status = 'ok' AND version = 0 AND "
+		 "name = 'purge' AND checks LIKE '%%%s%%'",
+		 bk2);
+	assert_int_equal(it_ledger_count(e, where), 1);
+
+	/* the pruned one is refused, and nothing changes */
+	{
+		char event[32];
+
+		snprintf(event, sizeof(event), "%lld", e1);
+		MG(r, "restore", "--job", "purge", "--event", event);
+		assert_exit(r, 2);
+		assert_contains(r->err, "was pruned: it cannot be restored");
+	}
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	assert_int_equal(it_ledger_count(e, "direction = 'restore'"), 1);
+	MG(r, "restore", "--job", "nosuch");
+	assert_exit(r, 2);
+	assert_contains(r->err, "job 'nosuch' has no backups");
+	MG(r, "restore", "--event", "3");
+	assert_exit(r, 2);
+	MG(r, "restore", "1", "--job", "purge");
+	assert_exit(r, 2);
+	MG(r, "prune", "--job", "purge", "--version", "1");
+	assert_exit(r, 2);
+
+	/* prune --job drops the rest of the job's, whatever their keep */
+	MG(r, "prune", "--job", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, "1 backup dropped");
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk2);
+	assert_int_equal(it_count(e, where), -1);
+	MG(r, "verify");
+	assert_exit(r, 0);
+	MG(r, "status");
+	assert_exit(r, 0);
+}
+
+/* A job's dry run says what its backup would save, and takes none. */
+static void dry_run_counts_a_backup(void **state)
+{
+	IT_BEGIN;
+	long long rows;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	purge_job(e, "30d");
+	rows = it_ledger_count(e, NULL);
+	MG(r, "job", "run", "purge", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->out, "backup users: would save 2 rows");
+	assert_int_equal(it_ledger_count(e, NULL), rows);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_null(strstr(r->out, "purge"));
+}
+
+/* What a job file's backups cannot be: exit 2 with file:line, nothing
+ * run; a table without a key is refused when the batch comes, and the
+ * batch changes nothing. */
+static void bad_backup_directives_in_job_files(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_pair(e, "0001_users",
+				 USERS_TABLE "CREATE TABLE nokey (a int);\n"
+					     "INSERT INTO nokey VALUES (1);\n",
+				 "DROP TABLE nokey;\nDROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	job_file(e, "restores", "-- job:every 1d\n", "-- restore: users\n",
+		 "SELECT 1;\n", NULL);
+	job_file(e, "keepless", "-- backup: users keep 30\n", "SELECT 1;\n",
+		 NULL);
+	job_file(e, "deltaless", "\n-- check: rows users delta -backup\n",
+		 "DELETE FROM users WHERE deleted_at IS NOT NULL;\n", NULL);
+	MG(r, "job", "list");
+	assert_exit(r, 2);
+	assert_contains(r->err, "jobs/restores.sql:2: restore: is for down "
+				"files");
+	assert_contains(r->err, "jobs/keepless.sql:1: 'keep' needs a number");
+	assert_contains(r->err, "jobs/deltaless.sql:2:");
+	assert_contains(r->err, "3 invalid job files");
+	assert_int_equal(it_remove(e, "jobs/restores.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/keepless.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/deltaless.sql"), 0);
+
+	job_file(e, "keyless", "-- backup: nokey\n", "DELETE FROM nokey;\n",
+		 NULL);
+	MG(r, "job", "run", "keyless");
+	assert_exit(r, 2);
+	assert_contains(r->err, "jobs/keyless.sql:1: backup: nokey has no "
+				"primary key");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM nokey"), 1);
+	assert_int_equal(job_events(e, "keyless", "ok"), 0);
+}
+
 #define BODIES(X)                                                             \
 	X(batched_job_stops_at_its_time_limit_and_continues)                  \
 	X(concurrent_runs_of_a_job_one_exits_5)                               \
@@ -759,7 +1005,10 @@ static void version_zero_migration_ignores_job_events(void **state)
 	X(bad_job_files_exit_2)                                               \
 	X(dry_run_changes_nothing)                                            \
 	X(jobs_dir_from_flag_or_config)                                       \
-	X(version_zero_migration_ignores_job_events)
+	X(version_zero_migration_ignores_job_events)                          \
+	X(purge_with_backup_run_prune_restore)                                \
+	X(dry_run_counts_a_backup)                                            \
+	X(bad_backup_directives_in_job_files)
 
 #define EACH(body)                                                            \
 	static void test_##body##_sqlite(void **state)                        \
