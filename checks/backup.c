@@ -483,7 +483,7 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	if (dry_run) {
+	if (dry_run || ctx->job != NULL) {
 		mg_buf_add(&sql, "SELECT count(*) FROM (");
 		add_selection(&sql, bk);
 		mg_buf_add(&sql, ") AS mg_sel");
@@ -494,8 +494,15 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 			goto cleanup;
 		}
 		bk->rows = strtoll(count ? count : "0", &end, 10);
-		bk->taken = true;
-		goto cleanup;
+		bk->taken = dry_run;
+		/* a job's batch with nothing to save (the last batch of a
+		 * batched job, every time) keeps no empty table */
+		bk->empty = !dry_run && bk->rows == 0;
+		if (dry_run || bk->empty)
+			goto cleanup;
+		free(count);
+		count = NULL;
+		mg_buf_truncate(&sql, 0);
 	}
 	rc = drv->table_info(&exists, conn, bk->backup_sql, err);
 	if (rc == 0) {
@@ -583,6 +590,18 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 	for (i = 0; b != NULL && i < b->n; i++) {
 		const struct mg_backup *bk = &b->v[i];
 
+		if (bk->empty) { /* a job's: no rows, no table */
+			mg_json_object_begin(w, NULL);
+			mg_json_string(w, "kind", "backup");
+			mg_json_string(w, "table", bk->table);
+			mg_json_int(w, "line", bk->line);
+			mg_json_null(w, "backup_table");
+			mg_json_string(w, "where", bk->where);
+			mg_json_int(w, "rows", 0);
+			mg_json_bool(w, "empty", true);
+			mg_json_end(w);
+			continue;
+		}
 		if (!bk->taken)
 			continue; /* refused, or its copy failed */
 		mg_json_object_begin(w, NULL);

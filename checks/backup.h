@@ -48,6 +48,7 @@ struct mg_backup {
 	int64_t event; /* a job's: the event id in its name; 0: a version's */
 	bool reused; /* the table existed and matched its record */
 	bool taken;  /* the copy exists (or was counted, in a dry run) */
+	bool empty;  /* a job's that would save no rows: no table made */
 };
 
 struct mg_backups {

@@ -305,7 +305,12 @@ void print_backup_evidence(FILE *out, const char *checks_json)
 
 		mg_json_object_int(it, "rows", &rows);
 		if (kind != NULL && strcmp(kind, "backup") == 0 &&
-		    mg_json_is_true(mg_json_object_get(it, "dry_run")))
+		    mg_json_is_true(mg_json_object_get(it, "empty")))
+			fprintf(out, "  backup %s: no rows to save, no table "
+			             "kept\n",
+			        table);
+		else if (kind != NULL && strcmp(kind, "backup") == 0 &&
+		         mg_json_is_true(mg_json_object_get(it, "dry_run")))
 			fprintf(out, "  backup %s: would save %lld row%s\n",
 			        table, (long long)rows, rows == 1 ? "" : "s");
 		else if (kind != NULL && strcmp(kind, "backup") == 0)
