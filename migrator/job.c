@@ -20,6 +20,7 @@
 #include "migrator/driver.h"
 #include "migrator/error.h"
 #include "migrator/ledger.h"
+#include "migrator/preview.h"
 #include "migrator/runner.h"
 
 /* How far back `job list` looks for a job's last run and last ok event:
@@ -576,6 +577,8 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 	r->applied = 0;
 	if ((rc = mg_runner_check_file(r, &j->m.up, err)) < 0)
 		return rc;
+	if ((flags & MG_JOB_PREVIEW) && (rc = mg_preview_possible(r, err)) < 0)
+		return rc;
 	if (flags & MG_JOB_DRY_RUN) {
 		/* read only: what the backups would be named and save */
 		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
@@ -621,7 +624,10 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 		out->not_due = rc == 0;
 		goto cleanup;
 	}
-	rc = batches(out, r, j, name, key, err);
+	if (flags & MG_JOB_PREVIEW)
+		rc = mg_preview_job(r, &j->m, err);
+	else
+		rc = batches(out, r, j, name, key, err);
 cleanup:
 	if (drv->job_unlock != NULL)
 		drv->job_unlock(r->conn, name, key);

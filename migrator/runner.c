@@ -717,16 +717,22 @@ cleanup:
 int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
                        struct mg_error *err)
 {
+	return mg_runner_rehearse_dir(r, m, MG_DIR_UP, err);
+}
+
+int mg_runner_rehearse_dir(struct mg_runner *r, const struct mg_migration *m,
+                           enum mg_direction dir, struct mg_error *err)
+{
 	struct outcome o = { 0 };
 	int rc;
 
 	mg_ledger_now(o.started, &o.t0);
-	if ((rc = run_file(r, m, MG_DIR_UP, &o)) < 0) {
+	if ((rc = run_file(r, m, dir, &o)) < 0) {
 		*err = o.err;
 		goto cleanup;
 	}
 	mg_ledger_now(o.finished, &o.t1);
-	emit_outcome(r, m, MG_DIR_UP, &o, true);
+	emit_outcome(r, m, dir, &o, true);
 	if ((rc = outcome_code(&o)) < 0) {
 		*err = o.err;
 		err->code = rc;

@@ -995,6 +995,74 @@ static void bad_backup_directives_in_job_files(void **state)
 	assert_int_equal(job_events(e, "keyless", "ok"), 0);
 }
 
+/*
+ * job run --preview: the first batch rehearsed with its backup and checks
+ * in a transaction that is rolled back: the evidence is shown, and the
+ * data, the ledger and the backups are as before. A failing check exits
+ * 3 as a real batch would. MySQL cannot roll DDL back: refused (exit 2).
+ */
+static void preview_rehearses_the_first_batch_and_keeps_nothing(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	long long events;
+
+	table_t(st);
+	assert_int_equal(it_pair(e, "0002_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	job_file(e, "backfill", "-- job:batch\n", "-- check: rows t unchanged\n",
+		 d->batch, NULL);
+	purge_job(e, "30d");
+	events = it_ledger_count(e, NULL);
+	MG(r, "job", "run", "backfill", "purge", "--preview");
+	if (!d->rolls_back) {
+		assert_exit(r, 2);
+		assert_contains(r->err, "--preview needs a database whose DDL "
+					"rolls back");
+		assert_int_equal(done_rows(e), 0);
+		assert_int_equal(it_ledger_count(e, NULL), events);
+		return;
+	}
+	assert_exit(r, 0);
+	assert_contains(r->err, "job backfill: rehearsed batch 1: ok, 1000 "
+				"rows");
+	assert_contains(r->err, "line 3: UPDATE, 1000 rows");
+	assert_contains(r->err, "job backfill: rehearsed its first batch "
+				"only, rolled back: nothing was kept");
+	assert_contains(r->err, "job purge: rehearsed batch 1: ok, 2 rows");
+	assert_contains(r->err, "rows users: 4 -> 2 (expected -2) ok");
+	assert_contains(r->err, "backup users: 2 rows in "
+				"migrate_ledger_bk_j");
+	assert_contains(r->err, "job purge: rehearsed its batch, rolled back");
+	/* nothing kept: data, ledger, backups */
+	assert_int_equal(done_rows(e), 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
+	assert_int_equal(it_ledger_count(e, NULL), events);
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_null(strstr(r->out, "purge"));
+	/* JSON: each rehearsed batch, marked */
+	MG(r, "--json", "job", "run", "purge", "--preview");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, true));
+	assert_contains(r->out, "\"preview\":true");
+	assert_contains(r->out, "\"kind\":\"backup\"");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
+	/* a check that fails: exit 3, as a real batch, nothing kept */
+	job_file(e, "wrong", "-- check: rows t delta -5\n", d->batch, NULL);
+	MG(r, "job", "run", "wrong", "--preview");
+	assert_exit(r, 3);
+	assert_contains(r->err, "check failed: rows t");
+	assert_int_equal(done_rows(e), 0);
+	assert_int_equal(it_ledger_count(e, NULL), events);
+	/* a preview is not a dry run */
+	MG(r, "job", "run", "purge", "--preview", "--dry-run");
+	assert_exit(r, 2);
+}
+
 #define BODIES(X)                                                             \
 	X(batched_job_stops_at_its_time_limit_and_continues)                  \
 	X(concurrent_runs_of_a_job_one_exits_5)                               \
@@ -1008,7 +1076,8 @@ static void bad_backup_directives_in_job_files(void **state)
 	X(version_zero_migration_ignores_job_events)                          \
 	X(purge_with_backup_run_prune_restore)                                \
 	X(dry_run_counts_a_backup)                                            \
-	X(bad_backup_directives_in_job_files)
+	X(bad_backup_directives_in_job_files)                                 \
+	X(preview_rehearses_the_first_batch_and_keeps_nothing)
 
 #define EACH(body)                                                            \
 	static void test_##body##_sqlite(void **state)                        \
