@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checks/backup.h"
 #include "checks/check.h"
@@ -431,21 +432,66 @@ static bool met_runner(struct mg_runner *r, const struct mg_error *err)
 	       r->ledger->last_id > before;
 }
 
-/* Appends a row in a transaction of its own. */
+/* How often a row alone in its transaction is appended again after
+ * another run took its id (append_alone). */
+#define APPEND_TRIES 6
+
+/* Whether another run committed a row with this id since we read the
+ * tail: the ledger's tail, read again, is at or past it. */
+static bool id_taken(struct mg_runner *r, int64_t id)
+{
+	struct mg_error e2 = { 0 };
+
+	return id > 0 && mg_ledger_refresh(r->ledger, r->conn, &e2) == 0 &&
+	       r->ledger->last_id >= id;
+}
+
+/* A short, growing pause with jitter, so that two appenders that met do
+ * not meet again at once. */
+static void append_pause(int attempt)
+{
+	uint32_t ms = 20u * (uint32_t)attempt;
+	struct timespec ts;
+
+	ms += randombytes_uniform(ms);
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Appends a row in a transaction of its own. The append lock holds on
+ * one node of a Galera cluster only (GET_LOCK), so a job on one node and
+ * `up` on another may both take the next id: the id is the ledger's
+ * primary key, the cluster lets one of them commit (the chain never
+ * forks), and the other fails with a conflict, or on the run lock's
+ * lease guard that its transaction also wrote. Alone in its transaction,
+ * the row is then appended again on the new tail (issue 11): nothing
+ * else is redone, and a run whose lease is really gone is refused again
+ * by the guard, then stops with MG_ELOCKED as before.
+ */
 static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
                         struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	int rc;
+	bool taken = false;
+	int attempt, rc;
 
-	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
-		return rc;
-	if ((rc = mg_ledger_append(r->ledger, r->conn, row, r->sign_key,
-	                           MG_Q_COMMIT, err)) < 0) {
+	for (attempt = 1;; attempt++) {
+		if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+			return rc;
+		row->id = 0;
+		if ((rc = mg_ledger_append(r->ledger, r->conn, row,
+		                           r->sign_key, MG_Q_COMMIT, err)) == 0)
+			return 0;
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
-		if (rc != MG_ELOCKED && met_runner(r, err))
-			rc = mg_meet_report(err, r->conn, r->table);
+		if (rc == MG_ENOMEM || rc == MG_EINVALID ||
+		    !(taken = id_taken(r, row->id)) || attempt == APPEND_TRIES)
+			break;
+		append_pause(attempt);
 	}
+	if (rc != MG_ELOCKED && (taken || met_runner(r, err)))
+		rc = mg_meet_report(err, r->conn, r->table);
 	return rc;
 }
 
