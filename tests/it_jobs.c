@@ -995,6 +995,64 @@ static void preview_rehearses_the_first_batch_and_keeps_nothing(void **state)
 	assert_exit(r, 2);
 }
 
+/*
+ * A batched job with a backup: each batch keeps its own (named from its
+ * own event), the last batch, with nothing left to save, keeps none, and
+ * restore --event brings back one batch's rows.
+ */
+static void batched_job_keeps_a_backup_per_batch(void **state)
+{
+	IT_BEGIN;
+	static const char *const batch =
+		"id IN (SELECT id FROM (SELECT id FROM users WHERE "
+		"deleted_at IS NOT NULL ORDER BY id LIMIT 1) AS b)";
+	char backup[300], del[300], first[64], where[200];
+	const char *p;
+	long long n = 0, e1 = -1;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	snprintf(backup, sizeof(backup), "-- backup: users keep 7d where %s\n",
+		 batch);
+	snprintf(del, sizeof(del), "DELETE FROM users WHERE %s;\n", batch);
+	job_file(e, "drip", "-- job:batch\n", backup,
+		 "-- check: rows users delta -backup\n", del, NULL);
+	MG(r, "job", "run", "drip");
+	assert_exit(r, 0);
+	assert_contains(r->err, "job drip: done, 3 batches, 2 rows");
+	assert_contains(r->err, "backup users: no rows to save, no table kept");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	/* two backups, one row each, each its own event */
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	for (p = r->out; (p = strstr(p, "\"job\":\"drip\"")) != NULL; p++) {
+		long long ev = -1;
+
+		assert_true(sscanf(p, "\"job\":\"drip\",\"event\":%lld", &ev) ==
+			    1);
+		assert_non_null(strstr(p, "\"rows\":1,"));
+		if (e1 < 0)
+			e1 = ev;
+		else
+			assert_true(ev > e1);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	snprintf(where, sizeof(where),
+		 "direction = 'job' AND checks LIKE '%%\"empty\":true%%'");
+	assert_int_equal(it_ledger_count(e, where), 1);
+	/* the first batch's row back, and only it */
+	snprintf(first, sizeof(first), "%lld", e1);
+	MG(r, "restore", "--job", "drip", "--event", first);
+	assert_exit(r, 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 3);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users WHERE id = 1"),
+			 1);
+}
+
 #define BODIES(X)                                                             \
 	X(batched_job_stops_at_its_time_limit_and_continues)                  \
 	X(concurrent_runs_of_a_job_one_exits_5)                               \
@@ -1009,7 +1067,8 @@ static void preview_rehearses_the_first_batch_and_keeps_nothing(void **state)
 	X(purge_with_backup_run_prune_restore)                                \
 	X(dry_run_counts_a_backup)                                            \
 	X(bad_backup_directives_in_job_files)                                 \
-	X(preview_rehearses_the_first_batch_and_keeps_nothing)
+	X(preview_rehearses_the_first_batch_and_keeps_nothing)                \
+	X(batched_job_keeps_a_backup_per_batch)
 
 #define EACH(body)                                                            \
 	static void test_##body##_sqlite(void **state)                        \
