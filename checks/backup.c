@@ -571,6 +571,45 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
 	return rc;
 }
 
+int mg_backup_rename(struct mg_backup *bk, struct mg_conn *conn,
+                     const char *ledger, const char *job, int64_t event,
+                     struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf sql = MG_BUF_INIT;
+	char name[64], schema_buf[256], *bare = NULL, *full = NULL;
+	const char *schema;
+	int rc;
+
+	bk->event = event;
+	if (!bk->taken || bk->empty)
+		return 0;
+	mg_backup_job_name(name, ledger, job, event, bk->table);
+	schema = mg_backup_schema(schema_buf, sizeof(schema_buf), conn, ledger);
+	/* the new name without its schema: RENAME TO keeps the table's */
+	if ((bare = mg_backup_quote(NULL, name, drv->ident_quote)) == NULL ||
+	    (full = mg_backup_quote(schema, name, drv->ident_quote)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	mg_buf_addf(&sql, "ALTER TABLE %s RENAME TO %s", bk->backup_sql, bare);
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		goto cleanup;
+	free(bk->backup_table);
+	free(bk->backup_sql);
+	bk->backup_table = NULL;
+	bk->backup_sql = full;
+	full = NULL;
+	if ((bk->backup_table = strdup(name)) == NULL)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+cleanup:
+	free(bare);
+	free(full);
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
 static void string_array(struct mg_json *w, const char *key, char *const *v,
                          size_t n)
 {

@@ -106,6 +106,16 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
                     const struct mg_backup_ctx *ctx,
                     const struct mg_directives *dir, bool dry_run,
                     struct mg_error *err);
+/*
+ * jobs (issue 11): gives a job's backup, copied under its provisional
+ * name (event 0) inside the batch's transaction, its name from `event`,
+ * the id the batch's event will have (ALTER TABLE ... RENAME TO, in the
+ * same transaction). An empty or untaken backup only gets the event.
+ */
+int mg_backup_rename(struct mg_backup *bk, struct mg_conn *conn,
+                     const char *ledger, const char *job, int64_t event,
+                     struct mg_error *err);
+
 /* The evidence items (kind "backup") into an open JSON array; ctx is a
  * const struct mg_backups * (the shape of mg_checks.more_json). */
 void mg_backups_json(const void *ctx, struct mg_json *w);

@@ -218,25 +218,43 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 
 /*
  * jobs (issue 11): a job's backups are named from the job and the id of
- * the batch's ledger event (MIGRATING.md, "Jobs"). In a transaction, the
- * batch's one event: its id is taken now, under the ledger's append lock
- * (mg_ledger_reserve), which the transaction holds until that event
- * commits with it. Outside one (MySQL, no-transaction files), the
- * batch's first event: its 'dirty' marker, written before the copy; the
- * event with its outcome follows it and records the backup.
+ * the batch's ledger event (MIGRATING.md, "Jobs"). Outside a transaction
+ * (MySQL, no-transaction files), the batch's first event: its 'dirty'
+ * marker, written before the copy; the event with its outcome follows
+ * and records the backup. In a transaction, the batch's one event, whose
+ * id is known only when the ledger's append lock is held: the copy gets
+ * a provisional name (event 0), and name_job_backups() renames it in the
+ * same transaction just before that event is appended, so that the lock
+ * is not held while the batch runs (an `up` appending meanwhile would
+ * wait for it).
  */
-static int job_backup_ctx(struct mg_runner *r, const struct mg_migration *m,
-                          struct outcome *o, struct mg_backup_ctx *ctx)
+static int job_backup_ctx(const struct mg_migration *m,
+                          const struct outcome *o, struct mg_backup_ctx *ctx)
 {
-	int64_t id = o->marker_id;
-	int rc;
-
-	if (!o->no_txn &&
-	    (rc = mg_ledger_reserve(r->ledger, r->conn, &id, &o->err)) < 0)
-		return rc;
 	ctx->owner = "j";
 	ctx->job = m->name;
-	ctx->number = id;
+	ctx->number = o->no_txn ? o->marker_id : 0;
+	return 0;
+}
+
+/* A batch's backups taken in its transaction get their names from the
+ * id its event will have: the append lock is taken now, and held until
+ * that event commits with them. */
+static int name_job_backups(struct mg_runner *r, const struct mg_migration *m,
+                            struct outcome *o)
+{
+	int64_t id;
+	size_t i;
+	int rc;
+
+	if (o->bk.n == 0)
+		return 0;
+	if ((rc = mg_ledger_reserve(r->ledger, r->conn, &id, &o->err)) < 0)
+		return rc;
+	for (i = 0; i < o->bk.n; i++)
+		if ((rc = mg_backup_rename(&o->bk.v[i], r->conn, r->table,
+		                           m->name, id, &o->err)) < 0)
+			return rc;
 	return 0;
 }
 
@@ -258,7 +276,7 @@ static int backups_before(struct mg_runner *r, const struct mg_migration *m,
 
 	if (f->dir.nbackups == 0 && f->dir.nrestores == 0)
 		return 0;
-	if (dir == MG_DIR_JOB && (rc = job_backup_ctx(r, m, o, &ctx)) < 0) {
+	if (dir == MG_DIR_JOB && (rc = job_backup_ctx(m, o, &ctx)) < 0) {
 		o->stop = STOP_SQL;
 		mg_error_locate(&o->err, f->path, f->dir.backups[0].line);
 		return rc;
@@ -587,6 +605,19 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	struct mg_error werr = { 0 };
 	int rc;
 
+	/* jobs: the batch's backups get their names now; a rename that
+	 * fails fails the batch (rolled back with them) */
+	if (dir == MG_DIR_JOB && o->stop == STOP_NONE && !o->no_txn &&
+	    (rc = name_job_backups(r, m, o)) < 0) {
+		if (rc == MG_ENOMEM) {
+			*err = o->err;
+			mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+			return rc;
+		}
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		o->stop = STOP_COMMIT;
+		mg_error_locate(&o->err, path, 0);
+	}
 	row_init(&row, r, m, m->version, m->name, dir, decide(o));
 	row_times(&row, o->started, o->finished, o->t1 - o->t0);
 	mg_ledger_row_set(&row, MG_LF_REASON,
