@@ -89,10 +89,9 @@ static int64_t block(void **state, const char *table)
 
 	/* read-only: on SQLite a read transaction (BEGIN, not IMMEDIATE) */
 	assert_non_null(drv = mg_driver_for_url(st->e.url, &err));
-	if (drv->connect(&left.blocker, st->e.url, MG_CONNECT_READ_ONLY,
-	                 &err) < 0)
+	if (drv->connect(&c, st->e.url, MG_CONNECT_READ_ONLY, &err) < 0)
 		fail_msg("blocker: %s", err.msg);
-	c = left.blocker;
+	left.blocker = c;
 	snprintf(sql, sizeof(sql), "SELECT * FROM %s", table);
 	assert_int_equal(c->drv->txn(c, MG_TXN_BEGIN, &err), 0);
 	if (c->drv->query(NULL, c, sql, NULL, 0, 0, &err) < 0)
@@ -723,15 +722,15 @@ int main(void)
 
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
-	failed +=
-	        cmocka_run_group_tests_name("it_safety_sqlite", sqlite_tests,
-	                                    it_group_setup_sqlite, it_group_teardown);
+	failed += cmocka_run_group_tests_name("it_safety_sqlite", sqlite_tests,
+	                                      it_group_setup_sqlite,
+	                                      it_group_teardown);
 	failed += cmocka_run_group_tests_name(
 	        "it_safety_postgres", postgres_tests, it_group_setup_postgres,
 	        it_group_teardown);
-	failed +=
-	        cmocka_run_group_tests_name("it_safety_mysql", mysql_tests,
-	                                    it_group_setup_mysql, it_group_teardown);
+	failed += cmocka_run_group_tests_name("it_safety_mysql", mysql_tests,
+	                                      it_group_setup_mysql,
+	                                      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }
