@@ -129,6 +129,8 @@ static void test_postgres_pooled_differs_only_where_meant(void **state)
 	assert_null(pooled->abort);
 	assert_non_null(pg->lock_rehearse);
 	assert_null(pooled->lock_rehearse);
+	assert_null(pg->lock_report_none);
+	assert_non_null(strstr(pooled->lock_report_none, "pooler"));
 
 	/* every other slot, those added later included, equal: copies with
 	 * the slots above blanked compare equal byte for byte (the tables
@@ -148,6 +150,7 @@ static void test_postgres_pooled_differs_only_where_meant(void **state)
 	a.ping = NULL;
 	a.abort = NULL;
 	a.lock_rehearse = NULL;
+	b.lock_report_none = NULL;
 	assert_memory_equal(&a, &b, sizeof(a));
 	/* among them the one that was lost */
 	assert_non_null(pooled->ledger_lock);

@@ -2065,6 +2065,10 @@ static void make_pooled_driver(void)
 	pooled_driver.ping = NULL;
 	pooled_driver.abort = NULL;
 	pooled_driver.lock_rehearse = NULL;
+	pooled_driver.lock_report_none =
+	        "behind a connection pooler the rehearsal cannot keep one "
+	        "server session across statements: connect directly for "
+	        "--locks";
 }
 
 const struct mg_driver *mg_pg_pooled_driver(void)
