@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ struct sq_conn {
 	 * and every other statement (ddl_ms, --ddl-lock-timeout): switched
 	 * around each BEGIN IMMEDIATE. -1: not set (DEFAULT_BUSY_MS). */
 	int lock_ms, ddl_ms;
+	/* set by cancel() from the monitor's thread: a SIGINT or SIGTERM
+	 * stops the file (issue 14); kept for the connection's life, the
+	 * run ends after it */
+	atomic_bool cancelled;
 };
 
 /* BEGIN IMMEDIATE with the run lock's wait, then the statements' own. */
@@ -417,6 +422,13 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 		unsigned line;
 		int off;
 
+		/* cancel() between two statements: its interrupt found
+		 * nothing running, and the next statement would clear it */
+		if (atomic_load(&c->cancelled)) {
+			res->line = mg_sql_line_at(sql, (size_t)(p - sql));
+			return mg_error_set(err, MG_EDRIVER, "interrupted");
+		}
+
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
 			p++;
 		start = (size_t)(p - sql);
@@ -486,6 +498,25 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
  * CREATE TRIGGER ... BEGIN ...; END), without preparing it, which would
  * fail for tables the file has yet to create.
  */
+/*
+ * Stops the statement that runs on conn, from the monitor's thread on a
+ * SIGINT or SIGTERM: sqlite3_interrupt() is made to be called from
+ * another thread, and the statement fails with SQLITE_INTERRUPT (which
+ * may roll the transaction back: txn(ROLLBACK) takes that into account).
+ * SQLite has no server and no watcher session: `watch` is NULL.
+ */
+static int sq_cancel(struct mg_conn *conn, struct mg_conn *watch,
+                     struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+
+	(void)watch;
+	(void)err;
+	atomic_store(&c->cancelled, true);
+	sqlite3_interrupt(c->db);
+	return 0;
+}
+
 static int sq_check_script(const char *sql, size_t len, unsigned flags,
                            unsigned *line, struct mg_error *err)
 {
@@ -852,6 +883,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.user = sq_user,
 	/* production safety */
 	.set_bounds = sq_set_bounds,
+	.cancel = sq_cancel,
 	.lock_report_none =
 	        "SQLite locks the whole database for any write: every "
 	        "migration blocks other writers while it runs",
