@@ -171,9 +171,68 @@ static void sigint_stops_a_long_statement(void **state)
 	}
 }
 
+/* A --json run that succeeds: JSON lines on stdout, nothing on stderr. */
+#define JSON_ONLY(...)                                                         \
+	do {                                                                   \
+		MG(r, __VA_ARGS__, "--json");                                  \
+		assert_exit(r, 0);                                             \
+		if (r->err[0] != '\0')                                         \
+			fail_msg("stderr with --json: %s", r->err);            \
+		assert_true(it_json_lines(r->out, false));                     \
+	} while (0)
+
+/*
+ * SPEC.md "JSON output": with --json, stdout carries only JSON lines and
+ * stderr only errors. Every command used to print its human lines (plan,
+ * outcome, checks, statements, summaries, a dry run's whole plan) to
+ * stderr as well.
+ */
+static void json_leaves_stderr_to_errors(void **state)
+{
+	IT_BEGIN;
+
+	three(e);
+	/* a check whose before value needs a table that 0001 makes */
+	assert_int_equal(it_pair(e, "0004_d",
+	                         "-- check: rows b unchanged\n"
+	                         "CREATE TABLE d (x int);\n",
+	                         "DROP TABLE d;\n"),
+	                 0);
+	JSON_ONLY("up", "--dry-run");
+	assert_contains(r->out, "\"checks_not_evaluated\":");
+	JSON_ONLY("up", "--to", "2");
+	JSON_ONLY("up", "--dry-run");
+	assert_contains(r->out, "\"before\":\"2\"");
+	JSON_ONLY("up");
+	assert_contains(r->out, "\"event\":\"migration\"");
+	JSON_ONLY("status");
+	JSON_ONLY("verify");
+	JSON_ONLY("ledger", "--format", "json");
+	JSON_ONLY("backups");
+	JSON_ONLY("config");
+	JSON_ONLY("down", "--dry-run");
+	JSON_ONLY("down");
+	JSON_ONLY("test");
+	assert_state(e, 4, "applied");
+	/* an error is still said on stderr, and in the summary */
+	assert_int_equal(it_pair(e, "0005_bad", "CREATE TABLE e (x int);\n"
+	                                        "THIS IS NOT SQL;\n",
+	                         "DROP TABLE e;\n"),
+	                 0);
+	MG(r, "up", "--json");
+	assert_exit(r, 1);
+	assert_contains(r->err, "error: ");
+	assert_contains(r->err, "0005_bad.up.sql:2");
+	assert_not_contains(r->err, "plan:");
+	assert_true(it_json_lines(r->out, true));
+	assert_contains(r->out, "\"event\":\"summary\"");
+}
+
 /* ---- registration ---- */
 
-#define BODIES(X) X(sigint_stops_a_long_statement)
+#define BODIES(X)                                                              \
+	X(sigint_stops_a_long_statement)                                       \
+	X(json_leaves_stderr_to_errors)
 
 #define EACH_ENGINE(body)                                                      \
 	static void test_##body##_sqlite(void **state)                         \
