@@ -228,11 +228,69 @@ static void json_leaves_stderr_to_errors(void **state)
 	assert_contains(r->out, "\"event\":\"summary\"");
 }
 
+/*
+ * A data check over a column that does not exist must fail, however the
+ * name is quoted. It used to pass on SQLite (the double-quoted string
+ * misfeature) and on MySQL (where "x" is a string): the fingerprint was
+ * over a constant, so it could never see the data change. Quoted names
+ * that do exist work on every engine (MySQL gets them in backticks).
+ */
+static void data_check_on_a_missing_quoted_column_fails(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_pair(e, "0001_u",
+	                         "CREATE TABLE u (id int PRIMARY KEY, "
+	                         "name varchar(20));\n"
+	                         "INSERT INTO u VALUES (1, 'ann');\n",
+	                         "DROP TABLE u;\n"),
+	                 0);
+	assert_int_equal(it_pair(e, "0002_x",
+	                         "-- check: data u (id, \"nosuch\") "
+	                         "unchanged\n"
+	                         "UPDATE u SET name = 'bob';\n",
+	                         "SELECT 1;\n"),
+	                 0);
+	MG(r, "up");
+	assert_exit(r, 2);
+	assert_contains(r->err, "0002_x.up.sql:1:");
+	assert_contains(r->err, "nosuch");
+	assert_state(e, 1, "applied");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM u WHERE name = "
+	                             "'ann'"),
+	                 1);
+	/* the same check over names that exist, quoted both ways */
+	assert_int_equal(it_pair(e, "0002_x",
+	                         "-- check: data \"u\" (`id`, \"name\") "
+	                         "unchanged\n"
+	                         "-- check: rows \"u\" unchanged\n"
+	                         "UPDATE u SET name = name;\n",
+	                         "SELECT 1;\n"),
+	                 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_state(e, 2, "applied");
+	if (backend(state) != BK_SQLITE)
+		return;
+	/* SQLite: a string in double quotes is a column name now, with a
+	 * hint; the file is rolled back */
+	assert_int_equal(it_pair(e, "0003_dq",
+	                         "UPDATE u SET name = \"bob\";\n",
+	                         "SELECT 1;\n"),
+	                 0);
+	MG(r, "up");
+	assert_exit(r, 1);
+	assert_contains(r->err, "0003_dq.up.sql:1: no such column: bob");
+	assert_contains(r->err, "single quotes");
+	assert_state(e, 3, "failed");
+}
+
 /* ---- registration ---- */
 
 #define BODIES(X)                                                              \
 	X(sigint_stops_a_long_statement)                                       \
-	X(json_leaves_stderr_to_errors)
+	X(json_leaves_stderr_to_errors)                                        \
+	X(data_check_on_a_missing_quoted_column_fails)
 
 #define EACH_ENGINE(body)                                                      \
 	static void test_##body##_sqlite(void **state)                         \

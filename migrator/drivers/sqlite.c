@@ -88,6 +88,10 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 	mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
+	/* the double-quoted string misfeature is off (sq_connect) */
+	if (strncmp(msg, "no such column", 14) == 0)
+		mg_error_hint(err, "\"...\" names a column: write a string "
+		                   "in single quotes ('...')");
 	/* busy_timeout ran out: a lock wait that timed out (issue 14) */
 	if (err != NULL)
 		err->lock_wait = sqlite3_errcode(db) == SQLITE_BUSY;
@@ -325,6 +329,15 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 	}
 	sqlite3_busy_timeout(c->db, DEFAULT_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
+	/* SQLite's double-quoted string misfeature off, as its docs advise
+	 * and its shell does since 3.41: "col" is always a column, so a
+	 * check or a file naming a column that is not there fails with "no
+	 * such column" instead of reading a constant string (a data check
+	 * fingerprinted nothing). Schemas already stored keep working; a
+	 * file that quotes a string with "..." gets that error
+	 * (MIGRATING.md, "SQLite"). */
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
 	sqlite3_create_function(c->db, "mg_fingerprint", -1,
 	                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
 	                        fp_step, fp_final);
