@@ -605,9 +605,119 @@ static int my_check_script(const char *sql, size_t len, unsigned flags,
 }
 
 /* A statement with '?' parameters: a prepared statement, no rows back. */
-static int exec_prepared(struct my_conn *c, const char *sql,
-                         const char *const *params, size_t nparams,
-                         struct mg_error *err)
+/*
+ * The rows of an executed prepared statement, as text. Each row is fetched
+ * with zero-length buffers (MYSQL_DATA_TRUNCATED tells each value's
+ * length), then each value with mysql_stmt_fetch_column() into a buffer of
+ * its size: no value is cut, whatever its type (the server converts it to
+ * text, as for a plain query).
+ */
+static int fetch_prepared(struct mg_rows **out, MYSQL_STMT *st,
+                          struct mg_error *err)
+{
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+	struct mg_rows *rows = NULL;
+	MYSQL_BIND *b = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL;
+	char **vals = NULL;
+	unsigned n, i;
+	int rc = 0, f;
+
+	if (meta == NULL) /* a statement without rows */
+		return (*out = mg_rows_new(0)) == NULL
+		               ? mg_error_set(err, MG_ENOMEM, "out of memory")
+		               : 0;
+	n = mysql_num_fields(meta);
+	if ((rows = mg_rows_new(n)) == NULL ||
+	    (b = calloc(n, sizeof(*b))) == NULL ||
+	    (lens = calloc(n, sizeof(*lens))) == NULL ||
+	    (nulls = calloc(n, sizeof(*nulls))) == NULL ||
+	    (vals = calloc(n, sizeof(*vals))) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].length = &lens[i];
+		b[i].is_null = &nulls[i];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
+		goto cleanup;
+	}
+	while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
+		for (i = 0; i < n; i++) {
+			MYSQL_BIND one = { 0 };
+			unsigned long len = 0;
+
+			if (nulls[i])
+				continue;
+			if ((vals[i] = malloc(lens[i] + 1)) == NULL) {
+				rc = mg_error_set(err, MG_ENOMEM,
+				                  "out of memory");
+				goto cleanup;
+			}
+			one.buffer_type = MYSQL_TYPE_STRING;
+			one.buffer = vals[i];
+			one.buffer_length = lens[i] + 1;
+			one.length = &len;
+			if (lens[i] > 0 &&
+			    mysql_stmt_fetch_column(st, &one, i, 0) != 0) {
+				rc = mg_error_set(err, MG_EDRIVER, "%s",
+				                  mysql_stmt_error(st));
+				goto cleanup;
+			}
+			vals[i][lens[i]] = '\0';
+		}
+		if (mg_rows_add(rows, (const char *const *)vals, n) < 0) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		for (i = 0; i < n; i++) {
+			free(vals[i]);
+			vals[i] = NULL;
+		}
+	}
+	if (f == 1) {
+		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
+		goto cleanup;
+	}
+	*out = rows;
+	rows = NULL;
+cleanup:
+	for (i = 0; vals != NULL && i < n; i++)
+		free(vals[i]);
+	free(vals);
+	free(nulls);
+	free(lens);
+	free(b);
+	mg_rows_free(rows);
+	mysql_free_result(meta);
+	return rc;
+}
+
+/* my_error() for a prepared statement: a missing table is MG_ENOTFOUND
+ * here too (a ledger not made yet), a lock wait is marked, the password
+ * scrubbed. */
+static int stmt_error(struct mg_error *err, struct my_conn *c, MYSQL_STMT *st)
+{
+	unsigned int no = mysql_stmt_errno(st);
+	int code = no == ER_NO_SUCH_TABLE ? MG_ENOTFOUND : MG_EDRIVER;
+
+	mg_error_set(err, code, "%s", mysql_stmt_error(st));
+	classify(err, no, mysql_stmt_sqlstate(st));
+	if (err != NULL) {
+		err->lock_wait = no == ER_LOCK_WAIT_TIMEOUT;
+		mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
+	}
+	return code;
+}
+
+static int exec_prepared(struct mg_rows **out, struct my_conn *c,
+                         const char *sql, const char *const *params,
+                         size_t nparams, struct mg_error *err)
 {
 	MYSQL_STMT *st = mysql_stmt_init(c->my);
 	MYSQL_BIND *b = calloc(nparams, sizeof(*b));
@@ -621,9 +731,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 		goto cleanup;
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
-		if (err != NULL)
-			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
+		rc = stmt_error(err, c, st);
 		goto cleanup;
 	}
 	for (i = 0; i < nparams; i++) {
@@ -636,10 +744,11 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 		b[i].is_null = &nulls[i];
 	}
 	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
-		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
-		classify(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st));
-		if (err != NULL)
-			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
+		rc = stmt_error(err, c, st);
+	} else if (out != NULL) {
+		/* its rows, as exec_text() gives them (they used to be
+		 * dropped: callers had to inline their values) */
+		rc = fetch_prepared(out, st, err);
 	}
 cleanup:
 	if (st != NULL)
@@ -745,7 +854,7 @@ static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 	if (out != NULL)
 		*out = NULL;
 	if (nparams > 0)
-		rc = exec_prepared(c, sql, params, nparams, err);
+		rc = exec_prepared(out, c, sql, params, nparams, err);
 	else
 		rc = exec_text(out, c, sql, err);
 	if (rc == 0 && (flags & MG_Q_COMMIT))
