@@ -329,13 +329,44 @@ static void query_with_parameters_returns_rows(void **state)
 	assert_int_equal(rows->nrows, 0);
 }
 
+/*
+ * A version typed by hand is a version as files write it. `baseline` with
+ * a 20-digit typo used to saturate to INT64_MAX and record every file as
+ * applied without running any; " 5" and "+5" were taken too.
+ */
+static void baseline_refuses_a_version_that_is_not_one(void **state)
+{
+	IT_BEGIN;
+	static const char *const bad[] = { "99999999999999999999",
+		                           "1234567890123456789", " 2", "+2",
+		                           "2x", "" };
+	size_t i;
+
+	three(e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		MG(r, "baseline", bad[i], "--reason", "typo");
+		assert_exit(r, 2);
+		assert_contains(r->err, "is not a version number");
+		MG(r, "repair", bad[i], "--reason", "typo");
+		assert_exit(r, 2);
+	}
+	assert_int_equal(it_ledger_count(e, "1 = 1"), 0);
+	assert_state(e, 3, "pending");
+	/* leading zeros are a version */
+	MG(r, "baseline", "000000000000000002", "--reason", "adopted");
+	assert_exit(r, 0);
+	assert_state(e, 2, "applied");
+	assert_state(e, 3, "pending");
+}
+
 /* ---- registration ---- */
 
 #define BODIES(X)                                                              \
 	X(sigint_stops_a_long_statement)                                       \
 	X(json_leaves_stderr_to_errors)                                        \
 	X(data_check_on_a_missing_quoted_column_fails)                         \
-	X(query_with_parameters_returns_rows)
+	X(query_with_parameters_returns_rows)                                  \
+	X(baseline_refuses_a_version_that_is_not_one)
 
 #define EACH_ENGINE(body)                                                      \
 	static void test_##body##_sqlite(void **state)                         \
