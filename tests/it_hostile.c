@@ -22,82 +22,9 @@
 #include "migrator/error.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-struct hostile_state {
-	struct it_state it; /* first: IT_BEGIN reads it */
-	enum backend bk;
-};
-
 static enum backend backend(void **state)
 {
-	return ((struct hostile_state *)*state)->bk;
-}
-
-/* ---- groups ---- */
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct hostile_state *hs = calloc(1, sizeof(*hs));
-
-	if ((*state = hs) == NULL)
-		return -1;
-	hs->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0;
-	hs->it.dsn = getenv(env);
-	if (!it_pg_reachable(hs->it.dsn))
-		hs->it.no_server = true;
-	if (hs->it.no_server)
-		fprintf(stderr, "it_hostile: no server at %s\n", env);
-	return hs->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct hostile_state *hs = *state;
-
-	if (hs->it.no_server)
-		return 0;
-	switch (hs->bk) {
-	case BK_SQLITE:
-		return it_env_setup_sqlite(&hs->it.e);
-	case BK_POSTGRES:
-		return it_env_setup_pg(&hs->it.e, hs->it.dsn);
-	case BK_MYSQL:
-		return it_env_setup_mysql(&hs->it.e, hs->it.dsn);
-	}
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct hostile_state *hs = *state;
-
-	it_state_reset(&hs->it);
-	it_env_teardown(&hs->it.e);
-	return 0;
+	return ((struct it_state *)*state)->bk;
 }
 
 /* ---- helpers ---- */
@@ -444,7 +371,7 @@ BODIES(EACH_ENGINE)
 
 BODIES_SERVERS(EACH_SERVER)
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_setup, it_teardown)
 #define T_SQLITE(body) T(test_##body##_sqlite),
 #define T_POSTGRES(body) T(test_##body##_postgres),
 #define T_MYSQL(body) T(test_##body##_mysql),
@@ -462,15 +389,16 @@ int main(void)
 
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
-	failed +=
-	        cmocka_run_group_tests_name("it_hostile_sqlite", sqlite_tests,
-	                                    group_setup_sqlite, group_teardown);
-	failed += cmocka_run_group_tests_name(
-	        "it_hostile_postgres", postgres_tests, group_setup_postgres,
-	        group_teardown);
-	failed +=
-	        cmocka_run_group_tests_name("it_hostile_mysql", mysql_tests,
-	                                    group_setup_mysql, group_teardown);
+	failed += cmocka_run_group_tests_name("it_hostile_sqlite", sqlite_tests,
+	                                      it_group_setup_sqlite,
+	                                      it_group_teardown);
+	failed += cmocka_run_group_tests_name("it_hostile_postgres",
+	                                      postgres_tests,
+	                                      it_group_setup_postgres,
+	                                      it_group_teardown);
+	failed += cmocka_run_group_tests_name("it_hostile_mysql", mysql_tests,
+	                                      it_group_setup_mysql,
+	                                      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }
