@@ -364,6 +364,8 @@ static void test_config_errors_name_file_and_line(void **state)
 		{ "dir = a\ndir = b\n", "c.conf:2: 'dir' is set twice" },
 		{ "[env x]\nwho = 1\n", "c.conf:2: unknown key 'who'" },
 		{ "just words\n", "c.conf:1: not a 'key = value' line" },
+		{ "ledger-table = l\ndir = ${HOME\n",
+		  "c.conf:2: '${' without its '}'" },
 	};
 	struct env *e = *state;
 	size_t i;
