@@ -331,6 +331,32 @@ static void verify_beside_a_run_in_progress(void **state)
 	}
 }
 
+/*
+ * MySQL's ?socket= is the socket used, or an error: with host 127.0.0.1
+ * Connector/C connected over TCP and ignored it, so a URL naming a
+ * socket that does not exist worked; an empty one fell back to the
+ * default socket.
+ */
+static void mysql_socket_parameter_is_used_or_refused(void **state)
+{
+	IT_BEGIN;
+	char url[600];
+
+	three(e);
+	snprintf(url, sizeof(url), "%s?socket=/nonexistent/mysqld.sock",
+	         e->url);
+	MG(r, "-d", url, "status");
+	assert_exit(r, 2);
+	assert_contains(r->err, "?socket= goes with host localhost");
+	snprintf(url, sizeof(url), "%s?socket=", e->url);
+	MG(r, "-d", url, "status");
+	assert_exit(r, 2);
+	assert_contains(r->err, "socket parameter is empty");
+	/* the URL as it was still works */
+	MG(r, "status");
+	assert_exit(r, 0);
+}
+
 /* ---- registration ---- */
 
 #define BODIES(X)                                                              \
@@ -384,6 +410,7 @@ int main(void)
 	};
 	const struct CMUnitTest mysql_tests[] = {
 		BODIES(T_MYSQL) BODIES_SERVERS(T_MYSQL)
+		T(mysql_socket_parameter_is_used_or_refused),
 	};
 	int failed = 0;
 

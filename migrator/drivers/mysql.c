@@ -219,6 +219,19 @@ static int check_params(const struct mg_url *u, struct mg_error *err)
 			                    "ssl-ca, ssl-cert, ssl-key and tls",
 			                    u->keys[i]);
 	}
+	if (u->socket != NULL && u->socket[0] == '\0')
+		return mg_error_set(err, MG_EINVALID,
+		                    "the mysql URL's socket parameter is "
+		                    "empty: give the socket's path");
+	/* with any other host Connector/C connects over TCP and never
+	 * looks at the socket: the user would not get what they asked */
+	if (u->socket != NULL && u->host != NULL && u->host[0] != '\0' &&
+	    strcasecmp(u->host, "localhost") != 0)
+		return mg_error_set(err, MG_EINVALID,
+		                    "?socket= goes with host localhost (or "
+		                    "none), not '%s': with another host the "
+		                    "connection is TCP and the socket unused",
+		                    u->host);
 	return tls_mode(&tls, u, err);
 }
 
@@ -279,6 +292,12 @@ static int open_session(MYSQL **out, const struct mg_url *u, unsigned answer_s,
 	set_tls(my, u, tls);
 	if (u->socket != NULL && host == NULL)
 		host = "localhost";
+	/* a socket asked for is the socket used, or the error says so */
+	if (u->socket != NULL) {
+		unsigned int proto = MYSQL_PROTOCOL_SOCKET;
+
+		mysql_options(my, MYSQL_OPT_PROTOCOL, &proto);
+	}
 	/* MULTI_RESULTS: a CALL returns several result sets */
 	if (mysql_real_connect(my, host, u->user, u->password, u->db, u->port,
 	                       u->socket, CLIENT_MULTI_RESULTS) == NULL) {
