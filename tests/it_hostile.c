@@ -357,6 +357,28 @@ static void mysql_socket_parameter_is_used_or_refused(void **state)
 	assert_exit(r, 0);
 }
 
+/* A file that is not an SQLite database: the error names it (it said
+ * only "file is not a database"), exit 1, and nothing is written. */
+static void sqlite_file_that_is_not_a_database_is_named(void **state)
+{
+	IT_BEGIN;
+	char path[400], url[420];
+	FILE *f;
+
+	three(e);
+	snprintf(path, sizeof(path), "%s/notes.db", e->root);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("these are my notes, not a database\n", f);
+	fclose(f);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	MG(r, "-d", url, "up");
+	assert_exit(r, 1);
+	assert_contains(r->err, "notes.db': file is not a database");
+	MG(r, "-d", url, "status");
+	assert_exit(r, 1);
+	assert_contains(r->err, "notes.db': file is not a database");
+}
+
 /* ---- registration ---- */
 
 #define BODIES(X)                                                              \
@@ -404,7 +426,9 @@ BODIES_SERVERS(EACH_SERVER)
 
 int main(void)
 {
-	const struct CMUnitTest sqlite_tests[] = { BODIES(T_SQLITE) };
+	const struct CMUnitTest sqlite_tests[] = {
+		BODIES(T_SQLITE) T(sqlite_file_that_is_not_a_database_is_named),
+	};
 	const struct CMUnitTest postgres_tests[] = {
 		BODIES(T_POSTGRES) BODIES_SERVERS(T_POSTGRES)
 	};

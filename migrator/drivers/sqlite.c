@@ -85,7 +85,11 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 
 	if (strncmp(msg, "no such table", 13) == 0)
 		code = MG_ENOTFOUND;
-	mg_error_set(err, code, "%s", msg);
+	if (sqlite3_errcode(db) == SQLITE_NOTADB) /* which file is not */
+		mg_error_set(err, code, "'%s': %s",
+		             sqlite3_db_filename(db, "main"), msg);
+	else
+		mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
 	/* the double-quoted string misfeature is off (sq_connect) */
