@@ -243,8 +243,10 @@ static void on_event(void *arg, const struct mg_event *ev)
 	struct mg_buf b = MG_BUF_INIT;
 	struct mg_json w;
 
-	if (ev->dry_run) {
-		FILE *out = o->json ? stderr : stdout;
+	/* --json: stdout carries the JSON lines, stderr only errors
+	 * (SPEC.md, "JSON output") */
+	if (ev->dry_run && !o->json) {
+		FILE *out = stdout;
 		char batch[48], every[32];
 
 		batch_text(batch, ctx->job);
@@ -267,6 +269,8 @@ static void on_event(void *arg, const struct mg_event *ev)
 			scrub_secrets(o, text, sizeof(text));
 			fprintf(out, "  checks not evaluated yet: %s\n", text);
 		}
+	} else if (ev->dry_run) {
+		; /* its JSON line below */
 	} else if (ev->not_rehearsed) {
 		say(o, "job %s: not rehearsed: -- migrate:no-transaction, it "
 		       "cannot be rolled back\n",
@@ -282,7 +286,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 		    colour_on(stderr, word), word, colour_off(stderr, word),
 		    ev->rows, ev->rows == 1 ? "" : "s",
 		    (long long)ev->duration_ms);
-		if (!o->quiet) {
+		if (!o->quiet && !o->json) {
 			print_checks(stderr, ev);
 			print_backup_evidence(stderr, ev->checks_json);
 			/* the per-statement evidence, as up prints it */
