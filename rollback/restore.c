@@ -35,6 +35,8 @@ static void restore_dispose(struct mg_restore *rs)
 	free(rs->backup_sql);
 	free_all(rs->cols, rs->ncols);
 	free_all(rs->key, rs->nkey);
+	free_all(rs->generated, rs->ngenerated);
+	free_all(rs->identity, rs->nidentity);
 	free(rs->fingerprint);
 	free(rs->fingerprint_after);
 	memset(rs, 0, sizeof(*rs));
@@ -143,8 +145,14 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 	            NULL ||
 	    (rc = copy_names(&rs->cols, &rs->ncols, e->cols, e->ncols, err)) <
 	            0 ||
-	    (rc = copy_names(&rs->key, &rs->nkey, e->key, e->nkey, err)) < 0)
+	    (rc = copy_names(&rs->key, &rs->nkey, e->key, e->nkey, err)) <
+	            0 ||
+	    (rc = copy_names(&rs->generated, &rs->ngenerated, live.generated,
+	                     live.ngenerated, err)) < 0 ||
+	    (rc = copy_names(&rs->identity, &rs->nidentity, live.identity,
+	                     live.nidentity, err)) < 0)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	rs->insert_override = live.insert_override;
 cleanup:
 	mg_table_info_dispose(&live);
 	mg_table_info_dispose(&bk);
@@ -171,6 +179,21 @@ static void add_names(struct mg_buf *b, char *const *v, size_t n,
 			mg_buf_addc(b, *s);
 		}
 		mg_buf_addc(b, q);
+	}
+}
+
+/* The saved columns an INSERT writes: all but those the table computes. */
+static void add_written(struct mg_buf *b, const struct mg_restore *rs,
+                        const char *alias, char q)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->ncols; i++) {
+		if (has(rs->generated, rs->ngenerated, rs->cols[i]))
+			continue;
+		if (n++ > 0)
+			mg_buf_add(b, ", ");
+		add_names(b, &rs->cols[i], 1, alias, q);
 	}
 }
 
@@ -251,12 +274,18 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 
 	if ((rc = measure(rs, conn, err)) < 0)
 		goto cleanup;
-	/* the saved values back on the rows whose key is still there */
+	/* the saved values back on the rows whose key is still there; the
+	 * columns the table computes recompute from them, and an identity
+	 * ALWAYS column keeps its value (the proof shows if it differs) */
 	for (i = 0; i < rs->ncols; i++) {
 		struct mg_buf one = MG_BUF_INIT;
 		char **v = has(rs->key, rs->nkey, rs->cols[i]) ? qkey : set;
 		size_t *n = v == qkey ? &nqkey : &nset;
 
+		if (v == set && (has(rs->generated, rs->ngenerated,
+		                     rs->cols[i]) ||
+		                 has(rs->identity, rs->nidentity, rs->cols[i])))
+			continue;
 		add_names(&one, &rs->cols[i], 1, NULL, q);
 		if ((rc = mg_buf_check(&one, err)) < 0 ||
 		    (rc = mg_table_info_add(v == qkey ? &qkey : &set, n,
@@ -278,9 +307,11 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 	if (rs->inserted > 0) {
 		mg_buf_truncate(&sql, 0);
 		mg_buf_addf(&sql, "INSERT INTO %s (", rs->table);
-		add_names(&sql, rs->cols, rs->ncols, NULL, q);
-		mg_buf_add(&sql, ") SELECT ");
-		add_names(&sql, rs->cols, rs->ncols, "mg_s", q);
+		add_written(&sql, rs, NULL, q);
+		mg_buf_addf(&sql, ")%s%s SELECT ",
+		            rs->insert_override ? " " : "",
+		            rs->insert_override ? rs->insert_override : "");
+		add_written(&sql, rs, "mg_s", q);
 		mg_buf_addf(&sql,
 		            " FROM %s AS mg_s WHERE NOT EXISTS (SELECT 1 FROM "
 		            "%s AS mg_t WHERE ",

@@ -29,6 +29,13 @@ struct mg_restore {
 	size_t ncols;
 	char **key;
 	size_t nkey;
+	/* of the table now: columns it computes (never written) and
+	 * identity ALWAYS ones (inserted with insert_override, never set) */
+	char **generated;
+	size_t ngenerated;
+	char **identity;
+	size_t nidentity;
+	const char *insert_override; /* static; NULL: none */
 	int64_t rows;          /* the backup's */
 	int64_t inserted, updated; /* what restore did (or would do) */
 	char *fingerprint;       /* the backup's */
