@@ -643,6 +643,15 @@ static void retention_prune_and_status(void **state)
 	MG(r, "status");
 	assert_exit(r, 0);
 	assert_contains(r->err, "backups: 2 kept, 1 expired");
+	/* and with --json, a last object after the migrations' */
+	MG(r, "--json", "status");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, false));
+	assert_int_equal(count_of(r->out, "\n"), 4);
+	assert_contains(r->out, "\"}\n{\"event\":\"backups\",\"exist\":2,"
+				"\"expired\":1}\n");
+	assert_int_equal(count_of(r->out, "\"state\":\"applied\""), 3);
+	assert_not_contains(r->err, "backups:");
 	/* an expiry never blocks up or down */
 	MG(r, "up");
 	assert_exit(r, 0);
@@ -673,6 +682,14 @@ static void retention_prune_and_status(void **state)
 	MG(r, "restore", "2");
 	assert_exit(r, 2);
 	assert_contains(r->err, "pruned");
+	/* a pruned backup no longer exists: 1 left, none expired */
+	MG(r, "--json", "status");
+	assert_exit(r, 0);
+	assert_contains(r->out, "{\"event\":\"backups\",\"exist\":1,"
+				"\"expired\":0}\n");
+	MG(r, "status");
+	assert_exit(r, 0);
+	assert_contains(r->err, "backups: 1 kept, 0 expired\n");
 	/* down 3 fine, then down 2 needs the pruned backup: refused */
 	MG(r, "down");
 	assert_exit(r, 0);
