@@ -261,8 +261,21 @@ cleanup:
 	return rc;
 }
 
+/* A statement that changes rows: in the open transaction, or outside
+ * any (no_txn), as exec_script runs a no-transaction file. */
+static int change(struct mg_conn *conn, const char *sql, bool no_txn,
+                  struct mg_error *err)
+{
+	struct mg_script_result res = { 0 };
+
+	if (!no_txn)
+		return conn->drv->query(NULL, conn, sql, NULL, 0, 0, err);
+	return conn->drv->exec_script(conn, sql, strlen(sql), MG_SCRIPT_NO_TXN,
+	                              NULL, &res, err);
+}
+
 /* Puts the rows back and proves it; rs->ok says whether the proof held. */
-static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
+static int apply_one(struct mg_restore *rs, struct mg_conn *conn, bool no_txn,
                      struct mg_error *err)
 {
 	const struct mg_driver *drv = conn->drv;
@@ -300,7 +313,7 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 		                     (const char *const *)set, nset,
 		                     (const char *const *)qkey, nqkey);
 		if ((rc = mg_buf_check(&sql, err)) < 0 ||
-		    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		    (rc = change(conn, sql.ptr, no_txn, err)) < 0)
 			goto cleanup;
 	}
 	/* the saved rows whose key is gone */
@@ -319,7 +332,7 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 		add_key_match(&sql, rs, q);
 		mg_buf_add(&sql, ")");
 		if ((rc = mg_buf_check(&sql, err)) < 0 ||
-		    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		    (rc = change(conn, sql.ptr, no_txn, err)) < 0)
 			goto cleanup;
 	}
 	/* the proof: the rows with the saved keys, over the saved columns */
@@ -394,6 +407,57 @@ int mg_restores_prepare(struct mg_restores *out, struct mg_conn *conn,
 	return rc;
 }
 
+int mg_restores_undo(void *ctx, struct mg_conn *conn, struct mg_error *err)
+{
+	struct mg_undo_restore *u = ctx;
+	const struct mg_directives *dir = u->down;
+	size_t i, j;
+	int rc = 0;
+
+	memset(&u->rs, 0, sizeof(u->rs));
+	if (dir == NULL || dir->nrestores == 0)
+		return 0;
+	if ((u->rs.v = calloc(dir->nrestores, sizeof(*u->rs.v))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (i = 0; i < dir->nrestores && rc == 0; i++) {
+		const struct mg_backup_spec *s = &dir->restores[i];
+		const struct mg_backup *bk = NULL;
+		struct mg_restore *rs = &u->rs.v[u->rs.n++];
+		struct mg_catalog_entry e = { 0 };
+
+		rs->line = s->line;
+		for (j = 0; u->taken != NULL && j < u->taken->n; j++)
+			if (u->taken->v[j].taken &&
+			    same_table(u->taken->v[j].table, s->table))
+				bk = &u->taken->v[j];
+		if (bk == NULL) {
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "restore: %s: the up file took no "
+			                  "backup of it",
+			                  s->table);
+			break;
+		}
+		/* the backup as its ledger event will record it */
+		e.version = u->version;
+		e.table = bk->table;
+		e.backup_table = bk->backup_table;
+		e.backup_sql = bk->backup_sql;
+		e.rows = bk->rows;
+		e.fingerprint = bk->fingerprint;
+		e.fp_format = (char *)bk->fp_format;
+		e.cols = bk->cols;
+		e.ncols = bk->ncols;
+		e.key = bk->key;
+		e.nkey = bk->nkey;
+		e.state = MG_BK_KEPT;
+		rc = prepare_one(rs, conn, &e, err);
+	}
+	u->rs.no_txn = true;
+	if (rc == 0)
+		rc = mg_restores_run(&u->rs, conn, err);
+	return rc;
+}
+
 int mg_restores_run(struct mg_restores *rs, struct mg_conn *conn,
                     struct mg_error *err)
 {
@@ -403,7 +467,7 @@ int mg_restores_run(struct mg_restores *rs, struct mg_conn *conn,
 	for (i = 0; i < rs->n; i++) {
 		struct mg_restore *x = &rs->v[i];
 
-		if ((rc = apply_one(x, conn, err)) < 0) {
+		if ((rc = apply_one(x, conn, rs->no_txn, err)) < 0) {
 			if (err != NULL)
 				err->line = x->line;
 			return rc;

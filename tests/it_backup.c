@@ -1065,6 +1065,47 @@ static void key_check_of_a_table_an_earlier_file_creates(void **state)
 	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
 }
 
+/* Outside a transaction (MySQL always; a no-transaction file anywhere)
+ * a failed check is answered by the down file: its restore: lines put
+ * back what the up file's backups had just saved, so the undo proves
+ * itself (exit 3, rolled_back, not dirty), and the backup stays for
+ * the file's next run to reuse. */
+static void undo_outside_a_transaction_restores(void **state)
+{
+	IT_BEGIN;
+
+	staff(st);
+	pair(st, "0002_cleanup",
+	     "-- migrate:no-transaction\n"
+	     "-- backup: \"Staff Leads\" keep 30d where role = 'lead'\n"
+	     "-- check: rows \"Staff Leads\" delta -3\n"
+	     "DELETE FROM \"Staff Leads\" WHERE role = 'lead';\n",
+	     CLEANUP_DOWN);
+	MG(r, "up");
+	assert_exit(r, 3);
+	assert_contains(r->err, "every before value was restored");
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+	assert_int_equal(it_ledger_count(e, "version = 2 AND status = "
+					    "'rolled_back'"),
+			 1);
+	assert_state(e, 2, "failed");
+	assert_table(e, BK_STAFF);
+	/* fixed, the file runs again and reuses its backup */
+	pair(st, "0002_cleanup",
+	     "-- migrate:no-transaction\n"
+	     "-- backup: \"Staff Leads\" keep 30d where role = 'lead'\n"
+	     "-- check: rows \"Staff Leads\" delta -backup\n"
+	     "DELETE FROM \"Staff Leads\" WHERE role = 'lead';\n",
+	     CLEANUP_DOWN);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_contains(evidence(st, "version = 2 AND status = 'ok'"),
+			"\"reused\":true");
+	MG(r, "down");
+	assert_exit(r, 0);
+	assert_string_equal(rows_text(st, STAFF_ROWS), STAFF_ALL);
+}
+
 /* ---- registration ---- */
 
 #define BODIES(X)                                                             \
@@ -1082,7 +1123,8 @@ static void key_check_of_a_table_an_earlier_file_creates(void **state)
 	X(restore_with_generated_and_identity_columns)                        \
 	X(key_check_of_a_table_an_earlier_file_creates)                       \
 	X(cleanup_with_foreign_keys)                                          \
-	X(killed_runner_mid_backup)
+	X(killed_runner_mid_backup)                                           \
+	X(undo_outside_a_transaction_restores)
 
 #define EACH(body)                                                            \
 	static void test_##body##_sqlite(void **state)                        \
