@@ -280,6 +280,15 @@ static int restores_after(struct mg_runner *r, enum mg_direction dir,
 	return rc;
 }
 
+/* The evidence of an up file whose undo restored its backups. */
+static void backups_and_restores_json(const void *ctx, struct mg_json *w)
+{
+	const struct outcome *o = ctx;
+
+	mg_backups_json(&o->bk, w);
+	mg_restores_json(&o->rs, w);
+}
+
 /* The undo of a file whose check failed outside a transaction: the
  * opposite file, and for an up file with backups, its down file's
  * restore: lines from them (backups). */
@@ -293,7 +302,14 @@ static bool undo(struct mg_runner *r, const struct mg_migration *m,
 
 	ok = mg_undo_run_then(r->conn, opp, &o->cs, &o->err,
 	                      with ? mg_restores_undo : NULL, &u);
-	mg_restores_dispose(&u.rs);
+	if (u.rs.n > 0 && o->rs.n == 0) {
+		/* the event keeps the undo's restore evidence too */
+		o->rs = u.rs;
+		o->cs.more_json = backups_and_restores_json;
+		o->cs.more_ctx = o;
+	} else {
+		mg_restores_dispose(&u.rs);
+	}
 	return ok;
 }
 

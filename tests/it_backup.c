@@ -1073,6 +1073,7 @@ static void key_check_of_a_table_an_earlier_file_creates(void **state)
 static void undo_outside_a_transaction_restores(void **state)
 {
 	IT_BEGIN;
+	char *ev;
 
 	staff(st);
 	pair(st, "0002_cleanup",
@@ -1088,6 +1089,12 @@ static void undo_outside_a_transaction_restores(void **state)
 	assert_int_equal(it_ledger_count(e, "version = 2 AND status = "
 					    "'rolled_back'"),
 			 1);
+	/* the event keeps both: the backup, and the undo's proven restore */
+	ev = evidence(st, "version = 2 AND status = 'rolled_back'");
+	assert_contains(ev, "\"kind\":\"backup\"");
+	assert_contains(ev, "\"kind\":\"restore\"");
+	assert_contains(ev, "\"inserted\":2");
+	assert_contains(ev, "\"verdict\":\"ok\"");
 	assert_state(e, 2, "failed");
 	assert_table(e, BK_STAFF);
 	/* fixed, the file runs again and reuses its backup */
