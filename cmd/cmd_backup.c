@@ -75,19 +75,6 @@ static void on_restore(void *ctx, const struct mg_backup_report *rep)
 	    x->fingerprint_after ? x->fingerprint_after : "-", rep->status);
 }
 
-static int parse_one_version(int64_t *out, const struct opts *o)
-{
-	char *e;
-
-	if (o->nargs != 1)
-		return usage_error(o, "%s takes one version", o->command);
-	*out = strtoll(o->args[0], &e, 10);
-	if (*e != '\0' || e == o->args[0] || *out < 0)
-		return usage_error(o, "'%s' is not a version number",
-		                   o->args[0]);
-	return 0;
-}
-
 static void summary(const struct opts *o, const char *status, int code,
                     const char *key, int64_t n)
 {
@@ -117,7 +104,7 @@ int cmd_restore(const struct opts *o)
 		return usage_error(o, "restore takes a version or --job NAME, "
 		                      "not both");
 	if (o->backup_job == NULL &&
-	    (code = parse_one_version(&sel.version, o)) != 0)
+	    (code = version_arg(&sel.version, o)) != 0)
 		return code;
 	c.version = sel.version;
 	if ((code = session_open(&s, o)) != 0)

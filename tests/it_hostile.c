@@ -259,7 +259,8 @@ static void query_with_parameters_returns_rows(void **state)
 /*
  * A version typed by hand is a version as files write it. `baseline` with
  * a 20-digit typo used to saturate to INT64_MAX and record every file as
- * applied without running any; " 5" and "+5" were taken too.
+ * applied without running any; " 5" and "+5" were taken too. `restore V`
+ * reads its version the same way.
  */
 static void baseline_refuses_a_version_that_is_not_one(void **state)
 {
@@ -276,6 +277,11 @@ static void baseline_refuses_a_version_that_is_not_one(void **state)
 		assert_contains(r->err, "is not a version number");
 		MG(r, "repair", bad[i], "--reason", "typo");
 		assert_exit(r, 2);
+		/* restore V shares the parser (it took the typo as version
+		 * INT64_MAX before) */
+		MG(r, "restore", bad[i]);
+		assert_exit(r, 2);
+		assert_contains(r->err, "is not a version number");
 	}
 	assert_int_equal(it_ledger_count(e, "1 = 1"), 0);
 	assert_state(e, 3, "pending");
