@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "checks/directive.h"
+#include "checks/ident.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/drivers/tables.h"
@@ -277,10 +278,14 @@ int mg_backup_fingerprint(char **out, struct mg_conn *conn, const char *format,
 	return rc;
 }
 
-/* "(SELECT * FROM t WHERE (pred)) AS mg_sel": what the backup copies */
-static void add_selection(struct mg_buf *b, const struct mg_backup *bk)
+/* "SELECT * FROM t WHERE (pred)": what the backup copies. The table as
+ * the directive wrote it, its quoted parts in the database's own quote
+ * (on MySQL "t" is the string 't'). */
+static void add_selection(struct mg_buf *b, const struct mg_backup *bk,
+                          char quote)
 {
-	mg_buf_addf(b, "SELECT * FROM %s", bk->table);
+	mg_buf_add(b, "SELECT * FROM ");
+	mg_ident_requote(b, bk->table, quote);
 	if (bk->where != NULL)
 		mg_buf_addf(b, " WHERE (%s)", bk->where);
 }
@@ -373,7 +378,7 @@ static int reuse(struct mg_backup *bk, const struct mg_table_info *exists,
 	bk->fp_format = strcmp(format, MG_BACKUP_FP_FORMAT2) == 0
 	                        ? MG_BACKUP_FP_FORMAT2
 	                        : MG_BACKUP_FP_FORMAT;
-	add_selection(&sel, bk);
+	add_selection(&sel, bk, conn->drv->ident_quote);
 	mg_buf_add(&sel, ") AS mg_sel");
 	mg_buf_truncate(&sql, 0);
 	mg_buf_addf(&sql, "(%s", mg_buf_cstr(&sel));
@@ -492,7 +497,7 @@ static int measure(struct mg_backup *bk, struct mg_conn *conn,
 		mg_buf_add(&sql, "), 0)");
 	}
 	mg_buf_add(&sql, " FROM (");
-	add_selection(&sql, bk);
+	add_selection(&sql, bk, conn->drv->ident_quote);
 	mg_buf_add(&sql, ") AS mg_sel");
 	if ((rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
@@ -566,7 +571,7 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	 * job, every time) keeps no empty table */
 	if (ctx->job != NULL) {
 		mg_buf_add(&sql, "SELECT count(*) FROM (");
-		add_selection(&sql, bk);
+		add_selection(&sql, bk, conn->drv->ident_quote);
 		mg_buf_add(&sql, ") AS mg_sel");
 		if ((rc = mg_buf_check(&sql, err)) < 0)
 			goto cleanup;
@@ -590,7 +595,7 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	if (rc != MG_ENOTFOUND)
 		goto cleanup;
 	mg_buf_addf(&sql, "CREATE TABLE %s AS ", bk->backup_sql);
-	add_selection(&sql, bk);
+	add_selection(&sql, bk, conn->drv->ident_quote);
 	if ((rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
 	if ((rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0) {

@@ -9,6 +9,7 @@
 #include "checks/backup.h"
 #include "checks/backup_catalog.h"
 #include "checks/directive.h"
+#include "checks/ident.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -81,7 +82,7 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 {
 	const struct mg_driver *drv = conn->drv;
 	struct mg_table_info live = { 0 }, bk = { 0 };
-	struct mg_buf missing = MG_BUF_INIT;
+	struct mg_buf missing = MG_BUF_INIT, quoted = MG_BUF_INIT;
 	size_t i;
 	int rc;
 
@@ -138,7 +139,12 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 	rs->fp_format = strcmp(e->fp_format, MG_BACKUP_FP_FORMAT2) == 0
 	                        ? MG_BACKUP_FP_FORMAT2
 	                        : MG_BACKUP_FP_FORMAT;
-	if ((rs->table = strdup(e->table)) == NULL ||
+	/* the table in SQL: its quoted parts in the database's own quote,
+	 * as the backup read it (on MySQL "t" is the string 't') */
+	mg_ident_requote(&quoted, e->table, drv->ident_quote);
+	if ((rc = mg_buf_check(&quoted, err)) < 0)
+		goto cleanup;
+	if ((rs->table = strdup(quoted.ptr)) == NULL ||
 	    (rs->backup_table = strdup(e->backup_table)) == NULL ||
 	    (rs->backup_sql = strdup(e->backup_sql)) == NULL ||
 	    (rs->fingerprint = strdup(e->fingerprint ? e->fingerprint : "")) ==
@@ -157,6 +163,7 @@ cleanup:
 	mg_table_info_dispose(&live);
 	mg_table_info_dispose(&bk);
 	mg_buf_dispose(&missing);
+	mg_buf_dispose(&quoted);
 	return rc;
 }
 
