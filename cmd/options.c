@@ -124,7 +124,7 @@ static const struct option options[] = {
 	OPT_STRING(0, "from", from, "TOOL", O_FROM,
 	           "read V from golang-migrate's, dbmate's or flyway's table"),
 	OPT_STRING(0, "table", from_table, "NAME", O_TABLE,
-	           "that tool's history table, if not its default"),
+	           "baseline: that tool's history table; restore: that table's"),
 	OPT_BOOL(0, "timestamp", timestamp, O_TIMESTAMP,
 	         "version the pair YYYYMMDDHHMMSS (UTC), not the next number"),
 	OPT_BOOL(0, "exit-code", exit_code, O_EXIT_CODE,
@@ -402,6 +402,10 @@ void print_command_usage(FILE *f, const struct command *c)
 		bool req = opt->bit & c->required;
 
 		if (!(opt->bit & c->accepts))
+			continue;
+		/* an option the synopsis already shows in its place */
+		snprintf(word, sizeof(word), "--%s ", opt->lng);
+		if (strstr(c->args, word) != NULL)
 			continue;
 		snprintf(word, sizeof(word), "%s--%s%s%s%s", req ? "" : "[",
 		         opt->lng, opt->arg ? " " : "",
