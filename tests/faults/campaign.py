@@ -788,10 +788,16 @@ class Runner:
         env = dict(os.environ)
         env["DATABASE_URL"] = (case.eng.url(node) if case.eng.name ==
                                "galera" else case.eng.url())
-        # the ledger's os_user says which runner wrote a row
-        env["USER"] = "fc-" + tag
         self.args = [case.bin, "-m", case.mdir, "--lock-timeout",
                      lock_timeout] + args
+        if case.eng.name == "galera":
+            # a host name of its own (a UTS namespace, as root), which
+            # every ledger row it writes records: check_takeover() tells
+            # the runners' rows apart by it. unshare and sh exec: the
+            # pid signalled is migrate's.
+            self.args = ["unshare", "--uts", "sh", "-c",
+                         'hostname "$0" && exec "$@"', "fc-" + tag] + \
+                self.args
         with open(self.out, "w") as o, open(self.err, "w") as e:
             self.p = subprocess.Popen(self.args, stdout=o, stderr=e,
                                       env=env, stdin=subprocess.DEVNULL)
@@ -1540,7 +1546,7 @@ class Case:
         row), the stopped one never writes to the ledger again."""
         first = None
         for row in self.read_ledger():
-            who = row["os_user"]
+            who = row["host"]
             if who == "fc-run2" and first is None:
                 first = row["id"]
             elif who == "fc-run1" and first is not None:
@@ -1548,6 +1554,12 @@ class Case:
                          " the take-over (run2's first row: id %s)"
                          % (row["id"], first))
                 return
+        hosts = [row["host"] for row in self.read_ledger()]
+        if hosts and not any(h and h.startswith("fc-run") for h in hosts):
+            self.bad("take-over: no ledger row names its runner's host"
+                     " (the campaign cannot tell the runners apart)")
+        self.notes.append("rows by run1 %d, run2 %d" % (
+            hosts.count("fc-run1"), hosts.count("fc-run2")))
 
     def prune_orphan(self):
         r = self.run_sync(["backups", "--json"], "backups")
