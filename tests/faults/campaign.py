@@ -969,7 +969,11 @@ class Case:
                                  % (phase, row["id"], BK_TABLE))
                     else:
                         gen["pruned"] = row
-                elif it.get("kind") == "backup" and d == "up":
+                elif it.get("kind") == "backup" and d == "up" and \
+                        (row["status"] == "ok" or not eng.txn_ddl):
+                    # PostgreSQL and SQLite: a file that did not end ok
+                    # rolled its copy back with it, whatever its event
+                    # says of it; MySQL had committed it
                     recorded.append((row, it))
                     if gen is None or gen["pruned"] is not None or \
                             not it.get("reused"):
