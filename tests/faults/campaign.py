@@ -1062,10 +1062,12 @@ class Case:
                     phase, BK_TABLE, "exists" if exists else "gone",
                     nprunes))
         elif self.scenario == "down_restore" and \
-                st.get(BK_VERSION) == "none" and BK_VERSION not in dirty \
-                and ledger and not restores:
-            self.bad("%s: version %d undone, with no restore evidence"
-                     % (phase, BK_VERSION))
+                last.get("direction") == "down" and not any(
+                    r is last for r, _ in restores):
+            # undone by its down file (not by hand and repair): its
+            # event carries the restore's proof
+            self.bad("%s: version %d undone (ledger id %s) with no restore"
+                     " evidence" % (phase, BK_VERSION, last["id"]))
 
     def check_job(self, phase, ledger, final):
         """Every committed batch has one ok job event, whose rows are the
