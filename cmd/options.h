@@ -1,6 +1,7 @@
 #ifndef MG_CMD_OPTIONS_H
 #define MG_CMD_OPTIONS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,40 +13,51 @@ struct opts;
  * The options that belong to some commands only (bits of a command's
  * `accepts`); the global ones (-d, -m, --json, --ledger-table,
  * --lock-timeout, -h, -V) go with every command.
+ *
+ * Each is named once, here, and its place in the list is its bit: O_DRY_RUN
+ * is 1u << 0, O_ALL 1u << 1, and so on. Numbered by hand, two options got
+ * one bit twice in merges; now a new one goes at the end of the list and
+ * cannot take another's.
  */
-enum {
-	O_DRY_RUN = 1u << 0,
-	O_ALL = 1u << 1,
-	O_APPLIED = 1u << 2,
-	O_OUT_OF_ORDER = 1u << 3,
-	O_TO = 1u << 4,
-	O_STEPS = 1u << 5,
-	O_REASON = 1u << 6,
-	O_FORMAT = 1u << 7,
-	O_PUBLIC_KEY = 1u << 8,
-	O_OUT = 1u << 9,
-	O_ALLOW_CHANGED_DOWN = 1u << 10,
-	O_CHECKPOINT = 1u << 11,
-	O_EXIT_CODE = 1u << 12,
-	O_TIMESTAMP = 1u << 13,
-	O_FROM = 1u << 14,
-	O_TABLE = 1u << 15,
-	O_SHOW_SQL = 1u << 16,
-	/* jobs (issue 11) */
-	O_DUE = 1u << 18,
-	O_JOBS_DIR = 1u << 19,
-	/* production safety: migrate test --locks [--strict] */
-	O_LOCKS = 1u << 20,
-	O_STRICT = 1u << 21,
-	/* backups */
-	O_PRUNE_VERSION = 1u << 17,
-	/* issue 10: preview and plans */
-	O_PREVIEW = 1u << 24,
-	O_PLAN = 1u << 25,
-	/* fleets (issue 12): --targets, --targets-query, -j, --on-failure,
-	 * --canary */
-	O_TARGETS = 1u << 30,
-};
+#define MG_COMMAND_OPTIONS(X)                                                 \
+	X(DRY_RUN)                                                            \
+	X(ALL)                                                                \
+	X(APPLIED)                                                            \
+	X(OUT_OF_ORDER)                                                       \
+	X(TO)                                                                 \
+	X(STEPS)                                                              \
+	X(REASON)                                                             \
+	X(FORMAT)                                                             \
+	X(PUBLIC_KEY)                                                         \
+	X(OUT)                                                                \
+	X(ALLOW_CHANGED_DOWN)                                                 \
+	X(CHECKPOINT)                                                         \
+	X(EXIT_CODE)                                                          \
+	X(TIMESTAMP)                                                          \
+	X(FROM)                                                               \
+	X(TABLE)                                                              \
+	X(SHOW_SQL)                                                           \
+	X(PRUNE_VERSION) /* backups */                                        \
+	X(DUE)           /* jobs (issue 11) */                                \
+	X(JOBS_DIR)                                                           \
+	X(LOCKS)         /* production safety: test --locks [--strict] */     \
+	X(STRICT)                                                             \
+	X(PREVIEW)       /* issue 10: preview and plans */                    \
+	X(PLAN)                                                               \
+	X(TARGETS) /* fleets (issue 12): --targets, --targets-query, -j,     \
+	            * --on-failure, --canary */
+
+#define MG_OPTION_INDEX_(name) O_INDEX_##name,
+#define MG_OPTION_BIT_(name) O_##name = 1u << O_INDEX_##name,
+enum { MG_COMMAND_OPTIONS(MG_OPTION_INDEX_) O_NBITS };
+enum { MG_COMMAND_OPTIONS(MG_OPTION_BIT_) };
+#undef MG_OPTION_INDEX_
+#undef MG_OPTION_BIT_
+
+/* The bits go in an unsigned (`accepts`, `required`, opts.given), and an
+ * enum constant is an int: the top bit of either is out of reach. */
+_Static_assert(O_NBITS < sizeof(unsigned) * CHAR_BIT,
+               "more command options than bits in a command's accepts");
 
 #define NEED_DB (1u << 0) /* a command's flags: needs -d or DATABASE_URL */
 

@@ -18,9 +18,11 @@ PORT_BASE=57432
 PORT_TRIES=50
 START_TIMEOUT=60
 
+# port_busy, reserve, as_pg
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 die() { printf 'pg-standby: error: %s\n' "$1" >&2; exit 1; }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-as_pg() { (cd / && runuser -u postgres -- "$@"); }
 
 (($# == 2)) || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 dir=$2
@@ -33,20 +35,23 @@ start)
 	# -X stream: the WAL the copy needs comes with it; -R writes
 	# primary_conninfo and standby.signal; -c fast: no wait for a
 	# checkpoint
-	as_pg "$PG_BIN/pg_basebackup" -h "$MG_TEST_PG_SOCKET_DIR" \
-		-p "$MG_TEST_PG_PORT" -U postgres -D "$dir/data" -R -X stream \
-		-c fast --no-sync >"$dir/basebackup.log" 2>&1 ||
+	as_pg "$dir/basebackup.log" "$PG_BIN/pg_basebackup" \
+		-h "$MG_TEST_PG_SOCKET_DIR" -p "$MG_TEST_PG_PORT" -U postgres \
+		-D "$dir/data" -R -X stream -c fast --no-sync ||
 		die "pg_basebackup failed: $(tail -n 5 "$dir/basebackup.log")"
 	for ((i = 0; i < PORT_TRIES; i++)); do
 		port=$((PORT_BASE + i))
 		port_busy "$port" && continue
+		# held while the standby runs (it inherits the lock), as
+		# with-servers.sh holds its servers' ports
+		reserve "$port" || continue
 		cat >>"$dir/data/postgresql.conf" <<-CONF
 			port = $port
 			unix_socket_directories = '$dir'
 			hot_standby = on
 		CONF
-		if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" \
-			-w -t "$START_TIMEOUT" start >/dev/null 2>&1; then
+		if as_pg /dev/null "$PG_BIN/pg_ctl" -D "$dir/data" \
+			-l "$dir/log" -w -t "$START_TIMEOUT" start; then
 			echo "$port"
 			exit 0
 		fi
@@ -60,8 +65,8 @@ start)
 	;;
 stop)
 	if [[ -f $dir/data/postmaster.pid ]]; then
-		as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop \
-			>/dev/null 2>&1 || true
+		as_pg /dev/null "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate \
+			-w stop || true
 	fi
 	rm -rf "$dir"
 	;;

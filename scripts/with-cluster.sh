@@ -26,6 +26,10 @@
 # one at a time as Galera wants).
 set -euo pipefail
 
+# alive, wait_gone, tree, kill_tree, port_busy, reserve, elapsed
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 PSQL=/usr/lib/postgresql/15/bin/psql
 MG_PW=${MG_TEST_PG_PASSWORD:-mg_test_pw_9f3}
 GALERA_LIB=/usr/lib/galera/libgalera_smm.so
@@ -72,46 +76,6 @@ child=
 bouncer_pid=
 declare -a node_pid=() node_port=()
 
-alive()
-{
-	[[ -r /proc/$1/status ]] &&
-		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# shellcheck disable=SC2317 # called from the trap
-wait_gone()
-{
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# shellcheck disable=SC2317 # called from the trap
-# tree PID: PID and all its descendants (see with-servers.sh).
-tree()
-{
-	local stat pid ppid rest i=0
-	local -a list=("$1")
-	local -A kids=()
-	for stat in /proc/[0-9]*/stat; do
-		read -r rest 2>/dev/null <"$stat" || continue
-		pid=${stat#/proc/}
-		pid=${pid%/stat}
-		rest=${rest##*) }
-		read -r _ ppid _ <<<"$rest"
-		kids[$ppid]+=" $pid"
-	done
-	while ((i < ${#list[@]})); do
-		# shellcheck disable=SC2206 # a list of pids
-		list+=(${kids[${list[i]}]:-})
-		i=$((i + 1))
-	done
-	printf '%s\n' "${list[@]}"
-}
-
 # shellcheck disable=SC2317 # called from the trap
 # stop PID: TERM, then KILL after STOP_TIMEOUT, with everything it started
 # (an rsync of a state transfer, say).
@@ -139,17 +103,10 @@ stop()
 # set -e), INT or TERM.
 cleanup()
 {
-	local rc=$? pid n
+	local rc=$? n
 	set +e
 	trap '' INT TERM
-	if [[ -n $child ]] && alive "$child"; then
-		local -a pids
-		mapfile -t pids < <(tree "$child")
-		kill -TERM "${pids[@]}" 2>/dev/null
-		for pid in "${pids[@]}"; do
-			wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null
-		done
-	fi
+	[[ -n $child ]] && kill_tree "$child"
 	[[ -n $bouncer_pid ]] && stop "$bouncer_pid"
 	# the nodes in reverse order: the last one to leave is the first
 	# one, so no node waits for a quorum that is gone
@@ -168,36 +125,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-elapsed()
-{
-	local now=${EPOCHREALTIME//[.,]/} start=${1//[.,]/} ms
-	ms=$(((now - start) / 1000))
-	printf '%d.%02ds' $((ms / 1000)) $((ms % 1000 / 10))
-}
-
 root=$(mktemp -d /tmp/mg-cluster.XXXXXX)
 chmod 0711 "$root"
 t0=$EPOCHREALTIME
 
-# reserve NAME: true once this run holds the lock file NAME in the lock
-# directory that with-servers.sh uses for its ports, kept until it exits
-# (the servers inherit it): two runs never pick the same ports, even while
-# a node is still starting and not listening yet.
-PORT_LOCKS=/tmp/mg-ports
-reserve()
-{
-	local fd
-	mkdir -p "$PORT_LOCKS"
-	exec {fd}>>"$PORT_LOCKS/$1" || return 1
-	if ! flock -n "$fd"; then
-		exec {fd}>&-
-		return 1
-	fi
-}
-
-# A base of 30 ports that this run reserves and finds free: the nodes use
+# A base of 30 ports that this run reserves (the lock "cluster-BASE", beside
+# with-servers.sh's port locks) and finds free: the nodes use
 # BASE + 10*n + 0..3, pgbouncer BASE + 29.
 base=
 for ((i = 0; i < PORT_TRIES; i++)); do

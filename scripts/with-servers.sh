@@ -27,6 +27,10 @@
 # packages create (PostgreSQL refuses to run as root).
 set -euo pipefail
 
+# alive, wait_gone, tree, kill_tree, port_busy, reserve, as_pg, elapsed
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 # The full path on purpose: other things named pg_ctl may come first in PATH.
 PG_BIN=/usr/lib/postgresql/15/bin
 # Fixed and public: these servers live for one run, listen only on loopback,
@@ -78,83 +82,17 @@ my_sock=
 my_pid=
 child=
 
-# True while PID runs. kill -0 is not enough: a child that has exited but
-# not been reaped yet (a zombie) still answers it.
-alive()
-{
-	[[ -r /proc/$1/status ]] &&
-		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# shellcheck disable=SC2317 # only called from the trap, which shellcheck
-# does not follow
-# wait_gone PID SECONDS: true once PID has exited, false on timeout.
-wait_gone()
-{
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# shellcheck disable=SC2317 # called from the trap
-# tree PID: prints PID and all its descendants. Killing CMD alone is not
-# enough: ctest exits on SIGTERM but leaves the running tests behind, and
-# those would outlive us. /proc/PID/task/*/children is not on every kernel,
-# so the parent links come from /proc/*/stat.
-tree()
-{
-	local stat pid ppid rest i=0
-	local -a list=("$1")
-	local -A kids=()
-	for stat in /proc/[0-9]*/stat; do
-		read -r rest 2>/dev/null <"$stat" || continue
-		pid=${stat#/proc/}
-		pid=${pid%/stat}
-		# "PID (COMM) STATE PPID ...": COMM may hold spaces and ")".
-		rest=${rest##*) }
-		read -r _ ppid _ <<<"$rest"
-		kids[$ppid]+=" $pid"
-	done
-	while ((i < ${#list[@]})); do
-		# shellcheck disable=SC2206 # split on purpose: a list of pids
-		list+=(${kids[${list[i]}]:-})
-		i=$((i + 1))
-	done
-	printf '%s\n' "${list[@]}"
-}
-
-# as_pg OUT CMD...: runs CMD as postgres from / (our own cwd, /root say, may
-# be closed to it, and initdb and pg_ctl complain), stdout and stderr to OUT.
-# The redirection is made inside the subshell on purpose: one on a function
-# call holds for the whole shell meanwhile, so a trap that fired then would
-# send our own messages into OUT too.
-as_pg()
-{
-	local out=$1
-	shift
-	(cd / && exec runuser -u postgres -- "$@" >"$out" 2>&1)
-}
-
 # shellcheck disable=SC2317 # called from the trap
 # Runs on every exit: normal, CMD failing, a failed startup (via die or
 # set -e), or INT/TERM (whose traps below turn them into an exit).
 cleanup()
 {
-	local rc=$? pid pids
+	local rc=$? pid
 	set +e
 	# A second Ctrl-C must not cut the cleanup short and leak servers.
 	trap '' INT TERM
 
-	if [[ -n $child ]] && alive "$child"; then
-		mapfile -t pids < <(tree "$child")
-		kill -TERM "${pids[@]}" 2>/dev/null
-		for pid in "${pids[@]}"; do
-			wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null
-		done
-	fi
+	[[ -n $child ]] && kill_tree "$child"
 	# Both servers shut down at once: MariaDB on SIGTERM (a clean
 	# shutdown), PostgreSQL through pg_ctl meanwhile. A mariadbd still
 	# starting ignores SIGTERM (seen: it ran on), and its data is
@@ -225,28 +163,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# True when something already listens on 127.0.0.1:PORT. Only a hint, to skip
-# ports that are plainly taken: two runs can still pick the same port at the
-# same moment, and the start loops below retry on a bind failure for that.
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# reserve PORT: true once this run holds PORT's lock file, which it keeps
-# until it exits (the servers inherit it too). Listening is not enough to
-# own a port: the fault campaign kills a server and starts it again on the
-# same port, and another run must not take the port in between (seen: "Bind
-# on TCP/IP port ... Address already in use" on the restart).
-PORT_LOCKS=/tmp/mg-ports
-reserve()
-{
-	local fd
-	mkdir -p "$PORT_LOCKS"
-	exec {fd}>>"$PORT_LOCKS/$1" || return 1
-	if ! flock -n "$fd"; then
-		exec {fd}>&-
-		return 1
-	fi
-}
-
 # Under /tmp, not $TMPDIR: the postgres and mysql users must reach it, and
 # Unix socket paths must stay under ~100 bytes.
 root=$(mktemp -d /tmp/mg-servers.XXXXXX)
@@ -262,15 +178,6 @@ fi
 # own subdirectories, which stay closed to others.
 chmod 0711 "$root"
 t0=$EPOCHREALTIME
-
-# elapsed START: seconds since START (an $EPOCHREALTIME), e.g. "1.25s".
-elapsed()
-{
-	# Digits only: the separator follows the locale's decimal point.
-	local now=${EPOCHREALTIME//[.,]/} start=${1//[.,]/} ms
-	ms=$(((now - start) / 1000))
-	printf '%d.%02ds' $((ms / 1000)) $((ms % 1000 / 10))
-}
 
 start_pg()
 {

@@ -28,16 +28,9 @@
 #include "migrator/driver.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-struct bk_state {
-	struct it_state it; /* first: IT_BEGIN reads *state as it */
-	enum backend bk;
-};
-
 static enum backend backend(const struct it_state *st)
 {
-	return ((const struct bk_state *)st)->bk;
+	return st->bk;
 }
 
 /* SQL written with "quoted" names, as MySQL wants them: `quoted`. The
@@ -82,72 +75,6 @@ static char *rows_text(struct it_state *st, const char *sql)
 				     j + 1 == r->ncols ? '\n' : '|');
 		}
 	return out;
-}
-
-/* ---- groups ---- */
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct bk_state *cs = calloc(1, sizeof(*cs));
-
-	if ((*state = cs) == NULL)
-		return -1;
-	cs->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0;
-	cs->it.dsn = getenv(env);
-	if (!it_pg_reachable(cs->it.dsn))
-		cs->it.no_server = true;
-	if (cs->it.no_server)
-		fprintf(stderr, "it_backup: no server at %s\n", env);
-	return cs->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct bk_state *cs = *state;
-
-	if (cs->it.no_server)
-		return 0;
-	switch (cs->bk) {
-	case BK_SQLITE:
-		return it_env_setup_sqlite(&cs->it.e);
-	case BK_POSTGRES:
-		return it_env_setup_pg(&cs->it.e, cs->it.dsn);
-	case BK_MYSQL:
-		return it_env_setup_mysql(&cs->it.e, cs->it.dsn);
-	}
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct bk_state *cs = *state;
-
-	it_state_reset(&cs->it);
-	it_env_teardown(&cs->it.e);
-	return 0;
 }
 
 /* ---- the example ---- */
@@ -875,7 +802,8 @@ BODIES(EACH)
 SERVER_BODIES(EACH_SERVER)
 
 #define T(body, bk)                                                           \
-	cmocka_unit_test_setup_teardown(test_##body##_##bk, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_##bk, it_setup,         \
+					it_teardown),
 #define T_SQLITE(body) T(body, sqlite)
 #define T_POSTGRES(body) T(body, postgres)
 #define T_MYSQL(body) T(body, mysql)
@@ -894,15 +822,15 @@ int main(void)
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
 	failed += cmocka_run_group_tests_name("it_backup_sqlite", sqlite_tests,
-					      group_setup_sqlite,
-					      group_teardown);
+					      it_group_setup_sqlite,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_backup_postgres",
 					      postgres_tests,
-					      group_setup_postgres,
-					      group_teardown);
+					      it_group_setup_postgres,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_backup_mysql", mysql_tests,
-					      group_setup_mysql,
-					      group_teardown);
+					      it_group_setup_mysql,
+					      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }

@@ -26,15 +26,6 @@
 #include "migrator/error.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-/* The group state. `it` comes first: IT_BEGIN reads *state as a struct
- * it_state. */
-struct ck_state {
-	struct it_state it;
-	enum backend bk;
-};
-
 static enum backend backend_of(const struct it_env *e)
 {
 	if (strncmp(e->url, "sqlite:", 7) == 0)
@@ -42,72 +33,6 @@ static enum backend backend_of(const struct it_env *e)
 	if (strncmp(e->url, "mysql:", 6) == 0)
 		return BK_MYSQL;
 	return BK_POSTGRES;
-}
-
-/* ---- groups ---- */
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct ck_state *cs = calloc(1, sizeof(*cs));
-
-	if ((*state = cs) == NULL)
-		return -1;
-	cs->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0; /* no server needed */
-	cs->it.dsn = getenv(env);
-	cs->it.no_server = !it_pg_reachable(cs->it.dsn);
-	if (cs->it.no_server)
-		fprintf(stderr, "it_checks: no server at %s\n", env);
-	/* CI always has servers: there, a missing one fails the group */
-	return cs->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct ck_state *cs = *state;
-
-	if (cs->it.no_server)
-		return 0;
-	switch (cs->bk) {
-	case BK_SQLITE:
-		return it_env_setup_sqlite(&cs->it.e);
-	case BK_POSTGRES:
-		return it_env_setup_pg(&cs->it.e, cs->it.dsn);
-	case BK_MYSQL:
-		return it_env_setup_mysql(&cs->it.e, cs->it.dsn);
-	}
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct ck_state *cs = *state;
-
-	it_state_reset(&cs->it);
-	it_env_teardown(&cs->it.e);
-	return 0;
 }
 
 /* ---- what the tests look at, in each dialect ---- */
@@ -991,12 +916,14 @@ static void test_command_finds_down_dropping_too_much(void **state)
 BODIES(EACH)
 
 #define T_SQLITE(body)                                                        \
-	cmocka_unit_test_setup_teardown(test_##body##_sqlite, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_sqlite, it_setup,       \
+					it_teardown),
 #define T_POSTGRES(body)                                                      \
-	cmocka_unit_test_setup_teardown(test_##body##_postgres, setup,        \
-					teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_postgres, it_setup,     \
+					it_teardown),
 #define T_MYSQL(body)                                                         \
-	cmocka_unit_test_setup_teardown(test_##body##_mysql, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_mysql, it_setup,        \
+					it_teardown),
 
 int main(void)
 {
@@ -1008,15 +935,15 @@ int main(void)
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
 	failed += cmocka_run_group_tests_name("it_checks_sqlite", sqlite_tests,
-					      group_setup_sqlite,
-					      group_teardown);
+					      it_group_setup_sqlite,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_checks_postgres",
 					      postgres_tests,
-					      group_setup_postgres,
-					      group_teardown);
+					      it_group_setup_postgres,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_checks_mysql", mysql_tests,
-					      group_setup_mysql,
-					      group_teardown);
+					      it_group_setup_mysql,
+					      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }

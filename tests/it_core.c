@@ -33,15 +33,6 @@
 #include "migrator/driver.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-/* The group state. `it` comes first: IT_BEGIN reads *state as a struct
- * it_state. */
-struct core_state {
-	struct it_state it;
-	enum backend bk;
-};
-
 /* What differs between the databases in the tests below. */
 struct dialect {
 	const char *no_such_table; /* the error of a missing table */
@@ -111,7 +102,7 @@ static const struct dialect dialects[] = {
 
 static const struct dialect *dialect(const struct it_state *st)
 {
-	return &dialects[((const struct core_state *)st)->bk];
+	return &dialects[st->bk];
 }
 
 /* The ledger rows that n runs of files write, markers included. */
@@ -139,73 +130,6 @@ static const char *status_of_row(const struct it_state *st, size_t i)
 	size_t per = (size_t)dialect(st)->rows_per_run;
 
 	return i % per == per - 1 ? "ok" : "dirty";
-}
-
-/* ---- groups ---- */
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct core_state *cs = calloc(1, sizeof(*cs));
-
-	if ((*state = cs) == NULL)
-		return -1;
-	cs->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0; /* no server needed: never skipped */
-	cs->it.dsn = getenv(env);
-	if (!it_pg_reachable(cs->it.dsn))
-		cs->it.no_server = true; /* each test then calls skip() */
-	if (cs->it.no_server)
-		fprintf(stderr, "it_core: no server at %s\n", env);
-	/* CI always has servers: there, a missing one fails the group */
-	return cs->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct core_state *cs = *state;
-
-	if (cs->it.no_server)
-		return 0;
-	switch (cs->bk) {
-	case BK_SQLITE:
-		return it_env_setup_sqlite(&cs->it.e);
-	case BK_POSTGRES:
-		return it_env_setup_pg(&cs->it.e, cs->it.dsn);
-	case BK_MYSQL:
-		return it_env_setup_mysql(&cs->it.e, cs->it.dsn);
-	}
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct core_state *cs = *state;
-
-	it_state_reset(&cs->it);
-	it_env_teardown(&cs->it.e);
-	return 0;
 }
 
 /* ---- helpers ---- */
@@ -1216,10 +1140,10 @@ static void golang_migrate_url_forms(void **state)
 	char url[1024], *at;
 	const char *sep;
 
-	if (((const struct core_state *)st)->bk == BK_SQLITE)
+	if (st->bk == BK_SQLITE)
 		skip(); /* golang-migrate's sqlite3:// is another driver */
 	snprintf(url, sizeof(url), "%s", e->url);
-	if (((const struct core_state *)st)->bk == BK_MYSQL &&
+	if (st->bk == BK_MYSQL &&
 	    (at = strrchr(url, '@')) != NULL) {
 		/* mysql://u:p@host:port/db -> mysql://u:p@tcp(host:port)/db */
 		char rest[1024], *slash;
@@ -1430,12 +1354,14 @@ BODIES(EACH)
 SQLITE_PG_BODIES(EACH_SQLITE_PG)
 
 #define T_SQLITE(body)                                                        \
-	cmocka_unit_test_setup_teardown(test_##body##_sqlite, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_sqlite, it_setup,       \
+					it_teardown),
 #define T_POSTGRES(body)                                                      \
-	cmocka_unit_test_setup_teardown(test_##body##_postgres, setup,        \
-					teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_postgres, it_setup,     \
+					it_teardown),
 #define T_MYSQL(body)                                                         \
-	cmocka_unit_test_setup_teardown(test_##body##_mysql, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_mysql, it_setup,        \
+					it_teardown),
 
 int main(void)
 {
@@ -1451,15 +1377,15 @@ int main(void)
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
 	failed += cmocka_run_group_tests_name("it_core_sqlite", sqlite_tests,
-					      group_setup_sqlite,
-					      group_teardown);
+					      it_group_setup_sqlite,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_core_postgres",
 					      postgres_tests,
-					      group_setup_postgres,
-					      group_teardown);
+					      it_group_setup_postgres,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_core_mysql", mysql_tests,
-					      group_setup_mysql,
-					      group_teardown);
+					      it_group_setup_mysql,
+					      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }

@@ -21,80 +21,9 @@
 #include "migrator/driver.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-struct ev_state {
-	struct it_state it; /* first: IT_BEGIN reads it */
-	enum backend bk;
-};
-
 static enum backend bk_of(const struct it_state *st)
 {
-	return ((const struct ev_state *)st)->bk;
-}
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct ev_state *cs = calloc(1, sizeof(*cs));
-
-	if ((*state = cs) == NULL)
-		return -1;
-	cs->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0;
-	cs->it.dsn = getenv(env);
-	if (!it_pg_reachable(cs->it.dsn))
-		cs->it.no_server = true;
-	if (cs->it.no_server)
-		fprintf(stderr, "it_evidence: no server at %s\n", env);
-	return cs->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct ev_state *cs = *state;
-
-	if (cs->it.no_server)
-		return 0;
-	switch (cs->bk) {
-	case BK_SQLITE:
-		return it_env_setup_sqlite(&cs->it.e);
-	case BK_POSTGRES:
-		return it_env_setup_pg(&cs->it.e, cs->it.dsn);
-	case BK_MYSQL:
-		return it_env_setup_mysql(&cs->it.e, cs->it.dsn);
-	}
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct ev_state *cs = *state;
-
-	it_state_reset(&cs->it);
-	it_env_teardown(&cs->it.e);
-	return 0;
+	return st->bk;
 }
 
 /* The checks column of the latest row with this status for version v. */
@@ -690,12 +619,14 @@ static void test_preview_refused_mysql(void **state)
 }
 
 #define T_SQLITE(body)                                                        \
-	cmocka_unit_test_setup_teardown(test_##body##_sqlite, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_sqlite, it_setup,       \
+					it_teardown),
 #define T_POSTGRES(body)                                                      \
-	cmocka_unit_test_setup_teardown(test_##body##_postgres, setup,        \
-					teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_postgres, it_setup,     \
+					it_teardown),
 #define T_MYSQL(body)                                                         \
-	cmocka_unit_test_setup_teardown(test_##body##_mysql, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_mysql, it_setup,        \
+					it_teardown),
 
 int main(void)
 {
@@ -706,7 +637,7 @@ int main(void)
 	};
 	const struct CMUnitTest mysql_tests[] = {
 		BODIES(T_MYSQL) cmocka_unit_test_setup_teardown(
-			test_preview_refused_mysql, setup, teardown),
+			test_preview_refused_mysql, it_setup, it_teardown),
 	};
 	int failed = 0;
 
@@ -714,15 +645,15 @@ int main(void)
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
 	failed += cmocka_run_group_tests_name("it_evidence_sqlite",
-					      sqlite_tests, group_setup_sqlite,
-					      group_teardown);
+					      sqlite_tests, it_group_setup_sqlite,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_evidence_postgres",
 					      postgres_tests,
-					      group_setup_postgres,
-					      group_teardown);
+					      it_group_setup_postgres,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_evidence_mysql", mysql_tests,
-					      group_setup_mysql,
-					      group_teardown);
+					      it_group_setup_mysql,
+					      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }

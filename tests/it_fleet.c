@@ -76,14 +76,21 @@ static int make_urls(struct fleet_state *fs)
 	return 0;
 }
 
-static int admin_sql(const char *dsn, const char *sql)
+/* Runs the statements (the list ends with NULL) on one connection to
+ * dsn: a connection each cost 50 more per test on the fleet. */
+static int admin_sql(const char *dsn, ...)
 {
+	const char *sql;
 	struct mg_conn *c;
-	int rc;
+	va_list ap;
+	int rc = 0;
 
 	if (it_connect(&c, dsn, false) < 0)
 		return -1;
-	rc = it_conn_query(c, sql);
+	va_start(ap, dsn);
+	while (rc == 0 && (sql = va_arg(ap, const char *)) != NULL)
+		rc = it_conn_query(c, sql);
+	va_end(ap);
 	c->drv->close(c);
 	return rc;
 }
@@ -91,8 +98,9 @@ static int admin_sql(const char *dsn, const char *sql)
 static int group_setup(void **state)
 {
 	struct fleet_state *fs = calloc(1, sizeof(*fs));
+	struct mg_conn *admin[2] = { NULL, NULL }; /* PostgreSQL, MariaDB */
 	char sql[160];
-	int i;
+	int i, rc = -1;
 
 	if ((*state = fs) == NULL)
 		return -1;
@@ -108,37 +116,51 @@ static int group_setup(void **state)
 	}
 	snprintf(fs->prefix, sizeof(fs->prefix), "mg_fl_%ld_",
 	         (long)getpid());
-	if (make_urls(fs) < 0)
-		return -1;
+	if (make_urls(fs) < 0 || it_connect(&admin[0], fs->pg, false) < 0 ||
+	    it_connect(&admin[1], fs->my, false) < 0)
+		goto cleanup;
 	for (i = 0; i < NPG + NMY; i++) {
 		snprintf(sql, sizeof(sql), "CREATE DATABASE %s%02d", fs->prefix,
 		         i + 1);
-		if (admin_sql(i < NPG ? fs->pg : fs->my, sql) < 0)
-			return -1;
+		if (it_conn_query(admin[i >= NPG], sql) < 0)
+			goto cleanup;
 	}
-	return 0;
+	rc = 0;
+cleanup:
+	for (i = 0; i < 2; i++)
+		if (admin[i] != NULL)
+			admin[i]->drv->close(admin[i]);
+	return rc;
 }
 
 static int group_teardown(void **state)
 {
 	struct fleet_state *fs = *state;
-	struct mg_conn *c;
+	struct mg_conn *pg = NULL, *my = NULL;
 	char sql[160], name[64];
 	int i;
 
+	if (!fs->it.no_server) {
+		/* errors are printed; the rest is dropped all the same */
+		it_connect(&pg, fs->pg, false);
+		it_connect(&my, fs->my, false);
+	}
 	for (i = 0; !fs->it.no_server && i < NPG + NMY; i++) {
 		snprintf(name, sizeof(name), "%s%02d", fs->prefix, i + 1);
 		if (i >= NPG) {
-			if (it_connect(&c, fs->my, false) == 0) {
-				it_mysql_drop_database(c, name);
-				c->drv->close(c);
-			}
+			if (my != NULL)
+				it_mysql_drop_database(my, name);
 			continue;
 		}
 		snprintf(sql, sizeof(sql),
 		         "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-		admin_sql(fs->pg, sql);
+		if (pg != NULL)
+			it_conn_query(pg, sql);
 	}
+	if (pg != NULL)
+		pg->drv->close(pg);
+	if (my != NULL)
+		my->drv->close(my);
 	for (i = 0; i < NT; i++)
 		free(fs->url[i]);
 	free(fs->password);
@@ -153,7 +175,7 @@ static int setup(void **state)
 	struct fleet_state *fs = *state;
 	struct it_env *e = &fs->it.e;
 	struct mg_conn *c;
-	char sql[200], name[64];
+	char sql[200], sql2[200], name[64];
 	FILE *f;
 	int i;
 
@@ -165,18 +187,16 @@ static int setup(void **state)
 		goto fail;
 	for (i = 0; i < NPG; i++)
 		if (fs->used[i] &&
-		    (admin_sql(fs->url[i], "DROP SCHEMA public CASCADE") < 0 ||
-		     admin_sql(fs->url[i], "CREATE SCHEMA public") < 0))
+		    admin_sql(fs->url[i], "DROP SCHEMA public CASCADE",
+		              "CREATE SCHEMA public", (const char *)NULL) < 0)
 			goto fail;
 	for (i = NPG; i < NPG + NMY; i++) {
 		if (!fs->used[i])
 			continue;
 		snprintf(name, sizeof(name), "%s%02d", fs->prefix, i + 1);
 		snprintf(sql, sizeof(sql), "DROP DATABASE %s", name);
-		if (admin_sql(fs->my, sql) < 0)
-			goto fail;
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-		if (admin_sql(fs->my, sql) < 0)
+		snprintf(sql2, sizeof(sql2), "CREATE DATABASE %s", name);
+		if (admin_sql(fs->my, sql, sql2, (const char *)NULL) < 0)
 			goto fail;
 	}
 	for (i = NPG + NMY; i < NT; i++) {
@@ -223,7 +243,8 @@ static int teardown(void **state)
 static void break_tenant(struct fleet_state *fs)
 {
 	fs->used[BROKEN] = true;
-	assert_int_equal(admin_sql(fs->url[BROKEN], "CREATE TABLE b(y int)"),
+	assert_int_equal(admin_sql(fs->url[BROKEN], "CREATE TABLE b(y int)",
+	                           (const char *)NULL),
 	                 0);
 }
 

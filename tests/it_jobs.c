@@ -26,13 +26,6 @@
 #include "migrator/driver.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-struct jobs_state {
-	struct it_state it; /* first: IT_BEGIN reads *state as it */
-	enum backend bk;
-};
-
 struct dialect {
 	/* a migration making table t: 10,000 rows, id 1..10000, done 0 */
 	const char *make_t;
@@ -115,82 +108,21 @@ static const struct dialect dialects[] = {
 
 static const struct dialect *dialect(const struct it_state *st)
 {
-	return &dialects[((const struct jobs_state *)st)->bk];
-}
-
-/* ---- groups ---- */
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct jobs_state *js = calloc(1, sizeof(*js));
-
-	if ((*state = js) == NULL)
-		return -1;
-	js->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0;
-	js->it.dsn = getenv(env);
-	if (!it_pg_reachable(js->it.dsn))
-		js->it.no_server = true; /* each test then calls skip() */
-	if (js->it.no_server)
-		fprintf(stderr, "it_jobs: no server at %s\n", env);
-	return js->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
+	return &dialects[st->bk];
 }
 
 /* Each test: its env, and migrations/jobs/ in it. */
 static int setup(void **state)
 {
-	struct jobs_state *js = *state;
+	struct it_state *st = *state;
 	char jobs[400];
-	int rc = -1;
 
-	if (js->it.no_server)
+	if (it_setup(state) < 0)
+		return -1;
+	if (st->no_server)
 		return 0;
-	switch (js->bk) {
-	case BK_SQLITE:
-		rc = it_env_setup_sqlite(&js->it.e);
-		break;
-	case BK_POSTGRES:
-		rc = it_env_setup_pg(&js->it.e, js->it.dsn);
-		break;
-	case BK_MYSQL:
-		rc = it_env_setup_mysql(&js->it.e, js->it.dsn);
-		break;
-	}
-	if (rc < 0)
-		return rc;
-	snprintf(jobs, sizeof(jobs), "%s/jobs", js->it.e.mig);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", st->e.mig);
 	return mkdir(jobs, 0755);
-}
-
-static int teardown(void **state)
-{
-	struct jobs_state *js = *state;
-
-	it_state_reset(&js->it);
-	it_env_teardown(&js->it.e);
-	return 0;
 }
 
 /* ---- helpers ---- */
@@ -354,7 +286,7 @@ static void concurrent_runs_of_a_job_one_exits_5(void **state)
 	it_sleep_ms(300);
 	MG(r, "job", "run", "slow", "--lock-timeout", "0");
 	b = r->code;
-	if (((struct jobs_state *)st)->bk != BK_SQLITE) {
+	if (st->bk != BK_SQLITE) {
 		/* a new migration while the job runs: the run lock is free
 		 * (SQLite has one writer: the job's batch holds it) */
 		assert_int_equal(it_pair(e, "0002_u", "CREATE TABLE u(x int);\n",
@@ -417,7 +349,7 @@ static void jobs_side_by_side_keep_one_chain(void **state)
 		pids[k] = it_mg_bg(e, tag, NULL, args[k]);
 		assert_true(pids[k] > 0);
 	}
-	if (((struct jobs_state *)st)->bk != BK_SQLITE) {
+	if (st->bk != BK_SQLITE) {
 		it_sleep_ms(200);
 		assert_int_equal(it_pair(e, "0002_u", "CREATE TABLE u(x int);\n",
 					 "DROP TABLE u;\n"),
@@ -840,12 +772,14 @@ static void version_zero_migration_ignores_job_events(void **state)
 BODIES(EACH)
 
 #define T_SQLITE(body)                                                        \
-	cmocka_unit_test_setup_teardown(test_##body##_sqlite, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_sqlite, setup,          \
+					it_teardown),
 #define T_POSTGRES(body)                                                      \
 	cmocka_unit_test_setup_teardown(test_##body##_postgres, setup,        \
-					teardown),
+					it_teardown),
 #define T_MYSQL(body)                                                         \
-	cmocka_unit_test_setup_teardown(test_##body##_mysql, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_##body##_mysql, setup,           \
+					it_teardown),
 
 int main(void)
 {
@@ -857,15 +791,15 @@ int main(void)
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
 	failed += cmocka_run_group_tests_name("it_jobs_sqlite", sqlite_tests,
-					      group_setup_sqlite,
-					      group_teardown);
+					      it_group_setup_sqlite,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_jobs_postgres",
 					      postgres_tests,
-					      group_setup_postgres,
-					      group_teardown);
+					      it_group_setup_postgres,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_jobs_mysql", mysql_tests,
-					      group_setup_mysql,
-					      group_teardown);
+					      it_group_setup_mysql,
+					      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }

@@ -23,82 +23,9 @@
 #include "migrator/error.h"
 #include "support/it.h"
 
-enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
-
-/* The group state; `it` first: IT_BEGIN reads *state as a struct
- * it_state. */
-struct trust_state {
-	struct it_state it;
-	enum backend bk;
-};
-
 static enum backend backend(const struct it_state *st)
 {
-	return ((const struct trust_state *)st)->bk;
-}
-
-static int group_setup_for(void **state, enum backend bk, const char *env)
-{
-	struct trust_state *ts = calloc(1, sizeof(*ts));
-
-	if ((*state = ts) == NULL)
-		return -1;
-	ts->bk = bk;
-	if (bk == BK_SQLITE)
-		return 0;
-	ts->it.dsn = getenv(env);
-	if (!it_pg_reachable(ts->it.dsn))
-		ts->it.no_server = true; /* each test then calls skip() */
-	if (ts->it.no_server)
-		fprintf(stderr, "it_trust: no server at %s\n", env);
-	return ts->it.no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
-}
-
-static int group_setup_sqlite(void **state)
-{
-	return group_setup_for(state, BK_SQLITE, NULL);
-}
-
-static int group_setup_postgres(void **state)
-{
-	return group_setup_for(state, BK_POSTGRES, "MG_TEST_PG_DSN");
-}
-
-static int group_setup_mysql(void **state)
-{
-	return group_setup_for(state, BK_MYSQL, "MG_TEST_MYSQL_DSN");
-}
-
-static int group_teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct trust_state *ts = *state;
-
-	if (ts->it.no_server)
-		return 0;
-	switch (ts->bk) {
-	case BK_SQLITE:
-		return it_env_setup_sqlite(&ts->it.e);
-	case BK_POSTGRES:
-		return it_env_setup_pg(&ts->it.e, ts->it.dsn);
-	case BK_MYSQL:
-		return it_env_setup_mysql(&ts->it.e, ts->it.dsn);
-	}
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct trust_state *ts = *state;
-
-	it_state_reset(&ts->it);
-	it_env_teardown(&ts->it.e);
-	return 0;
+	return st->bk;
 }
 
 /* migrate -d URL -m DIR ARGS... with a URL other than the test's own */
@@ -534,7 +461,7 @@ static void mysql_killed_lock_session_stops_the_run(void **state)
 /* ---- registration ---- */
 
 #define T(body)                                                               \
-	cmocka_unit_test_setup_teardown(body, setup, teardown)
+	cmocka_unit_test_setup_teardown(body, it_setup, it_teardown)
 
 int main(void)
 {
@@ -561,15 +488,15 @@ int main(void)
 	if (sodium_init() < 0 || mg_drivers_init() < 0)
 		return 1;
 	failed += cmocka_run_group_tests_name("it_trust_sqlite", sqlite_tests,
-					      group_setup_sqlite,
-					      group_teardown);
+					      it_group_setup_sqlite,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_trust_postgres",
 					      postgres_tests,
-					      group_setup_postgres,
-					      group_teardown);
+					      it_group_setup_postgres,
+					      it_group_teardown);
 	failed += cmocka_run_group_tests_name("it_trust_mysql", mysql_tests,
-					      group_setup_mysql,
-					      group_teardown);
+					      it_group_setup_mysql,
+					      it_group_teardown);
 	mg_drivers_end();
 	return failed;
 }

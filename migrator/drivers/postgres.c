@@ -15,12 +15,14 @@
 #include <unistd.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "migrator/bounds.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
+#include "migrator/drivers/postgres.h"
 #include "migrator/drivers/tables.h"
 #include "migrator/drivers/split.h"
 #include "migrator/drivers/url.h"
@@ -43,7 +45,7 @@ struct pg_conn {
 	 * may run on another server connection: the run lock is then
 	 * pg_advisory_xact_lock() in each transaction, our settings are
 	 * SET LOCAL there (local_sql), and base.drv is
-	 * mg_driver_postgres_pooled. */
+	 * mg_pg_pooled_driver(). */
 	bool pooled;
 	char *local_sql;
 	bool xlock;        /* lock() armed the per-transaction lock */
@@ -67,9 +69,6 @@ static void after_reset(struct pg_conn *c)
 	c->cur_lock = c->def_lock;
 	c->cur_stmt = c->def_stmt;
 }
-
-extern const struct mg_driver mg_driver_postgres;
-static const struct mg_driver mg_driver_postgres_pooled;
 
 static void trim(char *s)
 {
@@ -289,7 +288,7 @@ static int url_secret(char **out, const char *url, struct mg_error *err)
  * the pid of the backend that answers. Behind one, whatever its pool mode,
  * a session advisory lock may stay on a server connection that another
  * client gets next, and session SETs are lost: switch this connection to
- * the per-transaction lock (mg_driver_postgres_pooled), which holds in
+ * the per-transaction lock (mg_pg_pooled_driver()), which holds in
  * session and transaction pooling alike.
  */
 static int detect_pooler(struct pg_conn *c, struct mg_error *err)
@@ -308,7 +307,7 @@ static int detect_pooler(struct pg_conn *c, struct mg_error *err)
 	PQclear(r);
 	if (!c->pooled)
 		return 0;
-	c->base.drv = &mg_driver_postgres_pooled;
+	c->base.drv = mg_pg_pooled_driver();
 	/* our settings go with each transaction, as SET LOCAL; nothing is
 	 * RESET after it, which would reach another client's connection */
 	for (i = 0; i < c->nsetup; i++)
@@ -2032,45 +2031,50 @@ const struct mg_driver mg_driver_postgres = {
 	.fingerprint2_sql = mg_pg_fingerprint2_sql,
 };
 
-/* The same driver behind a connection pooler (detect_pooler): no session
- * run lock, so no MG_CAP_RUN_LOCK; the per-transaction lock instead. */
-static const struct mg_driver mg_driver_postgres_pooled = {
-	.name = "postgres",
-	.schemes = pg_schemes,
-	.keyword_strings = true,
-	.caps = MG_CAP_TXN_DDL | MG_CAP_INDEX_IF_NOT_EXISTS,
-	.ident_quote = '"',
-	.ts_type = "timestamptz",
-	.ts_param = "CAST(? AS timestamptz)",
-	.ts_text = "to_char(%s AT TIME ZONE 'UTC', "
-	           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-	.table_options = "",
-	.connect = pg_connect,
-	.close = pg_close,
-	.exec_script = pg_exec_script,
-	.check_script = pooled_check_script,
-	.query = pg_query,
-	.txn = pooled_txn,
-	.in_txn = pg_in_txn,
-	.lock = pooled_lock,
-	.lock_held = NULL,
-	.unlock = pooled_unlock,
-	.lock_holder = pg_lock_holder,
-	.fingerprint_sql = pg_fingerprint_sql,
-	.schema_sql = pg_schema_sql,
-	.schema = pg_schema,
-	.user = pg_user,
-	.secret = pg_secret,
-	/* jobs (issue 11) */
-	.ledger_lock = pg_ledger_lock,
+/*
+ * The same driver behind a connection pooler (detect_pooler): a copy of
+ * mg_driver_postgres, made once, with only the slots that differ there
+ * overridden. Two full tables drifted apart at merges (.ledger_lock was
+ * lost from one); a slot added to the table above is now in both, and
+ * tests/test_driver.c checks that only these differ.
+ */
+static struct mg_driver pooled_driver;
+static pthread_once_t pooled_once = PTHREAD_ONCE_INIT;
+
+static void make_pooled_driver(void)
+{
+	pooled_driver = mg_driver_postgres;
+	/* no session run lock, so no MG_CAP_RUN_LOCK: the per-transaction
+	 * lock instead, armed by lock() and taken by txn() */
+	pooled_driver.caps &= ~MG_CAP_RUN_LOCK;
+	pooled_driver.check_script = pooled_check_script;
+	pooled_driver.txn = pooled_txn;
+	pooled_driver.lock = pooled_lock;
+	pooled_driver.lock_held = NULL;
+	pooled_driver.unlock = pooled_unlock;
 	/* production safety: only what holds behind a pooler. Not the
 	 * bounds, whose session SETs would reach another client's server
 	 * connection, nor what names a backend by the pid we were given
-	 * (the pooler's, not the server's): the blockers, the cancel. */
-	.read_only = pg_read_only,
-	.lag = pg_lag,
-	/* backups */
-	.table_info = mg_pg_table_info,
-	.update_from_sql = mg_update_from_sql,
-	.fingerprint2_sql = mg_pg_fingerprint2_sql,
-};
+	 * (the pooler's, not the server's): the session id, the blockers,
+	 * the cancel. Nor the watcher's heartbeat and abort, nor the lock
+	 * rehearsal. The read-only refusal and the lag stay. */
+	pooled_driver.set_bounds = NULL;
+	pooled_driver.session_id = NULL;
+	pooled_driver.blockers = NULL;
+	pooled_driver.cancel = NULL;
+	pooled_driver.ping = NULL;
+	pooled_driver.abort = NULL;
+	pooled_driver.lock_rehearse = NULL;
+	pooled_driver.lock_report_none =
+	        "behind a connection pooler the rehearsal cannot keep one "
+	        "server session across statements: connect directly for "
+	        "--locks";
+}
+
+const struct mg_driver *mg_pg_pooled_driver(void)
+{
+	/* once, whichever connection (or thread: fleets) meets a pooler
+	 * first */
+	pthread_once(&pooled_once, make_pooled_driver);
+	return &pooled_driver;
+}

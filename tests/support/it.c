@@ -1029,6 +1029,79 @@ void it_state_reset(struct it_state *st)
 	it_run_dispose(&st->r);
 }
 
+/* ---- the per-engine fixture ---- */
+
+int it_group_setup(void **state, enum backend bk)
+{
+	static const char *const env[] = {
+		[BK_SQLITE] = NULL,
+		[BK_POSTGRES] = "MG_TEST_PG_DSN",
+		[BK_MYSQL] = "MG_TEST_MYSQL_DSN",
+	};
+	struct it_state *st = calloc(1, sizeof(*st));
+
+	if ((*state = st) == NULL)
+		return -1;
+	st->bk = bk;
+	if (bk == BK_SQLITE)
+		return 0; /* no server needed: never skipped */
+	st->dsn = getenv(env[bk]);
+	if (!it_pg_reachable(st->dsn))
+		st->no_server = true; /* each test then calls skip() */
+	if (st->no_server)
+		fprintf(stderr, "no server at %s\n", env[bk]);
+	/* CI always has servers: there, a missing one fails the group */
+	return st->no_server && getenv("MG_TEST_REQUIRE_SERVERS") ? -1 : 0;
+}
+
+int it_group_setup_sqlite(void **state)
+{
+	return it_group_setup(state, BK_SQLITE);
+}
+
+int it_group_setup_postgres(void **state)
+{
+	return it_group_setup(state, BK_POSTGRES);
+}
+
+int it_group_setup_mysql(void **state)
+{
+	return it_group_setup(state, BK_MYSQL);
+}
+
+int it_group_teardown(void **state)
+{
+	free(*state);
+	*state = NULL;
+	return 0;
+}
+
+int it_setup(void **state)
+{
+	struct it_state *st = *state;
+
+	if (st->no_server)
+		return 0;
+	switch (st->bk) {
+	case BK_SQLITE:
+		return it_env_setup_sqlite(&st->e);
+	case BK_POSTGRES:
+		return it_env_setup_pg(&st->e, st->dsn);
+	case BK_MYSQL:
+		return it_env_setup_mysql(&st->e, st->dsn);
+	}
+	return -1;
+}
+
+int it_teardown(void **state)
+{
+	struct it_state *st = *state;
+
+	it_state_reset(st);
+	it_env_teardown(&st->e);
+	return 0;
+}
+
 /* ---- JSON ---- */
 
 struct jp {

@@ -196,8 +196,12 @@ void it_sleep_ms(int ms);
  * setup() fills `e`, its teardown() frees `e` and `r`, so that a failed
  * assertion, which jumps out of the test, leaks nothing.
  */
+/* The engines a test body runs on: one cmocka group each. */
+enum backend { BK_SQLITE, BK_POSTGRES, BK_MYSQL };
+
 struct it_state {
 	bool no_server;
+	enum backend bk; /* the group's engine (it_group_setup_*) */
 	const char *dsn;
 	struct it_env e; /* the running test's */
 	struct it_run r; /* its last run */
@@ -217,6 +221,26 @@ struct mg_rows *it_own_rows(struct it_state *st, struct mg_rows *rows);
 char **it_own_lines(struct it_state *st, char **lines);
 /* Frees the run and all that was owned; the env stays. */
 void it_state_reset(struct it_state *st);
+
+/*
+ * The per-engine fixture of the suites that run one body on SQLite,
+ * PostgreSQL and MariaDB/MySQL (see it_core.c): a group's state is one
+ * struct it_state with `bk` set; PostgreSQL's and MySQL's groups take
+ * their server from MG_TEST_PG_DSN and MG_TEST_MYSQL_DSN. A missing
+ * server sets `no_server`, so that each test calls skip() (IT_BEGIN),
+ * or, when MG_TEST_REQUIRE_SERVERS is set (CI always has servers), fails
+ * the group's setup. SQLite needs no server and is never skipped.
+ */
+int it_group_setup(void **state, enum backend bk);
+int it_group_setup_sqlite(void **state);
+int it_group_setup_postgres(void **state);
+int it_group_setup_mysql(void **state);
+int it_group_teardown(void **state);
+/* Per test: it_setup() makes the env on the group's engine (a temp dir
+ * and a database of its own); it_teardown() frees the run, what was
+ * owned, and the env. */
+int it_setup(void **state);
+int it_teardown(void **state);
 
 /* Opens every test: `e` is the test's env, `r` its run. */
 #define IT_BEGIN                                                              \
