@@ -109,8 +109,8 @@ static int answer(void *ctx, const char *sql, struct mg_rows **out,
 	return 1;
 }
 
-static int table_info(void *ctx, struct mg_table_info *out,
-                      const char *table, struct mg_error *err)
+static int table_info(void *ctx, struct mg_table_info *out, const char *table,
+                      struct mg_error *err)
 {
 	struct world *w = ctx;
 
@@ -286,7 +286,8 @@ static void assert_chain(const struct world *w, const char *what)
 		if (strcmp(row.f[MG_LF_ID], id) != 0 ||
 		    strcmp(row.f[MG_LF_PREV_HASH], prev) != 0 ||
 		    strcmp(row.f[MG_LF_ENTRY_HASH], hash) != 0)
-			fail_msg("%s: the chain breaks at row %zu", what, i + 1);
+			fail_msg("%s: the chain breaks at row %zu", what,
+			         i + 1);
 		memcpy(prev, hash, sizeof(prev));
 		mg_ledger_row_dispose(&row);
 	}
@@ -304,8 +305,9 @@ static bool backup_recorded(const struct world *w)
 		const char *c = fake_ledger_get(w->db, i, MG_LF_CHECKS);
 
 		if (v != NULL && strcmp(v, "2") == 0 && d != NULL &&
-		    strcmp(d, "up") == 0 && st != NULL && strcmp(st, "ok") == 0 &&
-		    c != NULL && strstr(c, "\"kind\":\"backup\"") != NULL &&
+		    strcmp(d, "up") == 0 && st != NULL &&
+		    strcmp(st, "ok") == 0 && c != NULL &&
+		    strstr(c, "\"kind\":\"backup\"") != NULL &&
 		    strstr(c, BK_TABLE) != NULL)
 			return true;
 	}
@@ -365,9 +367,8 @@ static void states(struct world *w, bool applied[NFILES + 1],
 	memset(dirty, 0, (NFILES + 1) * sizeof(*dirty));
 	if (!w->db->table_exists)
 		return;
-	assert_int_equal(mg_ledger_load(&l, w->conn, "migrate_ledger", true,
-	                                &err),
-	                 0);
+	assert_int_equal(
+	        mg_ledger_load(&l, w->conn, "migrate_ledger", true, &err), 0);
 	assert_int_equal(mg_status_build(&st, w->src, l, &err), 0);
 	for (i = 0; i < st.n; i++) {
 		applied[st.v[i].version] = st.v[i].applied;
@@ -459,8 +460,8 @@ static void assert_converges(struct world *w, bool txn_ddl, const char *what)
 }
 
 static const char *const op_names[FAKE_OP_COUNT] = {
-	"exec",      "query",       "ledger write", "commit",  "begin",
-	"lock",      "lock held",   "ledger lock",  "job lock",
+	"exec", "query",     "ledger write", "commit",   "begin",
+	"lock", "lock held", "ledger lock",  "job lock",
 };
 
 /* The commands swept: up, and migrate test's up-down-up proofs. */
@@ -484,7 +485,9 @@ struct how {
 static const char *how_name(const struct how *h, char *out, size_t size)
 {
 	snprintf(out, size, "%s%s%s%s%s",
-	         h->x == JOB ? "job run" : h->roundtrip ? "test" : "up",
+	         h->x == JOB    ? "job run"
+	         : h->roundtrip ? "test"
+	                        : "up",
 	         h->txn_ddl ? " transactional" : " no transaction",
 	         h->x == BACKUP ? ", backup" : "",
 	         h->lease_guard ? ", lease guard" : "",
@@ -576,10 +579,10 @@ static void test_lease_lost(void **state)
 
 	(void)state;
 	for (i = 0; i < 2; i++) {
-		struct how held = { txn[i], false, PLAIN, true, 0,
-			            FAKE_LOCK_HELD };
-		struct how commit = { txn[i], false, PLAIN, true, MG_ELOCKED,
-			              FAKE_COMMIT };
+		struct how held = { txn[i], false, PLAIN,
+			            true,   0,     FAKE_LOCK_HELD };
+		struct how commit = { txn[i], false,      PLAIN,
+			              true,   MG_ELOCKED, FAKE_COMMIT };
 
 		sweep_how(&held);
 		sweep_how(&commit);
@@ -602,8 +605,7 @@ static void test_backup(void **state)
 
 /* The ok job events' rows (their statement item's last_rows), and the
  * 'dirty' markers with no outcome after them. */
-static void job_events(const struct world *w, long long *rows,
-                       int *unresolved)
+static void job_events(const struct world *w, long long *rows, int *unresolved)
 {
 	size_t i, n = fake_ledger_rows(w->db);
 	bool pending = false;
