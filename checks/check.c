@@ -8,6 +8,7 @@
 
 #include "checks/directive.h"
 #include "checks/evidence.h"
+#include "checks/ident.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -42,16 +43,43 @@ static int one_value(char **out, struct mg_conn *conn, const char *sql,
 static int measure(char **out, struct mg_conn *conn, const struct mg_check *c,
                    struct mg_error *err)
 {
-	struct mg_buf sql = MG_BUF_INIT;
+	struct mg_buf sql = MG_BUF_INIT, table = MG_BUF_INIT;
+	struct mg_buf *cols = NULL;
+	const char **colv = NULL;
+	char q = conn->drv->ident_quote;
+	size_t i;
 	int rc;
 
+	/* the names in the database's own quote (checks/ident.h) */
+	mg_ident_requote(&table, c->table, q);
+	if (c->ncols > 0 &&
+	    ((cols = calloc(c->ncols, sizeof(*cols))) == NULL ||
+	     (colv = calloc(c->ncols, sizeof(*colv))) == NULL)) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < c->ncols; i++) {
+		mg_ident_requote(&cols[i], c->cols[i], q);
+		if ((rc = mg_buf_check(&cols[i], err)) < 0)
+			goto cleanup;
+		colv[i] = mg_buf_cstr(&cols[i]);
+	}
+	if ((rc = mg_buf_check(&table, err)) < 0)
+		goto cleanup;
 	if (c->kind == MG_CHECK_DATA_UNCHANGED)
-		conn->drv->fingerprint_sql(
-		        &sql, c->table, (const char *const *)c->cols, c->ncols);
+		conn->drv->fingerprint_sql(&sql, mg_buf_cstr(&table), colv,
+		                           c->ncols);
 	else
-		mg_buf_addf(&sql, "SELECT count(*) FROM %s", c->table);
+		mg_buf_addf(&sql, "SELECT count(*) FROM %s",
+		            mg_buf_cstr(&table));
 	if ((rc = mg_buf_check(&sql, err)) == 0)
 		rc = one_value(out, conn, sql.ptr, err);
+cleanup:
+	for (i = 0; cols != NULL && i < c->ncols; i++)
+		mg_buf_dispose(&cols[i]);
+	free(cols);
+	free(colv);
+	mg_buf_dispose(&table);
 	mg_buf_dispose(&sql);
 	return rc;
 }

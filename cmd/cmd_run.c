@@ -84,13 +84,13 @@ static void print_statements(FILE *out, const struct run_ctx *ctx,
 }
 
 /*
- * The plan, on stdout so that `up --dry-run > plan.txt` keeps it (with
- * --json, stdout is for JSON: then on stderr); with --show-sql each
+ * The plan, on stdout so that `up --dry-run > plan.txt` keeps it (not
+ * with --json: the migration events carry it); with --show-sql each
  * file's text too, indented, as it will run.
  */
 static void print_dry_run(const struct run_ctx *ctx, const struct mg_event *ev)
 {
-	FILE *out = ctx->o->json ? stderr : stdout;
+	FILE *out = stdout;
 	const struct mg_file *f =
 	        ev->direction == MG_DIR_UP ? &ev->m->up : &ev->m->down;
 	const char *p, *nl;
@@ -157,7 +157,8 @@ static void on_event(void *arg, const struct mg_event *ev)
 		return;
 	}
 	if (ev->dry_run) {
-		print_dry_run(ctx, ev);
+		if (!ctx->o->json) /* the JSON line below carries it */
+			print_dry_run(ctx, ev);
 	} else if (ev->not_rehearsed) {
 		say(ctx->o, "not rehearsed %s: -- migrate:no-transaction, it "
 		            "cannot be rolled back\n",
@@ -173,7 +174,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 		    mg_direction_name(ev->direction), ev->file,
 		    colour_on(stderr, word), word, colour_off(stderr, word),
 		    (long long)ev->duration_ms);
-		if (!ctx->o->quiet) {
+		if (!ctx->o->quiet && !ctx->o->json) {
 			print_checks(stderr, ev);
 			if (ev->evidence != NULL)
 				print_statements(stderr, ctx, ev->evidence);
@@ -205,6 +206,15 @@ static void on_event(void *arg, const struct mg_event *ev)
 		               (ev->direction == MG_DIR_UP ? &ev->m->up
 		                                           : &ev->m->down)
 		                       ->text);
+	if (ev->err != NULL && ev->dry_run) {
+		char text[sizeof(ev->err->msg)];
+
+		/* why the checks' before values are missing (a table the
+		 * files before it create) */
+		snprintf(text, sizeof(text), "%s", ev->err->msg);
+		scrub_secrets(ctx->o, text, sizeof(text));
+		mg_json_string(&w, "checks_not_evaluated", text);
+	}
 	if (ev->err != NULL && !ev->dry_run) {
 		json_error(&w, ctx->o, ev->err);
 		if (ev->err->sqlstate[0])

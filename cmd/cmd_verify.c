@@ -12,6 +12,7 @@
 #include "migrator/driver.h"
 #include "migrator/json.h"
 #include "migrator/ledger.h"
+#include "migrator/meet.h"
 #include "migrator/plan.h"
 #include "migrator/source.h"
 
@@ -55,12 +56,14 @@ static void on_ledger_problem(void *ctx, enum mg_ledger_problem kind,
 	problem(ctx, "%s", msg);
 }
 
-static void check_files(struct verify *v, const struct mg_status *st)
+static void check_files(struct verify *v, const struct mg_status *st,
+                        struct mg_conn *conn)
 {
 	size_t i;
 
 	for (i = 0; i < st->n; i++) {
 		const struct mg_status_entry *e = &st->v[i];
+		char busy[300];
 
 		if (e->state == MG_STATE_DRIFTED)
 			problem(v,
@@ -74,6 +77,14 @@ static void check_files(struct verify *v, const struct mg_status *st)
 			        "%lld_%s is applied but its files are "
 			        "missing",
 			        (long long)e->version, e->name);
+		else if (e->state == MG_STATE_DIRTY &&
+		         mg_meet_in_progress(busy, sizeof(busy), conn,
+		                             v->o->table, e->last))
+			/* a MySQL run's marker while its runner holds the
+			 * lock: not half-applied, only not done yet (as
+			 * status says) */
+			say(v->o, "verify: %lld_%s is %s\n",
+			    (long long)e->version, e->name, busy);
 		else if (e->state == MG_STATE_DIRTY)
 			problem(v, "%lld_%s is dirty (half-applied)",
 			        (long long)e->version, e->name);
@@ -147,7 +158,7 @@ int cmd_verify(const struct opts *o)
 		goto cleanup;
 	}
 	mg_ledger_verify(l, o->public_key ? pk : NULL, on_ledger_problem, &v);
-	check_files(&v, &st);
+	check_files(&v, &st, conn);
 	if (o->checkpoint &&
 	    (code = check_checkpoint(&v, l, o->public_key ? pk : NULL)) != 0)
 		goto cleanup;

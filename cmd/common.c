@@ -44,11 +44,15 @@ int open_source(struct mg_source **out, const struct opts *o)
  * anything: scrubbed like an error. */
 static void print_notice(void *ctx, const char *msg)
 {
+	const struct opts *o = ctx;
 	char text[2048];
 
 	snprintf(text, sizeof(text), "%s", msg);
 	scrub_secrets(ctx, text, sizeof(text));
-	say(ctx, "server: %s\n", text);
+	/* a warning: on stderr with --json too (not say(), which --json
+	 * silences); --quiet still does */
+	if (o == NULL || !o->quiet)
+		fprintf(stderr, "server: %s\n", text);
 }
 
 int open_db(struct mg_conn **out, const struct opts *o, unsigned flags)

@@ -133,7 +133,8 @@ static int on_entry(void *user, const char *section, const char *name,
 }
 
 /* Replaces each ${VAR} with the environment's value; -1 naming the
- * variable in `missing` when one is not set. */
+ * variable in `missing` when one is not set, -2 for a '${' that is not
+ * closed. */
 static int expand(struct mg_buf *out, const char *raw, char *missing,
                   size_t size)
 {
@@ -153,6 +154,12 @@ static int expand(struct mg_buf *out, const char *raw, char *missing,
 		}
 		mg_buf_add(out, v);
 		p = close + 1;
+	}
+	/* "${VAR" with no '}': a typo, not text to pass on (it reached
+	 * the URL parser as "unknown database URL scheme", no line) */
+	if (strstr(p, "${") != NULL) {
+		snprintf(missing, size, "%s", "");
+		return -2;
 	}
 	mg_buf_add(out, p);
 	return 0;
@@ -308,11 +315,15 @@ static int from_file(struct config *cfg, struct opts *o, enum setting s,
 {
 	struct mg_buf v = MG_BUF_INIT;
 	char missing[128], *shown;
+	int rc;
 
 	if (sc->raw[s] == NULL)
 		return -1;
-	if (expand(&v, sc->raw[s], missing, sizeof(missing)) < 0) {
+	if ((rc = expand(&v, sc->raw[s], missing, sizeof(missing))) < 0) {
 		mg_buf_dispose(&v);
+		if (rc == -2)
+			return fail(o, cfg->path, sc->line[s],
+			            "'${' without its '}'");
 		return fail(o, cfg->path, sc->line[s],
 		            "${%s} is not set in the environment", missing);
 	}

@@ -142,7 +142,9 @@ void say(const struct opts *o, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (o != NULL && o->quiet)
+	/* with --json, stderr carries only errors (SPEC.md "JSON
+	 * output"): what a person reads is in the JSON lines */
+	if (o != NULL && (o->quiet || o->json))
 		return;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

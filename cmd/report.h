@@ -29,7 +29,8 @@ int exit_code_for(int rc);
  * code maps to. */
 int report(const struct opts *o, const struct mg_error *err);
 /* What a person watching reads on stderr (progress, summaries); nothing
- * with --quiet, which leaves errors, warnings and findings only. */
+ * with --quiet, which leaves errors, warnings and findings only, nor with
+ * --json, whose lines on stdout carry it. */
 void say(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
 /* The escape that colours a state or verdict word ("applied", "dirty",
  * "ok", ...) on f, and the one that ends it; "" when f is no terminal,

@@ -690,33 +690,24 @@ int mg_ledger_job_rows(struct mg_ledger_row **out, size_t *n,
 	struct mg_ledger l = { 0 };
 	struct mg_buf tq = MG_BUF_INIT, sql = MG_BUF_INIT;
 	struct mg_rows *r = NULL;
-	const char *c;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if ((rc = mg_ledger_check_name(table, err)) < 0)
 		return rc;
-	/* a literal, not a parameter (not every driver's query() returns
-	 * rows for one): a job's name is letters, digits, '_', '-', '.' */
-	for (c = name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
-		      *c == '.'))
-			return mg_error_set(err, MG_EINVALID,
-			                    "'%s' is not a job's name", name);
 	add_table(&tq, table, drv->schema(conn), drv->ident_quote);
 	mg_buf_add(&sql, "SELECT ");
 	add_columns(&sql, drv);
 	/* version 0 first: the (version, id) index finds them */
 	mg_buf_addf(&sql,
 	            " FROM %s WHERE version = 0 AND direction = 'job' AND "
-	            "name = '%s' ORDER BY id DESC LIMIT %zu",
-	            mg_buf_cstr(&tq), name, max);
+	            "name = ? ORDER BY id DESC LIMIT %zu",
+	            mg_buf_cstr(&tq), max);
 	if ((rc = mg_buf_check(&tq, err)) < 0 ||
 	    (rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
-	rc = drv->query(&r, conn, sql.ptr, NULL, 0, 0, err);
+	rc = drv->query(&r, conn, sql.ptr, &name, 1, 0, err);
 	if (rc == MG_ENOTFOUND) {
 		rc = 0; /* no ledger yet: no job ever ran */
 		goto cleanup;

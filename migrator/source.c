@@ -188,8 +188,12 @@ static bool differs_by_case(const char *file)
 {
 	size_t len = strlen(file);
 
-	return (len > 7 && strcasecmp(file + len - 7, ".up.sql") == 0) ||
-	       (len > 9 && strcasecmp(file + len - 9, ".down.sql") == 0);
+	/* not when the suffix is right: then the version or the name is
+	 * what is wrong (19 digits said "in lower case") */
+	return (len > 7 && strcasecmp(file + len - 7, ".up.sql") == 0 &&
+	        strcmp(file + len - 7, ".up.sql") != 0) ||
+	       (len > 9 && strcasecmp(file + len - 9, ".down.sql") == 0 &&
+	        strcmp(file + len - 9, ".down.sql") != 0);
 }
 
 static unsigned line_of(const char *text, const char *at)
@@ -234,9 +238,10 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 	slot = is_up ? &m->up : &m->down;
 	if (slot->path != NULL)
 		return problem(pr,
-		               "%s: version %lld already has an %s file: "
+		               "%s: version %lld already has %s file: "
 		               "%s",
-		               path, (long long)version, is_up ? "up" : "down",
+		               path, (long long)version,
+		               is_up ? "an up" : "a down",
 		               slot->path);
 	if (m->name == NULL) {
 		if ((m->name = strndup(name, name_len)) == NULL)

@@ -484,6 +484,26 @@ static void test_load_suffix_in_other_case_is_a_problem(void **state)
 	assert_non_null(strstr(s->pr.v[0], "in lower case"));
 }
 
+/* A 19-digit version has the right suffix: the message says what is
+ * wrong (it used to say "in lower case"); a second down file of a
+ * version reads "a down file". */
+static void test_load_long_version_and_duplicate_say_why(void **state)
+{
+	struct dir_state *s = *state;
+
+	put_pair(s, "1_a");
+	put(s, "1234567890123456789_x.up.sql", "SELECT 1;\n");
+	put(s, "01_a.down.sql", "SELECT 1;\n");
+	assert_problems(s, 2);
+	assert_problem_names(s, "1234567890123456789_x.up.sql");
+	assert_null(strstr(s->pr.v[0], "lower case"));
+	assert_null(strstr(s->pr.v[1], "lower case"));
+	assert_true(strstr(s->pr.v[0], "1-18 digits") != NULL ||
+	            strstr(s->pr.v[1], "1-18 digits") != NULL);
+	assert_true(strstr(s->pr.v[0], "already has a down file") != NULL ||
+	            strstr(s->pr.v[1], "already has a down file") != NULL);
+}
+
 static void test_load_refuses_a_nul_byte_with_its_line(void **state)
 {
 	struct dir_state *s = *state;
@@ -843,6 +863,7 @@ int main(void)
 		cmocka_unit_test(test_parse_name_rejects_versions_past_int64),
 		T(test_load_sorts_by_version_numerically),
 		T(test_load_suffix_in_other_case_is_a_problem),
+		T(test_load_long_version_and_duplicate_say_why),
 		T(test_load_refuses_a_nul_byte_with_its_line),
 		T(test_load_refuses_files_resolving_outside),
 		T(test_find_by_version),

@@ -219,6 +219,19 @@ static int check_params(const struct mg_url *u, struct mg_error *err)
 			                    "ssl-ca, ssl-cert, ssl-key and tls",
 			                    u->keys[i]);
 	}
+	if (u->socket != NULL && u->socket[0] == '\0')
+		return mg_error_set(err, MG_EINVALID,
+		                    "the mysql URL's socket parameter is "
+		                    "empty: give the socket's path");
+	/* with any other host Connector/C connects over TCP and never
+	 * looks at the socket: the user would not get what they asked */
+	if (u->socket != NULL && u->host != NULL && u->host[0] != '\0' &&
+	    strcasecmp(u->host, "localhost") != 0)
+		return mg_error_set(err, MG_EINVALID,
+		                    "?socket= goes with host localhost (or "
+		                    "none), not '%s': with another host the "
+		                    "connection is TCP and the socket unused",
+		                    u->host);
 	return tls_mode(&tls, u, err);
 }
 
@@ -279,6 +292,12 @@ static int open_session(MYSQL **out, const struct mg_url *u, unsigned answer_s,
 	set_tls(my, u, tls);
 	if (u->socket != NULL && host == NULL)
 		host = "localhost";
+	/* a socket asked for is the socket used, or the error says so */
+	if (u->socket != NULL) {
+		unsigned int proto = MYSQL_PROTOCOL_SOCKET;
+
+		mysql_options(my, MYSQL_OPT_PROTOCOL, &proto);
+	}
 	/* MULTI_RESULTS: a CALL returns several result sets */
 	if (mysql_real_connect(my, host, u->user, u->password, u->db, u->port,
 	                       u->socket, CLIENT_MULTI_RESULTS) == NULL) {
@@ -605,9 +624,119 @@ static int my_check_script(const char *sql, size_t len, unsigned flags,
 }
 
 /* A statement with '?' parameters: a prepared statement, no rows back. */
-static int exec_prepared(struct my_conn *c, const char *sql,
-                         const char *const *params, size_t nparams,
-                         struct mg_error *err)
+/*
+ * The rows of an executed prepared statement, as text. Each row is fetched
+ * with zero-length buffers (MYSQL_DATA_TRUNCATED tells each value's
+ * length), then each value with mysql_stmt_fetch_column() into a buffer of
+ * its size: no value is cut, whatever its type (the server converts it to
+ * text, as for a plain query).
+ */
+static int fetch_prepared(struct mg_rows **out, MYSQL_STMT *st,
+                          struct mg_error *err)
+{
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+	struct mg_rows *rows = NULL;
+	MYSQL_BIND *b = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL;
+	char **vals = NULL;
+	unsigned n, i;
+	int rc = 0, f;
+
+	if (meta == NULL) /* a statement without rows */
+		return (*out = mg_rows_new(0)) == NULL
+		               ? mg_error_set(err, MG_ENOMEM, "out of memory")
+		               : 0;
+	n = mysql_num_fields(meta);
+	if ((rows = mg_rows_new(n)) == NULL ||
+	    (b = calloc(n, sizeof(*b))) == NULL ||
+	    (lens = calloc(n, sizeof(*lens))) == NULL ||
+	    (nulls = calloc(n, sizeof(*nulls))) == NULL ||
+	    (vals = calloc(n, sizeof(*vals))) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].length = &lens[i];
+		b[i].is_null = &nulls[i];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
+		goto cleanup;
+	}
+	while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
+		for (i = 0; i < n; i++) {
+			MYSQL_BIND one = { 0 };
+			unsigned long len = 0;
+
+			if (nulls[i])
+				continue;
+			if ((vals[i] = malloc(lens[i] + 1)) == NULL) {
+				rc = mg_error_set(err, MG_ENOMEM,
+				                  "out of memory");
+				goto cleanup;
+			}
+			one.buffer_type = MYSQL_TYPE_STRING;
+			one.buffer = vals[i];
+			one.buffer_length = lens[i] + 1;
+			one.length = &len;
+			if (lens[i] > 0 &&
+			    mysql_stmt_fetch_column(st, &one, i, 0) != 0) {
+				rc = mg_error_set(err, MG_EDRIVER, "%s",
+				                  mysql_stmt_error(st));
+				goto cleanup;
+			}
+			vals[i][lens[i]] = '\0';
+		}
+		if (mg_rows_add(rows, (const char *const *)vals, n) < 0) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		for (i = 0; i < n; i++) {
+			free(vals[i]);
+			vals[i] = NULL;
+		}
+	}
+	if (f == 1) {
+		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
+		goto cleanup;
+	}
+	*out = rows;
+	rows = NULL;
+cleanup:
+	for (i = 0; vals != NULL && i < n; i++)
+		free(vals[i]);
+	free(vals);
+	free(nulls);
+	free(lens);
+	free(b);
+	mg_rows_free(rows);
+	mysql_free_result(meta);
+	return rc;
+}
+
+/* my_error() for a prepared statement: a missing table is MG_ENOTFOUND
+ * here too (a ledger not made yet), a lock wait is marked, the password
+ * scrubbed. */
+static int stmt_error(struct mg_error *err, struct my_conn *c, MYSQL_STMT *st)
+{
+	unsigned int no = mysql_stmt_errno(st);
+	int code = no == ER_NO_SUCH_TABLE ? MG_ENOTFOUND : MG_EDRIVER;
+
+	mg_error_set(err, code, "%s", mysql_stmt_error(st));
+	classify(err, no, mysql_stmt_sqlstate(st));
+	if (err != NULL) {
+		err->lock_wait = no == ER_LOCK_WAIT_TIMEOUT;
+		mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
+	}
+	return code;
+}
+
+static int exec_prepared(struct mg_rows **out, struct my_conn *c,
+                         const char *sql, const char *const *params,
+                         size_t nparams, struct mg_error *err)
 {
 	MYSQL_STMT *st = mysql_stmt_init(c->my);
 	MYSQL_BIND *b = calloc(nparams, sizeof(*b));
@@ -621,9 +750,7 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 		goto cleanup;
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
-		if (err != NULL)
-			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
+		rc = stmt_error(err, c, st);
 		goto cleanup;
 	}
 	for (i = 0; i < nparams; i++) {
@@ -636,10 +763,11 @@ static int exec_prepared(struct my_conn *c, const char *sql,
 		b[i].is_null = &nulls[i];
 	}
 	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
-		rc = mg_error_set(err, MG_EDRIVER, "%s", mysql_stmt_error(st));
-		classify(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st));
-		if (err != NULL)
-			mg_scrub(err->msg, sizeof(err->msg), c->my->passwd);
+		rc = stmt_error(err, c, st);
+	} else if (out != NULL) {
+		/* its rows, as exec_text() gives them (they used to be
+		 * dropped: callers had to inline their values) */
+		rc = fetch_prepared(out, st, err);
 	}
 cleanup:
 	if (st != NULL)
@@ -745,7 +873,7 @@ static int my_query(struct mg_rows **out, struct mg_conn *conn, const char *sql,
 	if (out != NULL)
 		*out = NULL;
 	if (nparams > 0)
-		rc = exec_prepared(c, sql, params, nparams, err);
+		rc = exec_prepared(out, c, sql, params, nparams, err);
 	else
 		rc = exec_text(out, c, sql, err);
 	if (rc == 0 && (flags & MG_Q_COMMIT))

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ struct sq_conn {
 	 * and every other statement (ddl_ms, --ddl-lock-timeout): switched
 	 * around each BEGIN IMMEDIATE. -1: not set (DEFAULT_BUSY_MS). */
 	int lock_ms, ddl_ms;
+	/* set by cancel() from the monitor's thread: a SIGINT or SIGTERM
+	 * stops the file (issue 14); kept for the connection's life, the
+	 * run ends after it */
+	atomic_bool cancelled;
 };
 
 /* BEGIN IMMEDIATE with the run lock's wait, then the statements' own. */
@@ -80,9 +85,17 @@ static int sq_error(struct mg_error *err, sqlite3 *db, const char *what)
 
 	if (strncmp(msg, "no such table", 13) == 0)
 		code = MG_ENOTFOUND;
-	mg_error_set(err, code, "%s", msg);
+	if (sqlite3_errcode(db) == SQLITE_NOTADB) /* which file is not */
+		mg_error_set(err, code, "'%s': %s",
+		             sqlite3_db_filename(db, "main"), msg);
+	else
+		mg_error_set(err, code, "%s", msg);
 	if (what != NULL)
 		mg_error_detail(err, "%s", what);
+	/* the double-quoted string misfeature is off (sq_connect) */
+	if (strncmp(msg, "no such column", 14) == 0)
+		mg_error_hint(err, "\"...\" names a column: write a string "
+		                   "in single quotes ('...')");
 	/* busy_timeout ran out: a lock wait that timed out (issue 14) */
 	if (err != NULL)
 		err->lock_wait = sqlite3_errcode(db) == SQLITE_BUSY;
@@ -320,6 +333,15 @@ static int sq_connect(struct mg_conn **out, const char *url, unsigned flags,
 	}
 	sqlite3_busy_timeout(c->db, DEFAULT_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
+	/* SQLite's double-quoted string misfeature off, as its docs advise
+	 * and its shell does since 3.41: "col" is always a column, so a
+	 * check or a file naming a column that is not there fails with "no
+	 * such column" instead of reading a constant string (a data check
+	 * fingerprinted nothing). Schemas already stored keep working; a
+	 * file that quotes a string with "..." gets that error
+	 * (MIGRATING.md, "SQLite"). */
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
 	sqlite3_create_function(c->db, "mg_fingerprint", -1,
 	                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
 	                        fp_step, fp_final);
@@ -417,6 +439,13 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
 		unsigned line;
 		int off;
 
+		/* cancel() between two statements: its interrupt found
+		 * nothing running, and the next statement would clear it */
+		if (atomic_load(&c->cancelled)) {
+			res->line = mg_sql_line_at(sql, (size_t)(p - sql));
+			return mg_error_set(err, MG_EDRIVER, "interrupted");
+		}
+
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
 			p++;
 		start = (size_t)(p - sql);
@@ -486,6 +515,25 @@ static int run_statements(struct sq_conn *c, const char *sql, size_t len,
  * CREATE TRIGGER ... BEGIN ...; END), without preparing it, which would
  * fail for tables the file has yet to create.
  */
+/*
+ * Stops the statement that runs on conn, from the monitor's thread on a
+ * SIGINT or SIGTERM: sqlite3_interrupt() is made to be called from
+ * another thread, and the statement fails with SQLITE_INTERRUPT (which
+ * may roll the transaction back: txn(ROLLBACK) takes that into account).
+ * SQLite has no server and no watcher session: `watch` is NULL.
+ */
+static int sq_cancel(struct mg_conn *conn, struct mg_conn *watch,
+                     struct mg_error *err)
+{
+	struct sq_conn *c = (struct sq_conn *)conn;
+
+	(void)watch;
+	(void)err;
+	atomic_store(&c->cancelled, true);
+	sqlite3_interrupt(c->db);
+	return 0;
+}
+
 static int sq_check_script(const char *sql, size_t len, unsigned flags,
                            unsigned *line, struct mg_error *err)
 {
@@ -852,6 +900,7 @@ const struct mg_driver mg_driver_sqlite = {
 	.user = sq_user,
 	/* production safety */
 	.set_bounds = sq_set_bounds,
+	.cancel = sq_cancel,
 	.lock_report_none =
 	        "SQLite locks the whole database for any write: every "
 	        "migration blocks other writers while it runs",

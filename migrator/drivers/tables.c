@@ -200,60 +200,37 @@ int mg_pg_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	            params, 1, err);
 }
 
-/* 'text' for MySQL, whose query() returns rows only for statements
- * without parameters; a backslash is refused rather than escaped, since
- * NO_BACKSLASH_ESCAPES changes what it means. */
-static int my_literal(struct mg_buf *b, const char *v, struct mg_error *err)
-{
-	if (v == NULL) {
-		mg_buf_add(b, "DATABASE()");
-		return 0;
-	}
-	if (strchr(v, '\\') != NULL)
-		return mg_error_set(err, MG_EINVALID,
-		                    "a table name with a backslash: %s", v);
-	mg_buf_addc(b, '\'');
-	for (; *v; v++) {
-		if (*v == '\'')
-			mg_buf_addc(b, '\'');
-		mg_buf_addc(b, *v);
-	}
-	mg_buf_addc(b, '\'');
-	return 0;
-}
-
 int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
                      const char *table, struct mg_error *err)
 {
-	struct mg_buf where = MG_BUF_INIT, cols = MG_BUF_INIT, key = MG_BUF_INIT;
+	/* no schema: the session's database */
+	static const char where[] = "TABLE_SCHEMA = COALESCE(?, DATABASE()) "
+	                            "AND TABLE_NAME = ?";
+	struct mg_buf cols = MG_BUF_INIT, key = MG_BUF_INIT;
 	char *schema = NULL, *name = NULL;
+	const char *params[2];
 	int rc;
 
 	if ((rc = mg_ident_split(&schema, &name, table, err)) < 0)
 		return rc;
-	mg_buf_add(&where, "TABLE_SCHEMA = ");
-	if ((rc = my_literal(&where, schema, err)) < 0)
-		goto cleanup;
-	mg_buf_add(&where, " AND TABLE_NAME = ");
-	if ((rc = my_literal(&where, name, err)) < 0)
-		goto cleanup;
+	params[0] = schema;
+	params[1] = name;
 	mg_buf_addf(&cols,
 	            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
 	            "%s ORDER BY ORDINAL_POSITION",
-	            mg_buf_cstr(&where));
+	            where);
 	mg_buf_addf(&key,
 	            "SELECT INDEX_NAME, COLUMN_NAME, IF(NULLABLE = 'YES', '1', "
 	            "'0'), IF(INDEX_NAME = 'PRIMARY', '1', '0') FROM "
 	            "information_schema.STATISTICS WHERE %s AND NON_UNIQUE = 0 "
 	            "AND SUB_PART IS NULL AND COLUMN_NAME IS NOT NULL "
 	            "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-	            mg_buf_cstr(&where));
+	            where);
 	if ((rc = mg_buf_check(&cols, err)) < 0 ||
 	    (rc = mg_buf_check(&key, err)) < 0)
 		goto cleanup;
-	rc = info(out, conn, table, cols.ptr, key.ptr, NULL, NULL, 0, err);
+	rc = info(out, conn, table, cols.ptr, key.ptr, NULL, params, 2, err);
 cleanup:
-	mg_buf_dispose(&where);
 	mg_buf_dispose(&cols);
 	mg_buf_dispose(&key);
 	free(schema);
