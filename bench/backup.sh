@@ -10,8 +10,10 @@
 #             CREATE TABLE ... AS SELECT of the same rows by the client;
 #   fp1     = the checks' text fingerprint of the table alone (`up
 #             --dry-run` of a `data` check over its 5 columns), which
-#             backups use where the typed fp2 is not available (MySQL);
-#             what the backup costs beyond the copy is "backup - CTAS";
+#             backups use where fp2 is not available (MySQL 8, MariaDB
+#             before 10.8, PostgreSQL types without a hash); what the
+#             backup costs beyond the copy is "backup - CTAS": its count,
+#             its fingerprint (fp2 on all three here) and its ledger row;
 #   restore = `migrate restore 1` after every row was deleted (key match,
 #             insert, proof), against a plain INSERT ... SELECT;
 #   space   = the backup table's size on disk.

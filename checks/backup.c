@@ -404,6 +404,86 @@ cleanup:
 	return rc;
 }
 
+static int no_key(struct mg_error *err, const char *table, unsigned line)
+{
+	int rc = mg_error_set(err, MG_EINVALID,
+	                      "backup: %s has no primary key and no unique "
+	                      "key over NOT NULL columns: restore could not "
+	                      "match its rows",
+	                      table);
+
+	if (err != NULL)
+		err->line = line;
+	mg_error_hint(err, "add a primary key first (in an earlier "
+	                   "migration)");
+	return rc;
+}
+
+/* A table without a key, refused; other failures are left to take_one,
+ * which names them. */
+static int check_key(struct mg_conn *conn, const struct mg_backup_spec *s,
+                     struct mg_error *err)
+{
+	struct mg_table_info ti = { 0 };
+	struct mg_error ierr = { 0 };
+	int rc = 0;
+
+	if (conn->drv->table_info == NULL ||
+	    conn->drv->table_info(&ti, conn, s->table, &ierr) < 0)
+		return 0;
+	if (ti.nkey == 0)
+		rc = no_key(err, s->table, s->line);
+	mg_table_info_dispose(&ti);
+	return rc;
+}
+
+/*
+ * A dry run: how many rows the backup would save, and their size as the
+ * database measures it (row_bytes_sql), in one pass over the selection
+ * that sends no row to the client.
+ */
+static int measure(struct mg_backup *bk, struct mg_conn *conn,
+                   struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf sql = MG_BUF_INIT;
+	struct mg_rows *r = NULL;
+	char **q = NULL, *end;
+	const char *v;
+	int rc;
+
+	bk->bytes = -1;
+	mg_buf_add(&sql, "SELECT count(*)");
+	if (drv->row_bytes_sql != NULL) {
+		if ((q = quote_all(bk->cols, bk->ncols, drv->ident_quote)) ==
+		    NULL)
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		mg_buf_add(&sql, ", coalesce(sum(");
+		drv->row_bytes_sql(&sql, "mg_sel", (const char *const *)q,
+		                   bk->ncols);
+		mg_buf_add(&sql, "), 0)");
+	}
+	mg_buf_add(&sql, " FROM (");
+	add_selection(&sql, bk);
+	mg_buf_add(&sql, ") AS mg_sel");
+	if ((rc = mg_buf_check(&sql, err)) < 0)
+		goto cleanup;
+	if ((rc = drv->query(&r, conn, sql.ptr, NULL, 0, 0, err)) < 0) {
+		rc = blame_file(rc, err, bk);
+		goto cleanup;
+	}
+	v = r->nrows > 0 ? mg_rows_get(r, 0, 0) : NULL;
+	bk->rows = strtoll(v ? v : "0", &end, 10);
+	v = r->nrows > 0 && r->ncols > 1 ? mg_rows_get(r, 0, 1) : NULL;
+	if (v != NULL) /* a sum may come as "123.0" or "123" */
+		bk->bytes = (int64_t)strtod(v, &end);
+cleanup:
+	free_all(q, bk->ncols);
+	mg_rows_free(r);
+	mg_buf_dispose(&sql);
+	return rc;
+}
+
 static int take_one(struct mg_backup *bk, struct mg_conn *conn,
                     const struct mg_backup_ctx *ctx, bool dry_run,
                     struct mg_error *err)
@@ -423,14 +503,7 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 		goto cleanup;
 	}
 	if (ti.nkey == 0) {
-		rc = mg_error_set(err, MG_EINVALID,
-		                  "backup: %s has no primary key and no unique "
-		                  "key over NOT NULL columns: restore could not "
-		                  "match its rows",
-		                  bk->table);
-		err->line = bk->line;
-		mg_error_hint(err, "add a primary key first (in an earlier "
-		                   "migration)");
+		rc = no_key(err, bk->table, bk->line);
 		goto cleanup;
 	}
 	bk->fp_format = drv->fingerprint2_sql != NULL && ti.fast_fp
@@ -440,7 +513,8 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	bk->ncols = ti.ncols;
 	bk->key = ti.key;
 	bk->nkey = ti.nkey;
-	memset(&ti, 0, sizeof(ti));
+	ti.cols = ti.key = NULL; /* bk owns them now */
+	ti.ncols = ti.nkey = 0;
 	mg_backup_name(name, ctx->ledger, ctx->owner, ctx->number, bk->table);
 	schema = mg_backup_schema(schema_buf, sizeof(schema_buf), conn,
 	                          ctx->ledger);
@@ -451,17 +525,8 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 		goto cleanup;
 	}
 	if (dry_run) {
-		mg_buf_add(&sql, "SELECT count(*) FROM (");
-		add_selection(&sql, bk);
-		mg_buf_add(&sql, ") AS mg_sel");
-		if ((rc = mg_buf_check(&sql, err)) < 0)
-			goto cleanup;
-		if ((rc = one_value(&count, conn, sql.ptr, NULL, 0, err)) < 0) {
-			rc = blame_file(rc, err, bk);
-			goto cleanup;
-		}
-		bk->rows = strtoll(count ? count : "0", &end, 10);
-		bk->taken = true;
+		rc = measure(bk, conn, err);
+		bk->taken = rc == 0;
 		goto cleanup;
 	}
 	rc = drv->table_info(&exists, conn, bk->backup_sql, err);
@@ -512,6 +577,10 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
 		return 0;
 	if ((out->v = calloc(dir->nbackups, sizeof(*out->v))) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	/* every table's key first: on MySQL each copy commits at once, so
+	 * a table refused after another's copy would leave that copy */
+	for (i = 0; i < dir->nbackups && rc == 0; i++)
+		rc = check_key(conn, &dir->backups[i], err);
 	for (i = 0; i < dir->nbackups && rc == 0; i++) {
 		const struct mg_backup_spec *s = &dir->backups[i];
 		struct mg_backup *bk = &out->v[out->n++];
@@ -558,6 +627,10 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 		mg_json_string(w, "backup_table", bk->backup_table);
 		mg_json_string(w, "where", bk->where);
 		mg_json_int(w, "rows", bk->rows);
+		if (b->dry_run && bk->bytes >= 0)
+			mg_json_int(w, "bytes", bk->bytes);
+		else if (b->dry_run)
+			mg_json_null(w, "bytes");
 		if (!b->dry_run) {
 			mg_json_string(w, "fingerprint", bk->fingerprint);
 			mg_json_string(w, "fingerprint_format",

@@ -38,6 +38,7 @@ struct mg_backup {
 	char **key; /* the columns restore matches rows by */
 	size_t nkey;
 	int64_t rows;
+	int64_t bytes; /* a dry run: the rows' size (row_bytes_sql); -1 */
 	char *fingerprint; /* over every column; NULL in a dry run */
 	const char *fp_format; /* MG_BACKUP_FP_FORMAT or ..._FORMAT2 */
 	int keep_days;     /* -1: kept until pruned by version */

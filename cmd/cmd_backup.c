@@ -56,9 +56,10 @@ static void on_restore(void *ctx, const struct mg_backup_report *rep)
 	}
 	if (strcmp(rep->status, "planned") == 0) {
 		say(c->o,
-		    "would restore %s from %s: %lld rows saved, %lld to "
+		    "would restore %s from %s: %lld row%s saved, %lld to "
 		    "insert (key gone), %lld to set back (key there)\n",
 		    x->table, x->backup_table, (long long)x->rows,
+		    x->rows == 1 ? "" : "s",
 		    (long long)x->inserted, (long long)x->updated);
 		return;
 	}
@@ -243,6 +244,27 @@ cleanup:
 	return code;
 }
 
+void format_bytes(char *out, size_t size, int64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 0) {
+		snprintf(out, size, "%s", "");
+		return;
+	}
+	if (bytes < 1024) {
+		snprintf(out, size, "%lld byte%s", (long long)bytes,
+		         bytes == 1 ? "" : "s");
+		return;
+	}
+	for (v /= 1024; v >= 1024 && u + 1 < sizeof(units) / sizeof(*units);
+	     v /= 1024)
+		u++;
+	snprintf(out, size, "%.1f %s", v, units[u]);
+}
+
 void print_backup_evidence(FILE *out, const char *checks_json)
 {
 	struct mg_json_value *v = NULL;
@@ -261,10 +283,17 @@ void print_backup_evidence(FILE *out, const char *checks_json)
 
 		mg_json_object_int(it, "rows", &rows);
 		if (kind != NULL && strcmp(kind, "backup") == 0 &&
-		    mg_json_is_true(mg_json_object_get(it, "dry_run")))
-			fprintf(out, "  backup %s: would save %lld row%s\n",
-			        table, (long long)rows, rows == 1 ? "" : "s");
-		else if (kind != NULL && strcmp(kind, "backup") == 0)
+		    mg_json_is_true(mg_json_object_get(it, "dry_run"))) {
+			int64_t bytes = -1;
+			char size[32];
+
+			if (!mg_json_object_int(it, "bytes", &bytes))
+				bytes = -1;
+			format_bytes(size, sizeof(size), bytes);
+			fprintf(out, "  backup %s: would save %lld row%s%s%s%s\n",
+			        table, (long long)rows, rows == 1 ? "" : "s",
+			        size[0] ? " (" : "", size, size[0] ? ")" : "");
+		} else if (kind != NULL && strcmp(kind, "backup") == 0)
 			fprintf(out, "  backup %s: %lld row%s in %s%s, %s%s\n",
 			        table, (long long)rows, rows == 1 ? "" : "s", bt,
 			        mg_json_is_true(mg_json_object_get(it,

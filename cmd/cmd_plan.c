@@ -88,6 +88,8 @@ static void add_backups(struct plan_doc *d, struct plan_file *p,
 		                       &d->failed);
 		if (!mg_json_object_int(it, "rows", &b->rows))
 			b->rows = -1;
+		if (!mg_json_object_int(it, "bytes", &b->bytes))
+			b->bytes = -1;
 		p->nbackups++;
 	}
 cleanup:
@@ -278,6 +280,8 @@ static void render_json(struct mg_buf *out, const struct plan_doc *d,
 			mg_json_string(&w, "table", p->backups[j].table);
 			if (p->backups[j].rows >= 0)
 				mg_json_int(&w, "rows", p->backups[j].rows);
+			if (p->backups[j].bytes >= 0)
+				mg_json_int(&w, "bytes", p->backups[j].bytes);
 			mg_json_end(&w);
 		}
 		mg_json_end(&w);
@@ -424,12 +428,19 @@ void plan_render_md(struct mg_buf *out, const struct plan_doc *d,
 			mg_buf_add(out, "\n");
 		}
 		for (j = 0; j < p->nbackups; j++) {
+			char size[32];
+
 			mg_buf_add(out, "- Backup of ");
 			md_code(out, p->backups[j].table);
+			format_bytes(size, sizeof(size),
+			             p->backups[j].bytes);
 			if (p->backups[j].rows >= 0)
-				mg_buf_addf(out, ": would save %lld row%s now\n",
+				mg_buf_addf(out,
+				            ": would save %lld row%s%s%s%s now\n",
 				            (long long)p->backups[j].rows,
-				            p->backups[j].rows == 1 ? "" : "s");
+				            p->backups[j].rows == 1 ? "" : "s",
+				            size[0] ? " (" : "", size,
+				            size[0] ? ")" : "");
 			else
 				mg_buf_add(out, "\n");
 		}

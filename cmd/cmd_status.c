@@ -31,20 +31,34 @@ static int status_exit_code(const size_t counts[])
 	return EXIT_OK;
 }
 
-/* backups: "backups: 2 kept, 1 expired (migrate prune drops them)" */
+/* backups: "backups: 2 kept, 1 expired (migrate prune drops them)";
+ * with --json a last object {"event":"backups","exist":2,"expired":1}.
+ * Both only where the ledger ever recorded a backup. */
 static void say_backups(const struct opts *o, struct mg_conn *conn,
                         const struct mg_ledger *l)
 {
 	struct mg_catalog cat = { 0 };
 	struct mg_error err = { 0 };
+	struct mg_buf b = MG_BUF_INIT;
+	struct mg_json w;
 
 	if (conn->drv->table_info == NULL || l == NULL || !l->exists ||
 	    mg_catalog_load(&cat, conn, o->table, &err) < 0)
 		return;
-	if (cat.n > 0)
+	if (cat.n > 0 && o->json) {
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "event", "backups");
+		mg_json_int(&w, "exist", (int64_t)cat.kept);
+		mg_json_int(&w, "expired", (int64_t)cat.expired);
+		mg_json_end(&w);
+		print_json_line(&b);
+	} else if (cat.n > 0) {
 		say(o, "backups: %zu kept, %zu expired%s\n", cat.kept,
 		    cat.expired,
 		    cat.expired > 0 ? " ('migrate prune' drops them)" : "");
+	}
+	mg_buf_dispose(&b);
 	mg_catalog_dispose(&cat);
 }
 

@@ -39,6 +39,7 @@ struct plan_file {
 	struct plan_backup {
 		char *table;
 		int64_t rows;
+		int64_t bytes; /* their size (-1: unknown) */
 	} *backups;
 	size_t nbackups;
 	/* --preview */

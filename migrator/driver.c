@@ -168,8 +168,14 @@ void mg_table_info_dispose(struct mg_table_info *t)
 		free(t->cols[i]);
 	for (i = 0; i < t->nkey; i++)
 		free(t->key[i]);
+	for (i = 0; i < t->ngenerated; i++)
+		free(t->generated[i]);
 	free(t->cols);
 	free(t->key);
+	for (i = 0; i < t->nidentity; i++)
+		free(t->identity[i]);
+	free(t->generated);
+	free(t->identity);
 	memset(t, 0, sizeof(*t));
 }
 

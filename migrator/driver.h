@@ -73,6 +73,18 @@ struct mg_table_info {
 	/* every column's type suits fingerprint2_sql (set by drivers that
 	 * have it) */
 	bool fast_fp;
+	/* the columns the database computes (GENERATED ALWAYS AS ...):
+	 * restore neither inserts nor sets them, it lets them recompute */
+	char **generated;
+	size_t ngenerated;
+	/* identity columns the database fills ALWAYS (PostgreSQL): restore
+	 * inserts them with insert_override and never sets them */
+	char **identity;
+	size_t nidentity;
+	/* what an INSERT that writes every other column needs between its
+	 * column list and its SELECT ("OVERRIDING SYSTEM VALUE" for a
+	 * PostgreSQL identity ALWAYS column); NULL: nothing. Static. */
+	const char *insert_override;
 };
 
 void mg_table_info_dispose(struct mg_table_info *t);
@@ -422,6 +434,15 @@ struct mg_driver {
 	 */
 	void (*fingerprint2_sql)(struct mg_buf *out, const char *table,
 	                         const char *const *cols, size_t ncols);
+	/*
+	 * Appends an expression for the size in bytes of one row of
+	 * `alias` (a subquery's alias) whose columns are `cols` (quoted), as
+	 * the database measures it without sending the row: what `--dry-run`
+	 * says a backup would take (MIGRATING.md says how exact). NULL: the
+	 * size is not known.
+	 */
+	void (*row_bytes_sql)(struct mg_buf *out, const char *alias,
+	                      const char *const *cols, size_t ncols);
 };
 
 /* A statement of a lock rehearsal (lock_rehearse()). */

@@ -280,6 +280,39 @@ static int restores_after(struct mg_runner *r, enum mg_direction dir,
 	return rc;
 }
 
+/* The evidence of an up file whose undo restored its backups. */
+static void backups_and_restores_json(const void *ctx, struct mg_json *w)
+{
+	const struct outcome *o = ctx;
+
+	mg_backups_json(&o->bk, w);
+	mg_restores_json(&o->rs, w);
+}
+
+/* The undo of a file whose check failed outside a transaction: the
+ * opposite file, and for an up file with backups, its down file's
+ * restore: lines from them (backups). */
+static bool undo(struct mg_runner *r, const struct mg_migration *m,
+                 enum mg_direction dir, struct outcome *o)
+{
+	const struct mg_file *opp = opposite_of(m, dir);
+	struct mg_undo_restore u = { &opp->dir, &o->bk, m->version, { 0 } };
+	bool with = dir == MG_DIR_UP && o->bk.n > 0 && opp->dir.nrestores > 0;
+	bool ok;
+
+	ok = mg_undo_run_then(r->conn, opp, &o->cs, &o->err,
+	                      with ? mg_restores_undo : NULL, &u);
+	if (u.rs.n > 0 && o->rs.n == 0) {
+		/* the event keeps the undo's restore evidence too */
+		o->rs = u.rs;
+		o->cs.more_json = backups_and_restores_json;
+		o->cs.more_ctx = o;
+	} else {
+		mg_restores_dispose(&u.rs);
+	}
+	return ok;
+}
+
 /*
  * Runs the file between its checks; fills o->stop and o->err. Returns
  * MG_ENOMEM only: every other failure is an outcome to record.
@@ -319,8 +352,7 @@ static int run_file(struct mg_runner *r, const struct mg_migration *m,
 		o->stop = STOP_POST_FAILED;
 		check_error(&o->err, &o->cs, f->path);
 		if (o->no_txn)
-			o->restored = mg_undo_run(r->conn, opposite_of(m, dir),
-			                          &o->cs, &o->err);
+			o->restored = undo(r, m, dir, o);
 		else
 			mg_error_detail(&o->err, "the transaction was rolled "
 			                         "back: nothing changed");

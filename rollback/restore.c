@@ -35,6 +35,8 @@ static void restore_dispose(struct mg_restore *rs)
 	free(rs->backup_sql);
 	free_all(rs->cols, rs->ncols);
 	free_all(rs->key, rs->nkey);
+	free_all(rs->generated, rs->ngenerated);
+	free_all(rs->identity, rs->nidentity);
 	free(rs->fingerprint);
 	free(rs->fingerprint_after);
 	memset(rs, 0, sizeof(*rs));
@@ -143,8 +145,14 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 	            NULL ||
 	    (rc = copy_names(&rs->cols, &rs->ncols, e->cols, e->ncols, err)) <
 	            0 ||
-	    (rc = copy_names(&rs->key, &rs->nkey, e->key, e->nkey, err)) < 0)
+	    (rc = copy_names(&rs->key, &rs->nkey, e->key, e->nkey, err)) <
+	            0 ||
+	    (rc = copy_names(&rs->generated, &rs->ngenerated, live.generated,
+	                     live.ngenerated, err)) < 0 ||
+	    (rc = copy_names(&rs->identity, &rs->nidentity, live.identity,
+	                     live.nidentity, err)) < 0)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	rs->insert_override = live.insert_override;
 cleanup:
 	mg_table_info_dispose(&live);
 	mg_table_info_dispose(&bk);
@@ -171,6 +179,21 @@ static void add_names(struct mg_buf *b, char *const *v, size_t n,
 			mg_buf_addc(b, *s);
 		}
 		mg_buf_addc(b, q);
+	}
+}
+
+/* The saved columns an INSERT writes: all but those the table computes. */
+static void add_written(struct mg_buf *b, const struct mg_restore *rs,
+                        const char *alias, char q)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->ncols; i++) {
+		if (has(rs->generated, rs->ngenerated, rs->cols[i]))
+			continue;
+		if (n++ > 0)
+			mg_buf_add(b, ", ");
+		add_names(b, &rs->cols[i], 1, alias, q);
 	}
 }
 
@@ -238,8 +261,21 @@ cleanup:
 	return rc;
 }
 
+/* A statement that changes rows: in the open transaction, or outside
+ * any (no_txn), as exec_script runs a no-transaction file. */
+static int change(struct mg_conn *conn, const char *sql, bool no_txn,
+                  struct mg_error *err)
+{
+	struct mg_script_result res = { 0 };
+
+	if (!no_txn)
+		return conn->drv->query(NULL, conn, sql, NULL, 0, 0, err);
+	return conn->drv->exec_script(conn, sql, strlen(sql), MG_SCRIPT_NO_TXN,
+	                              NULL, &res, err);
+}
+
 /* Puts the rows back and proves it; rs->ok says whether the proof held. */
-static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
+static int apply_one(struct mg_restore *rs, struct mg_conn *conn, bool no_txn,
                      struct mg_error *err)
 {
 	const struct mg_driver *drv = conn->drv;
@@ -251,12 +287,18 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 
 	if ((rc = measure(rs, conn, err)) < 0)
 		goto cleanup;
-	/* the saved values back on the rows whose key is still there */
+	/* the saved values back on the rows whose key is still there; the
+	 * columns the table computes recompute from them, and an identity
+	 * ALWAYS column keeps its value (the proof shows if it differs) */
 	for (i = 0; i < rs->ncols; i++) {
 		struct mg_buf one = MG_BUF_INIT;
 		char **v = has(rs->key, rs->nkey, rs->cols[i]) ? qkey : set;
 		size_t *n = v == qkey ? &nqkey : &nset;
 
+		if (v == set && (has(rs->generated, rs->ngenerated,
+		                     rs->cols[i]) ||
+		                 has(rs->identity, rs->nidentity, rs->cols[i])))
+			continue;
 		add_names(&one, &rs->cols[i], 1, NULL, q);
 		if ((rc = mg_buf_check(&one, err)) < 0 ||
 		    (rc = mg_table_info_add(v == qkey ? &qkey : &set, n,
@@ -271,16 +313,18 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 		                     (const char *const *)set, nset,
 		                     (const char *const *)qkey, nqkey);
 		if ((rc = mg_buf_check(&sql, err)) < 0 ||
-		    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		    (rc = change(conn, sql.ptr, no_txn, err)) < 0)
 			goto cleanup;
 	}
 	/* the saved rows whose key is gone */
 	if (rs->inserted > 0) {
 		mg_buf_truncate(&sql, 0);
 		mg_buf_addf(&sql, "INSERT INTO %s (", rs->table);
-		add_names(&sql, rs->cols, rs->ncols, NULL, q);
-		mg_buf_add(&sql, ") SELECT ");
-		add_names(&sql, rs->cols, rs->ncols, "mg_s", q);
+		add_written(&sql, rs, NULL, q);
+		mg_buf_addf(&sql, ")%s%s SELECT ",
+		            rs->insert_override ? " " : "",
+		            rs->insert_override ? rs->insert_override : "");
+		add_written(&sql, rs, "mg_s", q);
 		mg_buf_addf(&sql,
 		            " FROM %s AS mg_s WHERE NOT EXISTS (SELECT 1 FROM "
 		            "%s AS mg_t WHERE ",
@@ -288,7 +332,7 @@ static int apply_one(struct mg_restore *rs, struct mg_conn *conn,
 		add_key_match(&sql, rs, q);
 		mg_buf_add(&sql, ")");
 		if ((rc = mg_buf_check(&sql, err)) < 0 ||
-		    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		    (rc = change(conn, sql.ptr, no_txn, err)) < 0)
 			goto cleanup;
 	}
 	/* the proof: the rows with the saved keys, over the saved columns */
@@ -363,6 +407,57 @@ int mg_restores_prepare(struct mg_restores *out, struct mg_conn *conn,
 	return rc;
 }
 
+int mg_restores_undo(void *ctx, struct mg_conn *conn, struct mg_error *err)
+{
+	struct mg_undo_restore *u = ctx;
+	const struct mg_directives *dir = u->down;
+	size_t i, j;
+	int rc = 0;
+
+	memset(&u->rs, 0, sizeof(u->rs));
+	if (dir == NULL || dir->nrestores == 0)
+		return 0;
+	if ((u->rs.v = calloc(dir->nrestores, sizeof(*u->rs.v))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (i = 0; i < dir->nrestores && rc == 0; i++) {
+		const struct mg_backup_spec *s = &dir->restores[i];
+		const struct mg_backup *bk = NULL;
+		struct mg_restore *rs = &u->rs.v[u->rs.n++];
+		struct mg_catalog_entry e = { 0 };
+
+		rs->line = s->line;
+		for (j = 0; u->taken != NULL && j < u->taken->n; j++)
+			if (u->taken->v[j].taken &&
+			    same_table(u->taken->v[j].table, s->table))
+				bk = &u->taken->v[j];
+		if (bk == NULL) {
+			rc = mg_error_set(err, MG_EINVALID,
+			                  "restore: %s: the up file took no "
+			                  "backup of it",
+			                  s->table);
+			break;
+		}
+		/* the backup as its ledger event will record it */
+		e.version = u->version;
+		e.table = bk->table;
+		e.backup_table = bk->backup_table;
+		e.backup_sql = bk->backup_sql;
+		e.rows = bk->rows;
+		e.fingerprint = bk->fingerprint;
+		e.fp_format = (char *)bk->fp_format;
+		e.cols = bk->cols;
+		e.ncols = bk->ncols;
+		e.key = bk->key;
+		e.nkey = bk->nkey;
+		e.state = MG_BK_KEPT;
+		rc = prepare_one(rs, conn, &e, err);
+	}
+	u->rs.no_txn = true;
+	if (rc == 0)
+		rc = mg_restores_run(&u->rs, conn, err);
+	return rc;
+}
+
 int mg_restores_run(struct mg_restores *rs, struct mg_conn *conn,
                     struct mg_error *err)
 {
@@ -372,7 +467,7 @@ int mg_restores_run(struct mg_restores *rs, struct mg_conn *conn,
 	for (i = 0; i < rs->n; i++) {
 		struct mg_restore *x = &rs->v[i];
 
-		if ((rc = apply_one(x, conn, err)) < 0) {
+		if ((rc = apply_one(x, conn, rs->no_txn, err)) < 0) {
 			if (err != NULL)
 				err->line = x->line;
 			return rc;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mg_backups;
 struct mg_catalog_entry;
 struct mg_conn;
 struct mg_directives;
@@ -29,6 +30,13 @@ struct mg_restore {
 	size_t ncols;
 	char **key;
 	size_t nkey;
+	/* of the table now: columns it computes (never written) and
+	 * identity ALWAYS ones (inserted with insert_override, never set) */
+	char **generated;
+	size_t ngenerated;
+	char **identity;
+	size_t nidentity;
+	const char *insert_override; /* static; NULL: none */
 	int64_t rows;          /* the backup's */
 	int64_t inserted, updated; /* what restore did (or would do) */
 	char *fingerprint;       /* the backup's */
@@ -41,6 +49,9 @@ struct mg_restore {
 struct mg_restores {
 	struct mg_restore *v;
 	size_t n;
+	/* the rows are put back outside any transaction, as an undo's
+	 * opposite file runs (exec_script's MG_SCRIPT_NO_TXN) */
+	bool no_txn;
 };
 
 /*
@@ -54,6 +65,22 @@ int mg_restores_prepare(struct mg_restores *out, struct mg_conn *conn,
                         const char *ledger, int64_t version,
                         const struct mg_directives *dir,
                         struct mg_error *err);
+/*
+ * The undo of an up file where DDL does not roll back (MySQL, no-
+ * transaction files: a failed check runs the down file): its down file's
+ * -- restore: lines put back what the up file's backups just saved,
+ * which no ledger event records yet. mg_undo_run_then()'s `then`, with
+ * ctx a struct mg_undo_restore (dispose its rs after). A restore: with
+ * no backup taken of its table, or a proof that fails, is an error.
+ */
+struct mg_undo_restore {
+	const struct mg_directives *down; /* the down file's */
+	const struct mg_backups *taken;   /* the up file's */
+	int64_t version;
+	struct mg_restores rs; /* filled: what was restored */
+};
+int mg_restores_undo(void *ctx, struct mg_conn *conn, struct mg_error *err);
+
 /* After the down file's SQL: restores and proves each. MG_ECHECK when a
  * proof fails (err says which), the SQL's errors else. */
 int mg_restores_run(struct mg_restores *rs, struct mg_conn *conn,

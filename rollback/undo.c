@@ -21,6 +21,15 @@ static size_t measured(const struct mg_checks *cs)
 bool mg_undo_run(struct mg_conn *conn, const struct mg_file *opposite,
                  struct mg_checks *cs, struct mg_error *why)
 {
+	return mg_undo_run_then(conn, opposite, cs, why, NULL, NULL);
+}
+
+bool mg_undo_run_then(struct mg_conn *conn, const struct mg_file *opposite,
+                      struct mg_checks *cs, struct mg_error *why,
+                      int (*then)(void *ctx, struct mg_conn *conn,
+                                  struct mg_error *err),
+                      void *ctx)
+{
 	struct mg_script_result res = { 0 };
 	struct mg_error uerr = { 0 };
 	char *differs = NULL;
@@ -35,6 +44,12 @@ bool mg_undo_run(struct mg_conn *conn, const struct mg_file *opposite,
 	                           MG_SCRIPT_NO_TXN, NULL, &res, &uerr) < 0) {
 		mg_error_detail(why, "undoing with %s failed at line %u: %s",
 		                opposite->path, res.line, uerr.msg);
+		return false;
+	}
+	if (then != NULL && then(ctx, conn, &uerr) < 0) {
+		mg_error_detail(why, "ran %s to undo it, but its restore: "
+		                     "failed: %s",
+		                opposite->path, uerr.msg);
 		return false;
 	}
 	if (mg_checks_restored(cs, conn, &same, &differs, &uerr) < 0) {

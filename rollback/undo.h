@@ -19,5 +19,14 @@ struct mg_file;
  */
 bool mg_undo_run(struct mg_conn *conn, const struct mg_file *opposite,
                  struct mg_checks *cs, struct mg_error *why);
+/* The same, calling then(ctx, ...) (if not NULL) after the opposite
+ * file's SQL and before the values are read again: backups put back the
+ * rows the file's backups saved there. A failure of then() is a failed
+ * undo, said in why->detail. */
+bool mg_undo_run_then(struct mg_conn *conn, const struct mg_file *opposite,
+                      struct mg_checks *cs, struct mg_error *why,
+                      int (*then)(void *ctx, struct mg_conn *conn,
+                                  struct mg_error *err),
+                      void *ctx);
 
 #endif

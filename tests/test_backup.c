@@ -15,6 +15,9 @@
 
 #include "checks/backup.h"
 #include "checks/directive.h"
+#include "fake_driver.h"
+#include "migrator/buf.h"
+#include "migrator/driver.h"
 #include "migrator/drivers/tables.h"
 #include "migrator/error.h"
 #include "rollback/schema.h"
@@ -223,6 +226,146 @@ static void test_ident_split(void **state)
 	}
 }
 
+/* The fake's tables: "keyed" (id, v) keyed by id; "loose" (x) with no
+ * key; anything else does not exist. */
+static int fake_table_info(struct mg_table_info *out, struct mg_conn *conn,
+			   const char *table, struct mg_error *err)
+{
+	(void)conn;
+	memset(out, 0, sizeof(*out));
+	if (strcmp(table, "keyed") == 0) {
+		assert_int_equal(mg_table_info_add(&out->cols, &out->ncols,
+						   "id", err),
+				 0);
+		assert_int_equal(mg_table_info_add(&out->cols, &out->ncols,
+						   "v", err),
+				 0);
+		assert_int_equal(mg_table_info_add(&out->key, &out->nkey, "id",
+						   err),
+				 0);
+		return 0;
+	}
+	if (strcmp(table, "loose") == 0) {
+		assert_int_equal(mg_table_info_add(&out->cols, &out->ncols,
+						   "x", err),
+				 0);
+		return 0;
+	}
+	return mg_error_set(err, MG_ENOTFOUND, "no table %s", table);
+}
+
+static void fake_row_bytes(struct mg_buf *out, const char *alias,
+			   const char *const *cols, size_t ncols)
+{
+	mg_buf_addf(out, "BYTES(%s, %zu, %s)", alias, ncols, cols[0]);
+}
+
+/* Answers the count (and size) of a selection: "2" and "29". */
+struct answers {
+	char last[512];
+	unsigned queries;
+};
+
+static int answer(void *ctx, const char *sql, struct mg_rows **out,
+		  struct mg_error *err)
+{
+	struct answers *a = ctx;
+	static const char *const v[] = { "2", "29" };
+
+	(void)err;
+	a->queries++;
+	snprintf(a->last, sizeof(a->last), "%s", sql);
+	if ((*out = mg_rows_new(strstr(sql, "BYTES(") ? 2 : 1)) == NULL ||
+	    mg_rows_add(*out, v, (*out)->ncols) < 0)
+		return MG_ENOMEM;
+	return 0;
+}
+
+static int take(struct mg_backups *out, struct fake_db *db, const char *text,
+		bool dry_run, struct mg_error *err)
+{
+	struct mg_backup_ctx ctx = { "migrate_ledger", "migrate_ledger", "v",
+				     3, "2026-11-28T10:00:00.000000Z", true };
+	struct mg_directives d;
+	struct mg_conn *conn = fake_connect(db);
+	int rc;
+
+	assert_non_null(conn);
+	assert_int_equal(parse(&d, text, err), 0);
+	rc = mg_backups_take(out, conn, &ctx, &d, dry_run, err);
+	mg_directives_dispose(&d);
+	conn->drv->close(conn);
+	return rc;
+}
+
+/* A file whose second backup names a table without a key is refused
+ * before the first is copied: on MySQL a copy commits at once. */
+static void test_keys_checked_before_any_copy(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct answers a = { 0 };
+	struct mg_backups b;
+	struct mg_error err = { 0 };
+
+	(void)state;
+	assert_non_null(db);
+	db->drv.table_info = fake_table_info;
+	db->answer = answer;
+	db->ctx = &a;
+	assert_int_equal(take(&b, db,
+			      "-- backup: keyed where v > 1\n"
+			      "-- backup: loose\n"
+			      "DELETE FROM keyed;\n",
+			      false, &err),
+			 MG_EINVALID);
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.msg, "loose has no primary key"));
+	assert_null(strstr(db->log, "CREATE TABLE"));
+	assert_int_equal(a.queries, 0);
+	mg_backups_dispose(&b);
+	fake_db_free(db);
+}
+
+/* A dry run counts the rows and sums their size in one query over the
+ * selection, with the driver's expression for a row's bytes; without
+ * one, the size is unknown (-1) and null in the evidence. */
+static void test_dry_run_measures_rows_and_bytes(void **state)
+{
+	struct fake_db *db = fake_db_new();
+	struct answers a = { 0 };
+	struct mg_backups b;
+	struct mg_error err = { 0 };
+
+	(void)state;
+	assert_non_null(db);
+	db->drv.table_info = fake_table_info;
+	db->drv.row_bytes_sql = fake_row_bytes;
+	db->answer = answer;
+	db->ctx = &a;
+	assert_int_equal(take(&b, db, "-- backup: keyed where v > 1\n", true,
+			      &err),
+			 0);
+	assert_int_equal(a.queries, 1);
+	assert_non_null(strstr(a.last, "count(*)"));
+	assert_non_null(strstr(a.last, "BYTES(mg_sel, 2, \"id\")"));
+	assert_non_null(strstr(a.last, "WHERE (v > 1)"));
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.v[0].rows, 2);
+	assert_int_equal(b.v[0].bytes, 29);
+	assert_null(strstr(db->log, "CREATE TABLE"));
+	mg_backups_dispose(&b);
+
+	db->drv.row_bytes_sql = NULL;
+	a.queries = 0;
+	assert_int_equal(take(&b, db, "-- backup: keyed\n", true, &err), 0);
+	assert_int_equal(a.queries, 1);
+	assert_null(strstr(a.last, "BYTES("));
+	assert_int_equal(b.v[0].rows, 2);
+	assert_int_equal(b.v[0].bytes, -1);
+	mg_backups_dispose(&b);
+	fake_db_free(db);
+}
+
 static void test_schema_forget_drops_backup_tables_only(void **state)
 {
 	struct mg_schema s = { 0 };
@@ -259,6 +402,8 @@ int main(void)
 		cmocka_unit_test(test_backup_names),
 		cmocka_unit_test(test_ident_split),
 		cmocka_unit_test(test_schema_forget_drops_backup_tables_only),
+		cmocka_unit_test(test_keys_checked_before_any_copy),
+		cmocka_unit_test(test_dry_run_measures_rows_and_bytes),
 	};
 
 	if (sodium_init() < 0)

@@ -1496,4 +1496,6 @@ const struct mg_driver mg_driver_mysql = {
 	/* backups */
 	.table_info = mg_my_table_info,
 	.update_from_sql = mg_my_update_join_sql,
+	.fingerprint2_sql = mg_my_fingerprint2_sql,
+	.row_bytes_sql = mg_my_row_bytes_sql,
 };

@@ -2029,6 +2029,7 @@ const struct mg_driver mg_driver_postgres = {
 	.table_info = mg_pg_table_info,
 	.update_from_sql = mg_update_from_sql,
 	.fingerprint2_sql = mg_pg_fingerprint2_sql,
+	.row_bytes_sql = mg_pg_row_bytes_sql,
 };
 
 /*

@@ -908,4 +908,5 @@ const struct mg_driver mg_driver_sqlite = {
 	.table_info = mg_sq_table_info,
 	.update_from_sql = mg_update_from_sql,
 	.fingerprint2_sql = sq_fingerprint2_sql,
+	.row_bytes_sql = mg_sq_row_bytes_sql,
 };

@@ -111,16 +111,34 @@ static int pick_key(struct mg_table_info *t, const struct mg_rows *r,
 	return 0;
 }
 
+static bool is_one(const struct mg_rows *r, size_t row, size_t col)
+{
+	const char *v = col < r->ncols ? mg_rows_get(r, row, col) : NULL;
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* Rows of (name, generated "1"/"0", identity ALWAYS "1"/"0"); the last
+ * two may be missing. */
 static int add_cols(struct mg_table_info *t, const struct mg_rows *r,
                     struct mg_error *err)
 {
+	const char *name;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < r->nrows; i++)
-		if ((rc = mg_table_info_add(&t->cols, &t->ncols,
-		                            mg_rows_get(r, i, 0), err)) < 0)
+	for (i = 0; i < r->nrows; i++) {
+		name = mg_rows_get(r, i, 0);
+		if ((rc = mg_table_info_add(&t->cols, &t->ncols, name, err)) <
+		            0 ||
+		    (is_one(r, i, 1) &&
+		     (rc = mg_table_info_add(&t->generated, &t->ngenerated,
+		                             name, err)) < 0) ||
+		    (is_one(r, i, 2) &&
+		     (rc = mg_table_info_add(&t->identity, &t->nidentity, name,
+		                             err)) < 0))
 			return rc;
+	}
 	return 0;
 }
 
@@ -171,11 +189,14 @@ int mg_pg_table_info(struct mg_table_info *out, struct mg_conn *conn,
                      const char *table, struct mg_error *err)
 {
 	const char *params[] = { table };
+	int rc;
 
 	/* to_regclass() resolves the name as SQL would (search_path,
 	 * quotes, case) and gives NULL, not an error, when there is none */
-	return info(out, conn, table,
-	            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = "
+	rc = info(out, conn, table,
+	            "SELECT a.attname, CASE WHEN a.attgenerated <> '' THEN '1' "
+	            "ELSE '0' END, CASE WHEN a.attidentity = 'a' THEN '1' ELSE "
+	            "'0' END FROM pg_attribute a WHERE a.attrelid = "
 	            "to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped "
 	            "ORDER BY a.attnum",
 	            "SELECT c.relname, a.attname, "
@@ -198,6 +219,10 @@ int mg_pg_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	            "ON t.oid = a.atttypid WHERE a.attrelid = to_regclass(?) "
 	            "AND a.attnum > 0 AND NOT a.attisdropped",
 	            params, 1, err);
+	/* an identity ALWAYS column takes a value only when told to */
+	if (rc == 0 && out->nidentity > 0)
+		out->insert_override = "OVERRIDING SYSTEM VALUE";
+	return rc;
 }
 
 int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
@@ -207,6 +232,7 @@ int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	static const char where[] = "TABLE_SCHEMA = COALESCE(?, DATABASE()) "
 	                            "AND TABLE_NAME = ?";
 	struct mg_buf cols = MG_BUF_INIT, key = MG_BUF_INIT;
+	struct mg_rows *r = NULL;
 	char *schema = NULL, *name = NULL;
 	const char *params[2];
 	int rc;
@@ -215,9 +241,14 @@ int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
 		return rc;
 	params[0] = schema;
 	params[1] = name;
+	/* EXTRA says "VIRTUAL GENERATED" or "STORED GENERATED" (MariaDB
+	 * also "PERSISTENT GENERATED"); MySQL 8's "DEFAULT_GENERATED" is a
+	 * default, which an INSERT may override */
 	mg_buf_addf(&cols,
-	            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
-	            "%s ORDER BY ORDINAL_POSITION",
+	            "SELECT COLUMN_NAME, IF(EXTRA LIKE '%%VIRTUAL%%' OR EXTRA "
+	            "LIKE '%%STORED%%' OR EXTRA LIKE '%%PERSISTENT%%', '1', "
+	            "'0'), '0' FROM information_schema.COLUMNS WHERE %s ORDER "
+	            "BY ORDINAL_POSITION",
 	            where);
 	mg_buf_addf(&key,
 	            "SELECT INDEX_NAME, COLUMN_NAME, IF(NULLABLE = 'YES', '1', "
@@ -229,8 +260,25 @@ int mg_my_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	if ((rc = mg_buf_check(&cols, err)) < 0 ||
 	    (rc = mg_buf_check(&key, err)) < 0)
 		goto cleanup;
-	rc = info(out, conn, table, cols.ptr, key.ptr, NULL, params, 2, err);
+	if ((rc = info(out, conn, table, cols.ptr, key.ptr, NULL, params, 2,
+	               err)) < 0)
+		goto cleanup;
+	/* fp2 needs CRC32C(): MariaDB 10.8 and later, not MySQL. Asked on
+	 * its own, as it takes none of the table's parameters. */
+	if ((rc = conn->drv->query(
+	             &r, conn,
+	             "SELECT IF(VERSION() LIKE '%MariaDB%' AND CAST("
+	             "SUBSTRING_INDEX(VERSION(), '.', 1) AS UNSIGNED) * 1000 + "
+	             "CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(VERSION(), '.', 2), "
+	             "'.', -1) AS UNSIGNED) >= 10008, 't', 'f')",
+	             NULL, 0, 0, err)) < 0) {
+		mg_table_info_dispose(out);
+		goto cleanup;
+	}
+	out->fast_fp = r->nrows == 1 && mg_rows_get(r, 0, 0) != NULL &&
+	               strcmp(mg_rows_get(r, 0, 0), "t") == 0;
 cleanup:
+	mg_rows_free(r);
 	mg_buf_dispose(&cols);
 	mg_buf_dispose(&key);
 	free(schema);
@@ -252,7 +300,12 @@ int mg_sq_table_info(struct mg_table_info *out, struct mg_conn *conn,
 	/* the primary key first, as pseudo-index ' pk' (no index name
 	 * starts with a space), then the unique indexes */
 	rc = info(out, conn, table,
-	          "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid",
+	          /* table_xinfo, not table_info, lists generated columns
+	           * too (hidden 2: virtual, 3: stored), as SELECT * has
+	           * them */
+	          "SELECT name, CASE WHEN hidden IN (2, 3) THEN '1' ELSE '0' "
+	          "END, '0' FROM pragma_table_xinfo(?, ?) WHERE hidden <> 1 "
+	          "ORDER BY cid",
 	          "SELECT ' pk', t.name, '0', '1', t.pk FROM "
 	          "pragma_table_info(?1, ?2) t WHERE t.pk > 0 UNION ALL "
 	          "SELECT l.name, t.name, CASE WHEN t.\"notnull\" THEN '0' "
@@ -326,4 +379,66 @@ void mg_pg_fingerprint2_sql(struct mg_buf *out, const char *table,
 		mg_buf_addf(out, "), %zu)), 0)", k);
 	}
 	mg_buf_addf(out, " FROM %s", table);
+}
+
+void mg_pg_row_bytes_sql(struct mg_buf *out, const char *alias,
+                         const char *const *cols, size_t ncols)
+{
+	(void)cols;
+	(void)ncols;
+	/* the row as the heap stores it: its values (compressed where
+	 * TOASTed) plus the tuple's header */
+	mg_buf_addf(out, "pg_column_size(%s.*)", alias);
+}
+
+void mg_my_row_bytes_sql(struct mg_buf *out, const char *alias,
+                         const char *const *cols, size_t ncols)
+{
+	size_t i;
+
+	/* LENGTH() counts bytes: exact for strings and blobs; a number or a
+	 * date counts as its text */
+	for (i = 0; i < ncols; i++)
+		mg_buf_addf(out, "%sCOALESCE(LENGTH(%s.%s), 0)", i ? " + " : "",
+		            alias, cols[i]);
+	if (ncols == 0)
+		mg_buf_add(out, "0");
+}
+
+void mg_sq_row_bytes_sql(struct mg_buf *out, const char *alias,
+                         const char *const *cols, size_t ncols)
+{
+	size_t i;
+
+	/* each value by its storage class: text and blobs their bytes,
+	 * numbers 8 (SQLite stores small integers in fewer) */
+	for (i = 0; i < ncols; i++)
+		mg_buf_addf(out,
+		            "%sCASE typeof(%s.%s) WHEN 'null' THEN 0 WHEN "
+		            "'integer' THEN 8 WHEN 'real' THEN 8 ELSE "
+		            "length(CAST(%s.%s AS BLOB)) END",
+		            i ? " + " : "", alias, cols[i], alias, cols[i]);
+	if (ncols == 0)
+		mg_buf_add(out, "0");
+}
+
+void mg_my_fingerprint2_sql(struct mg_buf *out, const char *table,
+                            const char *const *cols, size_t ncols)
+{
+	size_t i, k;
+
+	/* each row as fp1 writes it (QUOTE() tells NULL from 'NULL' and
+	 * keeps separators apart; an int and a bigint read alike), hashed
+	 * with CRC-32 and CRC-32C, two independent 32-bit checks, summed
+	 * exactly: about a third of MD5's cost, which dominated fp1 */
+	mg_buf_add(out, "SELECT CONCAT(COUNT(*)");
+	for (k = 0; k < 2; k++) {
+		mg_buf_addf(out, ", ':', COALESCE(SUM(%s(CONCAT_WS(',', ",
+		            k == 0 ? "CRC32" : "CRC32C");
+		for (i = 0; i < ncols; i++)
+			mg_buf_addf(out, "%sQUOTE(%s)", i ? ", " : "",
+			            cols[i]);
+		mg_buf_add(out, "))), 0)");
+	}
+	mg_buf_addf(out, ") FROM %s", table);
 }

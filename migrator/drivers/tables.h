@@ -24,6 +24,19 @@ int mg_sq_table_info(struct mg_table_info *out, struct mg_conn *conn,
 void mg_pg_fingerprint2_sql(struct mg_buf *out, const char *table,
                             const char *const *cols, size_t ncols);
 
+/* fp2 on MariaDB 10.8 and later: sums of CRC32() and CRC32C() of each
+ * row's quoted text */
+void mg_my_fingerprint2_sql(struct mg_buf *out, const char *table,
+                            const char *const *cols, size_t ncols);
+
+/* row_bytes_sql: one row's size, as each database measures it */
+void mg_pg_row_bytes_sql(struct mg_buf *out, const char *alias,
+                         const char *const *cols, size_t ncols);
+void mg_my_row_bytes_sql(struct mg_buf *out, const char *alias,
+                         const char *const *cols, size_t ncols);
+void mg_sq_row_bytes_sql(struct mg_buf *out, const char *alias,
+                         const char *const *cols, size_t ncols);
+
 /* UPDATE t AS mg_t SET c = mg_s.c FROM s AS mg_s WHERE ... (PostgreSQL,
  * SQLite 3.33 and later) */
 void mg_update_from_sql(struct mg_buf *out, const char *target,
