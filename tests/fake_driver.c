@@ -382,7 +382,7 @@ void fake_job_unlock(struct mg_conn *conn, const char *name, int64_t key)
 	logf_(db_of(conn), "job unlock %s", name);
 }
 
-int fake_table_info(struct mg_table_info *out, struct mg_conn *conn,
+int fake_slot_table_info(struct mg_table_info *out, struct mg_conn *conn,
                     const char *table, struct mg_error *err)
 {
 	struct fake_db *db = db_of(conn);

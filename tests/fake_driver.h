@@ -87,7 +87,7 @@ struct fake_db {
 	/* the rows a script affected, for its statement's evidence (a
 	 * job's batches end at 0); NULL: -1, unknown */
 	long long (*exec_rows)(void *ctx, const char *sql);
-	/* answers fake_table_info() */
+	/* answers fake_slot_table_info() */
 	int (*table_info)(void *ctx, struct mg_table_info *out,
 	                  const char *table, struct mg_error *err);
 	void *ctx;
@@ -111,7 +111,7 @@ int fake_ledger_lock(struct mg_conn *conn, const char *table,
 int fake_job_lock(struct mg_conn *conn, const char *name, int64_t key,
                   int timeout_s, struct mg_error *err);
 void fake_job_unlock(struct mg_conn *conn, const char *name, int64_t key);
-int fake_table_info(struct mg_table_info *out, struct mg_conn *conn,
+int fake_slot_table_info(struct mg_table_info *out, struct mg_conn *conn,
                     const char *table, struct mg_error *err);
 
 /* Rows of the ledger that are committed, and one field of row i. */

@@ -241,7 +241,7 @@ static struct world *world_new_x(bool txn_ddl, enum extra x)
 	w->db->drv.job_lock = fake_job_lock;
 	w->db->drv.job_unlock = fake_job_unlock;
 	if (x == BACKUP)
-		w->db->drv.table_info = fake_table_info;
+		w->db->drv.table_info = fake_slot_table_info;
 	assert_non_null(w->conn = fake_connect(w->db));
 	w->r.conn = w->conn;
 	w->r.src = w->src;
