@@ -9,31 +9,34 @@
 #include <time.h>
 
 #include "checks/directive.h"
+#include "checks/ident.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/drivers/tables.h"
 #include "migrator/error.h"
 #include "migrator/json.h"
 
-void mg_backup_name(char out[64], const char *ledger, const char *owner,
-                    int64_t number, const char *table)
+/* The table's last part, without its schema (quotes stay: spell()
+ * drops them). */
+static const char *last_part(const char *table)
 {
-	const char *dot = strrchr(ledger, '.');
-	char full[1024], *p;
-	unsigned char h[4];
-	size_t n;
+	const char *p, *dot = NULL;
 
-	if (dot != NULL)
-		ledger = dot + 1;
-	/* the table's last part, without its schema and quotes */
-	dot = NULL;
-	for (p = (char *)table; *p; p++)
+	for (p = table; *p; p++)
 		if (*p == '.')
 			dot = p;
-	if (dot != NULL)
-		table = dot + 1;
-	snprintf(full, sizeof(full), "%s_bk_%s%" PRId64 "_%s", ledger, owner,
-	         number, table);
+	return dot != NULL ? dot + 1 : table;
+}
+
+/* full, spelled as a backup table's name: lower case, '_' for what is
+ * not a letter or digit, quotes dropped, at most 63 characters (the
+ * first 54, '_' and 8 hex digits of a hash of the whole). */
+static void spell(char out[64], char *full)
+{
+	unsigned char h[4];
+	char *p;
+	size_t n;
+
 	for (p = full; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -55,6 +58,32 @@ void mg_backup_name(char out[64], const char *ledger, const char *owner,
 	                   0);
 	snprintf(out, 64, "%.54s_%02x%02x%02x%02x", full, h[0], h[1], h[2],
 	         h[3]);
+}
+
+void mg_backup_name(char out[64], const char *ledger, const char *owner,
+                    int64_t number, const char *table)
+{
+	const char *dot = strrchr(ledger, '.');
+	char full[1024];
+
+	if (dot != NULL)
+		ledger = dot + 1;
+	snprintf(full, sizeof(full), "%s_bk_%s%" PRId64 "_%s", ledger, owner,
+	         number, last_part(table));
+	spell(out, full);
+}
+
+void mg_backup_job_name(char out[64], const char *ledger, const char *job,
+                        int64_t event, const char *table)
+{
+	const char *dot = strrchr(ledger, '.');
+	char full[1024];
+
+	if (dot != NULL)
+		ledger = dot + 1;
+	snprintf(full, sizeof(full), "%s_bk_j%" PRId64 "_%s_%s", ledger, event,
+	         job, last_part(table));
+	spell(out, full);
 }
 
 void mg_backup_prefix(char *out, size_t size, const char *ledger)
@@ -249,10 +278,14 @@ int mg_backup_fingerprint(char **out, struct mg_conn *conn, const char *format,
 	return rc;
 }
 
-/* "(SELECT * FROM t WHERE (pred)) AS mg_sel": what the backup copies */
-static void add_selection(struct mg_buf *b, const struct mg_backup *bk)
+/* "SELECT * FROM t WHERE (pred)": what the backup copies. The table as
+ * the directive wrote it, its quoted parts in the database's own quote
+ * (on MySQL "t" is the string 't'). */
+static void add_selection(struct mg_buf *b, const struct mg_backup *bk,
+                          char quote)
 {
-	mg_buf_addf(b, "SELECT * FROM %s", bk->table);
+	mg_buf_add(b, "SELECT * FROM ");
+	mg_ident_requote(b, bk->table, quote);
 	if (bk->where != NULL)
 		mg_buf_addf(b, " WHERE (%s)", bk->where);
 }
@@ -345,7 +378,7 @@ static int reuse(struct mg_backup *bk, const struct mg_table_info *exists,
 	bk->fp_format = strcmp(format, MG_BACKUP_FP_FORMAT2) == 0
 	                        ? MG_BACKUP_FP_FORMAT2
 	                        : MG_BACKUP_FP_FORMAT;
-	add_selection(&sel, bk);
+	add_selection(&sel, bk, conn->drv->ident_quote);
 	mg_buf_add(&sel, ") AS mg_sel");
 	mg_buf_truncate(&sql, 0);
 	mg_buf_addf(&sql, "(%s", mg_buf_cstr(&sel));
@@ -464,7 +497,7 @@ static int measure(struct mg_backup *bk, struct mg_conn *conn,
 		mg_buf_add(&sql, "), 0)");
 	}
 	mg_buf_add(&sql, " FROM (");
-	add_selection(&sql, bk);
+	add_selection(&sql, bk, conn->drv->ident_quote);
 	mg_buf_add(&sql, ") AS mg_sel");
 	if ((rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
@@ -515,7 +548,12 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	bk->nkey = ti.nkey;
 	ti.cols = ti.key = NULL; /* bk owns them now */
 	ti.ncols = ti.nkey = 0;
-	mg_backup_name(name, ctx->ledger, ctx->owner, ctx->number, bk->table);
+	if (ctx->job != NULL)
+		mg_backup_job_name(name, ctx->ledger, ctx->job, ctx->number,
+		                   bk->table);
+	else
+		mg_backup_name(name, ctx->ledger, ctx->owner, ctx->number,
+		               bk->table);
 	schema = mg_backup_schema(schema_buf, sizeof(schema_buf), conn,
 	                          ctx->ledger);
 	if ((bk->backup_table = strdup(name)) == NULL ||
@@ -529,6 +567,25 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 		bk->taken = rc == 0;
 		goto cleanup;
 	}
+	/* a job's batch with nothing to save (the last batch of a batched
+	 * job, every time) keeps no empty table */
+	if (ctx->job != NULL) {
+		mg_buf_add(&sql, "SELECT count(*) FROM (");
+		add_selection(&sql, bk, conn->drv->ident_quote);
+		mg_buf_add(&sql, ") AS mg_sel");
+		if ((rc = mg_buf_check(&sql, err)) < 0)
+			goto cleanup;
+		if ((rc = one_value(&count, conn, sql.ptr, NULL, 0, err)) < 0) {
+			rc = blame_file(rc, err, bk);
+			goto cleanup;
+		}
+		bk->rows = strtoll(count ? count : "0", &end, 10);
+		if ((bk->empty = bk->rows == 0))
+			goto cleanup;
+		free(count);
+		count = NULL;
+		mg_buf_truncate(&sql, 0);
+	}
 	rc = drv->table_info(&exists, conn, bk->backup_sql, err);
 	if (rc == 0) {
 		rc = reuse(bk, &exists, conn, ctx, err);
@@ -538,7 +595,7 @@ static int take_one(struct mg_backup *bk, struct mg_conn *conn,
 	if (rc != MG_ENOTFOUND)
 		goto cleanup;
 	mg_buf_addf(&sql, "CREATE TABLE %s AS ", bk->backup_sql);
-	add_selection(&sql, bk);
+	add_selection(&sql, bk, conn->drv->ident_quote);
 	if ((rc = mg_buf_check(&sql, err)) < 0)
 		goto cleanup;
 	if ((rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0) {
@@ -588,6 +645,7 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
 		bk->line = s->line;
 		bk->keep_days = s->keep_days;
 		bk->in_txn = ctx->in_txn;
+		bk->event = ctx->job != NULL ? ctx->number : 0;
 		if ((bk->table = strdup(s->table)) == NULL ||
 		    (s->where != NULL &&
 		     (bk->where = strdup(s->where)) == NULL))
@@ -596,6 +654,45 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
 			add_days(bk->expires_at, ctx->started, s->keep_days);
 		rc = take_one(bk, conn, ctx, dry_run, err);
 	}
+	return rc;
+}
+
+int mg_backup_rename(struct mg_backup *bk, struct mg_conn *conn,
+                     const char *ledger, const char *job, int64_t event,
+                     struct mg_error *err)
+{
+	const struct mg_driver *drv = conn->drv;
+	struct mg_buf sql = MG_BUF_INIT;
+	char name[64], schema_buf[256], *bare = NULL, *full = NULL;
+	const char *schema;
+	int rc;
+
+	bk->event = event;
+	if (!bk->taken || bk->empty)
+		return 0;
+	mg_backup_job_name(name, ledger, job, event, bk->table);
+	schema = mg_backup_schema(schema_buf, sizeof(schema_buf), conn, ledger);
+	/* the new name without its schema: RENAME TO keeps the table's */
+	if ((bare = mg_backup_quote(NULL, name, drv->ident_quote)) == NULL ||
+	    (full = mg_backup_quote(schema, name, drv->ident_quote)) == NULL) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	mg_buf_addf(&sql, "ALTER TABLE %s RENAME TO %s", bk->backup_sql, bare);
+	if ((rc = mg_buf_check(&sql, err)) < 0 ||
+	    (rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0)
+		goto cleanup;
+	free(bk->backup_table);
+	free(bk->backup_sql);
+	bk->backup_table = NULL;
+	bk->backup_sql = full;
+	full = NULL;
+	if ((bk->backup_table = strdup(name)) == NULL)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+cleanup:
+	free(bare);
+	free(full);
+	mg_buf_dispose(&sql);
 	return rc;
 }
 
@@ -618,6 +715,18 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 	for (i = 0; b != NULL && i < b->n; i++) {
 		const struct mg_backup *bk = &b->v[i];
 
+		if (bk->empty) { /* a job's: no rows, no table */
+			mg_json_object_begin(w, NULL);
+			mg_json_string(w, "kind", "backup");
+			mg_json_string(w, "table", bk->table);
+			mg_json_int(w, "line", bk->line);
+			mg_json_null(w, "backup_table");
+			mg_json_string(w, "where", bk->where);
+			mg_json_int(w, "rows", 0);
+			mg_json_bool(w, "empty", true);
+			mg_json_end(w);
+			continue;
+		}
 		if (!bk->taken)
 			continue; /* refused, or its copy failed */
 		mg_json_object_begin(w, NULL);
@@ -645,6 +754,9 @@ void mg_backups_json(const void *ctx, struct mg_json *w)
 		mg_json_string(w, "expires_at",
 		               bk->expires_at[0] ? bk->expires_at : NULL);
 		mg_json_bool(w, "in_txn", bk->in_txn);
+		/* a job's (issue 11): the event its name carries */
+		if (bk->event > 0 && !b->dry_run)
+			mg_json_int(w, "event", bk->event);
 		if (bk->reused)
 			mg_json_bool(w, "reused", true);
 		if (b->dry_run)

@@ -25,6 +25,8 @@ struct mg_backup_ctx {
 	int64_t number;         /* the version; a job's event id */
 	const char *started;    /* the event's start: `keep` counts from it */
 	bool in_txn;            /* the copy runs in the file's transaction */
+	const char *job; /* jobs (issue 11): the job's name, and number is
+	                    the id its batch's ledger event will have */
 };
 
 struct mg_backup {
@@ -44,8 +46,10 @@ struct mg_backup {
 	int keep_days;     /* -1: kept until pruned by version */
 	char expires_at[32]; /* "" without keep */
 	bool in_txn;
+	int64_t event; /* a job's: the event id in its name; 0: a version's */
 	bool reused; /* the table existed and matched its record */
 	bool taken;  /* the copy exists (or was counted, in a dry run) */
+	bool empty;  /* a job's that would save no rows: no table made */
 };
 
 struct mg_backups {
@@ -79,6 +83,15 @@ int mg_backup_fingerprint(char **out, struct mg_conn *conn, const char *format,
  */
 void mg_backup_name(char out[64], const char *ledger, const char *owner,
                     int64_t number, const char *table);
+/*
+ * A job's backup table (issue 11): "<ledger>_bk_j<event>_<job>_<table>",
+ * spelled and shortened as above, where <event> is the id of the ledger
+ * event of the batch that took it: every run (and every batch) keeps its
+ * own, and the 'j' keeps it apart from any version's 'v'. The event id
+ * comes first, inside the 54 characters a long name keeps.
+ */
+void mg_backup_job_name(char out[64], const char *ledger, const char *job,
+                        int64_t event, const char *table);
 
 /*
  * Takes every backup: line of dir, in order: finds the table's key,
@@ -94,6 +107,16 @@ int mg_backups_take(struct mg_backups *out, struct mg_conn *conn,
                     const struct mg_backup_ctx *ctx,
                     const struct mg_directives *dir, bool dry_run,
                     struct mg_error *err);
+/*
+ * jobs (issue 11): gives a job's backup, copied under its provisional
+ * name (event 0) inside the batch's transaction, its name from `event`,
+ * the id the batch's event will have (ALTER TABLE ... RENAME TO, in the
+ * same transaction). An empty or untaken backup only gets the event.
+ */
+int mg_backup_rename(struct mg_backup *bk, struct mg_conn *conn,
+                     const char *ledger, const char *job, int64_t event,
+                     struct mg_error *err);
+
 /* The evidence items (kind "backup") into an open JSON array; ctx is a
  * const struct mg_backups * (the shape of mg_checks.more_json). */
 void mg_backups_json(const void *ctx, struct mg_json *w);

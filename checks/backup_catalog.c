@@ -93,7 +93,12 @@ static int names(char ***v, size_t *n, const struct mg_json_value *a,
 	return 0;
 }
 
-/* One backup evidence item of an up event. */
+static bool is(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+
+/* One backup evidence item of an up (or job) event. */
 static int add_backup(struct mg_catalog *c, const struct mg_ledger_row *row,
                       const struct mg_json_value *it, const char *schema,
                       char q, struct mg_error *err)
@@ -109,6 +114,9 @@ static int add_backup(struct mg_catalog *c, const struct mg_ledger_row *row,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	mg_json_object_int(it, "rows", &rows);
 	e->version = row->version;
+	e->job = is(row->f[MG_LF_DIRECTION], "job");
+	if (!mg_json_object_int(it, "event", &e->event) || !e->job)
+		e->event = row->id;
 	e->rows = rows;
 	e->name = dup_or_null(row->f[MG_LF_NAME]);
 	e->table = dup_or_null(mg_json_object_string(it, "table"));
@@ -129,11 +137,6 @@ static int add_backup(struct mg_catalog *c, const struct mg_ledger_row *row,
 	                             mg_json_object_get(it, "key"), err) < 0
 	               ? MG_ENOMEM
 	               : 0;
-}
-
-static bool is(const char *a, const char *b)
-{
-	return a != NULL && strcmp(a, b) == 0;
 }
 
 /* The evidence of one ledger row, applied to the catalogue. */
@@ -160,7 +163,7 @@ static int read_row(struct mg_catalog *c, const struct mg_ledger_row *row,
 
 		if (bt == NULL)
 			continue;
-		if (is(dir, "up") && is(kind, "backup")) {
+		if ((is(dir, "up") || is(dir, "job")) && is(kind, "backup")) {
 			/* rolled back with the file's transaction: gone */
 			bool committed = !dry && (is(status, "ok") || !in_txn);
 
@@ -231,6 +234,12 @@ static int orphans(struct mg_catalog *c, struct mg_conn *conn,
 		e->version = -1;
 		if (name[n] == 'v')
 			e->version = strtoll(name + n + 1, &end, 10);
+		/* a job's (mg_backup_job_name): j<event>_ */
+		if (name[n] == 'j') {
+			e->job = true;
+			e->version = 0;
+			e->event = strtoll(name + n + 1, &end, 10);
+		}
 		e->backup_table = strdup(name);
 		e->backup_sql = mg_backup_quote(schema, name, drv->ident_quote);
 		if (e->backup_table == NULL || e->backup_sql == NULL) {

@@ -10,7 +10,8 @@ struct mg_error;
 
 /*
  * Every backup a database holds, as the ledger tells it (SPEC.md,
- * "Backups"): each `backup` evidence item of an up event whose copy was
+ * "Backups"): each `backup` evidence item of an up (or job) event whose
+ * copy was
  * committed (in the file's transaction: an ok event; outside it: any),
  * then what later restore and prune events did to it; plus the tables
  * named like backups that no event recorded (orphans: a MySQL runner
@@ -28,7 +29,11 @@ const char *mg_backup_state_name(enum mg_backup_state s);
 
 struct mg_catalog_entry {
 	int64_t version; /* orphans: read from the name; -1 if it says none */
-	char *name;      /* the migration's name; NULL for orphans */
+	char *name;      /* the migration's or job's name; NULL for orphans */
+	bool job;        /* a job's backup (issue 11): version is 0 */
+	int64_t event;   /* a job's: the event id in its name; a version's:
+	                    the id of the event that recorded it; orphans: 0
+	                    unless the name says */
 	char *table;     /* as the directive wrote it; NULL for orphans */
 	char *backup_table;
 	char *backup_sql; /* qualified and quoted */

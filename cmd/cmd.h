@@ -67,6 +67,10 @@ int cmd_prune(const struct opts *o);
 /* "  backup staff: 2 rows saved in ..." for each backup or restore item
  * of an event's evidence (a JSON array; NULL: none). */
 void print_backup_evidence(FILE *out, const char *checks_json);
+struct mg_evidence;
+/* "  line 9: UPDATE, 1 row (0 ms)", one line a statement; the first 10
+ * (all with verbose), then how many more (cmd_run.c). */
+void print_statements(FILE *out, bool verbose, const struct mg_evidence *ev);
 /* "180 bytes", "12.3 MiB": a backup's size for people; "" when < 0 */
 void format_bytes(char *out, size_t size, int64_t bytes);
 int cmd_plan(const struct opts *o); /* issue 10 */

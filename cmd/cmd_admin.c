@@ -17,22 +17,10 @@
 
 static int parse_version(int64_t *out, const struct opts *o)
 {
-	const char *v;
-	size_t n;
+	int code;
 
-	if (o->nargs != 1)
-		return usage_error(o, "%s takes one version", o->command);
-	/* a version as files write it: 1 to 18 digits, nothing else.
-	 * strtoll() took " 5" and "+5", and saturated a 20-digit typo to
-	 * INT64_MAX, so that `baseline` recorded every file as applied */
-	v = o->args[0];
-	n = strspn(v, "0123456789");
-	if (n == 0 || n > 18 || v[n] != '\0')
-		return usage_error(o,
-		                   "'%s' is not a version number (1 to 18 "
-		                   "digits)",
-		                   v);
-	*out = strtoll(v, NULL, 10);
+	if ((code = version_arg(out, o)) != 0)
+		return code;
 	if (o->reason == NULL || *o->reason == '\0')
 		return usage_error(o,
 		                   "%s needs --reason TEXT: the ledger "

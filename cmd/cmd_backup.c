@@ -38,6 +38,10 @@ static void json_report(const char *event,
 		mg_json_int(&w, "version", rep->entry->version);
 		mg_json_string(&w, "table", rep->entry->table);
 		mg_json_string(&w, "backup_table", rep->entry->backup_table);
+		if (rep->entry->job) {
+			mg_json_string(&w, "job", rep->entry->name);
+			mg_json_int(&w, "event", rep->entry->event);
+		}
 	}
 	mg_json_string(&w, "status", rep->status);
 	mg_json_array_or_string(&w, "checks", rep->evidence_json);
@@ -71,19 +75,6 @@ static void on_restore(void *ctx, const struct mg_backup_report *rep)
 	    x->fingerprint_after ? x->fingerprint_after : "-", rep->status);
 }
 
-static int parse_one_version(int64_t *out, const struct opts *o)
-{
-	char *e;
-
-	if (o->nargs != 1)
-		return usage_error(o, "%s takes one version", o->command);
-	*out = strtoll(o->args[0], &e, 10);
-	if (*e != '\0' || e == o->args[0] || *out < 0)
-		return usage_error(o, "'%s' is not a version number",
-		                   o->args[0]);
-	return 0;
-}
-
 static void summary(const struct opts *o, const char *status, int code,
                     const char *key, int64_t n)
 {
@@ -101,20 +92,32 @@ static void summary(const struct opts *o, const char *status, int code,
 int cmd_restore(const struct opts *o)
 {
 	struct report_ctx c = { o, 0 };
+	struct mg_backup_sel sel = { 0, o->backup_job, o->backup_event,
+		                     o->from_table };
 	struct session s;
 	struct mg_error err = { 0 };
 	int code;
 
-	if ((code = parse_one_version(&c.version, o)) != 0)
+	if (o->backup_event > 0 && o->backup_job == NULL)
+		return usage_error(o, "--event goes with --job NAME");
+	if (o->backup_job != NULL && o->nargs > 0)
+		return usage_error(o, "restore takes a version or --job NAME, "
+		                      "not both");
+	if (o->backup_job == NULL &&
+	    (code = version_arg(&sel.version, o)) != 0)
 		return code;
+	c.version = sel.version;
 	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
-	if (mg_run_restore(&s.r, c.version, o->from_table, o->dry_run,
-	                   on_restore, &c, &err) < 0) {
+	if (mg_run_restore_sel(&s.r, &sel, o->dry_run, on_restore, &c, &err) <
+	    0) {
 		code = report(o, &err);
 		goto cleanup;
 	}
-	summary(o, "ok", EXIT_OK, "version", c.version);
+	if (o->backup_job != NULL)
+		summary(o, "ok", EXIT_OK, "version", 0);
+	else
+		summary(o, "ok", EXIT_OK, "version", c.version);
 	code = EXIT_OK;
 cleanup:
 	session_close(&s);
@@ -128,6 +131,16 @@ static void on_prune(void *ctx, const struct mg_backup_report *rep)
 
 	if (c->o->json) {
 		json_report("prune", rep);
+		return;
+	}
+	if (e->job) {
+		say(c->o, "%s %s (job %s, event %lld, %s, %s)\n",
+		    strcmp(rep->status, "planned") == 0 ? "would drop"
+		                                        : "dropped",
+		    e->backup_table, e->name ? e->name : "-",
+		    (long long)e->event,
+		    e->table ? e->table : "no ledger record",
+		    mg_backup_state_name(e->state));
 		return;
 	}
 	say(c->o, "%s %s (version %lld, %s, %s)\n",
@@ -149,10 +162,16 @@ int cmd_prune(const struct opts *o)
 		return usage_error(o, "unexpected argument '%s': use --version "
 		                      "V",
 		                   o->args[0]);
+	if (o->backup_event > 0)
+		return usage_error(o, "prune --job drops every backup of the "
+		                      "job: --event is for restore");
+	if (o->backup_job != NULL && o->prune_version >= 0)
+		return usage_error(o, "prune takes --version V or --job NAME, "
+		                      "not both");
 	if ((code = session_open(&s, o)) != 0)
 		goto cleanup;
-	if (mg_run_prune(&s.r, o->prune_version, o->dry_run, on_prune, &c, &n,
-	                 &err) < 0) {
+	if (mg_run_prune_job(&s.r, o->prune_version, o->backup_job,
+	                     o->dry_run, on_prune, &c, &n, &err) < 0) {
 		code = report(o, &err);
 		goto cleanup;
 	}
@@ -199,12 +218,19 @@ int cmd_backups(const struct opts *o)
 		const char *state = mg_backup_state_name(e->state);
 
 		if (!o->json) {
-			char rows[24];
+			char rows[24], version[24];
 
 			snprintf(rows, sizeof(rows), "%lld",
 			         (long long)e->rows);
-			printf("%-8lld %-20s %-40s %8s %-27s %-27s %s%s%s\n",
-			       (long long)e->version, e->table ? e->table : "-",
+			/* a job's: "j" and its event id, as in its name */
+			if (e->job)
+				snprintf(version, sizeof(version), "j%lld",
+				         (long long)e->event);
+			else
+				snprintf(version, sizeof(version), "%lld",
+				         (long long)e->version);
+			printf("%-8s %-20s %-40s %8s %-27s %-27s %s%s%s\n",
+			       version, e->table ? e->table : "-",
 			       e->backup_table, e->rows < 0 ? "-" : rows,
 			       e->created_at[0] ? e->created_at : "-",
 			       e->expires_at[0] ? e->expires_at : "never",
@@ -218,6 +244,11 @@ int cmd_backups(const struct opts *o)
 			mg_json_int(&w, "version", e->version);
 		else
 			mg_json_null(&w, "version");
+		/* a job's (issue 11): version 0, its name and event */
+		if (e->job) {
+			mg_json_string(&w, "job", e->name);
+			mg_json_int(&w, "event", e->event);
+		}
 		mg_json_string(&w, "table", e->table);
 		mg_json_string(&w, "backup_table", e->backup_table);
 		if (e->rows >= 0)
@@ -283,6 +314,11 @@ void print_backup_evidence(FILE *out, const char *checks_json)
 
 		mg_json_object_int(it, "rows", &rows);
 		if (kind != NULL && strcmp(kind, "backup") == 0 &&
+		    mg_json_is_true(mg_json_object_get(it, "empty")))
+			fprintf(out, "  backup %s: no rows to save, no table "
+			             "kept\n",
+			        table);
+		else if (kind != NULL && strcmp(kind, "backup") == 0 &&
 		    mg_json_is_true(mg_json_object_get(it, "dry_run"))) {
 			int64_t bytes = -1;
 			char size[32];

@@ -164,9 +164,9 @@ static int job_list(const struct opts *o)
 
 	if (o->nargs > 1)
 		return usage_error(o, "unexpected argument '%s'", o->args[1]);
-	if (o->due || o->dry_run || o->reason)
-		return usage_error(o, "job list takes no --due, --dry-run or "
-		                      "--reason");
+	if (o->due || o->dry_run || o->reason || o->preview)
+		return usage_error(o, "job list takes no --due, --dry-run, "
+		                      "--preview or --reason");
 	if ((code = open_jobs(&jobs, o)) != 0 ||
 	    (code = open_db(&conn, o, MG_CONNECT_READ_ONLY)) != 0)
 		goto cleanup;
@@ -243,8 +243,10 @@ static void on_event(void *arg, const struct mg_event *ev)
 	struct mg_buf b = MG_BUF_INIT;
 	struct mg_json w;
 
-	if (ev->dry_run) {
-		FILE *out = o->json ? stderr : stdout;
+	/* --json: stdout carries the JSON lines, stderr only errors
+	 * (SPEC.md, "JSON output") */
+	if (ev->dry_run && !o->json) {
+		FILE *out = stdout;
 		char batch[48], every[32];
 
 		batch_text(batch, ctx->job);
@@ -259,6 +261,7 @@ static void on_event(void *arg, const struct mg_event *ev)
 		        ev->no_transaction ? ", outside a transaction" : "",
 		        every, batch);
 		print_checks(out, ev);
+		print_backup_evidence(out, ev->checks_json); /* backups */
 		if (ev->err != NULL) {
 			char text[sizeof(ev->err->msg)];
 
@@ -266,17 +269,31 @@ static void on_event(void *arg, const struct mg_event *ev)
 			scrub_secrets(o, text, sizeof(text));
 			fprintf(out, "  checks not evaluated yet: %s\n", text);
 		}
+	} else if (ev->dry_run) {
+		; /* its JSON line below */
+	} else if (ev->not_rehearsed) {
+		say(o, "job %s: not rehearsed: -- migrate:no-transaction, it "
+		       "cannot be rolled back\n",
+		    ev->m->name);
 	} else {
 		const char *word = mg_outcome_name(ev->status);
 
 		/* a progress line per batch */
 		say(o,
-		    "job %s: batch %zu: %s%s%s, %" PRId64 " row%s (%lld ms)\n",
-		    ev->m->name, ev->batch, colour_on(stderr, word), word,
-		    colour_off(stderr, word), ev->rows,
-		    ev->rows == 1 ? "" : "s", (long long)ev->duration_ms);
-		if (!o->quiet)
+		    "job %s: %sbatch %zu: %s%s%s, %" PRId64 " row%s (%lld "
+		    "ms)\n",
+		    ev->m->name, ev->preview ? "rehearsed " : "", ev->batch,
+		    colour_on(stderr, word), word, colour_off(stderr, word),
+		    ev->rows, ev->rows == 1 ? "" : "s",
+		    (long long)ev->duration_ms);
+		if (!o->quiet && !o->json) {
 			print_checks(stderr, ev);
+			print_backup_evidence(stderr, ev->checks_json);
+			/* the per-statement evidence, as up prints it */
+			if (ev->evidence != NULL)
+				print_statements(stderr, o->verbose,
+				                 ev->evidence);
+		}
 	}
 	if (!o->json)
 		return;
@@ -296,6 +313,11 @@ static void on_event(void *arg, const struct mg_event *ev)
 	mg_json_string(&w, "checksum", ev->checksum);
 	if (ev->dry_run)
 		mg_json_bool(&w, "dry_run", true);
+	if (ev->preview)
+		mg_json_bool(&w, "preview", true);
+	if (ev->not_rehearsed)
+		mg_json_string(&w, "not_rehearsed",
+		               "no-transaction: it cannot be rolled back");
 	if (ev->err != NULL && !ev->dry_run) {
 		json_error(&w, o, ev->err);
 		if (ev->err->sqlstate[0])
@@ -356,7 +378,8 @@ static void run_one(struct totals *t, struct session *s, const struct opts *o,
 	struct mg_error err = { 0 };
 	struct opts plain = *o;
 	unsigned flags = (o->dry_run ? MG_JOB_DRY_RUN : 0) |
-	                 (o->due ? MG_JOB_IF_DUE : 0);
+	                 (o->due ? MG_JOB_IF_DUE : 0) |
+	                 (o->preview ? MG_JOB_PREVIEW : 0);
 	int rc;
 
 	s->r.on_event = on_event;
@@ -378,6 +401,14 @@ static void run_one(struct totals *t, struct session *s, const struct opts *o,
 	if (o->dry_run)
 		return;
 	t->jobs += !rep.not_due;
+	if (o->preview) {
+		if (!rep.not_due)
+			say(o, "job %s: rehearsed %s, rolled back: nothing "
+			       "was kept\n",
+			    j->m.name, j->job.batch ? "its first batch only"
+			                            : "its batch");
+		return;
+	}
 	t->time_limit |= rep.time_limit;
 	if (rep.not_due)
 		say(o, "job %s: no longer due (another run did it)\n",
@@ -407,6 +438,10 @@ static int job_run(const struct opts *o)
 
 	if (o->due == (o->nargs > 1))
 		return usage_error(o, "job run takes job names or --due");
+	if (o->preview && o->dry_run)
+		return usage_error(o, "give --dry-run or --preview, not both: "
+		                      "a preview runs the first batch and rolls "
+		                      "it back, a dry run runs nothing");
 	if ((code = open_jobs(&jobs, o)) != 0 ||
 	    (code = pick(&picked, o, jobs)) != 0 ||
 	    (code = load_signing_key(s.key, &have_key, o)) != 0 ||
@@ -437,7 +472,10 @@ static int job_run(const struct opts *o)
 		}
 		run_one(&t, &s, o, picked[i], now);
 	}
-	if (!o->dry_run)
+	if (o->preview)
+		say(o, "preview: %zu job%s rehearsed, nothing kept\n", t.jobs,
+		    t.jobs == 1 ? "" : "s");
+	else if (!o->dry_run)
 		say(o, "%zu job%s ran: %zu batch%s, %" PRId64 " row%s\n",
 		    t.jobs, t.jobs == 1 ? "" : "s", t.batches,
 		    t.batches == 1 ? "" : "es", t.rows, t.rows == 1 ? "" : "s");
@@ -450,6 +488,8 @@ static int job_run(const struct opts *o)
 		mg_json_int(&w, "batches", (int64_t)t.batches);
 		mg_json_int(&w, "rows", t.rows);
 		mg_json_bool(&w, "stopped_at_time_limit", t.time_limit);
+		if (o->preview)
+			mg_json_bool(&w, "preview", true);
 		if (t.code != 0)
 			json_error(&w, o, &t.first);
 		mg_json_end(&w);

@@ -60,10 +60,9 @@ static void print_checks(FILE *out, const struct mg_event *ev)
 
 /* "  line 9: UPDATE, 1 row (0 ms)", one line a statement; the first 10
  * (all with -v), then how many more. */
-static void print_statements(FILE *out, const struct run_ctx *ctx,
-                             const struct mg_evidence *ev)
+void print_statements(FILE *out, bool verbose, const struct mg_evidence *ev)
 {
-	size_t i, max = ctx->o->verbose ? ev->n : 10;
+	size_t i, max = verbose ? ev->n : 10;
 
 	for (i = 0; i < ev->n && i < max; i++) {
 		const struct mg_stmt_rec *r = &ev->v[i];
@@ -177,7 +176,8 @@ static void on_event(void *arg, const struct mg_event *ev)
 		if (!ctx->o->quiet && !ctx->o->json) {
 			print_checks(stderr, ev);
 			if (ev->evidence != NULL)
-				print_statements(stderr, ctx, ev->evidence);
+				print_statements(stderr, ctx->o->verbose,
+				                 ev->evidence);
 		}
 	}
 	if (!ctx->o->json)

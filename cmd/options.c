@@ -124,7 +124,7 @@ static const struct option options[] = {
 	OPT_STRING(0, "from", from, "TOOL", O_FROM,
 	           "read V from golang-migrate's, dbmate's or flyway's table"),
 	OPT_STRING(0, "table", from_table, "NAME", O_TABLE,
-	           "that tool's history table, if not its default"),
+	           "baseline: that tool's history table; restore: that table's"),
 	OPT_BOOL(0, "timestamp", timestamp, O_TIMESTAMP,
 	         "version the pair YYYYMMDDHHMMSS (UTC), not the next number"),
 	OPT_BOOL(0, "exit-code", exit_code, O_EXIT_CODE,
@@ -149,6 +149,11 @@ static const struct option options[] = {
 	{ "version", 0, K_INT, DEST(int64_t, prune_version), 0, INT64_MAX,
 	  "a version number", "V", O_PRUNE_VERSION,
 	  "prune: that version's backups, expired or not", "prune" },
+	/* a job's backups (issue 11) */
+	OPT_STRING(0, "job", backup_job, "NAME", O_JOB_BACKUP,
+	           "restore, prune: that job's backups (prune: all of them)"),
+	OPT_INT(0, "event", backup_event, 1, INT64_MAX, "an event id", "ID",
+	        O_JOB_BACKUP, "restore --job: that run's (default: the latest)"),
 	/* fleets (issue 12): cmd/fleet.c runs the command once per target */
 	OPT_STRING(0, "targets", targets, "FILE", O_TARGETS,
 	           "run on each database of FILE (a URL a line), not -d"),
@@ -397,6 +402,10 @@ void print_command_usage(FILE *f, const struct command *c)
 		bool req = opt->bit & c->required;
 
 		if (!(opt->bit & c->accepts))
+			continue;
+		/* an option the synopsis already shows in its place */
+		snprintf(word, sizeof(word), "--%s ", opt->lng);
+		if (strstr(c->args, word) != NULL)
 			continue;
 		snprintf(word, sizeof(word), "%s--%s%s%s%s", req ? "" : "[",
 		         opt->lng, opt->arg ? " " : "",

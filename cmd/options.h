@@ -45,7 +45,9 @@ struct opts;
 	X(PREVIEW)       /* issue 10: preview and plans */                    \
 	X(PLAN)                                                               \
 	X(TARGETS) /* fleets (issue 12): --targets, --targets-query, -j,     \
-	            * --on-failure, --canary */
+	            * --on-failure, --canary */                               \
+	X(JOB_BACKUP) /* a job's backups (issue 11): restore and prune       \
+	               * --job NAME, restore --event ID */
 
 #define MG_OPTION_INDEX_(name) O_INDEX_##name,
 #define MG_OPTION_BIT_(name) O_##name = 1u << O_INDEX_##name,

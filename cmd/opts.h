@@ -48,6 +48,8 @@ struct opts {
 	const char *from;        /* baseline --from TOOL */
 	const char *from_table;  /* baseline --table NAME; restore --table T */
 	int64_t prune_version;   /* backups: prune --version V; -1: unset */
+	const char *backup_job;  /* restore, prune --job NAME (issue 11) */
+	int64_t backup_event;    /* restore --job NAME --event ID; 0: latest */
 	const char *config_file; /* --config FILE; NULL: ./migrate.conf */
 	const char *signing_key; /* MIGRATE_SIGNING_KEY, signing-key */
 	const struct config *config; /* where each setting came from */

@@ -53,6 +53,27 @@ int usage_error(const struct opts *o, const char *fmt, ...)
 	return report(o, &err);
 }
 
+int version_arg(int64_t *out, const struct opts *o)
+{
+	const char *v;
+	size_t n;
+
+	if (o->nargs != 1)
+		return usage_error(o, "%s takes one version", o->command);
+	/* strtoll() alone took " 5" and "+5", and saturated a 20-digit
+	 * typo to INT64_MAX, so that `baseline` recorded every file as
+	 * applied */
+	v = o->args[0];
+	n = strspn(v, "0123456789");
+	if (n == 0 || n > 18 || v[n] != '\0')
+		return usage_error(o,
+		                   "'%s' is not a version number (1 to 18 "
+		                   "digits)",
+		                   v);
+	*out = strtoll(v, NULL, 10);
+	return 0;
+}
+
 /* Each part is one line; a multi-line detail keeps its own lines. */
 static void print_part(const char *label, const char *text)
 {

@@ -2,6 +2,7 @@
 #define MG_CMD_REPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "migrator/error.h"
@@ -43,6 +44,9 @@ const char *colour_off(FILE *f, const char *word);
 void scrub_secrets(const struct opts *o, char *text, size_t size);
 /* A usage error (exit 2) with the hint to see the command's --help. */
 int usage_error(const struct opts *o, const char *fmt, ...) MG_PRINTF(2, 3);
+/* The command's one argument as a version, as files write it: 1 to 18
+ * digits and nothing else; a usage error (exit 2) otherwise. */
+int version_arg(int64_t *out, const struct opts *o);
 
 /* Starts the final {"event":"summary",...} object of a --json run in w,
  * over b: the caller adds its own members, closes it with mg_json_end()

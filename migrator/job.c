@@ -1,9 +1,5 @@
-/* realpath() is XSI */
-#define _XOPEN_SOURCE 700
-
 #include "migrator/job.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -13,51 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
 #include "migrator/ledger.h"
+#include "migrator/preview.h"
 #include "migrator/runner.h"
+#include "migrator/scan.h"
 
 /* How far back `job list` looks for a job's last run and last ok event:
  * enough for a run of that many batches, bounded for a long history. */
 #define HISTORY_ROWS 2000
 
-static int problem(struct mg_problems *p, const char *fmt, ...) MG_PRINTF(2, 3);
-
-static int problem(struct mg_problems *p, const char *fmt, ...)
-{
-	char line[1024], **v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if ((v = realloc(p->v, (p->n + 1) * sizeof(*v))) == NULL)
-		return MG_ENOMEM;
-	p->v = v;
-	if ((p->v[p->n] = strdup(line)) == NULL)
-		return MG_ENOMEM;
-	p->n++;
-	return 0;
-}
-
 static bool name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-}
-
-static unsigned line_of(const char *text, const char *at)
-{
-	unsigned line = 1;
-
-	for (; text < at; text++)
-		line += *text == '\n';
-	return line;
 }
 
 /* Whether the file name is a job's: "<name>.sql". Sets *name_len. */
@@ -76,10 +45,11 @@ static bool job_name(const char *file, size_t *name_len)
 
 /* Reads one job file into j, noting what is wrong with it. 1 when a
  * problem was noted, 0 when fine, or an error code. */
-static int add_job(struct mg_job *j, struct mg_problems *pr, const char *path,
-                   const char *file, struct mg_error *err)
+static int add_job(struct mg_job *j, struct mg_problems *pr,
+                   const struct mg_scan_file *sf, struct mg_error *err)
 {
 	struct mg_file *f = &j->m.up;
+	const char *path = sf->path, *file = sf->name;
 	struct mg_error derr = { 0 };
 	int64_t version;
 	const char *nul, *mname;
@@ -92,12 +62,12 @@ static int add_job(struct mg_job *j, struct mg_problems *pr, const char *path,
 
 		if (strcasecmp(file + len - 4, ".sql") == 0 &&
 		    strcmp(file + len - 4, ".sql") != 0)
-			rc = problem(pr,
+			rc = mg_problem(pr,
 			             "%s: not a job file name: the suffix is "
 			             "'.sql', in lower case",
 			             path);
 		else
-			rc = problem(pr,
+			rc = mg_problem(pr,
 			             "%s: not a job file name: expected "
 			             "<name>.sql (name: letters, digits, '_', "
 			             "'-', '.')",
@@ -105,7 +75,7 @@ static int add_job(struct mg_job *j, struct mg_problems *pr, const char *path,
 		return rc < 0 ? rc : 1;
 	}
 	if (mg_source_parse_name(file, &version, &mname, &mlen, &is_up) == 0) {
-		rc = problem(pr,
+		rc = mg_problem(pr,
 		             "%s: a migration file in the jobs directory: "
 		             "migrations go in the migrations directory",
 		             path);
@@ -113,36 +83,37 @@ static int add_job(struct mg_job *j, struct mg_problems *pr, const char *path,
 	}
 	if ((j->m.name = strndup(file, name_len)) == NULL)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	if ((rc = mg_file_read(f, path, err)) < 0)
+	rc = sf->fd < 0 ? mg_file_read(f, path, err)
+	                : mg_file_read_fd(f, path, sf->fd, sf->size, err);
+	if (rc < 0)
 		return rc;
 	/* a NUL ends the text that C and libpq see: the rest would be
 	 * checksummed but never run */
 	if ((nul = memchr(f->text, '\0', f->len)) != NULL) {
-		rc = problem(pr, "%s:%u: a NUL byte: a job is text", path,
-		             line_of(f->text, nul));
+		rc = mg_problem(pr, "%s:%u: a NUL byte: a job is text", path,
+		             mg_line_of(f->text, nul));
 		return rc < 0 ? rc : 1;
 	}
 	rc = mg_directives_parse(&f->dir, f->text, f->len, &derr);
 	if (rc == MG_EINVALID) {
-		rc = problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
+		rc = mg_problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
 		return rc < 0 ? rc : 1;
 	}
 	if (rc < 0)
 		return mg_error_set(err, rc, "%s", derr.msg);
-	/* backups in jobs are named from the job and the event id (SPEC.md,
-	 * "Jobs"), which the backups code does not do yet: refused, never
-	 * silently skipped */
-	if (f->dir.nbackups > 0 || f->dir.nrestores > 0) {
-		rc = problem(pr,
-		             "%s:%u: %s: is not supported in a job yet",
-		             path,
-		             f->dir.nbackups > 0 ? f->dir.backups[0].line
-		                                 : f->dir.restores[0].line,
-		             f->dir.nbackups > 0 ? "backup" : "restore");
+	/* a job has no down file: its backups are restored with `migrate
+	 * restore --job` */
+	if (f->dir.nrestores > 0) {
+		rc = mg_problem(pr,
+		             "%s:%u: restore: is for down files: a job's "
+		             "backups are restored with 'migrate restore --job "
+		             "%.*s'",
+		             path, f->dir.restores[0].line, (int)name_len,
+		             file);
 		return rc < 0 ? rc : 1;
 	}
 	if (f->dir.irreversible) {
-		rc = problem(pr,
+		rc = mg_problem(pr,
 		             "%s: migrate:irreversible is for migrations: a "
 		             "job has no down file",
 		             path);
@@ -150,129 +121,45 @@ static int add_job(struct mg_job *j, struct mg_problems *pr, const char *path,
 	}
 	rc = mg_job_directives_parse(&j->job, f->text, f->len, &derr);
 	if (rc == MG_EINVALID) {
-		rc = problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
+		rc = mg_problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
 		return rc < 0 ? rc : 1;
 	}
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* The jobs directory's name rule: each file is read into a new job. */
+static int each_job(void *arg, const struct mg_scan_file *f,
+                    struct mg_problems *pr, struct mg_error *err)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+	struct mg_jobs *js = arg;
+	struct mg_job *v;
+	int rc;
 
-/* The directory's entries that may be ours, sorted. */
-static int list_dir(char ***out, size_t *n, const char *dir,
-                    struct mg_error *err)
-{
-	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t cnt = 0, len;
-	DIR *d;
-	int rc = 0;
-
-	*out = NULL;
-	*n = 0;
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return mg_error_set(err, MG_ENOTFOUND,
-			                    "no jobs directory '%s'", dir);
-		return mg_error_set(err, MG_ERR, "cannot open '%s': %s", dir,
-		                    strerror(errno));
-	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		/* other files (README.md) may live beside ours */
-		if (de->d_name[0] == '.' || len < 4 ||
-		    strcasecmp(de->d_name + len - 4, ".sql") != 0)
-			continue;
-		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-			break;
-		}
-		v = nv;
-		if ((v[cnt] = strdup(de->d_name)) == NULL) {
-			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-			break;
-		}
-		cnt++;
-	}
-	closedir(d);
-	if (rc < 0) {
-		while (cnt > 0)
-			free(v[--cnt]);
-		free(v);
-		return rc;
-	}
-	if (cnt > 0)
-		qsort(v, cnt, sizeof(*v), cmp_str);
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-/* A job is a file of the directory: one that resolves elsewhere (a
- * symlink to a secret) would run and reach the ledger. */
-static bool inside(const char *real_dir, const char *path)
-{
-	char *real = realpath(path, NULL);
-	size_t n = strlen(real_dir);
-	bool in = real != NULL && strncmp(real, real_dir, n) == 0 &&
-	          (real[n] == '/' || (n == 1 && real_dir[0] == '/'));
-
-	free(real);
-	return in;
+	if ((v = realloc(js->v, (js->n + 1) * sizeof(*v))) == NULL)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	js->v = v;
+	memset(&v[js->n], 0, sizeof(v[js->n]));
+	rc = add_job(&v[js->n], pr, f, err);
+	js->n++; /* kept even when wrong: freed with the rest */
+	return rc < 0 ? rc : 0;
 }
 
 int mg_jobs_load(struct mg_jobs **out, const char *dir,
                  struct mg_problems *problems, struct mg_error *err)
 {
 	struct mg_jobs *js = NULL;
-	struct mg_buf path = MG_BUF_INIT;
-	char **names = NULL, *real_dir = NULL;
-	size_t nnames = 0, i;
-	struct stat st;
+	struct mg_scan scan = { "jobs", "a job", each_job, NULL };
 	int rc;
 
 	*out = NULL;
-	if ((rc = list_dir(&names, &nnames, dir, err)) < 0)
-		goto cleanup;
-	if ((real_dir = realpath(dir, NULL)) == NULL) {
-		rc = mg_error_set(err, MG_ERR, "cannot resolve '%s': %s", dir,
-		                  strerror(errno));
-		goto cleanup;
-	}
 	if ((js = calloc(1, sizeof(*js))) == NULL ||
-	    (js->dir = strdup(dir)) == NULL ||
-	    (nnames > 0 && (js->v = calloc(nnames, sizeof(*js->v))) == NULL)) {
+	    (js->dir = strdup(dir)) == NULL) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	for (i = 0; i < nnames; i++) {
-		struct mg_job *j = &js->v[js->n];
-
-		mg_buf_truncate(&path, 0);
-		mg_buf_addf(&path, "%s/%s", dir, names[i]);
-		if ((rc = mg_buf_check(&path, err)) < 0)
-			goto cleanup;
-		if (stat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode))
-			continue; /* a directory "x.sql", a dangling link */
-		if (!inside(real_dir, path.ptr)) {
-			if ((rc = problem(problems,
-			                  "%s: resolves outside the jobs "
-			                  "directory: a job must be a file of "
-			                  "it",
-			                  path.ptr)) < 0)
-				goto cleanup;
-			continue;
-		}
-		memset(j, 0, sizeof(*j));
-		rc = add_job(j, problems, path.ptr, names[i], err);
-		if (rc < 0)
-			goto cleanup;
-		js->n++; /* kept even when wrong: freed with the rest */
-	}
-	rc = 0;
+	scan.ctx = js;
+	if ((rc = mg_scan_dir(dir, &scan, problems, err)) < 0)
+		goto cleanup;
 	if (problems->n > 0) {
 		rc = mg_error_set(err, MG_EINVALID,
 		                  "%zu invalid job file%s in '%s'", problems->n,
@@ -282,13 +169,6 @@ int mg_jobs_load(struct mg_jobs **out, const char *dir,
 	*out = js;
 	js = NULL;
 cleanup:
-	if (rc == MG_ENOMEM)
-		mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	free(real_dir);
-	mg_buf_dispose(&path);
 	mg_jobs_free(js);
 	return rc;
 }
@@ -577,8 +457,18 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 	r->applied = 0;
 	if ((rc = mg_runner_check_file(r, &j->m.up, err)) < 0)
 		return rc;
-	if (flags & MG_JOB_DRY_RUN)
-		return mg_runner_dry_run(r, &j->m, MG_DIR_JOB, err);
+	if ((flags & MG_JOB_PREVIEW) && (rc = mg_preview_possible(r, err)) < 0)
+		return rc;
+	if (flags & MG_JOB_DRY_RUN) {
+		/* read only: what the backups would be named and save */
+		if ((rc = mg_ledger_load(&r->ledger, r->conn, r->table, false,
+		                         err)) < 0)
+			return rc;
+		rc = mg_runner_dry_run(r, &j->m, MG_DIR_JOB, err);
+		mg_ledger_free(r->ledger);
+		r->ledger = NULL;
+		return rc;
+	}
 	lock_name(name, &key, drv->schema(r->conn), r->table, j->m.name);
 	rc = drv->job_lock != NULL
 	             ? drv->job_lock(r->conn, name, key, r->lock_timeout_s, err)
@@ -614,7 +504,10 @@ int mg_job_run(struct mg_job_report *out, struct mg_runner *r,
 		out->not_due = rc == 0;
 		goto cleanup;
 	}
-	rc = batches(out, r, j, name, key, err);
+	if (flags & MG_JOB_PREVIEW)
+		rc = mg_preview_job(r, &j->m, err);
+	else
+		rc = batches(out, r, j, name, key, err);
 cleanup:
 	if (drv->job_unlock != NULL)
 		drv->job_unlock(r->conn, name, key);

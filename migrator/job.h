@@ -96,6 +96,8 @@ struct mg_job_report {
 /* --due: run only if the job is still due once its lock is held (a run
  * that overlapped ours may have done it) */
 #define MG_JOB_IF_DUE (1u << 1)
+/* --preview: the first batch rehearsed and rolled back (preview.h) */
+#define MG_JOB_PREVIEW (1u << 2)
 
 /*
  * Runs job j through r (r->conn open, r->table, r->on_event set; no

@@ -471,6 +471,19 @@ static int lock_tail(struct mg_ledger *l, struct mg_conn *conn,
 	return mg_ledger_refresh(l, conn, err);
 }
 
+int mg_ledger_reserve(struct mg_ledger *l, struct mg_conn *conn, int64_t *id,
+                      struct mg_error *err)
+{
+	int rc;
+
+	/* as mg_ledger_append() does: its own append then finds the lock
+	 * held and the same tail */
+	if (l->last_id == l->committed_id && (rc = lock_tail(l, conn, err)) < 0)
+		return rc;
+	*id = l->last_id + 1;
+	return 0;
+}
+
 int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_ledger_row *row, const unsigned char *sign_key,
                      unsigned flags, struct mg_error *err)

@@ -149,6 +149,15 @@ int mg_ledger_append(struct mg_ledger *l, struct mg_conn *conn,
                      struct mg_ledger_row *row, const unsigned char *sign_key,
                      unsigned flags, struct mg_error *err);
 
+/*
+ * jobs (issue 11): the id the open transaction's first append will get,
+ * made sure of now: takes the ledger's append lock (which the
+ * transaction keeps until it ends) and reads the tail again. A job's
+ * backup is named from it before its event is written.
+ */
+int mg_ledger_reserve(struct mg_ledger *l, struct mg_conn *conn, int64_t *id,
+                      struct mg_error *err);
+
 /* Keeps the tail in step with the transaction the appends ran in, when
  * it ends without MG_Q_COMMIT: committed, or rolled back (the tail goes
  * back to the last commit). */

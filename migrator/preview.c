@@ -7,12 +7,13 @@
 #include "migrator/source.h"
 
 /* A no-transaction file cannot be rolled back: listed, not run. */
-static void not_rehearsed(struct mg_runner *r, const struct mg_migration *m)
+static void not_rehearsed(struct mg_runner *r, const struct mg_migration *m,
+                          enum mg_direction dir)
 {
 	struct mg_event ev = { 0 };
 
 	ev.m = m;
-	ev.direction = MG_DIR_UP;
+	ev.direction = dir;
 	ev.status = MG_OUTCOME_PLANNED;
 	ev.file = m->up.path;
 	ev.checksum = m->up.checksum;
@@ -23,6 +24,41 @@ static void not_rehearsed(struct mg_runner *r, const struct mg_migration *m)
 	mg_runner_emit(r, &ev);
 }
 
+int mg_preview_possible(const struct mg_runner *r, struct mg_error *err)
+{
+	if (r->conn->drv->caps & MG_CAP_TXN_DDL)
+		return 0;
+	return mg_error_set(err, MG_EINVALID,
+	                    "--preview needs a database whose DDL rolls back "
+	                    "(PostgreSQL, SQLite): here DDL commits "
+	                    "implicitly, so a rehearsal would apply the files "
+	                    "for good");
+}
+
+int mg_preview_job(struct mg_runner *r, const struct mg_migration *job,
+                   struct mg_error *err)
+{
+	const struct mg_driver *drv = r->conn->drv;
+	int rc, rrc;
+
+	if ((rc = mg_preview_possible(r, err)) < 0)
+		return rc;
+	if (job->up.dir.no_transaction) {
+		not_rehearsed(r, job, MG_DIR_JOB);
+		return 0;
+	}
+	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+		return rc;
+	/* the first batch, as a real run's batch 1 */
+	r->job_batch = 1;
+	rc = mg_runner_rehearse_dir(r, job, MG_DIR_JOB, err);
+	r->job_batch = 0;
+	/* always: a rehearsal leaves nothing behind (its backups and the
+	 * append lock they took go with it) */
+	rrc = mg_runner_txn_end(r, MG_TXN_ROLLBACK, rc < 0 ? NULL : err);
+	return rc < 0 ? rc : rrc;
+}
+
 int mg_run_preview(struct mg_runner *r, const struct mg_up_opts *opts,
                    struct mg_error *err)
 {
@@ -31,12 +67,8 @@ int mg_run_preview(struct mg_runner *r, const struct mg_up_opts *opts,
 	size_t i;
 	int rc, rrc;
 
-	if (!(drv->caps & MG_CAP_TXN_DDL))
-		return mg_error_set(err, MG_EINVALID,
-		                    "--preview needs a database whose DDL "
-		                    "rolls back (PostgreSQL, SQLite): here DDL "
-		                    "commits implicitly, so a rehearsal would "
-		                    "apply the files for good");
+	if ((rc = mg_preview_possible(r, err)) < 0)
+		return rc;
 	r->applied = 0;
 	if ((rc = mg_runner_begin(r, err)) < 0)
 		return rc;
@@ -48,7 +80,7 @@ int mg_run_preview(struct mg_runner *r, const struct mg_up_opts *opts,
 		goto cleanup;
 	for (i = 0; i < p.n && rc == 0; i++) {
 		if (p.v[i]->up.dir.no_transaction) {
-			not_rehearsed(r, p.v[i]);
+			not_rehearsed(r, p.v[i], MG_DIR_UP);
 			continue;
 		}
 		if ((rc = mg_runner_rehearse(r, p.v[i], err)) == 0)

@@ -20,4 +20,20 @@ struct mg_up_opts;
 int mg_run_preview(struct mg_runner *r, const struct mg_up_opts *opts,
                    struct mg_error *err);
 
+struct mg_migration;
+
+/* 0 where a rehearsal can be rolled back; else MG_EINVALID saying why. */
+int mg_preview_possible(const struct mg_runner *r, struct mg_error *err);
+
+/*
+ * job run --preview (issue 11): rehearses a job's first batch (a job
+ * without job:batch: its one batch) with its backups and checks, inside
+ * a transaction that is always rolled back, and emits its event with
+ * `preview` and `batch` 1 set. The caller holds the job's lock and has
+ * loaded r->ledger. A no-transaction job is not run (`not_rehearsed`).
+ * Returns what a real batch would: 0, MG_ECHECK, MG_EDRIVER, ...
+ */
+int mg_preview_job(struct mg_runner *r, const struct mg_migration *job,
+                   struct mg_error *err);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checks/backup.h"
 #include "checks/check.h"
@@ -162,6 +163,7 @@ struct outcome {
 	struct mg_error err; /* why it stopped, with path and line */
 	char started[32], finished[32];
 	int64_t t0, t1;
+	int64_t marker_id; /* no_txn: the id of its 'dirty' marker event */
 };
 
 static enum mg_outcome decide(const struct outcome *o)
@@ -215,6 +217,48 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 }
 
 /*
+ * jobs (issue 11): a job's backups are named from the job and the id of
+ * the batch's ledger event (MIGRATING.md, "Jobs"). Outside a transaction
+ * (MySQL, no-transaction files), the batch's first event: its 'dirty'
+ * marker, written before the copy; the event with its outcome follows
+ * and records the backup. In a transaction, the batch's one event, whose
+ * id is known only when the ledger's append lock is held: the copy gets
+ * a provisional name (event 0), and name_job_backups() renames it in the
+ * same transaction just before that event is appended, so that the lock
+ * is not held while the batch runs (an `up` appending meanwhile would
+ * wait for it).
+ */
+static int job_backup_ctx(const struct mg_migration *m,
+                          const struct outcome *o, struct mg_backup_ctx *ctx)
+{
+	ctx->owner = "j";
+	ctx->job = m->name;
+	ctx->number = o->no_txn ? o->marker_id : 0;
+	return 0;
+}
+
+/* A batch's backups taken in its transaction get their names from the
+ * id its event will have: the append lock is taken now, and held until
+ * that event commits with them. */
+static int name_job_backups(struct mg_runner *r, const struct mg_migration *m,
+                            struct outcome *o)
+{
+	int64_t id;
+	size_t i;
+	int rc;
+
+	if (o->bk.n == 0)
+		return 0;
+	if ((rc = mg_ledger_reserve(r->ledger, r->conn, &id, &o->err)) < 0)
+		return rc;
+	for (i = 0; i < o->bk.n; i++)
+		if ((rc = mg_backup_rename(&o->bk.v[i], r->conn, r->table,
+		                           m->name, id, &o->err)) < 0)
+			return rc;
+	return 0;
+}
+
+/*
  * backups: before an up file's SQL, its backup: lines (the copies, inside
  * the file's transaction where it has one); before a down file's, the
  * refusal of a restore: that cannot work. Their evidence joins the
@@ -223,15 +267,21 @@ static void check_error(struct mg_error *e, const struct mg_checks *cs,
 static int backups_before(struct mg_runner *r, const struct mg_migration *m,
                           enum mg_direction dir, struct outcome *o)
 {
-	const struct mg_file *f = dir == MG_DIR_UP ? &m->up : &m->down;
+	const struct mg_file *f = file_of(m, dir);
 	struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
-		                     m->version, o->started, !o->no_txn };
+		                     m->version, o->started, !o->no_txn,
+		                     NULL };
 	size_t i;
 	int rc;
 
 	if (f->dir.nbackups == 0 && f->dir.nrestores == 0)
 		return 0;
-	if (dir == MG_DIR_UP) {
+	if (dir == MG_DIR_JOB && (rc = job_backup_ctx(m, o, &ctx)) < 0) {
+		o->stop = STOP_SQL;
+		mg_error_locate(&o->err, f->path, f->dir.backups[0].line);
+		return rc;
+	}
+	if (dir == MG_DIR_UP || dir == MG_DIR_JOB) {
 		rc = mg_backups_take(&o->bk, r->conn, &ctx, &f->dir, false,
 		                     &o->err);
 		o->cs.more_json = mg_backups_json;
@@ -432,21 +482,66 @@ static bool met_runner(struct mg_runner *r, const struct mg_error *err)
 	       r->ledger->last_id > before;
 }
 
-/* Appends a row in a transaction of its own. */
+/* How often a row alone in its transaction is appended again after
+ * another run took its id (append_alone). */
+#define APPEND_TRIES 6
+
+/* Whether another run committed a row with this id since we read the
+ * tail: the ledger's tail, read again, is at or past it. */
+static bool id_taken(struct mg_runner *r, int64_t id)
+{
+	struct mg_error e2 = { 0 };
+
+	return id > 0 && mg_ledger_refresh(r->ledger, r->conn, &e2) == 0 &&
+	       r->ledger->last_id >= id;
+}
+
+/* A short, growing pause with jitter, so that two appenders that met do
+ * not meet again at once. */
+static void append_pause(int attempt)
+{
+	uint32_t ms = 20u * (uint32_t)attempt;
+	struct timespec ts;
+
+	ms += randombytes_uniform(ms);
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Appends a row in a transaction of its own. The append lock holds on
+ * one node of a Galera cluster only (GET_LOCK), so a job on one node and
+ * `up` on another may both take the next id: the id is the ledger's
+ * primary key, the cluster lets one of them commit (the chain never
+ * forks), and the other fails with a conflict, or on the run lock's
+ * lease guard that its transaction also wrote. Alone in its transaction,
+ * the row is then appended again on the new tail (issue 11): nothing
+ * else is redone, and a run whose lease is really gone is refused again
+ * by the guard, then stops with MG_ELOCKED as before.
+ */
 static int append_alone(struct mg_runner *r, struct mg_ledger_row *row,
                         struct mg_error *err)
 {
 	const struct mg_driver *drv = r->conn->drv;
-	int rc;
+	bool taken = false;
+	int attempt, rc;
 
-	if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
-		return rc;
-	if ((rc = mg_ledger_append(r->ledger, r->conn, row, r->sign_key,
-	                           MG_Q_COMMIT, err)) < 0) {
+	for (attempt = 1;; attempt++) {
+		if ((rc = drv->txn(r->conn, MG_TXN_BEGIN, err)) < 0)
+			return rc;
+		row->id = 0;
+		if ((rc = mg_ledger_append(r->ledger, r->conn, row,
+		                           r->sign_key, MG_Q_COMMIT, err)) == 0)
+			return 0;
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
-		if (rc != MG_ELOCKED && met_runner(r, err))
-			rc = mg_meet_report(err, r->conn, r->table);
+		if (rc == MG_ENOMEM || rc == MG_EINVALID ||
+		    !(taken = id_taken(r, row->id)) || attempt == APPEND_TRIES)
+			break;
+		append_pause(attempt);
 	}
+	if (rc != MG_ELOCKED && (taken || met_runner(r, err)))
+		rc = mg_meet_report(err, r->conn, r->table);
 	return rc;
 }
 
@@ -542,6 +637,19 @@ static int record(struct mg_runner *r, const struct mg_migration *m,
 	struct mg_error werr = { 0 };
 	int rc;
 
+	/* jobs: the batch's backups get their names now; a rename that
+	 * fails fails the batch (rolled back with them) */
+	if (dir == MG_DIR_JOB && o->stop == STOP_NONE && !o->no_txn &&
+	    (rc = name_job_backups(r, m, o)) < 0) {
+		if (rc == MG_ENOMEM) {
+			*err = o->err;
+			mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+			return rc;
+		}
+		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
+		o->stop = STOP_COMMIT;
+		mg_error_locate(&o->err, path, 0);
+	}
 	row_init(&row, r, m, m->version, m->name, dir, decide(o));
 	row_times(&row, o->started, o->finished, o->t1 - o->t0);
 	mg_ledger_row_set(&row, MG_LF_REASON,
@@ -678,6 +786,8 @@ static int apply(struct mg_runner *r, const struct mg_migration *m,
 		return rc;
 	if (o.no_txn && (rc = mark_started(r, m, dir, o.started, err)) < 0)
 		return rc;
+	if (o.no_txn)
+		o.marker_id = r->ledger->last_id;
 	if ((rc = mg_safety_file(r, dir == MG_DIR_UP ? &m->up : &m->down,
 	                         err)) < 0) {
 		mg_runner_txn_end(r, MG_TXN_ROLLBACK, NULL);
@@ -716,16 +826,22 @@ cleanup:
 int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
                        struct mg_error *err)
 {
+	return mg_runner_rehearse_dir(r, m, MG_DIR_UP, err);
+}
+
+int mg_runner_rehearse_dir(struct mg_runner *r, const struct mg_migration *m,
+                           enum mg_direction dir, struct mg_error *err)
+{
 	struct outcome o = { 0 };
 	int rc;
 
 	mg_ledger_now(o.started, &o.t0);
-	if ((rc = run_file(r, m, MG_DIR_UP, &o)) < 0) {
+	if ((rc = run_file(r, m, dir, &o)) < 0) {
 		*err = o.err;
 		goto cleanup;
 	}
 	mg_ledger_now(o.finished, &o.t1);
-	emit_outcome(r, m, MG_DIR_UP, &o, true);
+	emit_outcome(r, m, dir, &o, true);
 	if ((rc = outcome_code(&o)) < 0) {
 		*err = o.err;
 		err->code = rc;
@@ -768,13 +884,22 @@ static void dry_run_event(struct mg_runner *r, struct mg_conn *conn,
 	else
 		ev.checks = &cs;
 	/* backups: how many rows each backup: would save */
-	if (dir == MG_DIR_UP && ev.err == NULL && file->dir.nbackups > 0) {
+	if ((dir == MG_DIR_UP || dir == MG_DIR_JOB) && ev.err == NULL &&
+	    file->dir.nbackups > 0) {
 		char now[32];
 		struct mg_backup_ctx ctx = { r->table, r->ledger->table, "v",
-			                     m->version, now, !ev.no_transaction };
+			                     m->version, now, !ev.no_transaction,
+			                     NULL };
 
 		mg_ledger_now(now, NULL);
 		size_t i;
+
+		/* a job's: named as its next event would be, for the count */
+		if (dir == MG_DIR_JOB) {
+			ctx.owner = "j";
+			ctx.job = m->name;
+			ctx.number = r->ledger->last_id + 1;
+		}
 
 		if (mg_backups_take(&bk, conn, &ctx, &file->dir, true, &cerr) <
 		    0)

@@ -153,6 +153,10 @@ int mg_runner_check_file(struct mg_runner *r, const struct mg_file *f,
  * transaction the caller opened and will roll back, writes no ledger
  * row, and emits its event with `preview` set. Returns the code a real
  * run's apply would (MG_ECHECK, MG_EDRIVER, ...). */
+/* The same for m's file of direction dir: MG_DIR_JOB rehearses a job's
+ * batch (jobs, issue 11: job run --preview). */
+int mg_runner_rehearse_dir(struct mg_runner *r, const struct mg_migration *m,
+                           enum mg_direction dir, struct mg_error *err);
 int mg_runner_rehearse(struct mg_runner *r, const struct mg_migration *m,
                        struct mg_error *err);
 /* Commits or rolls back the open transaction (MG_TXN_COMMIT or

@@ -1,9 +1,8 @@
-/* realpath() is XSI */
+/* strndup() and friends are POSIX 2008 (X/Open 7) */
 #define _XOPEN_SOURCE 700
 
 #include "migrator/source.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,6 +16,7 @@
 #include "checks/job_directive.h"
 #include "migrator/buf.h"
 #include "migrator/error.h"
+#include "migrator/scan.h"
 
 int mg_source_parse_name(const char *file, int64_t *version, const char **name,
                          size_t *name_len, bool *is_up)
@@ -51,33 +51,14 @@ int mg_source_parse_name(const char *file, int64_t *version, const char **name,
 	return 0;
 }
 
-static int problem(struct mg_problems *p, const char *fmt, ...) MG_PRINTF(2, 3);
-
-static int problem(struct mg_problems *p, const char *fmt, ...)
-{
-	char line[1024], **v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if ((v = realloc(p->v, (p->n + 1) * sizeof(*v))) == NULL)
-		return MG_ENOMEM;
-	p->v = v;
-	if ((p->v[p->n] = strdup(line)) == NULL)
-		return MG_ENOMEM;
-	p->n++;
-	return 0;
-}
-
 /*
  * Reads an open file of `size` bytes (from fstat) with one allocation and,
  * unless it grew meanwhile, one read(): a short read of a regular file is
  * its end. Then normalises and hashes it. (Issue 7: status over 10,000
  * migrations spent its time in stdio's extra fstat() and read() calls.)
  */
-static int read_fd(struct mg_file *out, const char *path, int fd, off_t size,
-                   struct mg_error *err)
+int mg_file_read_fd(struct mg_file *out, const char *path, int fd, off_t size,
+                    struct mg_error *err)
 {
 	struct mg_file f = { 0 };
 	size_t cap = size > 0 ? (size_t)size + 1 : 4096, n = 0;
@@ -134,7 +115,7 @@ int mg_file_read(struct mg_file *out, const char *path, struct mg_error *err)
 	if (fstat(fd, &st) < 0)
 		rc = mg_error_set(err, MG_ERR, "cannot read '%s'", path);
 	else
-		rc = read_fd(out, path, fd, st.st_size, err);
+		rc = mg_file_read_fd(out, path, fd, st.st_size, err);
 	close(fd);
 	return rc;
 }
@@ -196,15 +177,6 @@ static bool differs_by_case(const char *file)
 	        strcmp(file + len - 9, ".down.sql") != 0);
 }
 
-static unsigned line_of(const char *text, const char *at)
-{
-	unsigned line = 1;
-
-	for (; text < at; text++)
-		line += *text == '\n';
-	return line;
-}
-
 /* Reads one file into its slot, reporting duplicates and bad directives. */
 static int add_file(struct mg_source *s, struct mg_problems *pr,
                     const char *path, const char *file, int fd, off_t size,
@@ -222,12 +194,12 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 
 	if (mg_source_parse_name(file, &version, &name, &name_len, &is_up) < 0 &&
 	    differs_by_case(file))
-		return problem(pr,
+		return mg_problem(pr,
 		               "%s: not a migration file name: the suffix is "
 		               "'.up.sql' or '.down.sql', in lower case",
 		               path);
 	if (mg_source_parse_name(file, &version, &name, &name_len, &is_up) < 0)
-		return problem(pr,
+		return mg_problem(pr,
 		               "%s: not a migration file name: expected "
 		               "<version>_<name>.up.sql or .down.sql "
 		               "(version: 1-18 digits; name: letters, "
@@ -237,7 +209,7 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	slot = is_up ? &m->up : &m->down;
 	if (slot->path != NULL)
-		return problem(pr,
+		return mg_problem(pr,
 		               "%s: version %lld already has %s file: "
 		               "%s",
 		               path, (long long)version,
@@ -248,42 +220,42 @@ static int add_file(struct mg_source *s, struct mg_problems *pr,
 			return mg_error_set(err, MG_ENOMEM, "out of memory");
 	} else if (strlen(m->name) != name_len ||
 	           strncmp(m->name, name, name_len) != 0) {
-		return problem(pr,
+		return mg_problem(pr,
 		               "%s: name does not match its pair's "
 		               "(version %lld is '%s')",
 		               path, (long long)version, m->name);
 	}
 	rc = fd < 0 ? mg_file_read(slot, path, err)
-	            : read_fd(slot, path, fd, size, err);
+	            : mg_file_read_fd(slot, path, fd, size, err);
 	if (rc < 0)
 		return rc;
 	/* a NUL ends the text that C and libpq see: the rest would be
 	 * checksummed but never run */
 	if ((nul = memchr(slot->text, '\0', slot->len)) != NULL)
-		return problem(pr, "%s:%u: a NUL byte: a migration is text",
-		               path, line_of(slot->text, nul));
+		return mg_problem(pr, "%s:%u: a NUL byte: a migration is text",
+		               path, mg_line_of(slot->text, nul));
 	rc = mg_directives_parse(&slot->dir, slot->text, slot->len, &derr);
 	if (rc == MG_EINVALID)
-		return problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
+		return mg_problem(pr, "%s:%u: %s", path, derr.line, derr.msg);
 	if (rc < 0)
 		return mg_error_set(err, rc, "%s", derr.msg);
 	/* jobs (issue 11): a schedule in a migration would be ignored */
 	if ((jline = mg_job_directives_find(slot->text, slot->len)) != 0)
-		return problem(pr,
+		return mg_problem(pr,
 		               "%s:%u: job: directives belong in a job file "
 		               "(the jobs directory), not in a migration",
 		               path, jline);
 	if (!is_up && slot->dir.irreversible)
-		return problem(pr,
+		return mg_problem(pr,
 		               "%s: migrate:irreversible belongs in the up "
 		               "file",
 		               path);
 	/* backups: taken before an up file, put back after a down file */
 	if (!is_up && slot->dir.nbackups > 0)
-		return problem(pr, "%s:%u: backup: belongs in the up file",
+		return mg_problem(pr, "%s:%u: backup: belongs in the up file",
 		               path, slot->dir.backups[0].line);
 	if (is_up && slot->dir.nrestores > 0)
-		return problem(pr, "%s:%u: restore: belongs in the down file",
+		return mg_problem(pr, "%s:%u: restore: belongs in the down file",
 		               path, slot->dir.restores[0].line);
 	return 0;
 }
@@ -297,17 +269,17 @@ static int check_pairs(struct mg_source *s, struct mg_problems *pr)
 		struct mg_migration *m = &s->v[i];
 
 		if (m->up.path == NULL)
-			rc = problem(pr, "%s: down file without an up file",
+			rc = mg_problem(pr, "%s: down file without an up file",
 			             m->down.path);
 		else if (m->down.path == NULL && !m->up.dir.irreversible)
-			rc = problem(pr,
+			rc = mg_problem(pr,
 			             "%s: no down file: add %.*s.down.sql, "
 			             "or mark the up file "
 			             "'-- migrate:irreversible'",
 			             m->up.path, (int)(strlen(m->up.path) - 7),
 			             m->up.path);
 		else if (m->down.path != NULL && m->up.dir.irreversible)
-			rc = problem(pr,
+			rc = mg_problem(pr,
 			             "%s: marked irreversible but has a "
 			             "down file %s",
 			             m->up.path, m->down.path);
@@ -319,150 +291,40 @@ static int check_pairs(struct mg_source *s, struct mg_problems *pr)
 	return 0;
 }
 
-/*
- * A migration is a file of the directory: one that resolves elsewhere
- * (a symlink to /proc/self/environ, to ../secrets) would run, and its
- * text reach error messages and the ledger. 1 (a problem noted) when
- * path is outside real_dir, 0 when inside, MG_ENOMEM.
- */
-static int inside(struct mg_problems *pr, const char *real_dir,
-                  const char *path)
+/* What the scanner hands each migration file to. */
+struct load_ctx {
+	struct mg_source *s;
+	int64_t max_version;
+};
+
+static int each_file(void *arg, const struct mg_scan_file *f,
+                     struct mg_problems *pr, struct mg_error *err)
 {
-	char *real = realpath(path, NULL);
-	size_t n = strlen(real_dir);
-	bool in = real != NULL && strncmp(real, real_dir, n) == 0 &&
-	          (real[n] == '/' || (n == 1 && real_dir[0] == '/'));
-	int rc = 0;
+	struct load_ctx *c = arg;
 
-	free(real);
-	if (!in)
-		rc = problem(pr,
-		             "%s: resolves outside the migrations directory: "
-		             "a migration must be a file of it",
-		             path);
-	return rc < 0 ? rc : in ? 0 : 1;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The directory's entries, sorted so that problems come out in order. */
-static int list_dir(char ***out, size_t *n, const char *dir,
-                    struct mg_error *err)
-{
-	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t cnt = 0;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return mg_error_set(err, MG_ENOTFOUND,
-			                    "no migrations "
-			                    "directory '%s'",
-			                    dir);
-		return mg_error_set(err, MG_ERR, "cannot open '%s': %s", dir,
-		                    strerror(errno));
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
-		    (nv[cnt] = strdup(de->d_name)) == NULL) {
-			if (nv != NULL)
-				v = nv;
-			while (cnt > 0)
-				free(v[--cnt]);
-			free(v);
-			closedir(d);
-			return mg_error_set(err, MG_ENOMEM, "out of memory");
-		}
-		v = nv;
-		cnt++;
-	}
-	closedir(d);
-	if (cnt > 0)
-		qsort(v, cnt, sizeof(*v), cmp_str);
-	*out = v;
-	*n = cnt;
-	return 0;
+	return add_file(c->s, pr, f->path, f->name, f->fd, f->size,
+	                &c->max_version, err);
 }
 
 int mg_source_load(struct mg_source **out, const char *dir,
                    struct mg_problems *problems, struct mg_error *err)
 {
-	struct mg_source *s = NULL;
-	struct mg_buf path = MG_BUF_INIT;
-	char **names = NULL, *real_dir = NULL;
-	size_t nnames = 0, i, dirlen;
-	int64_t max_version = 0;
-	struct stat st;
-	bool follow;
-	int rc, fd;
+	struct load_ctx c = { NULL, 0 };
+	struct mg_scan scan = { "migrations", "a migration", each_file, &c };
+	int rc;
 
 	*out = NULL;
-	if ((rc = list_dir(&names, &nnames, dir, err)) < 0)
-		goto cleanup;
-	if ((real_dir = realpath(dir, NULL)) == NULL) {
-		rc = mg_error_set(err, MG_ERR, "cannot resolve '%s': %s", dir,
-		                  strerror(errno));
-		goto cleanup;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->dir = strdup(dir)) == NULL) {
+	if ((c.s = calloc(1, sizeof(*c.s))) == NULL ||
+	    (c.s->dir = strdup(dir)) == NULL) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	dirlen = strlen(dir);
-	while (dirlen > 1 && dir[dirlen - 1] == '/')
-		dirlen--;
-	for (i = 0; i < nnames; i++) {
-		size_t len = strlen(names[i]);
-
-		mg_buf_truncate(&path, 0);
-		mg_buf_addn(&path, dir, dirlen);
-		mg_buf_addf(&path, "/%s", names[i]);
-		if ((rc = mg_buf_check(&path, err)) < 0)
-			goto cleanup;
-		/* other files (README.md, seeds/) may live beside ours;
-		 * "x.SQL" is ours, and wrong */
-		if (len < 4 || strcasecmp(names[i] + len - 4, ".sql") != 0)
-			continue;
-		/* open first and ask the descriptor: one stat, not two; a
-		 * FIFO must not block the open; a file we cannot open is
-		 * reported by mg_file_read(), as a file is. Only a symlink
-		 * can lead outside the directory: an entry opened without
-		 * following one is in it, and needs no realpath() (three
-		 * system calls a file, issue 7) */
-		fd = open(path.ptr,
-		          O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-		follow = fd < 0;
-		if (follow)
-			fd = open(path.ptr, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if ((fd < 0 ? stat(path.ptr, &st) : fstat(fd, &st)) < 0 ||
-		    !S_ISREG(st.st_mode) ||
-		    (follow &&
-		     (rc = inside(problems, real_dir, path.ptr)) != 0)) {
-			if (fd >= 0)
-				close(fd);
-			if (rc < 0)
-				goto cleanup;
-			rc = 0;
-			continue;
-		}
-		rc = add_file(s, problems, path.ptr, names[i], fd, st.st_size,
-		              &max_version, err);
-		if (fd >= 0)
-			close(fd);
-		if (rc < 0)
-			goto cleanup;
-	}
+	if ((rc = mg_scan_dir(dir, &scan, problems, err)) < 0)
+		goto cleanup;
 	/* sorted first, so that the problems come in version order */
-	if (s->n > 0)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_migration);
-	if ((rc = check_pairs(s, problems)) < 0)
+	if (c.s->n > 0)
+		qsort(c.s->v, c.s->n, sizeof(*c.s->v), cmp_migration);
+	if ((rc = check_pairs(c.s, problems)) < 0)
 		goto cleanup;
 	if (problems->n > 0) {
 		rc = mg_error_set(err, MG_EINVALID,
@@ -472,17 +334,12 @@ int mg_source_load(struct mg_source **out, const char *dir,
 		                  dir);
 		goto cleanup;
 	}
-	*out = s;
-	s = NULL;
+	*out = c.s;
+	c.s = NULL;
 cleanup:
 	if (rc == MG_ENOMEM)
 		mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	free(real_dir);
-	mg_buf_dispose(&path);
-	mg_source_free(s);
+	mg_source_free(c.s);
 	return rc;
 }
 

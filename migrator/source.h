@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "checks/directive.h"
 #include "migrator/checksum.h"
@@ -66,6 +67,11 @@ int mg_source_parse_name(const char *file, int64_t *version, const char **name,
 
 /* Reads and normalises one file (for `migrate new` and the tests). */
 int mg_file_read(struct mg_file *out, const char *path, struct mg_error *err);
+/* The same from an open descriptor of a file of `size` bytes (from
+ * fstat; the scanner's, migrator/scan.h): one allocation and, unless it
+ * grew meanwhile, one read(). */
+int mg_file_read_fd(struct mg_file *out, const char *path, int fd, off_t size,
+                    struct mg_error *err);
 void mg_file_dispose(struct mg_file *f);
 
 void mg_problems_dispose(struct mg_problems *p);

@@ -9,6 +9,7 @@
 #include "checks/backup.h"
 #include "checks/backup_catalog.h"
 #include "checks/directive.h"
+#include "checks/ident.h"
 #include "migrator/buf.h"
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -81,7 +82,7 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 {
 	const struct mg_driver *drv = conn->drv;
 	struct mg_table_info live = { 0 }, bk = { 0 };
-	struct mg_buf missing = MG_BUF_INIT;
+	struct mg_buf missing = MG_BUF_INIT, quoted = MG_BUF_INIT;
 	size_t i;
 	int rc;
 
@@ -138,7 +139,12 @@ static int prepare_one(struct mg_restore *rs, struct mg_conn *conn,
 	rs->fp_format = strcmp(e->fp_format, MG_BACKUP_FP_FORMAT2) == 0
 	                        ? MG_BACKUP_FP_FORMAT2
 	                        : MG_BACKUP_FP_FORMAT;
-	if ((rs->table = strdup(e->table)) == NULL ||
+	/* the table in SQL: its quoted parts in the database's own quote,
+	 * as the backup read it (on MySQL "t" is the string 't') */
+	mg_ident_requote(&quoted, e->table, drv->ident_quote);
+	if ((rc = mg_buf_check(&quoted, err)) < 0)
+		goto cleanup;
+	if ((rs->table = strdup(quoted.ptr)) == NULL ||
 	    (rs->backup_table = strdup(e->backup_table)) == NULL ||
 	    (rs->backup_sql = strdup(e->backup_sql)) == NULL ||
 	    (rs->fingerprint = strdup(e->fingerprint ? e->fingerprint : "")) ==
@@ -157,6 +163,7 @@ cleanup:
 	mg_table_info_dispose(&live);
 	mg_table_info_dispose(&bk);
 	mg_buf_dispose(&missing);
+	mg_buf_dispose(&quoted);
 	return rc;
 }
 
@@ -553,12 +560,72 @@ static void error_text(char *out, size_t size, const struct mg_error *e)
 	         e->detail);
 }
 
+/* Whether e is one of the backups sel names. */
+static bool selected(const struct mg_catalog_entry *e,
+                     const struct mg_backup_sel *sel)
+{
+	if (e->state == MG_BK_ORPHAN ||
+	    (sel->table != NULL && !same_table(e->table, sel->table)))
+		return false;
+	if (sel->job == NULL)
+		return !e->job && e->version == sel->version;
+	return e->job && e->name != NULL && strcmp(e->name, sel->job) == 0 &&
+	       e->event == sel->event;
+}
+
+/* A job's latest backup event (of `table`, if given), when sel names
+ * none; 0 when the job has none. */
+static int64_t latest_event(const struct mg_catalog *cat,
+                            const struct mg_backup_sel *sel)
+{
+	int64_t event = 0;
+	size_t i;
+
+	for (i = 0; i < cat->n; i++) {
+		const struct mg_catalog_entry *e = &cat->v[i];
+
+		if (e->job && e->state != MG_BK_ORPHAN && e->name != NULL &&
+		    strcmp(e->name, sel->job) == 0 &&
+		    (sel->table == NULL || same_table(e->table, sel->table)) &&
+		    e->event > event)
+			event = e->event;
+	}
+	return event;
+}
+
+/* "version 3" or "job 'purge' (event 12)", for messages. */
+static void sel_text(char *out, size_t size, const struct mg_backup_sel *sel)
+{
+	if (sel->job == NULL)
+		snprintf(out, size, "version %" PRId64, sel->version);
+	else if (sel->event > 0)
+		snprintf(out, size, "job '%s' (event %" PRId64 ")", sel->job,
+		         sel->event);
+	else
+		snprintf(out, size, "job '%s'", sel->job);
+}
+
 int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
                    bool dry_run,
                    void (*on_report)(void *ctx,
                                      const struct mg_backup_report *rep),
                    void *ctx, struct mg_error *err)
 {
+	struct mg_backup_sel sel = { version, NULL, 0, table };
+
+	return mg_run_restore_sel(r, &sel, dry_run, on_report, ctx, err);
+}
+
+int mg_run_restore_sel(struct mg_runner *r, const struct mg_backup_sel *which,
+                       bool dry_run,
+                       void (*on_report)(void *ctx,
+                                         const struct mg_backup_report *rep),
+                       void *ctx, struct mg_error *err)
+{
+	struct mg_backup_sel sel = *which;
+	const char *table = sel.table;
+	int64_t version = sel.job != NULL ? 0 : sel.version;
+	char what[300];
 	struct mg_conn *conn = r->conn;
 	bool txn = conn->drv->caps & MG_CAP_TXN_DDL;
 	struct mg_catalog cat = { 0 };
@@ -583,11 +650,13 @@ int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
 	}
 	if ((rc = mg_catalog_load(&cat, conn, r->table, err)) < 0)
 		goto cleanup;
+	if (sel.job != NULL && sel.event == 0)
+		sel.event = latest_event(&cat, &sel);
+	sel_text(what, sizeof(what), &sel);
 	for (i = 0; i < cat.n; i++) {
 		const struct mg_catalog_entry *e = &cat.v[i];
 
-		if (e->version != version || e->state == MG_BK_ORPHAN ||
-		    (table != NULL && !same_table(e->table, table)))
+		if (!selected(e, &sel))
 			continue;
 		n++;
 		pruned |= e->state == MG_BK_PRUNED;
@@ -595,14 +664,14 @@ int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
 	if (n == 0 || pruned) {
 		if (n == 0)
 			rc = mg_error_set(err, MG_EINVALID,
-			                  "version %" PRId64 " has no backup%s%s",
-			                  version, table ? " of " : "s",
+			                  "%s has no backup%s%s", what,
+			                  table ? " of " : "s",
 			                  table ? table : "");
 		else
 			rc = mg_error_set(err, MG_EINVALID,
-			                  "version %" PRId64 "'s backup%s%s was "
+			                  "%s's backup%s%s was "
 			                  "pruned: it cannot be restored",
-			                  version, table ? " of " : "",
+			                  what, table ? " of " : "",
 			                  table ? table : "");
 		mg_error_hint(err, "'migrate backups' lists what there is");
 		goto cleanup;
@@ -614,8 +683,7 @@ int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
 	for (i = 0; i < cat.n; i++) {
 		const struct mg_catalog_entry *e = &cat.v[i];
 
-		if (e->version != version || e->state == MG_BK_ORPHAN ||
-		    (table != NULL && !same_table(e->table, table)))
+		if (!selected(e, &sel))
 			continue;
 		name = e->name;
 		rs.v[rs.n].dry_run = dry_run;
@@ -675,9 +743,8 @@ int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
 			mg_error_hint(err,
 			              "the rows are partly restored: look at "
 			              "the table and the backup table, fix by "
-			              "hand and run 'migrate restore %" PRId64
-			              "' again",
-			              version);
+			              "hand and restore %s again",
+			              what);
 	}
 cleanup:
 	if (in_txn)
@@ -774,6 +841,16 @@ int mg_run_prune(struct mg_runner *r, int64_t version, bool dry_run,
                                    const struct mg_backup_report *rep),
                  void *ctx, size_t *pruned, struct mg_error *err)
 {
+	return mg_run_prune_job(r, version, NULL, dry_run, on_report, ctx,
+	                        pruned, err);
+}
+
+int mg_run_prune_job(struct mg_runner *r, int64_t version, const char *job,
+                     bool dry_run,
+                     void (*on_report)(void *ctx,
+                                       const struct mg_backup_report *rep),
+                     void *ctx, size_t *pruned, struct mg_error *err)
+{
 	struct mg_conn *conn = r->conn;
 	struct mg_catalog cat = { 0 };
 	size_t i;
@@ -792,8 +869,11 @@ int mg_run_prune(struct mg_runner *r, int64_t version, bool dry_run,
 
 		if (e->state == MG_BK_PRUNED)
 			continue;
-		if (version >= 0 ? e->version != version
-		                 : !e->expired && e->state != MG_BK_ORPHAN)
+		if (job != NULL ? !e->job || e->state == MG_BK_ORPHAN ||
+		                          e->name == NULL ||
+		                          strcmp(e->name, job) != 0
+		    : version >= 0 ? e->job || e->version != version
+		                   : !e->expired && e->state != MG_BK_ORPHAN)
 			continue;
 		if (dry_run)
 			report(on_report, ctx, NULL, e, "[]", "planned");

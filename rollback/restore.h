@@ -112,6 +112,27 @@ int mg_run_restore(struct mg_runner *r, int64_t version, const char *table,
                    void *ctx, struct mg_error *err);
 
 /*
+ * Which backups a restore acts on: version V's, or (issue 11) with job
+ * set, that job's backups of one event (0: the job's latest that has a
+ * backup); table, if set, only that table's.
+ */
+struct mg_backup_sel {
+	int64_t version;
+	const char *job;
+	int64_t event;
+	const char *table;
+};
+
+/* `migrate restore --job NAME [--event ID] [--table T]`: as
+ * mg_run_restore(), for the backups `which` names; the restore event of
+ * a job's backups has version 0 and the job's name. */
+int mg_run_restore_sel(struct mg_runner *r, const struct mg_backup_sel *which,
+                       bool dry_run,
+                       void (*on_report)(void *ctx,
+                                         const struct mg_backup_report *rep),
+                       void *ctx, struct mg_error *err);
+
+/*
  * `migrate prune [--dry-run] [--version V]`: drops the expired backups
  * and the orphans (with version >= 0: V's backups, whatever their
  * expiry), each with a `prune` ledger event holding the fingerprint of
@@ -121,6 +142,13 @@ int mg_run_prune(struct mg_runner *r, int64_t version, bool dry_run,
                  void (*on_report)(void *ctx,
                                    const struct mg_backup_report *rep),
                  void *ctx, size_t *pruned, struct mg_error *err);
+/* `migrate prune --job NAME`: with job set, every backup of that job,
+ * whatever its expiry; else as mg_run_prune(). */
+int mg_run_prune_job(struct mg_runner *r, int64_t version, const char *job,
+                     bool dry_run,
+                     void (*on_report)(void *ctx,
+                                       const struct mg_backup_report *rep),
+                     void *ctx, size_t *pruned, struct mg_error *err);
 
 struct mg_plan;
 

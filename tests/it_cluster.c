@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -521,6 +522,99 @@ static void test_pg_lost_session_lock_is_reported(void **state)
 	assert_contains(err, "the run lock was no longer held");
 }
 
+/*
+ * Jobs (issue 11) beside `up` on Galera: the ledger's append lock is
+ * GET_LOCK, which holds on one node only, so a job's batches on node 1
+ * and `up`'s files on node 2 may take the same ledger id at once. The id
+ * is the ledger's primary key: the database lets one of them in, and the
+ * other appends again on the new tail. Both runs end 0, the chain
+ * verifies (no fork, no gap), every batch and every file has exactly one
+ * outcome, and nothing is left dirty.
+ */
+#define JOB_FILES 12
+static void test_galera_job_beside_up_one_chain(void **state)
+{
+	IT_BEGIN;
+	struct cl_state *cs = *state;
+	static const char *const up1[] = { "up", "--to", "1", NULL };
+	static const char *const up[] = { "up", "--lock-timeout", "60", NULL };
+	static const char *const job[] = { "job", "run", "tick",
+		                           "--lock-timeout", "60", NULL };
+	static const char *const verify[] = { "verify", NULL };
+	char name[32], sql[200], jobs[400], *err;
+	pid_t a, b;
+	int i, ca, cb;
+
+	assert_int_equal(
+	        it_pair(e, "0001_jt",
+	                "CREATE TABLE jt (id INT PRIMARY KEY, done INT NOT "
+	                "NULL DEFAULT 0);\n"
+	                "INSERT INTO jt (id) SELECT a.x + 10 * b.x + 1 FROM "
+	                "(SELECT 0 AS x UNION ALL SELECT 1 UNION ALL SELECT 2 "
+	                "UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT "
+	                "5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL "
+	                "SELECT 8 UNION ALL SELECT 9) a, (SELECT 0 AS x UNION "
+	                "ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 "
+	                "UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT "
+	                "6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL "
+	                "SELECT 9) b;\n"
+	                "CREATE TABLE runs (id INT PRIMARY KEY, v INT NOT "
+	                "NULL);\n",
+	                "DROP TABLE runs;\nDROP TABLE jt;\n"),
+	        0);
+	assert_int_equal(run_on(cs, 0, up1, &err), 0);
+	/* many small files and batches: each appends twice (MySQL's
+	 * marker, then the outcome), so the two runs meet often */
+	for (i = 2; i < 2 + JOB_FILES; i++) {
+		snprintf(name, sizeof(name), "%04d_r%d", i, i);
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO runs (id, v) VALUES (%d, %d);\n", i, i);
+		assert_int_equal(it_pair(e, name, sql, "SELECT 1;\n"), 0);
+	}
+	snprintf(jobs, sizeof(jobs), "%s/jobs", e->mig);
+	assert_int_equal(mkdir(jobs, 0755), 0);
+	assert_int_equal(it_write_str(e, "jobs/tick.sql",
+	                              "-- job:batch\n"
+	                              "UPDATE jt SET done = 1 WHERE done = 0 "
+	                              "ORDER BY id LIMIT 4;\n"),
+	                 0);
+	assert_true((a = start_on(cs, 0, "job", job)) > 0);
+	assert_true((b = start_on(cs, 1, "up", up)) > 0);
+	ca = finish(cs, a);
+	cb = finish(cs, b);
+	err = it_own(st, it_bg_output(e, "job", true));
+	if (ca != 0)
+		print_error("job: exit %d\n%s\n", ca, err);
+	err = it_own(st, it_bg_output(e, "up", true));
+	if (cb != 0)
+		print_error("up: exit %d\n%s\n--- job:\n%s\n", cb, err,
+		            (char *)it_own(st, it_bg_output(e, "job", true)));
+	assert_int_equal(ca, 0);
+	assert_int_equal(cb, 0);
+	/* every file once, every row done, one outcome each */
+	assert_int_equal(it_count(e, "SELECT COUNT(*) FROM runs"), JOB_FILES);
+	assert_int_equal(it_count(e, "SELECT COUNT(*) FROM jt WHERE done = 0"),
+	                 0);
+	assert_int_equal(it_ledger_count(e, "direction = 'up' AND status = "
+	                                    "'ok'"),
+	                 JOB_FILES + 1);
+	/* 100 rows, 4 a batch: 25 batches and the one that finds none */
+	assert_int_equal(it_ledger_count(e, "direction = 'job' AND status = "
+	                                    "'ok'"),
+	                 26);
+	/* each outcome has its marker before it, and nothing else */
+	assert_int_equal(it_ledger_count(e, "status = 'dirty'"),
+	                 JOB_FILES + 1 + 26);
+	assert_int_equal(it_ledger_count(e, "status NOT IN ('ok', 'dirty')"),
+	                 0);
+	/* one chain: ids without a gap, and it verifies */
+	assert_int_equal(it_count(e, "SELECT MAX(id) - COUNT(*) FROM "
+	                             "migrate_ledger"),
+	                 0);
+	assert_int_equal(run_on(cs, 2, verify, &err), 0);
+	assert_contains(err, "0 problems");
+}
+
 #define CL_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -530,6 +624,7 @@ int main(void)
 		CL_TEST(race_first_runs),
 		CL_TEST(test_galera_killed_runner),
 		CL_TEST(test_galera_ledger_write_needs_lease),
+		CL_TEST(test_galera_job_beside_up_one_chain),
 	};
 	const struct CMUnitTest pgbouncer[] = {
 		CL_TEST(race_try_once),

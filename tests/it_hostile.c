@@ -259,7 +259,8 @@ static void query_with_parameters_returns_rows(void **state)
 /*
  * A version typed by hand is a version as files write it. `baseline` with
  * a 20-digit typo used to saturate to INT64_MAX and record every file as
- * applied without running any; " 5" and "+5" were taken too.
+ * applied without running any; " 5" and "+5" were taken too. `restore V`
+ * reads its version the same way.
  */
 static void baseline_refuses_a_version_that_is_not_one(void **state)
 {
@@ -276,6 +277,11 @@ static void baseline_refuses_a_version_that_is_not_one(void **state)
 		assert_contains(r->err, "is not a version number");
 		MG(r, "repair", bad[i], "--reason", "typo");
 		assert_exit(r, 2);
+		/* restore V shares the parser (it took the typo as version
+		 * INT64_MAX before) */
+		MG(r, "restore", bad[i]);
+		assert_exit(r, 2);
+		assert_contains(r->err, "is not a version number");
 	}
 	assert_int_equal(it_ledger_count(e, "1 = 1"), 0);
 	assert_state(e, 3, "pending");
@@ -381,12 +387,53 @@ static void sqlite_file_that_is_not_a_database_is_named(void **state)
 
 /* ---- registration ---- */
 
+/*
+ * A backup: and a restore: of a table the directive names in double
+ * quotes. On MySQL "leads" is the string 'leads': the backup failed with
+ * a syntax error (cleanly, before the DELETE). The name reaches each
+ * database in its own quote now, for the copy and for the restore.
+ */
+static void backup_of_a_quoted_table_name(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_pair(e, "0001_leads",
+	                         "CREATE TABLE leads (id int PRIMARY KEY, "
+	                         "staff int NOT NULL);\n"
+	                         "INSERT INTO leads VALUES (1, 0), (2, 1), "
+	                         "(3, 1);\n",
+	                         "DROP TABLE leads;\n"),
+	                 0);
+	assert_int_equal(it_pair(e, "0002_purge",
+	                         "-- backup: \"leads\" keep 30d where staff = 1\n"
+	                         "-- check: rows \"leads\" delta -backup\n"
+	                         "DELETE FROM leads WHERE staff = 1;\n",
+	                         "-- restore: \"leads\"\n"),
+	                 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	assert_state(e, 2, "applied");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM leads"), 1);
+	MG(r, "down");
+	assert_exit(r, 0);
+	assert_state(e, 2, "pending");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM leads WHERE "
+	                             "staff = 1"),
+	                 2);
+	MG(r, "up");
+	assert_exit(r, 0);
+	MG(r, "restore", "2");
+	assert_exit(r, 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM leads"), 3);
+}
+
 #define BODIES(X)                                                              \
 	X(sigint_stops_a_long_statement)                                       \
 	X(json_leaves_stderr_to_errors)                                        \
 	X(data_check_on_a_missing_quoted_column_fails)                         \
 	X(query_with_parameters_returns_rows)                                  \
-	X(baseline_refuses_a_version_that_is_not_one)
+	X(baseline_refuses_a_version_that_is_not_one)                          \
+	X(backup_of_a_quoted_table_name)
 
 #define EACH_ENGINE(body)                                                      \
 	static void test_##body##_sqlite(void **state)                         \

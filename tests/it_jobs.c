@@ -742,6 +742,378 @@ static void version_zero_migration_ignores_job_events(void **state)
 	assert_exit(r, 0);
 }
 
+/* ---- a job's backups (SPEC.md, "Jobs" and "Backups") ---- */
+
+#define USERS_TABLE                                                           \
+	"CREATE TABLE users (id int PRIMARY KEY, name varchar(20), "          \
+	"deleted_at int);\n"                                                  \
+	"INSERT INTO users VALUES (1, 'a', 5), (2, 'b', NULL), (3, 'c', 7), " \
+	"(4, 'd', NULL);\n"
+
+/* The purge job of migrations/jobs/, kept `keep` days. */
+static void purge_job(const struct it_env *e, const char *keep)
+{
+	char backup[120];
+
+	snprintf(backup, sizeof(backup),
+		 "-- backup: users keep %s where deleted_at IS NOT NULL\n",
+		 keep);
+	job_file(e, "purge", "-- job:every 1d\n", backup,
+		 "-- check: rows users delta -backup\n",
+		 "DELETE FROM users WHERE deleted_at IS NOT NULL;\n", NULL);
+}
+
+/* The backup table and event of the newest purge backup whose table is
+ * not `other`, from `migrate backups --json`. */
+static long long purge_backup(struct it_state *st, char *name, size_t size,
+			      const char *other)
+{
+	struct it_env *e = &st->e;
+	struct it_run *r = &st->r;
+	const char *at = NULL, *p;
+	long long event = -1;
+
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, true));
+	for (p = r->out; (p = strstr(p, "\"job\":\"purge\"")) != NULL; p++) {
+		const char *bt = strstr(p, "\"backup_table\":\"");
+
+		assert_non_null(bt);
+		bt += strlen("\"backup_table\":\"");
+		if (other == NULL || strncmp(bt, other, strlen(other)) != 0 ||
+		    bt[strlen(other)] != '"')
+			at = p;
+	}
+	assert_non_null(at);
+	assert_true(sscanf(at, "\"job\":\"purge\",\"event\":%lld", &event) ==
+		    1);
+	p = strstr(at, "\"backup_table\":\"") + strlen("\"backup_table\":\"");
+	snprintf(name, size, "%.*s", (int)(strchr(p, '"') - p), p);
+	return event;
+}
+
+/*
+ * The purge of migrations/jobs/ with its backup and delta check, run on
+ * two "days": each run keeps its own backup, named from its event (the
+ * ledger links them); `backups` lists both; `prune` retires the first
+ * (kept 0 days, so expired at once) and not the second; `restore --job`
+ * brings the second's rows back with proof; the pruned one is refused.
+ */
+static void purge_with_backup_run_prune_restore(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	char bk1[64], bk2[64], where[300], spelled[64];
+	long long e1, e2;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+
+	/* day 1: kept 0 days */
+	purge_job(e, "0d");
+	MG(r, "job", "run", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, "rows users: 4 -> 2 (expected -2) ok");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	e1 = purge_backup(st, bk1, sizeof(bk1), NULL);
+	snprintf(spelled, sizeof(spelled), "migrate_ledger_bk_j%lld_purge_users",
+		 e1);
+	assert_string_equal(bk1, spelled);
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk1);
+	assert_int_equal(it_count(e, where), 2);
+	/* the event its name carries is the batch's own: in a transaction
+	 * the one event, with the backup in its evidence; outside one
+	 * (MySQL) its 'dirty' marker, then the outcome that records it */
+	snprintf(where, sizeof(where),
+		 "id = %lld AND direction = 'job' AND name = 'purge' AND "
+		 "status = '%s'",
+		 e1, d->rows_per_batch == 1 ? "ok" : "dirty");
+	assert_int_equal(it_ledger_count(e, where), 1);
+	snprintf(where, sizeof(where),
+		 "id >= %lld AND direction = 'job' AND status = 'ok' AND "
+		 "checks LIKE '%%\"backup_table\":\"%s\"%%'",
+		 e1, bk1);
+	assert_int_equal(it_ledger_count(e, where), 1);
+
+	/* day 2: another user soft-deleted; kept 30 days */
+	assert_int_equal(
+		it_sql(e, "UPDATE users SET deleted_at = 9 WHERE id = 4"), 0);
+	purge_job(e, "30d");
+	MG(r, "job", "run", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, "rows users: 2 -> 1 (expected -1) ok");
+	e2 = purge_backup(st, bk2, sizeof(bk2), bk1);
+	assert_true(e2 > e1);
+	assert_string_not_equal(bk1, bk2);
+	snprintf(spelled, sizeof(spelled), "migrate_ledger_bk_j%lld_purge_users",
+		 e2);
+	assert_string_equal(bk2, spelled);
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk2);
+	assert_int_equal(it_count(e, where), 1);
+
+	/* both listed, one expired */
+	MG(r, "backups");
+	assert_exit(r, 0);
+	assert_contains(r->out, bk1);
+	assert_contains(r->out, bk2);
+	assert_contains(r->err, "2 backups kept, 1 expired");
+
+	/* prune retires the expired one only */
+	MG(r, "prune");
+	assert_exit(r, 0);
+	assert_contains(r->err, bk1);
+	assert_contains(r->err, "1 backup dropped");
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk1);
+	assert_int_equal(it_count(e, where), -1);
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk2);
+	assert_int_equal(it_count(e, where), 1);
+	snprintf(where, sizeof(where),
+		 "direction = 'prune' AND status = 'ok' AND name = 'purge' "
+		 "AND checks LIKE '%%%s%%'",
+		 bk1);
+	assert_int_equal(it_ledger_count(e, where), 1);
+
+	/* restore: the latest by default, proven */
+	MG(r, "restore", "--job", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, bk2);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users WHERE id = 4 "
+				     "AND deleted_at = 9"),
+			 1);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	snprintf(where, sizeof(where),
+		 "direction = 'restore' AND status = 'ok' AND version = 0 AND "
+		 "name = 'purge' AND checks LIKE '%%%s%%'",
+		 bk2);
+	assert_int_equal(it_ledger_count(e, where), 1);
+
+	/* the pruned one is refused, and nothing changes */
+	{
+		char event[32];
+
+		snprintf(event, sizeof(event), "%lld", e1);
+		MG(r, "restore", "--job", "purge", "--event", event);
+		assert_exit(r, 2);
+		assert_contains(r->err, "was pruned: it cannot be restored");
+	}
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	assert_int_equal(it_ledger_count(e, "direction = 'restore'"), 1);
+	MG(r, "restore", "--job", "nosuch");
+	assert_exit(r, 2);
+	assert_contains(r->err, "job 'nosuch' has no backups");
+	MG(r, "restore", "--event", "3");
+	assert_exit(r, 2);
+	MG(r, "restore", "1", "--job", "purge");
+	assert_exit(r, 2);
+	MG(r, "prune", "--job", "purge", "--version", "1");
+	assert_exit(r, 2);
+
+	/* prune --job drops the rest of the job's, whatever their keep */
+	MG(r, "prune", "--job", "purge");
+	assert_exit(r, 0);
+	assert_contains(r->err, "1 backup dropped");
+	snprintf(where, sizeof(where), "SELECT count(*) FROM %s", bk2);
+	assert_int_equal(it_count(e, where), -1);
+	MG(r, "verify");
+	assert_exit(r, 0);
+	MG(r, "status");
+	assert_exit(r, 0);
+}
+
+/* A job's dry run says what its backup would save, and takes none. */
+static void dry_run_counts_a_backup(void **state)
+{
+	IT_BEGIN;
+	long long rows;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	purge_job(e, "30d");
+	rows = it_ledger_count(e, NULL);
+	MG(r, "job", "run", "purge", "--dry-run");
+	assert_exit(r, 0);
+	assert_contains(r->out, "backup users: would save 2 rows");
+	assert_int_equal(it_ledger_count(e, NULL), rows);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_null(strstr(r->out, "purge"));
+}
+
+/* What a job file's backups cannot be: exit 2 with file:line, nothing
+ * run; a table without a key is refused when the batch comes, and the
+ * batch changes nothing. */
+static void bad_backup_directives_in_job_files(void **state)
+{
+	IT_BEGIN;
+
+	assert_int_equal(it_pair(e, "0001_users",
+				 USERS_TABLE "CREATE TABLE nokey (a int);\n"
+					     "INSERT INTO nokey VALUES (1);\n",
+				 "DROP TABLE nokey;\nDROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	job_file(e, "restores", "-- job:every 1d\n", "-- restore: users\n",
+		 "SELECT 1;\n", NULL);
+	job_file(e, "keepless", "-- backup: users keep 30\n", "SELECT 1;\n",
+		 NULL);
+	job_file(e, "deltaless", "\n-- check: rows users delta -backup\n",
+		 "DELETE FROM users WHERE deleted_at IS NOT NULL;\n", NULL);
+	MG(r, "job", "list");
+	assert_exit(r, 2);
+	assert_contains(r->err, "jobs/restores.sql:2: restore: is for down "
+				"files");
+	assert_contains(r->err, "jobs/keepless.sql:1: 'keep' needs a number");
+	assert_contains(r->err, "jobs/deltaless.sql:2:");
+	assert_contains(r->err, "3 invalid job files");
+	assert_int_equal(it_remove(e, "jobs/restores.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/keepless.sql"), 0);
+	assert_int_equal(it_remove(e, "jobs/deltaless.sql"), 0);
+
+	job_file(e, "keyless", "-- backup: nokey\n", "DELETE FROM nokey;\n",
+		 NULL);
+	MG(r, "job", "run", "keyless");
+	assert_exit(r, 2);
+	assert_contains(r->err, "jobs/keyless.sql:1: backup: nokey has no "
+				"primary key");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM nokey"), 1);
+	assert_int_equal(job_events(e, "keyless", "ok"), 0);
+}
+
+/*
+ * job run --preview: the first batch rehearsed with its backup and checks
+ * in a transaction that is rolled back: the evidence is shown, and the
+ * data, the ledger and the backups are as before. A failing check exits
+ * 3 as a real batch would. MySQL cannot roll DDL back: refused (exit 2).
+ */
+static void preview_rehearses_the_first_batch_and_keeps_nothing(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	long long events;
+
+	table_t(st);
+	assert_int_equal(it_pair(e, "0002_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	job_file(e, "backfill", "-- job:batch\n", "-- check: rows t unchanged\n",
+		 d->batch, NULL);
+	purge_job(e, "30d");
+	events = it_ledger_count(e, NULL);
+	MG(r, "job", "run", "backfill", "purge", "--preview");
+	if (!d->rolls_back) {
+		assert_exit(r, 2);
+		assert_contains(r->err, "--preview needs a database whose DDL "
+					"rolls back");
+		assert_int_equal(done_rows(e), 0);
+		assert_int_equal(it_ledger_count(e, NULL), events);
+		return;
+	}
+	assert_exit(r, 0);
+	assert_contains(r->err, "job backfill: rehearsed batch 1: ok, 1000 "
+				"rows");
+	assert_contains(r->err, "line 3: UPDATE, 1000 rows");
+	assert_contains(r->err, "job backfill: rehearsed its first batch "
+				"only, rolled back: nothing was kept");
+	assert_contains(r->err, "job purge: rehearsed batch 1: ok, 2 rows");
+	assert_contains(r->err, "rows users: 4 -> 2 (expected -2) ok");
+	assert_contains(r->err, "backup users: 2 rows in "
+				"migrate_ledger_bk_j");
+	assert_contains(r->err, "job purge: rehearsed its batch, rolled back");
+	/* nothing kept: data, ledger, backups */
+	assert_int_equal(done_rows(e), 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
+	assert_int_equal(it_ledger_count(e, NULL), events);
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	assert_null(strstr(r->out, "purge"));
+	/* JSON: each rehearsed batch, marked */
+	MG(r, "--json", "job", "run", "purge", "--preview");
+	assert_exit(r, 0);
+	assert_true(it_json_lines(r->out, true));
+	assert_contains(r->out, "\"preview\":true");
+	assert_contains(r->out, "\"kind\":\"backup\"");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 4);
+	/* a check that fails: exit 3, as a real batch, nothing kept */
+	job_file(e, "wrong", "-- check: rows t delta -5\n", d->batch, NULL);
+	MG(r, "job", "run", "wrong", "--preview");
+	assert_exit(r, 3);
+	assert_contains(r->err, "check failed: rows t");
+	assert_int_equal(done_rows(e), 0);
+	assert_int_equal(it_ledger_count(e, NULL), events);
+	/* a preview is not a dry run */
+	MG(r, "job", "run", "purge", "--preview", "--dry-run");
+	assert_exit(r, 2);
+}
+
+/*
+ * A batched job with a backup: each batch keeps its own (named from its
+ * own event), the last batch, with nothing left to save, keeps none, and
+ * restore --event brings back one batch's rows.
+ */
+static void batched_job_keeps_a_backup_per_batch(void **state)
+{
+	IT_BEGIN;
+	static const char *const batch =
+		"id IN (SELECT id FROM (SELECT id FROM users WHERE "
+		"deleted_at IS NOT NULL ORDER BY id LIMIT 1) AS b)";
+	char backup[300], del[300], first[64], where[200];
+	const char *p;
+	long long n = 0, e1 = -1;
+
+	assert_int_equal(it_pair(e, "0001_users", USERS_TABLE,
+				 "DROP TABLE users;\n"),
+			 0);
+	MG(r, "up");
+	assert_exit(r, 0);
+	snprintf(backup, sizeof(backup), "-- backup: users keep 7d where %s\n",
+		 batch);
+	snprintf(del, sizeof(del), "DELETE FROM users WHERE %s;\n", batch);
+	job_file(e, "drip", "-- job:batch\n", backup,
+		 "-- check: rows users delta -backup\n", del, NULL);
+	MG(r, "job", "run", "drip");
+	assert_exit(r, 0);
+	assert_contains(r->err, "job drip: done, 3 batches, 2 rows");
+	assert_contains(r->err, "backup users: no rows to save, no table kept");
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 2);
+	/* two backups, one row each, each its own event */
+	MG(r, "--json", "backups");
+	assert_exit(r, 0);
+	for (p = r->out; (p = strstr(p, "\"job\":\"drip\"")) != NULL; p++) {
+		long long ev = -1;
+
+		assert_true(sscanf(p, "\"job\":\"drip\",\"event\":%lld", &ev) ==
+			    1);
+		assert_non_null(strstr(p, "\"rows\":1,"));
+		if (e1 < 0)
+			e1 = ev;
+		else
+			assert_true(ev > e1);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	snprintf(where, sizeof(where),
+		 "direction = 'job' AND checks LIKE '%%\"empty\":true%%'");
+	assert_int_equal(it_ledger_count(e, where), 1);
+	/* the first batch's row back, and only it */
+	snprintf(first, sizeof(first), "%lld", e1);
+	MG(r, "restore", "--job", "drip", "--event", first);
+	assert_exit(r, 0);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users"), 3);
+	assert_int_equal(it_count(e, "SELECT count(*) FROM users WHERE id = 1"),
+			 1);
+}
+
 #define BODIES(X)                                                             \
 	X(batched_job_stops_at_its_time_limit_and_continues)                  \
 	X(concurrent_runs_of_a_job_one_exits_5)                               \
@@ -753,7 +1125,12 @@ static void version_zero_migration_ignores_job_events(void **state)
 	X(dry_run_changes_nothing)                                            \
 	X(jobs_dir_from_flag_or_config)                                       \
 	X(version_zero_migration_ignores_job_events)                          \
-	X(first_runs_racing_create_one_ledger)
+	X(first_runs_racing_create_one_ledger)                                \
+	X(purge_with_backup_run_prune_restore)                                \
+	X(dry_run_counts_a_backup)                                            \
+	X(bad_backup_directives_in_job_files)                                 \
+	X(preview_rehearses_the_first_batch_and_keeps_nothing)                \
+	X(batched_job_keeps_a_backup_per_batch)
 
 #define EACH(body)                                                            \
 	static void test_##body##_sqlite(void **state)                        \

@@ -195,6 +195,49 @@ static void test_backup_names(void **state)
 	assert_string_equal(prefix, "migrate_ledger_bk_");
 }
 
+/* A job's backup names (issue 11): from the job and the event id, apart
+ * from every version's, within 63 characters. */
+static void test_job_backup_names(void **state)
+{
+	char name[64], other[64], version[64], long_job[100];
+	int64_t event;
+
+	(void)state;
+	mg_backup_job_name(name, "migrate_ledger", "purge_deleted_users", 812,
+			   "users");
+	assert_string_equal(name,
+			    "migrate_ledger_bk_j812_purge_deleted_users_users");
+	/* the job's '.' and '-', the table's schema and quotes */
+	mg_backup_job_name(name, "ops.Ledger", "nightly.purge-x", 7,
+			   "\"App\".\"Users\"");
+	assert_string_equal(name, "ledger_bk_j7_nightly_purge_x_users");
+	/* two runs (or batches) of one job never share a name */
+	mg_backup_job_name(name, "migrate_ledger", "purge", 12, "users");
+	mg_backup_job_name(other, "migrate_ledger", "purge", 13, "users");
+	assert_string_not_equal(name, other);
+	/* never a version's, whatever the table is called */
+	mg_backup_name(version, "migrate_ledger", "v", 12, "purge_users");
+	assert_string_not_equal(name, version);
+	assert_memory_equal(name, "migrate_ledger_bk_j", 19);
+	/* a long job name: cut to 63, the event id kept in what stays, and
+	 * each event still its own */
+	memset(long_job, 'p', sizeof(long_job) - 1);
+	long_job[sizeof(long_job) - 1] = '\0';
+	for (event = 1; event < 200; event++) {
+		mg_backup_job_name(name, "migrate_ledger", long_job, event,
+				   "users");
+		mg_backup_job_name(other, "migrate_ledger", long_job,
+				   event + 1, "users");
+		assert_int_equal(strlen(name), 63);
+		assert_string_not_equal(name, other);
+	}
+	mg_backup_job_name(name, "migrate_ledger", long_job, 4242, "users");
+	assert_memory_equal(name, "migrate_ledger_bk_j4242_ppp", 27);
+	/* the same job and table in one event: one name (the batch's) */
+	mg_backup_job_name(other, "migrate_ledger", long_job, 4242, "users");
+	assert_string_equal(name, other);
+}
+
 static void test_ident_split(void **state)
 {
 	static const struct {
@@ -285,7 +328,7 @@ static int take(struct mg_backups *out, struct fake_db *db, const char *text,
 		bool dry_run, struct mg_error *err)
 {
 	struct mg_backup_ctx ctx = { "migrate_ledger", "migrate_ledger", "v",
-				     3, "2026-11-28T10:00:00.000000Z", true };
+				     3, "2026-11-28T10:00:00.000000Z", true, NULL };
 	struct mg_directives d;
 	struct mg_conn *conn = fake_connect(db);
 	int rc;
@@ -400,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_bad_backup_directives),
 		cmocka_unit_test(test_delta_forms),
 		cmocka_unit_test(test_backup_names),
+		cmocka_unit_test(test_job_backup_names),
 		cmocka_unit_test(test_ident_split),
 		cmocka_unit_test(test_schema_forget_drops_backup_tables_only),
 		cmocka_unit_test(test_keys_checked_before_any_copy),
