@@ -385,6 +385,16 @@ int mg_ledger_ensure(struct mg_ledger *l, struct mg_conn *conn,
 	if ((rc = mg_buf_check(&sql, err)) < 0 ||
 	    (rc = mg_buf_check(&idx, err)) < 0)
 		goto cleanup;
+	/* First runs racing each other hold locks of their own (a job's
+	 * beside up's run lock), and PostgreSQL's CREATE TABLE IF NOT
+	 * EXISTS fails against a concurrent one ("duplicate key value
+	 * violates unique constraint pg_type_typname_nsp_index", seed
+	 * 20262204 of the fault campaign): the creators take the ledger's
+	 * append lock first (the caller's transaction ends it), so that
+	 * the second waits for the first's COMMIT and finds the table. */
+	if (drv->ledger_lock != NULL &&
+	    (rc = drv->ledger_lock(conn, l->table, err)) < 0)
+		goto cleanup;
 	if ((rc = drv->query(NULL, conn, sql.ptr, NULL, 0, 0, err)) < 0 ||
 	    (!inline_idx &&
 	     (rc = drv->query(NULL, conn, idx.ptr, NULL, 0, 0, err)) < 0))

@@ -39,8 +39,18 @@ static void logf_(struct fake_db *db, const char *fmt, ...)
 /* Counts a call of kind op; true when this one is to fail. */
 static bool failing(struct fake_db *db, enum fake_op op)
 {
+	int k;
+
 	db->calls[op]++;
-	return db->fail_at[op] != 0 && db->calls[op] == db->fail_at[op];
+	if (!((db->fail_at[op] != 0 && db->calls[op] == db->fail_at[op]) ||
+	      (db->failed && db->fail_after[op] != 0 &&
+	       db->calls[op] == db->calls_at_fail[op] + db->fail_after[op])))
+		return false;
+	if (!db->failed)
+		for (k = 0; k < FAKE_OP_COUNT; k++)
+			db->calls_at_fail[k] = db->calls[k];
+	db->failed = true;
+	return true;
 }
 
 static int fail(struct fake_db *db, struct mg_error *err, const char *what)
@@ -48,9 +58,11 @@ static int fail(struct fake_db *db, struct mg_error *err, const char *what)
 	int code = db->fail_code ? db->fail_code : MG_EDRIVER;
 
 	mg_error_set(err, code, "fake: %s failed", what);
-	if (err != NULL)
+	if (err != NULL) {
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
 		         db->fail_sqlstate);
+		err->lock_wait = db->fail_lock_wait;
+	}
 	return code;
 }
 
@@ -82,6 +94,15 @@ static void keep_pending(struct fake_db *db)
 static int commit(struct fake_db *db, struct mg_error *err)
 {
 	db->in_txn = false;
+	if (db->lease_guard && db->lock_lost) {
+		logf_(db, "commit (the lease is lost)");
+		drop_pending(db);
+		if (db->on_end != NULL)
+			db->on_end(db->ctx, false);
+		return mg_error_set(err, MG_ELOCKED,
+		                    "another migrate run is active: the run "
+		                    "lock's lease is no longer ours");
+	}
 	if (failing(db, FAKE_COMMIT)) {
 		logf_(db, "commit (failed)");
 		drop_pending(db);
@@ -124,6 +145,7 @@ static int fake_exec(struct mg_conn *conn, const char *sql, size_t len,
 {
 	struct fake_db *db = db_of(conn);
 	char line[80];
+	long long rows;
 
 	(void)len;
 	memset(res, 0, sizeof(*res));
@@ -138,15 +160,19 @@ static int fake_exec(struct mg_conn *conn, const char *sql, size_t len,
 	}
 	if (db->on_exec != NULL)
 		db->on_exec(db->ctx, sql);
+	rows = db->exec_rows != NULL ? db->exec_rows(db->ctx, sql) : -1;
 	/* the whole text as one statement, for the runner's evidence */
 	if (hooks != NULL && hooks->stmt_start != NULL)
 		hooks->stmt_start(hooks->ctx, 1);
 	if (hooks != NULL && hooks->stmt_done != NULL) {
-		struct mg_stmt_stat st = { .line = 1, .tag = "FAKE", .rows = -1 };
+		struct mg_stmt_stat st = { .line = 1, .tag = "FAKE",
+			                   .rows = rows };
 
 		hooks->stmt_done(hooks->ctx, &st);
 	}
 	res->done = res->total = db->fail_total;
+	if (rows >= 0)
+		res->rows = res->last_rows = rows;
 	return 0;
 }
 
@@ -224,7 +250,8 @@ static int fake_query(struct mg_rows **out, struct mg_conn *conn,
 
 	if (out != NULL)
 		*out = NULL;
-	if (starts(sql, "CREATE TABLE") || starts(sql, "CREATE INDEX")) {
+	if ((starts(sql, "CREATE TABLE") && strstr(sql, " AS ") == NULL) ||
+	    starts(sql, "CREATE INDEX")) {
 		logf_(db, "%s", first_line(sql, line));
 		db->table_exists = true;
 		rc = 0;
@@ -308,6 +335,10 @@ static int fake_lock_held(struct mg_conn *conn, const char *name, int64_t key,
 
 	(void)key;
 	logf_(db, "lock held? %s", name);
+	if (failing(db, FAKE_LOCK_HELD) && !db->lock_lost) {
+		db->lock_lost = true;
+		db->rows_at_loss = fake_ledger_rows(db);
+	}
 	if (db->lock_lost)
 		return mg_error_set(err, MG_ELOCKED, "fake: '%s' was lost",
 		                    name);
@@ -318,6 +349,49 @@ static void fake_unlock(struct mg_conn *conn, const char *name, int64_t key)
 {
 	(void)key;
 	logf_(db_of(conn), "unlock %s", name);
+}
+
+int fake_ledger_lock(struct mg_conn *conn, const char *table,
+                     struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	if (failing(db, FAKE_LEDGER_LOCK))
+		return fail(db, err, "ledger append lock");
+	logf_(db, "ledger lock %s", table);
+	return 0;
+}
+
+int fake_job_lock(struct mg_conn *conn, const char *name, int64_t key,
+                  int timeout_s, struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	(void)key;
+	(void)timeout_s;
+	if (failing(db, FAKE_JOB_LOCK))
+		return mg_error_set(err, MG_ELOCKED,
+		                    "fake: '%s' is held by another run", name);
+	logf_(db, "job lock %s", name);
+	return 0;
+}
+
+void fake_job_unlock(struct mg_conn *conn, const char *name, int64_t key)
+{
+	(void)key;
+	logf_(db_of(conn), "job unlock %s", name);
+}
+
+int fake_slot_table_info(struct mg_table_info *out, struct mg_conn *conn,
+                    const char *table, struct mg_error *err)
+{
+	struct fake_db *db = db_of(conn);
+
+	memset(out, 0, sizeof(*out));
+	if (db->table_info == NULL)
+		return mg_error_set(err, MG_ENOTFOUND, "fake: no table %s",
+		                    table);
+	return db->table_info(db->ctx, out, table, err);
 }
 
 static void fake_fingerprint(struct mg_buf *out, const char *table,

@@ -25,6 +25,10 @@ enum fake_op {
 	FAKE_COMMIT,       /* txn(COMMIT), or a query with MG_Q_COMMIT */
 	FAKE_BEGIN,
 	FAKE_LOCK,
+	FAKE_LOCK_HELD,   /* lock_held(): failing is the lock (the Galera
+	                     lease) lost from then on */
+	FAKE_LEDGER_LOCK, /* ledger_lock(), where a test installs it */
+	FAKE_JOB_LOCK,    /* job_lock(), where a test installs it */
 	FAKE_OP_COUNT
 };
 
@@ -53,6 +57,20 @@ struct fake_db {
 	/* what a failed call reports */
 	int fail_code;
 	char fail_sqlstate[6];
+	/* a failed call is a lock wait that timed out (err->lock_wait):
+	 * production safety's retries */
+	bool fail_lock_wait;
+	/* then fail the call of a kind this many calls after the first
+	 * failure (a retry's attempt); 0: none */
+	unsigned fail_after[FAKE_OP_COUNT];
+	/* calls of each kind when the first failure came */
+	unsigned calls_at_fail[FAKE_OP_COUNT];
+	bool failed;
+	/* The Galera lease's guard (mysql.c's commit()): once lock_held()
+	 * has said the lock was lost, every COMMIT fails with MG_ELOCKED
+	 * and keeps nothing. rows_at_loss: committed ledger rows then. */
+	bool lease_guard;
+	size_t rows_at_loss;
 	/* exec_script failing: the line, statements done and committed */
 	unsigned fail_line;
 	size_t fail_done, fail_committed, fail_total;
@@ -66,6 +84,12 @@ struct fake_db {
 	/* told when a transaction ends: committed, or rolled back (also a
 	 * failed commit) */
 	void (*on_end)(void *ctx, bool committed);
+	/* the rows a script affected, for its statement's evidence (a
+	 * job's batches end at 0); NULL: -1, unknown */
+	long long (*exec_rows)(void *ctx, const char *sql);
+	/* answers fake_slot_table_info() */
+	int (*table_info)(void *ctx, struct mg_table_info *out,
+	                  const char *table, struct mg_error *err);
 	void *ctx;
 };
 
@@ -78,6 +102,17 @@ struct fake_db *fake_db_new(void);
 void fake_db_free(struct fake_db *db);
 /* A connection to db; close it with conn->drv->close(). */
 struct mg_conn *fake_connect(struct fake_db *db);
+
+/* Slots a test may install in its db->drv: the ledger's append lock and
+ * a job's lock (failed on demand as FAKE_LEDGER_LOCK and FAKE_JOB_LOCK),
+ * and table_info (through db->table_info), for backups. */
+int fake_ledger_lock(struct mg_conn *conn, const char *table,
+                     struct mg_error *err);
+int fake_job_lock(struct mg_conn *conn, const char *name, int64_t key,
+                  int timeout_s, struct mg_error *err);
+void fake_job_unlock(struct mg_conn *conn, const char *name, int64_t key);
+int fake_slot_table_info(struct mg_table_info *out, struct mg_conn *conn,
+                    const char *table, struct mg_error *err);
 
 /* Rows of the ledger that are committed, and one field of row i. */
 size_t fake_ledger_rows(const struct fake_db *db);

@@ -653,6 +653,67 @@ static void jobs_dir_from_flag_or_config(void **state)
 	assert_int_equal(job_events(e, "inside", "ok"), 1);
 }
 
+/*
+ * First runs racing on a database with no ledger yet: `up` and six jobs,
+ * each under a lock of its own, all create the ledger at once (the fault
+ * campaign's seed 20262204: on PostgreSQL `up` beside a job failed with
+ * "duplicate key value violates unique constraint
+ * pg_type_typname_nsp_index"). Every run succeeds and the chain
+ * verifies; ten rounds, the ledger dropped between them (the race is a
+ * matter of milliseconds: four rounds in ten failed before the fix).
+ */
+static void first_runs_racing_create_one_ledger(void **state)
+{
+	IT_BEGIN;
+	const struct dialect *d = dialect(st);
+	static const char *const up[] = { "up", NULL };
+	const char *args[7][4];
+	char name[6][16], tag[32];
+	pid_t pids[7];
+	int round, k, code;
+
+	assert_int_equal(it_pair(e, "0001_a", "CREATE TABLE a (x int);\n",
+				 "DROP TABLE a;\n"),
+			 0);
+	for (k = 0; k < 6; k++) {
+		snprintf(name[k], sizeof(name[k]), "race%d", k);
+		job_file(e, name[k], "SELECT 1;\n", NULL);
+		args[k][0] = "job";
+		args[k][1] = "run";
+		args[k][2] = name[k];
+		args[k][3] = NULL;
+	}
+	for (round = 0; round < 10; round++) {
+		for (k = 0; k < 7; k++) {
+			snprintf(tag, sizeof(tag), "race%d_%d", round, k);
+			pids[k] = it_mg_bg(e, tag, NULL, k < 6 ? args[k] : up);
+			assert_true(pids[k] > 0);
+		}
+		for (k = 0; k < 7; k++) {
+			code = it_wait(pids[k], 120000);
+			if (code != 0) {
+				char *err;
+
+				snprintf(tag, sizeof(tag), "race%d_%d", round,
+					 k);
+				err = it_bg_output(e, tag, true);
+				print_error("round %d, %s: exit %d\n%s\n",
+					    round, k < 6 ? name[k] : "up",
+					    code, err);
+				free(err);
+			}
+			assert_int_equal(code, 0);
+		}
+		/* one event a job (on MySQL its 'dirty' marker too) */
+		assert_int_equal(it_ledger_count(e, "direction = 'job'"),
+				 6 * d->rows_per_batch);
+		MG(r, "verify");
+		assert_exit(r, 0);
+		assert_int_equal(it_sql(e, "DROP TABLE migrate_ledger"), 0);
+		assert_int_equal(it_sql(e, "DROP TABLE a"), 0);
+	}
+}
+
 /* A migration of version 0 keeps its own state beside jobs' events,
  * which are version 0 too. */
 static void version_zero_migration_ignores_job_events(void **state)
@@ -1064,6 +1125,7 @@ static void batched_job_keeps_a_backup_per_batch(void **state)
 	X(dry_run_changes_nothing)                                            \
 	X(jobs_dir_from_flag_or_config)                                       \
 	X(version_zero_migration_ignores_job_events)                          \
+	X(first_runs_racing_create_one_ledger)                                \
 	X(purge_with_backup_run_prune_restore)                                \
 	X(dry_run_counts_a_backup)                                            \
 	X(bad_backup_directives_in_job_files)                                 \
