@@ -915,9 +915,15 @@ static int my_ledger_lock(struct mg_conn *conn, const char *table,
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int got = -1;
+	/* "db.table": two databases' ledgers of one name on one server must
+	 * not share the lock (a table written with its database names it) */
+	const char *db = strchr(table, '.') == NULL ? c->url.db : NULL;
 
 	if (c->ledger_lock[0] != '\0')
 		return 0;
+	for (; db != NULL && *db; db++)
+		h = (h ^ (unsigned char)*db) * 1099511628211ULL;
+	h = (h ^ (unsigned char)'.') * 1099511628211ULL;
 	for (; *table; table++)
 		h = (h ^ (unsigned char)*table) * 1099511628211ULL;
 	snprintf(name, sizeof(name), "migrate-ledger:%016llx",
