@@ -51,6 +51,7 @@ struct scope {
 struct reader {
 	FILE *f;
 	unsigned line; /* of the line inih read last */
+	bool midline;  /* the last read stopped inside an over-long line */
 	const char *env;
 	bool env_seen;
 	struct scope top, sect;
@@ -65,11 +66,25 @@ static int problem(struct reader *rd, const char *fmt, ...) MG_PRINTF(2, 3);
 static char *read_line(char *str, int num, void *stream)
 {
 	struct reader *rd = stream;
+	long before = ftell(rd->f), after;
 	char *s = fgets(str, num, rd->f), *p;
+	size_t len;
 
 	if (s == NULL)
 		return NULL;
-	rd->line++;
+	after = ftell(rd->f);
+	len = strlen(s);
+	/* the rest of an over-long line is not a line of its own, so the
+	 * numbers stay right; both a NUL byte (fgets reads past it, the
+	 * string ends at it) and an over-long line are refused, never
+	 * silently cut */
+	if (!rd->midline)
+		rd->line++;
+	rd->midline = len > 0 && s[len - 1] != '\n' && !feof(rd->f);
+	if (before >= 0 && after >= 0 && (size_t)(after - before) > len)
+		problem(rd, "a NUL byte in the line");
+	else if (rd->midline)
+		problem(rd, "a line longer than %d bytes", num - 2);
 	for (p = s; *p == ' ' || *p == '\t'; p++)
 		;
 	if (*p == '[' && strncmp(p, "[env ", 5) != 0)

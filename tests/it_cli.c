@@ -376,6 +376,32 @@ static void test_config_errors_name_file_and_line(void **state)
 		                 2);
 		assert_contains(e->err, cases[i].want);
 	}
+	/* a NUL byte silently cut its line, and an over-long line was
+	 * read as several, each numbered: the error named line 35088 of a
+	 * file of one line */
+	{
+		static const char nul[] = "dir = m\nledger-table = l\0x\n";
+		char path[128], *longline;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/c.conf", e->root);
+		assert_non_null(f = fopen(path, "w"));
+		assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, f),
+		                 sizeof(nul) - 1);
+		fclose(f);
+		assert_int_equal(mg(e, "--config c.conf -d sqlite:x.db status"),
+		                 2);
+		assert_contains(e->err, "c.conf:2: a NUL byte in the line");
+		assert_non_null(longline = malloc(20000));
+		memset(longline, 'x', 19998);
+		longline[19998] = '\n';
+		longline[19999] = '\0';
+		put(e, "c.conf", longline);
+		free(longline);
+		assert_int_equal(mg(e, "--config c.conf -d sqlite:x.db status"),
+		                 2);
+		assert_contains(e->err, "c.conf:1: a line longer than");
+	}
 	assert_int_equal(mg(e, "--config missing.conf status"), 2);
 	assert_contains(e->err, "cannot read config file 'missing.conf'");
 	put(e, "c.conf", "dir = migrations\n");
