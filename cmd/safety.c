@@ -48,10 +48,24 @@ void standby_note(const struct opts *o, struct mg_conn *conn)
 	if (conn->drv->lag == NULL ||
 	    conn->drv->lag(lag, sizeof(lag), conn, NULL) != 1)
 		return;
-	/* stderr: status --json keeps stdout for its objects */
-	if (!o->quiet)
+	/* with --json an object of its own on stdout (stderr carries only
+	 * errors then); otherwise a note on stderr, where it never mixes
+	 * with the table */
+	if (o->json) {
+		struct mg_buf b = MG_BUF_INIT;
+		struct mg_json w;
+
+		mg_json_init(&w, &b);
+		mg_json_object_begin(&w, NULL);
+		mg_json_string(&w, "event", "standby");
+		mg_json_bool(&w, "read_only", true);
+		mg_json_string(&w, "lag", lag);
+		mg_json_end(&w);
+		print_json_line(&b);
+	} else if (!o->quiet) {
 		fprintf(stderr, "note: this is a standby (read-only), %s\n",
 		        lag);
+	}
 }
 
 /* The one flag a signal handler may write: cmd/ is where signals are

@@ -452,6 +452,11 @@ static void standby_refused_for_writes_readable_for_status(void **state)
 	it_mg(r, &sb, "status", "--json", (const char *)NULL);
 	assert_exit(r, 0);
 	assert_true(it_json_lines(r->out, false));
+	/* with --json the note is an object on stdout: stderr carries only
+	 * errors */
+	assert_contains(r->out, "{\"event\":\"standby\",\"read_only\":true,"
+	                        "\"lag\":\"");
+	assert_not_contains(r->err, "standby");
 	it_mg(r, &sb, "verify", (const char *)NULL);
 	assert_exit(r, 0);
 	/* nothing happened on the primary */
