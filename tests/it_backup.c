@@ -1092,20 +1092,5 @@ int main(void)
 	const struct CMUnitTest mysql_tests[] = {
 		BODIES(T_MYSQL)
 	};
-	int failed = 0;
-
-	if (sodium_init() < 0 || mg_drivers_init() < 0)
-		return 1;
-	failed += cmocka_run_group_tests_name("it_backup_sqlite", sqlite_tests,
-					      it_group_setup_sqlite,
-					      it_group_teardown);
-	failed += cmocka_run_group_tests_name("it_backup_postgres",
-					      postgres_tests,
-					      it_group_setup_postgres,
-					      it_group_teardown);
-	failed += cmocka_run_group_tests_name("it_backup_mysql", mysql_tests,
-					      it_group_setup_mysql,
-					      it_group_teardown);
-	mg_drivers_end();
-	return failed;
+	return IT_RUN_ENGINES("it_backup", sqlite_tests, postgres_tests, mysql_tests);
 }

@@ -483,20 +483,5 @@ int main(void)
 		BODIES(T_MYSQL) BODIES_SERVERS(T_MYSQL)
 		T(mysql_socket_parameter_is_used_or_refused),
 	};
-	int failed = 0;
-
-	if (sodium_init() < 0 || mg_drivers_init() < 0)
-		return 1;
-	failed += cmocka_run_group_tests_name("it_hostile_sqlite", sqlite_tests,
-	                                      it_group_setup_sqlite,
-	                                      it_group_teardown);
-	failed += cmocka_run_group_tests_name("it_hostile_postgres",
-	                                      postgres_tests,
-	                                      it_group_setup_postgres,
-	                                      it_group_teardown);
-	failed += cmocka_run_group_tests_name("it_hostile_mysql", mysql_tests,
-	                                      it_group_setup_mysql,
-	                                      it_group_teardown);
-	mg_drivers_end();
-	return failed;
+	return IT_RUN_ENGINES("it_hostile", sqlite_tests, postgres_tests, mysql_tests);
 }

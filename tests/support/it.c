@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "migrator/driver.h"
 #include "migrator/error.h"
@@ -1074,6 +1077,32 @@ int it_group_teardown(void **state)
 	free(*state);
 	*state = NULL;
 	return 0;
+}
+
+int it_run_engines(const char *suite, const struct CMUnitTest *sqlite,
+                   size_t nsqlite, const struct CMUnitTest *postgres,
+                   size_t npostgres, const struct CMUnitTest *mysql,
+                   size_t nmysql)
+{
+	char name[128];
+	int failed = 0;
+
+	if (sodium_init() < 0 || mg_drivers_init() < 0)
+		return 1;
+	snprintf(name, sizeof(name), "%s_sqlite", suite);
+	failed += _cmocka_run_group_tests(name, sqlite, nsqlite,
+	                                  it_group_setup_sqlite,
+	                                  it_group_teardown);
+	snprintf(name, sizeof(name), "%s_postgres", suite);
+	failed += _cmocka_run_group_tests(name, postgres, npostgres,
+	                                  it_group_setup_postgres,
+	                                  it_group_teardown);
+	snprintf(name, sizeof(name), "%s_mysql", suite);
+	failed += _cmocka_run_group_tests(name, mysql, nmysql,
+	                                  it_group_setup_mysql,
+	                                  it_group_teardown);
+	mg_drivers_end();
+	return failed;
 }
 
 int it_setup(void **state)

@@ -236,6 +236,19 @@ int it_group_setup_sqlite(void **state);
 int it_group_setup_postgres(void **state);
 int it_group_setup_mysql(void **state);
 int it_group_teardown(void **state);
+/* A suite's main(): the three groups "<suite>_sqlite", "_postgres" and
+ * "_mysql" with the fixture above, libsodium and the drivers set up
+ * around them; the number of failed tests. */
+struct CMUnitTest;
+int it_run_engines(const char *suite, const struct CMUnitTest *sqlite,
+                   size_t nsqlite, const struct CMUnitTest *postgres,
+                   size_t npostgres, const struct CMUnitTest *mysql,
+                   size_t nmysql);
+#define IT_RUN_ENGINES(suite, sqlite, postgres, mysql)                        \
+	it_run_engines((suite), (sqlite),                                     \
+	               sizeof(sqlite) / sizeof((sqlite)[0]), (postgres),      \
+	               sizeof(postgres) / sizeof((postgres)[0]), (mysql),     \
+	               sizeof(mysql) / sizeof((mysql)[0]))
 /* Per test: it_setup() makes the env on the group's engine (a temp dir
  * and a database of its own); it_teardown() frees the run, what was
  * owned, and the env. */
