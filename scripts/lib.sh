@@ -6,11 +6,24 @@
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
 # Only functions and one constant: nothing runs on sourcing, and each script
-# keeps its own traps, its own log prefix and its own cleanup.
+# keeps its own traps, its own log prefix (its log function, which die
+# calls) and its own cleanup.
 
 # Where the port lock files live, shared by every run of every script on the
 # machine (see reserve).
 PORT_LOCKS=/tmp/mg-ports
+
+# die MESSAGE [LOGFILE]: fail with the tail of the server's log, which says
+# why far better than our message can. The caller's EXIT trap cleans up.
+die()
+{
+	log "error: $1"
+	if [[ -n ${2:-} && -s $2 ]]; then
+		log "last lines of $2:"
+		tail -n 40 "$2" >&2
+	fi
+	exit 1
+}
 
 # True while PID runs. kill -0 is not enough: a child that has exited but
 # not been reaped yet (a zombie) still answers it.

@@ -44,16 +44,6 @@ STOP_TIMEOUT=30
 
 log() { printf 'with-cluster: %s\n' "$*" >&2; }
 
-die()
-{
-	log "error: $1"
-	if [[ -n ${2:-} && -s $2 ]]; then
-		log "last lines of $2:"
-		tail -n 40 "$2" >&2
-	fi
-	exit 1
-}
-
 if (($# == 0)); then
 	echo "usage: $0 CMD [ARGS...]" >&2
 	exit 2

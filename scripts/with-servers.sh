@@ -49,17 +49,6 @@ STOP_TIMEOUT=30
 
 log() { printf 'with-servers: %s\n' "$*" >&2; }
 
-# die MESSAGE [LOGFILE]: fail with the tail of the server's log, which says
-# why far better than our message can. The EXIT trap cleans up.
-die()
-{
-	log "error: $1"
-	if [[ -n ${2:-} && -s $2 ]]; then
-		log "last lines of $2:"
-		tail -n 30 "$2" >&2
-	fi
-	exit 1
-}
 
 if (($# == 0)); then
 	echo "usage: $0 CMD [ARGS...]" >&2
