@@ -162,9 +162,6 @@ int cmd_prune(const struct opts *o)
 		return usage_error(o, "unexpected argument '%s': use --version "
 		                      "V",
 		                   o->args[0]);
-	if (o->backup_event > 0)
-		return usage_error(o, "prune --job drops every backup of the "
-		                      "job: --event is for restore");
 	if (o->backup_job != NULL && o->prune_version >= 0)
 		return usage_error(o, "prune takes --version V or --job NAME, "
 		                      "not both");

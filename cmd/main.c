@@ -56,7 +56,7 @@ static const struct command commands[] = {
 	  "the plan an approver signs off: files, SQL, live check values" },
 	/* backups */
 	{ "restore", cmd_restore, NEED_DB,
-	  O_TABLE | O_DRY_RUN | O_REASON | O_JOB_BACKUP, 0,
+	  O_TABLE | O_DRY_RUN | O_REASON | O_JOB_BACKUP | O_JOB_EVENT, 0,
 	  "(V | --job NAME [--event ID])",
 	  "put back the rows version V's (or a job's) backups saved, and "
 	  "prove it" },

@@ -5,6 +5,7 @@
  */
 #include "cmd/options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -153,7 +154,7 @@ static const struct option options[] = {
 	OPT_STRING(0, "job", backup_job, "NAME", O_JOB_BACKUP,
 	           "restore, prune: that job's backups (prune: all of them)"),
 	OPT_INT(0, "event", backup_event, 1, INT64_MAX, "an event id", "ID",
-	        O_JOB_BACKUP, "restore --job: that run's (default: the latest)"),
+	        O_JOB_EVENT, "restore --job: that run's (default: the latest)"),
 	/* fleets (issue 12): cmd/fleet.c runs the command once per target */
 	OPT_STRING(0, "targets", targets, "FILE", O_TARGETS,
 	           "run on each database of FILE (a URL a line), not -d"),
@@ -388,6 +389,19 @@ void print_usage(FILE *f, const struct command *commands)
 	           "MIGRATING.md.\n");
 }
 
+/* "--name" stands in args as a whole word ("--due)" yes, "--dry" no) */
+static bool in_synopsis(const char *args, const char *lng)
+{
+	size_t n = strlen(lng);
+	const char *p;
+
+	for (p = strstr(args, "--"); p != NULL; p = strstr(p + 2, "--"))
+		if (strncmp(p + 2, lng, n) == 0 && p[2 + n] != '-' &&
+		    !isalnum((unsigned char)p[2 + n]))
+			return true;
+	return false;
+}
+
 void print_command_usage(FILE *f, const struct command *c)
 {
 	char word[96];
@@ -404,8 +418,7 @@ void print_command_usage(FILE *f, const struct command *c)
 		if (!(opt->bit & c->accepts))
 			continue;
 		/* an option the synopsis already shows in its place */
-		snprintf(word, sizeof(word), "--%s ", opt->lng);
-		if (strstr(c->args, word) != NULL)
+		if (in_synopsis(c->args, opt->lng))
 			continue;
 		snprintf(word, sizeof(word), "%s--%s%s%s%s", req ? "" : "[",
 		         opt->lng, opt->arg ? " " : "",

@@ -47,7 +47,8 @@ struct opts;
 	X(TARGETS) /* fleets (issue 12): --targets, --targets-query, -j,     \
 	            * --on-failure, --canary */                               \
 	X(JOB_BACKUP) /* a job's backups (issue 11): restore and prune       \
-	               * --job NAME, restore --event ID */
+	               * --job NAME */                                        \
+	X(JOB_EVENT)  /* restore --job NAME --event ID */
 
 #define MG_OPTION_INDEX_(name) O_INDEX_##name,
 #define MG_OPTION_BIT_(name) O_##name = 1u << O_INDEX_##name,
