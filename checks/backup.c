@@ -60,38 +60,39 @@ static void spell(char out[64], char *full)
 	         h[3]);
 }
 
+/* The ledger table's own name, without its schema. */
+static const char *ledger_name(const char *ledger)
+{
+	const char *dot = strrchr(ledger, '.');
+
+	return dot != NULL ? dot + 1 : ledger;
+}
+
 void mg_backup_name(char out[64], const char *ledger, const char *owner,
                     int64_t number, const char *table)
 {
-	const char *dot = strrchr(ledger, '.');
 	char full[1024];
 
-	if (dot != NULL)
-		ledger = dot + 1;
-	snprintf(full, sizeof(full), "%s_bk_%s%" PRId64 "_%s", ledger, owner,
-	         number, last_part(table));
+	snprintf(full, sizeof(full), "%s_bk_%s%" PRId64 "_%s",
+	         ledger_name(ledger), owner, number, last_part(table));
 	spell(out, full);
 }
 
 void mg_backup_job_name(char out[64], const char *ledger, const char *job,
                         int64_t event, const char *table)
 {
-	const char *dot = strrchr(ledger, '.');
 	char full[1024];
 
-	if (dot != NULL)
-		ledger = dot + 1;
-	snprintf(full, sizeof(full), "%s_bk_j%" PRId64 "_%s_%s", ledger, event,
-	         job, last_part(table));
+	snprintf(full, sizeof(full), "%s_bk_j%" PRId64 "_%s_%s",
+	         ledger_name(ledger), event, job, last_part(table));
 	spell(out, full);
 }
 
 void mg_backup_prefix(char *out, size_t size, const char *ledger)
 {
-	const char *dot = strrchr(ledger, '.');
 	char *p;
 
-	snprintf(out, size, "%s_bk_", dot ? dot + 1 : ledger);
+	snprintf(out, size, "%s_bk_", ledger_name(ledger));
 	/* as mg_backup_name() spells it */
 	for (p = out; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '_')
